@@ -1,0 +1,14 @@
+/**
+ * `npm run bench -- <name> [--json]`: dispatches to bench/<name>.ts. Each bench prints a table and,
+ * with --json, JSON lines; results are also written under bench/results/.
+ */
+const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || !benches[name]) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--json]\n`);
+  process.exitCode = 2;
+} else {
+  await (await benches[name]()).main(rest);
+}

@@ -1,0 +1,107 @@
+/**
+ * Data types: names, sizes, and the f16/bf16 <-> f32 conversions every layer shares.
+ *
+ * Storage dtypes are f32, f16, bf16, i32, i64, bool and the GGML block types q8_0 / q4_0
+ * (32 elements per block: q8_0 = f16 scale + 32 x i8 = 34 bytes; q4_0 = f16 scale + 16 bytes of
+ * nibbles = 18 bytes). Compute happens in f32 unless a kernel says otherwise.
+ * This file does not know about tensors or backends.
+ */
+
+export type FloatDType = 'f32' | 'f16' | 'bf16';
+export type IntDType = 'i32' | 'i64';
+export type QuantDType = 'q8_0' | 'q4_0';
+export type DType = FloatDType | IntDType | 'bool' | QuantDType;
+
+export interface DTypeInfo {
+  /** Bytes per block (per element for non-block types). */
+  readonly blockBytes: number;
+  /** Elements per block (1 for non-block types). */
+  readonly blockSize: number;
+  readonly isFloat: boolean;
+  readonly isInt: boolean;
+  readonly isQuant: boolean;
+}
+
+export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
+  f32: { blockBytes: 4, blockSize: 1, isFloat: true, isInt: false, isQuant: false },
+  f16: { blockBytes: 2, blockSize: 1, isFloat: true, isInt: false, isQuant: false },
+  bf16: { blockBytes: 2, blockSize: 1, isFloat: true, isInt: false, isQuant: false },
+  i32: { blockBytes: 4, blockSize: 1, isFloat: false, isInt: true, isQuant: false },
+  i64: { blockBytes: 8, blockSize: 1, isFloat: false, isInt: true, isQuant: false },
+  bool: { blockBytes: 1, blockSize: 1, isFloat: false, isInt: false, isQuant: false },
+  q8_0: { blockBytes: 34, blockSize: 32, isFloat: false, isInt: false, isQuant: true },
+  q4_0: { blockBytes: 18, blockSize: 32, isFloat: false, isInt: false, isQuant: true },
+};
+
+export function isDType(s: string): s is DType {
+  return Object.prototype.hasOwnProperty.call(DTYPES, s);
+}
+
+/** Bytes needed to store `numel` elements of `dtype` (block types need numel % blockSize == 0). */
+export function byteSize(dtype: DType, numel: number): number {
+  const info = DTYPES[dtype];
+  if (numel % info.blockSize !== 0) {
+    throw new Error(`${dtype}: element count ${numel} is not a multiple of the block size ${info.blockSize}`);
+  }
+  return (numel / info.blockSize) * info.blockBytes;
+}
+
+// --- f16 / bf16 conversions (round to nearest even, like PyTorch and numpy) ---
+
+const f32buf = new Float32Array(1);
+const u32buf = new Uint32Array(f32buf.buffer);
+
+/** f32 -> bf16 bits, round to nearest even; NaN stays NaN. */
+export function f32ToBf16(x: number): number {
+  f32buf[0] = x;
+  const u = u32buf[0];
+  if ((u & 0x7fffffff) > 0x7f800000) return ((u >>> 16) | 0x40) & 0xffff; // quiet NaN
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+export function bf16ToF32(h: number): number {
+  u32buf[0] = (h & 0xffff) << 16;
+  return f32buf[0];
+}
+
+/** f32 -> IEEE half bits, round to nearest even, with subnormals and overflow to inf. */
+export function f32ToF16(x: number): number {
+  f32buf[0] = x;
+  const u = u32buf[0];
+  const sign = (u >>> 16) & 0x8000;
+  const exp = (u >>> 23) & 0xff;
+  let mant = u & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf / NaN
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // overflow
+  if (e <= 0) {
+    if (e < -10) return sign; // underflow to zero
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = 1 << (shift - 1);
+    const rem = mant & ((1 << shift) - 1);
+    let m = mant >>> shift;
+    if (rem > half || (rem === half && (m & 1))) m++;
+    return sign | m;
+  }
+  const rem = mant & 0x1fff;
+  let m = mant >>> 13;
+  if (rem > 0x1000 || (rem === 0x1000 && (m & 1))) {
+    m++;
+    if (m === 0x400) {
+      m = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
+  }
+  return sign | (e << 10) | m;
+}
+
+export function f16ToF32(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}

@@ -1,0 +1,24 @@
+/**
+ * The `moss` command line: one subcommand per file under ./commands, loaded lazily so that
+ * `moss tokenize` does not pay for loading the engine. User mistakes print one line and a hint.
+ */
+import { Command } from 'commander';
+
+const program = new Command();
+program.name('moss').description('MOSS.ts: run, chat with, train and serve MOSS-style language models').version('0.1.0');
+
+/** Subcommands: name -> module exporting `register(program)`. Add one line per command. */
+const commands: Record<string, () => Promise<{ register(p: Command): void }>> = {
+};
+
+const name = process.argv[2];
+const loaders = name && commands[name] ? [commands[name]] : Object.values(commands);
+for (const load of loaders) (await load()).register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const msg = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`moss: ${msg}\n`);
+  process.exitCode = 1;
+}

@@ -1,3 +1,39 @@
-/** The reference backend (stub until it lands). */
-import type { Backend } from '../backend.js';
-export const refBackend: Backend = null as unknown as Backend;
+/**
+ * The reference backend `ref`: the whole Backend contract (src/backends/backend.ts) in plain
+ * TypeScript loops — the oracle every other backend is checked against (test/backends/
+ * conformance.test.ts), and a usable CPU fallback for tiny models. Each method lives in a small
+ * file: memory, strided access, elementwise, reduce, matmul, indexing, quant, and the fused ops.
+ * Deliberately not fast: no threads, no SIMD, no blocking.
+ */
+import type { Backend, FusedOp } from '../backend.js';
+import { binary, copy, dequantize, fill, unary, where } from './elementwise.js';
+import { gather, indexSelect, scatterAdd } from './indexing.js';
+import { matmul } from './matmul.js';
+import { alloc, free } from './memory.js';
+import { argreduce, reduce } from './reduce.js';
+
+const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
+  'matmul_quant', // fused ops land in the next commit
+]);
+
+export const refBackend: Backend = {
+  name: 'ref',
+  alloc,
+  free,
+  copy,
+  dequantize,
+  fill,
+  unary,
+  binary,
+  where,
+  reduce,
+  argreduce,
+  matmul,
+  indexSelect,
+  gather,
+  scatterAdd,
+  supports: (op) => FUSED.has(op),
+};
+
+export { quantizeQ8_0, quantizeQ4_0, dequantizeQ8_0, dequantizeQ4_0 } from './quant.js';
+export { readF32, readNum, write } from './strided.js';

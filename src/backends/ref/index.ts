@@ -6,14 +6,20 @@
  * Deliberately not fast: no threads, no SIMD, no blocking.
  */
 import type { Backend, FusedOp } from '../backend.js';
+import { adamw } from './adamw.js';
+import { attention } from './attention.js';
+import { crossEntropy } from './crossEntropy.js';
 import { binary, copy, dequantize, fill, unary, where } from './elementwise.js';
 import { gather, indexSelect, scatterAdd } from './indexing.js';
 import { matmul } from './matmul.js';
 import { alloc, free } from './memory.js';
+import { layerNorm, layerNormBackward, rmsNorm, rmsNormBackward } from './norm.js';
 import { argreduce, reduce } from './reduce.js';
+import { rope } from './rope.js';
+import { logSoftmax, softmax } from './softmax.js';
 
 const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
-  'matmul_quant', // fused ops land in the next commit
+  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw', 'matmul_quant',
 ]);
 
 export const refBackend: Backend = {
@@ -33,6 +39,16 @@ export const refBackend: Backend = {
   gather,
   scatterAdd,
   supports: (op) => FUSED.has(op),
+  softmax,
+  logSoftmax,
+  layerNorm,
+  layerNormBackward,
+  rmsNorm,
+  rmsNormBackward,
+  rope,
+  attention,
+  crossEntropy,
+  adamw,
 };
 
 export { quantizeQ8_0, quantizeQ4_0, dequantizeQ8_0, dequantizeQ4_0 } from './quant.js';

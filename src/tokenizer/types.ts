@@ -13,18 +13,25 @@ export interface EncodeOptions {
   readonly addBos?: boolean;
 }
 
+export interface DecodeOptions {
+  /** Leave out control tokens (BOS/EOS, `<eom>`, …) instead of printing their text. Default false. */
+  readonly skipSpecial?: boolean;
+}
+
 export interface Tokenizer {
   readonly vocabSize: number;
   readonly bosId: number | null;
   readonly eosId: number | null;
   encode(text: string, opts?: EncodeOptions): number[];
   /** Decodes ids; invalid UTF-8 becomes U+FFFD. Special tokens are printed as their text. */
-  decode(ids: readonly number[]): string;
+  decode(ids: readonly number[], opts?: DecodeOptions): string;
   /** The token string for an id (byte-level form for BPE), or undefined. */
   idToToken(id: number): string | undefined;
   tokenToId(token: string): number | undefined;
   /** A decoder that buffers incomplete UTF-8 across tokens (for streaming output). */
-  streamDecoder(): StreamDecoder;
+  streamDecoder(opts?: DecodeOptions): StreamDecoder;
+  /** Whether an id is a control (special) token. */
+  isSpecial(id: number): boolean;
 }
 
 export interface StreamDecoder {

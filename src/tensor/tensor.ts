@@ -4,7 +4,7 @@
  * A Tensor never touches memory itself: reads go through `backend.copy` into a host array.
  * Legend for shape comments across src/: B batch, T time, C channels, H heads, D head dim, V vocab.
  */
-import type { Backend, View } from '../backends/backend.js';
+import type { Backend, Storage, View } from '../backends/backend.js';
 import { contiguousStrides, isContiguous, numel as shapeNumel } from '../backends/backend.js';
 import { DTYPES, byteSize, type DType } from '../backends/dtype.js';
 import { StorageRef } from './storage.js';
@@ -24,6 +24,8 @@ export class Tensor implements View {
   private disposed = false;
   /** Optional debug name (parameters get their state-dict key). */
   name?: string;
+  /** An own property (not a getter) so that backends may spread views: `{ ...view, shape }`. */
+  readonly storage: Storage;
 
   constructor(
     readonly ref: StorageRef,
@@ -33,6 +35,7 @@ export class Tensor implements View {
     readonly offset: number,
   ) {
     ref.retain();
+    this.storage = ref.storage;
     track(this);
   }
 
@@ -51,9 +54,6 @@ export class Tensor implements View {
     return new Tensor(new StorageRef(v.storage, backend, owned), v.dtype, [...v.shape], [...v.strides], v.offset);
   }
 
-  get storage() {
-    return this.checkAlive().ref.storage;
-  }
 
   get backend(): Backend {
     return this.ref.backend;

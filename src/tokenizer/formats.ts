@@ -111,7 +111,10 @@ export function byteLevelFromTokenizerJson(json: unknown, where = 'tokenizer.jso
   return { tokens: tokensFromVocab(model.vocab), merges: model.merges, added, bosId: eot?.id ?? null, eosId: eot?.id ?? null };
 }
 
-/** llama2.c tokenizer.bin -> tokens and scores (BOS 1, EOS 2, <unk> 0 as llama2.c assumes). */
+/**
+ * llama2.c tokenizer.bin -> tokens and scores (BOS 1, EOS 2, <unk> 0 as llama2.c assumes). llama2.c's
+ * export wrote SentencePiece's "▁" as a plain space; it is turned back into "▁" here.
+ */
 export function parseLlama2cTokenizer(bytes: Uint8Array, vocabSize?: number, where = 'tokenizer.bin'): SpmSpec {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 4) throw new Error(`${where}: too short for a llama2.c tokenizer`);
@@ -127,7 +130,7 @@ export function parseLlama2cTokenizer(bytes: Uint8Array, vocabSize?: number, whe
     const len = dv.getInt32(o + 4, true);
     o += 8;
     if (len < 0 || len > maxLen || o + len > bytes.byteLength) throw new Error(`${where}: token ${tokens.length} has bad length ${len} at offset ${o - 4}`);
-    tokens.push(dec.decode(bytes.subarray(o, o + len)));
+    tokens.push(dec.decode(bytes.subarray(o, o + len)).replaceAll(' ', '\u2581'));
     o += len;
   }
   if (vocabSize !== undefined && tokens.length < vocabSize) throw new Error(`${where}: has ${tokens.length} tokens, expected ${vocabSize}`);

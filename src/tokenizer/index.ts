@@ -10,3 +10,4 @@ export { BYTE_TO_CHAR, CHAR_TO_BYTE, GPT2_BYTE_ORDER, byteLevelToBytes, bytesToB
 export { gpt2PreTokens, gpt2Split, GPT2_PATTERN } from './pretokenize.js';
 export { parseMerges, tokensFromVocab, byteLevelFromVocabFiles, byteLevelFromTokenizerJson, parseLlama2cTokenizer, parseSpecialTokensMap } from './formats.js';
 export { vocabFromMerges } from './vocab-from-merges.js';
+export { tokenizerFromGgufMetadata, byteLevelFromMergesOnly } from './from-metadata.js';

@@ -7,10 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ByteLevelBpe, byteLevelFromTokenizerJson, gpt2PreTokens, GPT2_PATTERN } from '../../src/tokenizer/index.js';
-import { gpt2FromEncoder, llamaGoldens, readJson, sharedPath, skipUnless } from './shared.js';
+import { gpt2FromEncoder, llamaGoldens, MIXED, readJson, sharedPath, skipUnless } from './shared.js';
 
 const GPT2 = ['tokenizers/gpt2/encoder.json', 'tokenizers/gpt2/vocab.bpe'];
-export const MIXED = 'Hello world! 你好，世界。\n\tdef f(x):\n        return x ** 2  # 平方\n\n🦙 naïve café 1234567 \u00a0 end  ';
 
 /** HF's clean_up_tokenization (transformers' decode default then), test-only. */
 function hfCleanUp(s: string): string {

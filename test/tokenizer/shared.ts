@@ -21,6 +21,9 @@ export function skipUnless(...rels: string[]): string | false {
   return false;
 }
 
+/** A mixed English/Chinese/code/emoji text. */
+export const MIXED = 'Hello world! 你好，世界。\n\tdef f(x):\n        return x ** 2  # 平方\n\n🦙 naïve café 1234567 \u00a0 end  ';
+
 export function readJson<T = unknown>(rel: string): T {
   return JSON.parse(readFileSync(join(SHARED, rel), 'utf8')) as T;
 }

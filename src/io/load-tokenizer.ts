@@ -1,0 +1,77 @@
+/**
+ * Picks and builds a tokenizer from a path: a folder (tokenizer.json; vocab.json/encoder.json +
+ * merges.txt/vocab.bpe [+ added_tokens.json, special_tokens_map.json]; or MOSS's merges.txt +
+ * added_tokens.json with no vocab), a tokenizer.json file, a .gguf (tokenizer.ggml.* metadata) or a
+ * llama2.c tokenizer .bin. Errors name the file and what is wrong.
+ * Deliberately not here: tokenizer logic (src/tokenizer), downloading from hubs.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import {
+  ByteLevelBpe, SentencePieceBpe, byteLevelFromMergesOnly, byteLevelFromTokenizerJson, byteLevelFromVocabFiles,
+  parseLlama2cTokenizer, parseMerges, tokenizerFromGgufMetadata, type Tokenizer,
+} from '../tokenizer/index.js';
+import { readGguf } from './gguf.js';
+
+function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function optionalJson(path: string): unknown {
+  return existsSync(path) ? readJsonFile(path) : undefined;
+}
+
+function fromFolder(dir: string): Tokenizer {
+  const has = (f: string): boolean => existsSync(join(dir, f));
+  const added = optionalJson(join(dir, 'added_tokens.json')) as Record<string, number> | undefined;
+  const special = optionalJson(join(dir, 'special_tokens_map.json'));
+  const vocabFile = ['vocab.json', 'encoder.json'].find(has);
+  const mergesFile = ['merges.txt', 'vocab.bpe'].find(has);
+  if (vocabFile && mergesFile) {
+    const vocab = readJsonFile(join(dir, vocabFile)) as Record<string, number>;
+    const merges = parseMerges(readFileSync(join(dir, mergesFile), 'utf8'));
+    try {
+      return new ByteLevelBpe(byteLevelFromVocabFiles(vocab, merges, added, special));
+    } catch (e) {
+      throw new Error(`${join(dir, vocabFile)}: ${(e as Error).message}`);
+    }
+  }
+  if (has('tokenizer.json')) return fromTokenizerJson(join(dir, 'tokenizer.json'));
+  if (mergesFile && added) return byteLevelFromMergesOnly(parseMerges(readFileSync(join(dir, mergesFile), 'utf8')), added, special);
+  if (has('tokenizer.bin')) return fromLlama2c(join(dir, 'tokenizer.bin'));
+  throw new Error(`${dir}: no tokenizer found (looked for vocab.json+merges.txt, encoder.json+vocab.bpe, tokenizer.json, merges.txt+added_tokens.json, tokenizer.bin)`);
+}
+
+function fromTokenizerJson(path: string): Tokenizer {
+  return new ByteLevelBpe(byteLevelFromTokenizerJson(readJsonFile(path), path));
+}
+
+function fromLlama2c(path: string): Tokenizer {
+  try {
+    return new SentencePieceBpe(parseLlama2cTokenizer(readFileSync(path), undefined, path));
+  } catch (e) {
+    const m = (e as Error).message;
+    throw new Error(m.startsWith(path) ? m : `${path}: ${m}`);
+  }
+}
+
+/** Loads the tokenizer at `path` (folder or file; see the header). */
+export function loadTokenizer(path: string): Tokenizer {
+  if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
+  if (statSync(path).isDirectory()) return fromFolder(path);
+  const name = basename(path).toLowerCase();
+  if (name.endsWith('.gguf')) return tokenizerFromGgufMetadata(readGguf(path).metadata, path);
+  if (name.endsWith('.json')) return fromTokenizerJson(path);
+  if (name.endsWith('.bin')) return fromLlama2c(path);
+  throw new Error(`${path}: unknown tokenizer file type (expected a folder, tokenizer.json, .gguf or a llama2.c .bin)`);
+}

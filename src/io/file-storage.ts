@@ -1,0 +1,67 @@
+/**
+ * Opens a checkpoint file as one read-only `Storage`: memory-mapped through the native addon's
+ * `mapFile` when it is built, otherwise read into a fresh ArrayBuffer (byteOffset 0, so offsets
+ * inside the file keep their alignment). Readers then hand out zero-copy views into it.
+ * It does not write: a mapped buffer is read-only and must not be modified by callers.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Storage } from '../backends/backend.js';
+
+type MapFile = (path: string) => Storage;
+
+// The native addon's mmap lands in src/backends/native/mmap.ts; look it up without a static import
+// so this file builds and works before (and without) it.
+let mapFile: MapFile | null = null;
+try {
+  const modPath = '../backends/native/mmap.js';
+  const mod = (await import(modPath)) as { mapFile?: MapFile; nativeAvailable?: () => boolean };
+  if (typeof mod.mapFile === 'function' && (typeof mod.nativeAvailable !== 'function' || mod.nativeAvailable())) {
+    mapFile = mod.mapFile;
+  }
+} catch {
+  mapFile = null;
+}
+
+/** Largest file read into memory by the fallback path (V8's ArrayBuffer limit is near this). */
+const MAX_READ = 2 ** 32;
+
+/** Whether `openStorage` memory-maps (true) or reads files (false). `MOSS_NO_MMAP=1` forces reading. */
+export function mmapAvailable(): boolean {
+  return mapFile !== null && process.env.MOSS_NO_MMAP !== '1';
+}
+
+/** Reads a whole file into a fresh ArrayBuffer-backed Storage. */
+export function readStorage(path: string): Storage {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_READ) throw new Error(`${path}: file is ${size} bytes, too large to read into memory without mmap (build the native addon)`);
+    const bytes = new Uint8Array(size);
+    let pos = 0;
+    while (pos < size) {
+      const n = readSync(fd, bytes, pos, size - pos, pos);
+      if (n === 0) throw new Error(`${path}: file shrank while being read`);
+      pos += n;
+    }
+    return { buffer: bytes.buffer, byteOffset: 0, byteLength: size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A read-only Storage over the whole file at `path` (mmap when available, else a read).
+ * @example const s = openStorage('model.safetensors'); new Uint8Array(s.buffer, s.byteOffset, 8)
+ */
+export function openStorage(path: string): Storage {
+  if (mapFile && process.env.MOSS_NO_MMAP !== '1') {
+    const s = mapFile(path);
+    if (s.byteLength > 0) return s;
+  }
+  return readStorage(path);
+}
+
+/** The bytes of a storage as a Uint8Array (no copy). */
+export function storageBytes(s: Storage): Uint8Array {
+  return new Uint8Array(s.buffer, s.byteOffset, s.byteLength);
+}

@@ -18,12 +18,12 @@ function readJsonFile(path: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message})`);
+    throw new Error(`${path}: cannot read (${(e as Error).message})`, { cause: e });
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
   }
 }
 
@@ -43,7 +43,7 @@ function fromFolder(dir: string): Tokenizer {
     try {
       return new ByteLevelBpe(byteLevelFromVocabFiles(vocab, merges, added, special));
     } catch (e) {
-      throw new Error(`${join(dir, vocabFile)}: ${(e as Error).message}`);
+      throw new Error(`${join(dir, vocabFile)}: ${(e as Error).message}`, { cause: e });
     }
   }
   if (has('tokenizer.json')) return fromTokenizerJson(join(dir, 'tokenizer.json'));
@@ -61,7 +61,7 @@ function fromLlama2c(path: string): Tokenizer {
     return new SentencePieceBpe(parseLlama2cTokenizer(readFileSync(path), undefined, path));
   } catch (e) {
     const m = (e as Error).message;
-    throw new Error(m.startsWith(path) ? m : `${path}: ${m}`);
+    throw new Error(m.startsWith(path) ? m : `${path}: ${m}`, { cause: e });
   }
 }
 

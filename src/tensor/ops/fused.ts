@@ -12,7 +12,6 @@ import { div, exp, mul, sub, to, where } from './elementwise.js';
 import { matmul } from './linalg.js';
 import { max, sum } from './reduce.js';
 import { contiguous, expand, normAxis, reshape, transpose } from './shape.js';
-import { gather } from './indexing.js';
 import { tensor } from '../create.js';
 import { defaultGenerator, type Generator } from '../random.js';
 

@@ -1,0 +1,92 @@
+/**
+ * A tiny transformer (embedding, one pre-norm block with rotary attention and a GELU MLP, head)
+ * overfits one batch with AdamW on every backend, and the backends' loss curves agree.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Backend } from '../../src/backends/backend.js';
+import { Embedding, LayerNorm, Linear, Module, AdamW, clipGradNorm, cosineWithWarmup } from '../../src/nn/index.js';
+import { Generator, ops, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
+import { backends } from '../tensor/helpers.js';
+
+const V = 17;
+const C = 16;
+const H = 2;
+const T = 8;
+const B = 2;
+
+class TinyLM extends Module {
+  wte: Embedding;
+  ln: LayerNorm;
+  qkv: Linear;
+  proj: Linear;
+  fc: Linear;
+  out: Linear;
+  head: Linear;
+
+  constructor(backend: Backend) {
+    super();
+    const g = new Generator(1234);
+    const o = { backend, generator: g };
+    this.wte = new Embedding(V, C, { ...o, std: 0.5 });
+    this.ln = new LayerNorm(C, 1e-5, o);
+    this.qkv = new Linear(C, 3 * C, o);
+    this.proj = new Linear(C, C, o);
+    this.fc = new Linear(C, 2 * C, o);
+    this.out = new Linear(2 * C, C, o);
+    this.head = new Linear(C, V, o);
+  }
+
+  forward(ids: Tensor): Tensor {
+    const x = this.wte.forward(ids); // (B, T, C)
+    const h = this.ln.forward(x);
+    const qkv = this.qkv.forward(h).reshape(B, T, 3, H, C / H);
+    const pos = tensor([...Array(T).keys()], [T], { dtype: 'i32', backend: ids.backend });
+    const rp = { rotaryDim: 4, interleaved: true, base: 10000 };
+    const q = ops.rope(ops.squeeze(ops.slice(qkv, 2, 0, 1), 2), pos, rp).transpose(1, 2);
+    const k = ops.rope(ops.squeeze(ops.slice(qkv, 2, 1, 2), 2), pos, rp).transpose(1, 2);
+    const v = ops.squeeze(ops.slice(qkv, 2, 2, 3), 2).transpose(1, 2);
+    const a = ops.sdpa(q, k, v).transpose(1, 2).reshape(B, T, C);
+    const mlp = this.out.forward(ops.gelu(this.fc.forward(h)));
+    const y = ops.add(ops.add(x, this.proj.forward(a)), mlp); // parallel block, as MOSS
+    return this.head.forward(y);
+  }
+}
+
+function train(backend: Backend, steps: number): number[] {
+  const model = new TinyLM(backend);
+  const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.01 });
+  const data = new Generator(99);
+  const seq = Array.from({ length: B * (T + 1) }, () => data.int(V));
+  const inp = tensor(seq.filter((_, i) => i % (T + 1) !== T), [B, T], { dtype: 'i32', backend });
+  const tgt = tensor(seq.filter((_, i) => i % (T + 1) !== 0), [B * T], { dtype: 'i32', backend });
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s++) {
+    opt.setLr(cosineWithWarmup(s, { lr: 2e-2, warmupSteps: 5, totalSteps: steps }));
+    const loss = tidy(() => {
+      const logits = model.forward(inp).reshape(B * T, V);
+      const l = ops.crossEntropy(logits, tgt);
+      l.backward();
+      return l.item();
+    });
+    clipGradNorm(model.parameters(), 1.0);
+    opt.step();
+    opt.zeroGrad();
+    losses.push(loss);
+  }
+  return losses;
+}
+
+test('a tiny transformer overfits one batch on every backend, with matching losses', () => {
+  const curves = backends.map((b) => train(b, 60));
+  for (const [i, c] of curves.entries()) {
+    assert.ok(c[0] > 2.0, `[${backends[i].name}] initial loss ${c[0]} should be near ln(${V})`);
+    assert.ok(c[c.length - 1] < 0.1, `[${backends[i].name}] final loss ${c[c.length - 1]} should be < 0.1 (overfit)`);
+  }
+  for (let i = 1; i < curves.length; i++) {
+    for (let s = 0; s < 20; s++) {
+      const rel = Math.abs(curves[i][s] - curves[0][s]) / Math.abs(curves[0][s]);
+      assert.ok(rel < 1e-3, `step ${s}: ${backends[i].name} loss ${curves[i][s]} vs ref ${curves[0][s]}`);
+    }
+  }
+});

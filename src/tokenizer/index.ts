@@ -11,3 +11,4 @@ export { gpt2PreTokens, gpt2Split, GPT2_PATTERN } from './pretokenize.js';
 export { parseMerges, tokensFromVocab, byteLevelFromVocabFiles, byteLevelFromTokenizerJson, parseLlama2cTokenizer, parseSpecialTokensMap } from './formats.js';
 export { vocabFromMerges } from './vocab-from-merges.js';
 export { tokenizerFromGgufMetadata, byteLevelFromMergesOnly } from './from-metadata.js';
+export { trainBpe, trainedFiles, type TrainOptions, type TrainResult } from './train.js';

@@ -9,6 +9,8 @@ program.name('moss').description('MOSS.ts: run, chat with, train and serve MOSS-
 
 /** Subcommands: name -> module exporting `register(program)`. Add one line per command. */
 const commands: Record<string, () => Promise<{ register(p: Command): void }>> = {
+  tokenize: () => import('./tokenize.js'),
+  detokenize: () => import('./tokenize.js'),
 };
 
 const name = process.argv[2];

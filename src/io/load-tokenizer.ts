@@ -11,7 +11,10 @@ import {
   ByteLevelBpe, SentencePieceBpe, byteLevelFromMergesOnly, byteLevelFromTokenizerJson, byteLevelFromVocabFiles,
   parseLlama2cTokenizer, parseMerges, tokenizerFromGgufMetadata, type Tokenizer,
 } from '../tokenizer/index.js';
-import { readGguf } from './gguf.js';
+import { readStorage } from './file-storage.js';
+import { parseGguf, readGguf } from './gguf.js';
+
+const SMALL_GGUF = 64 * 2 ** 20;
 
 function readJsonFile(path: string): unknown {
   let text: string;
@@ -70,7 +73,11 @@ export function loadTokenizer(path: string): Tokenizer {
   if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
   if (statSync(path).isDirectory()) return fromFolder(path);
   const name = basename(path).toLowerCase();
-  if (name.endsWith('.gguf')) return tokenizerFromGgufMetadata(readGguf(path).metadata, path);
+  if (name.endsWith('.gguf')) {
+    // vocab-only files are small: read them; model files are memory-mapped by readGguf
+    const g = statSync(path).size < SMALL_GGUF ? parseGguf(readStorage(path), path) : readGguf(path);
+    return tokenizerFromGgufMetadata(g.metadata, path);
+  }
   if (name.endsWith('.json')) return fromTokenizerJson(path);
   if (name.endsWith('.bin')) return fromLlama2c(path);
   throw new Error(`${path}: unknown tokenizer file type (expected a folder, tokenizer.json, .gguf or a llama2.c .bin)`);

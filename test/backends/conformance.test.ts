@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Backend, View } from '../../src/backends/backend.js';
+import { contiguousStrides, type Backend, type View } from '../../src/backends/backend.js';
 import { availableBackends } from '../../src/backends/index.js';
 import { refBackend as ref } from '../../src/backends/ref/index.js';
 import { CASES, TOL, type Case } from './conformance-cases.js';
@@ -26,6 +26,20 @@ function seedOf(name: string): number {
   return h >>> 0;
 }
 
+/** Runs case `c` on ref and `target` with the same seed; returns an error message or null. */
+function check(c: Case, target: Backend): string | null {
+  const want = c.run(ref, new Rng(seedOf(c.name)));
+  const got = c.run(target, new Rng(seedOf(c.name)));
+  if (got.length !== want.length) return `${got.length} outputs, ref has ${want.length}`;
+  for (let i = 0; i < got.length; i++) {
+    if (got[i].shape.join() !== want[i].shape.join()) return `output ${i} shape ${got[i].shape} != ${want[i].shape}`;
+    const tol = c.tol ?? TOL[want[i].dtype];
+    const err = normErr(values(got[i]), values(want[i]));
+    if (!(err <= tol)) return `output ${i} (${want[i].dtype}) normalised error ${err.toExponential(2)} > ${tol}`;
+  }
+  return null;
+}
+
 for (const target of [...others, ref]) {
   test(`conformance: ${target.name} vs ref`, async (t) => {
     let ran = 0;
@@ -37,15 +51,8 @@ for (const target of [...others, ref]) {
       }
       ran++;
       await t.test(c.name, () => {
-        const want = c.run(ref, new Rng(seedOf(c.name)));
-        const got = c.run(target, new Rng(seedOf(c.name)));
-        assert.equal(got.length, want.length);
-        got.forEach((g, i) => {
-          assert.deepEqual(g.shape, want[i].shape, `output ${i} shape`);
-          const tol = c.tol ?? TOL[want[i].dtype];
-          const err = normErr(values(g), values(want[i]));
-          assert.ok(err <= tol, `${c.name}: output ${i} (${want[i].dtype}) normalised error ${err.toExponential(2)} > ${tol}`);
-        });
+        const msg = check(c, target);
+        assert.equal(msg, null, `${c.name}: ${msg}`);
       });
     }
     console.log(`conformance: ${target.name}: ${ran} cases run, ${skipped} skipped (fused ops it does not support)`);
@@ -115,3 +122,46 @@ for (const b of backends) {
     assert.deepEqual([...values(am)], [1], 'argmax returns the first maximum');
   });
 }
+
+// --- the suite must be able to fail: plausible bugs planted in copies of ref are caught ---
+
+test('conformance catches planted backend bugs', () => {
+  const contiguousOnly = (v: View): View => ({ ...v, strides: contiguousStrides(v.shape), offset: 0 });
+  const mutants: [string, Partial<Backend>, RegExp][] = [
+    ['copy ignores strides/offset', { copy: (o, a) => ref.copy(o, contiguousOnly(a)) }, /^copy f32->f32 T /],
+    ['gelu uses the tanh formula', { unary: (op, o, a) => ref.unary(op === 'gelu' ? 'gelu_new' : op, o, a) }, /^unary gelu f32 contig/],
+    ['matmul assumes contiguous b', { matmul: (o, a, w) => ref.matmul(o, a, { ...w, strides: [...contiguousStrides(w.shape)] }) }, /^matmul f32 bT M7 K33/],
+    ['f16 input widened as if it were bf16', {
+      unary: (op, o, a) => ref.unary(op, o, { ...a, dtype: a.dtype === 'f16' ? 'bf16' : a.dtype }),
+    }, /^unary exp f16 contig/],
+    ['argmax returns the last maximum', {
+      argreduce: (op, o, a, axis) => {
+        const rev: View = { ...a, offset: a.offset + (a.shape[axis] - 1) * a.strides[axis], strides: a.strides.map((s, i) => (i === axis ? -s : s)) };
+        ref.argreduce(op, o, rev, axis);
+        const n = a.shape[axis];
+        const w = new Int32Array(o.storage.buffer, o.storage.byteOffset, o.shape.reduce((x, y) => x * y, 1));
+        for (let i = 0; i < w.length; i++) w[i] = n - 1 - w[i];
+      },
+    }, /^argmax f32 axis 2/],
+    ['attention ignores pastLen', { attention: (o, q, k, v, p) => ref.attention!(o, q, k, v, { ...p, pastLen: p.pastLen.map(() => 0) }) }, /^attention f32 chunk after cache/],
+    ['rmsNormBackward overwrites dw', {
+      rmsNormBackward: (dx, dw, dy, x, rstd, w) => {
+        if (dw) ref.fill(dw, 0);
+        ref.rmsNormBackward!(dx, dw, dy, x, rstd, w);
+      },
+    }, /^rmsNorm fwd\+bwd f32 rows 7/],
+    ['adamw couples weight decay into the gradient', {
+      adamw: (p, g, m, v, hp) => {
+        const gp = makeView(ref, 'f32', g.shape, values(g).map((x, i) => x + hp.weightDecay * values(p)[i]));
+        ref.adamw!(p, gp, m, v, { ...hp, weightDecay: 0 });
+      },
+    }, /^adamw n65/],
+  ];
+  for (const [what, patch, sel] of mutants) {
+    const mutant: Backend = { ...ref, ...patch, name: `mutant (${what})` };
+    const picked = ALL.filter((c) => sel.test(c.name));
+    assert.ok(picked.length > 0, `no case matches ${sel}`);
+    const caught = picked.filter((c) => check(c, mutant) !== null);
+    assert.ok(caught.length > 0, `planted bug not caught: ${what} (${picked.length} cases tried)`);
+  }
+});

@@ -6,28 +6,18 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Storage } from '../backends/backend.js';
+import { nativeAvailable } from '../backends/native/addon.js';
+import { mapFile } from '../backends/native/mmap.js';
 
-type MapFile = (path: string) => Storage;
-
-// The native addon's mmap lands in src/backends/native/mmap.ts; look it up without a static import
-// so this file builds and works before (and without) it.
-let mapFile: MapFile | null = null;
-try {
-  const modPath = '../backends/native/mmap.js';
-  const mod = (await import(modPath)) as { mapFile?: MapFile; nativeAvailable?: () => boolean };
-  if (typeof mod.mapFile === 'function' && (typeof mod.nativeAvailable !== 'function' || mod.nativeAvailable())) {
-    mapFile = mod.mapFile;
-  }
-} catch {
-  mapFile = null;
-}
+// mapFile throws when the addon is not built; nativeAvailable() says so up front.
+const canMap = (): boolean => process.env.MOSS_NO_MMAP !== '1' && nativeAvailable();
 
 /** Largest file read into memory by the fallback path (V8's ArrayBuffer limit is near this). */
 const MAX_READ = 2 ** 32;
 
 /** Whether `openStorage` memory-maps (true) or reads files (false). `MOSS_NO_MMAP=1` forces reading. */
 export function mmapAvailable(): boolean {
-  return mapFile !== null && process.env.MOSS_NO_MMAP !== '1';
+  return canMap();
 }
 
 /** Reads a whole file into a fresh ArrayBuffer-backed Storage. */
@@ -54,9 +44,9 @@ export function readStorage(path: string): Storage {
  * @example const s = openStorage('model.safetensors'); new Uint8Array(s.buffer, s.byteOffset, 8)
  */
 export function openStorage(path: string): Storage {
-  if (mapFile && process.env.MOSS_NO_MMAP !== '1') {
+  if (canMap()) {
     const s = mapFile(path);
-    if (s.byteLength > 0) return s;
+    if (s.byteLength > 0) return s; // empty files cannot be mapped meaningfully: read them
   }
   return readStorage(path);
 }

@@ -28,7 +28,6 @@ export class PickleGlobal {
   constructor(readonly qualname: string, readonly fn: PickleFn) {}
 }
 
-const MARK = Symbol('mark');
 const MAX_MEMO = 1 << 24;
 
 /** Unpickles `bytes`; `file` names the source in errors. */

@@ -1,4 +1,430 @@
-// Placeholder N-API entry point; the native backend fills this in.
+// The only file that touches N-API: memory (aligned alloc / free / mmap as external ArrayBuffers)
+// and thin bindings from JS calls to the C ABI of native/include/moss_kernels.h.
+//
+// Calling convention (cheap marshalling, no JS objects per call): JS writes view descriptors into
+// one shared Float64Array `meta` (registered once by `init`) and passes only the ArrayBuffers.
+//   view slot v at meta[v*20 ..]: byteOffset of element 0, dtype code (-1 = absent), ndim,
+//   shape[8], strides[8]; scalar parameters at meta[kScal ..]; per-batch arrays at meta[kArr ..].
+// Every view is bounds-checked against its ArrayBuffer (a detached / freed buffer has length 0),
+// so a bad view throws a JS error instead of reading out of bounds.
+// Deliberately does not: validate shapes or dtypes for the user (the tensor layer does).
 #include <napi.h>
-static Napi::Object Init(Napi::Env env, Napi::Object exports) { return exports; }
-NODE_API_MODULE(moss_native, Init)
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <sys/mman.h>
+#include <unordered_map>
+#include <vector>
+
+#include "../include/moss_kernels.h"
+#include "mmap.h"
+#include "threadpool.h"
+#include "gemm/gemm.h"  // gemm bindings
+
+namespace {
+
+constexpr int kSlot = 20, kScal = 200, kArr = 256, kMetaLen = 4096;
+double* g_meta = nullptr;
+Napi::Reference<Napi::Float64Array> g_meta_ref;
+
+// --- memory ---
+enum Kind { kHeap, kAnon, kFile };
+struct Block {
+  void* p;
+  size_t len;
+  Kind kind;
+};
+std::unordered_map<void*, Block*> g_blocks;  // data pointer -> live block (JS thread only)
+std::vector<Block*> g_maps;                   // live file mappings (read-only pages)
+
+bool in_mapping(const void* p) {
+  for (const Block* b : g_maps)
+    if (p >= b->p && p < static_cast<const char*>(b->p) + b->len) return true;
+  return false;
+}
+void forget_map(Block* b) {
+  for (size_t i = 0; i < g_maps.size(); i++)
+    if (g_maps[i] == b) { g_maps.erase(g_maps.begin() + (long)i); return; }
+}
+
+void release(napi_env env, Block* b) {
+  if (b->kind == kFile) forget_map(b);
+  if (b->kind == kHeap) std::free(b->p);
+  else if (b->kind == kAnon) ::munmap(b->p, b->len);
+  else moss::unmap_file(b->p, b->len);
+  if (b->kind != kFile) {
+    int64_t adj;
+    napi_adjust_external_memory(env, -(int64_t)b->len, &adj);
+  }
+  b->p = nullptr;
+}
+
+void finalize_block(napi_env env, void* /*data*/, void* hint) {
+  Block* b = static_cast<Block*>(hint);
+  if (b->p) {
+    g_blocks.erase(b->p);
+    release(env, b);
+  }
+  delete b;
+}
+
+Napi::Value wrap_block(Napi::Env env, void* p, size_t len, Kind kind) {
+  Block* b = new Block{p, len, kind};
+  napi_value ab;
+  napi_status st = napi_create_external_arraybuffer(env, p, len, finalize_block, b, &ab);
+  if (st != napi_ok) {
+    b->p = p;
+    release(env, b);
+    delete b;
+    Napi::Error::New(env, "native: cannot create an external ArrayBuffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  g_blocks[p] = b;
+  if (kind == kFile) g_maps.push_back(b);
+  return Napi::Value(env, ab);
+}
+
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double n = info[0].As<Napi::Number>().DoubleValue();
+  if (!(n >= 0) || n > 1e15) {
+    Napi::RangeError::New(env, "native alloc: bad byte length").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const size_t len = (size_t)n;
+  if (len == 0) return Napi::ArrayBuffer::New(env, 0);
+  void* p = nullptr;
+  Kind kind;
+  if (len >= (1u << 20)) {  // big: anonymous pages are zero-filled lazily and page aligned
+    p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) p = nullptr;
+    kind = kAnon;
+  } else {
+    p = std::aligned_alloc(64, (len + 63) & ~(size_t)63);
+    if (p) std::memset(p, 0, len);
+    kind = kHeap;
+  }
+  if (!p) {
+    Napi::Error::New(env, "native alloc: out of memory (" + std::to_string(len) + " bytes)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t adj;
+  napi_adjust_external_memory(env, (int64_t)len, &adj);
+  return wrap_block(env, p, len, kind);
+}
+
+// Frees memory made by alloc/mapFile now and detaches the ArrayBuffer. Returns false (and does
+// nothing) for buffers this addon does not own or already freed.
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) return Napi::Boolean::New(env, false);
+  napi_value ab = info[0];
+  void* data = nullptr;
+  size_t len = 0;
+  napi_get_arraybuffer_info(env, ab, &data, &len);
+  auto it = data ? g_blocks.find(data) : g_blocks.end();
+  if (it == g_blocks.end()) return Napi::Boolean::New(env, false);
+  Block* b = it->second;
+  g_blocks.erase(it);
+  if (b->kind == kFile) forget_map(b);
+  Block copy = *b;
+  b->p = nullptr;  // the finalizer (whenever it runs) now only deletes the struct
+  napi_detach_arraybuffer(env, ab);
+  release(env, &copy);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value MapFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  void* p;
+  size_t len;
+  std::string err;
+  if (!moss::map_file(path.c_str(), &p, &len, &err)) {
+    Napi::Error::New(env, err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (len == 0) return Napi::ArrayBuffer::New(env, 0);
+  return wrap_block(env, p, len, kFile);
+}
+
+// --- views ---
+bool view_at(Napi::Env env, napi_value ab, int slot, moss_view* v, bool* present) {
+  const double* m = g_meta + slot * kSlot;
+  *present = m[1] >= 0;
+  if (!*present) return true;
+  void* data = nullptr;
+  size_t len = 0;
+  if (napi_get_arraybuffer_info(env, ab, &data, &len) != napi_ok) {
+    Napi::TypeError::New(env, "native: expected an ArrayBuffer").ThrowAsJavaScriptException();
+    return false;
+  }
+  const double off = m[0];
+  v->dtype = (int32_t)m[1];
+  v->ndim = (int32_t)m[2];
+  if (v->ndim < 0 || v->ndim > MOSS_MAX_DIMS || v->dtype > MOSS_Q4_0 || !(off >= 0)) {
+    Napi::Error::New(env, "native: bad view descriptor").ThrowAsJavaScriptException();
+    return false;
+  }
+  int64_t numel = 1, maxoff = 0;
+  for (int i = 0; i < v->ndim; i++) {
+    v->shape[i] = (int64_t)m[3 + i];
+    v->strides[i] = (int64_t)m[3 + MOSS_MAX_DIMS + i];
+    if (v->shape[i] < 0 || v->strides[i] < 0) {
+      Napi::Error::New(env, "native: negative shape or stride").ThrowAsJavaScriptException();
+      return false;
+    }
+    numel *= v->shape[i];
+    if (v->shape[i] > 0) maxoff += (v->shape[i] - 1) * v->strides[i];
+  }
+  const int64_t esz = v->dtype == MOSS_F32 || v->dtype == MOSS_I32 ? 4 : v->dtype == MOSS_I64 ? 8
+                      : v->dtype == MOSS_F16 || v->dtype == MOSS_BF16 ? 2 : 1;
+  int64_t need;
+  if (v->dtype == MOSS_Q8_0 || v->dtype == MOSS_Q4_0) need = numel / 32 * (v->dtype == MOSS_Q8_0 ? 34 : 18);
+  else need = numel == 0 ? 0 : (maxoff + 1) * esz;
+  const int64_t boff = (int64_t)off;
+  if (need > 0 && (boff + need > (int64_t)len || data == nullptr)) {
+    Napi::RangeError::New(env, "native: view reads past its ArrayBuffer (freed storage or bad view)")
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  if (v->dtype < MOSS_Q8_0 && (reinterpret_cast<uintptr_t>(data) + boff) % esz != 0) {
+    Napi::Error::New(env, "native: view data is not aligned to its element size").ThrowAsJavaScriptException();
+    return false;
+  }
+  v->data = static_cast<char*>(data) + boff;
+  return true;
+}
+
+// Reads n views from args [first, first + n) into slots 0..n-1; absent views become null.
+struct Views {
+  moss_view v[8];
+  const moss_view* p[8];
+};
+// out_mask: bit i set = view i is written; it must not live in a (read-only) file mapping.
+bool get_views(const Napi::CallbackInfo& info, int first, int n, Views* vs, unsigned out_mask) {
+  for (int i = 0; i < n; i++) {
+    bool present;
+    if (!view_at(info.Env(), info[first + i], i, &vs->v[i], &present)) return false;
+    vs->p[i] = present ? &vs->v[i] : nullptr;
+    if (present && (out_mask >> i & 1) && !g_maps.empty() && in_mapping(vs->v[i].data)) {
+      Napi::Error::New(info.Env(), "native: cannot write into a read-only memory-mapped file")
+          .ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  return true;
+}
+inline int arg_int(const Napi::CallbackInfo& info, int i) { return info[i].As<Napi::Number>().Int32Value(); }
+
+#define VIEWS_W(first, n, out_mask)                                            \
+  Views V;                                                                     \
+  if (!get_views(info, first, n, &V, out_mask)) return info.Env().Undefined();
+#define VIEWS(first, n) VIEWS_W(first, n, 1u)
+#define S(i) (g_meta[kScal + (i)])
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  Napi::Float64Array a = info[0].As<Napi::Float64Array>();
+  if (a.ElementLength() < (size_t)kMetaLen) {
+    Napi::Error::New(info.Env(), "native init: meta too short").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  g_meta_ref = Napi::Persistent(a);
+  g_meta = a.Data();
+  return info.Env().Undefined();
+}
+
+Napi::Value Copy(const Napi::CallbackInfo& info) { VIEWS(0, 2) moss_copy(V.p[0], V.p[1]); return info.Env().Undefined(); }
+Napi::Value Fill(const Napi::CallbackInfo& info) { VIEWS(0, 1) moss_fill(V.p[0], S(0)); return info.Env().Undefined(); }
+Napi::Value Dequantize(const Napi::CallbackInfo& info) {
+  VIEWS(0, 2) moss_dequantize(V.p[0], V.p[1]);
+  return info.Env().Undefined();
+}
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  VIEWS(1, 2) moss_unary(arg_int(info, 0), V.p[0], V.p[1]);
+  return info.Env().Undefined();
+}
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  VIEWS(1, 3) moss_binary(arg_int(info, 0), V.p[0], V.p[1], V.p[2]);
+  return info.Env().Undefined();
+}
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  VIEWS(0, 4) moss_where(V.p[0], V.p[1], V.p[2], V.p[3]);
+  return info.Env().Undefined();
+}
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  VIEWS(1, 2) moss_reduce(arg_int(info, 0), V.p[0], V.p[1], (uint32_t)S(0));
+  return info.Env().Undefined();
+}
+Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
+  VIEWS(1, 2) moss_argreduce(arg_int(info, 0), V.p[0], V.p[1], (int)S(0));
+  return info.Env().Undefined();
+}
+Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
+  VIEWS(0, 3) moss_index_select(V.p[0], V.p[1], (int)S(0), V.p[2]);
+  return info.Env().Undefined();
+}
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  VIEWS(0, 3) moss_gather(V.p[0], V.p[1], (int)S(0), V.p[2]);
+  return info.Env().Undefined();
+}
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  VIEWS(0, 3) moss_scatter_add(V.p[0], (int)S(0), V.p[1], V.p[2]);
+  return info.Env().Undefined();
+}
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  VIEWS(0, 2) moss_softmax(V.p[0], V.p[1]);
+  return info.Env().Undefined();
+}
+Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
+  VIEWS(0, 2) moss_log_softmax(V.p[0], V.p[1]);
+  return info.Env().Undefined();
+}
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 6, 7u) moss_layer_norm(V.p[0], V.p[1], V.p[2], V.p[3], V.p[4], V.p[5], (float)S(0));
+  return info.Env().Undefined();
+}
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 8, 7u) moss_layer_norm_backward(V.p[0], V.p[1], V.p[2], V.p[3], V.p[4], V.p[5], V.p[6], V.p[7]);
+  return info.Env().Undefined();
+}
+Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 4, 3u) moss_rms_norm(V.p[0], V.p[1], V.p[2], V.p[3], (float)S(0));
+  return info.Env().Undefined();
+}
+Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 6, 3u) moss_rms_norm_backward(V.p[0], V.p[1], V.p[2], V.p[3], V.p[4], V.p[5]);
+  return info.Env().Undefined();
+}
+Napi::Value Rope(const Napi::CallbackInfo& info) {
+  VIEWS(0, 3) moss_rope(V.p[0], V.p[1], V.p[2], (int)S(0), S(1) != 0, S(2), S(3) != 0);
+  return info.Env().Undefined();
+}
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  VIEWS(0, 4)
+  const int64_t B = V.p[1]->shape[0];
+  if (B > (kMetaLen - kArr) / 2) {
+    Napi::Error::New(info.Env(), "native attention: batch too large").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  std::vector<int64_t> past(B), kv(B);
+  for (int64_t b = 0; b < B; b++) {
+    past[b] = (int64_t)g_meta[kArr + b];
+    kv[b] = (int64_t)g_meta[kArr + B + b];
+  }
+  moss_attention(V.p[0], V.p[1], V.p[2], V.p[3], (float)S(0), S(1) != 0, past.data(), kv.data());
+  return info.Env().Undefined();
+}
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 4, 3u) moss_cross_entropy(V.p[0], V.p[1], V.p[2], V.p[3], (int64_t)S(0), (float)S(1));
+  return info.Env().Undefined();
+}
+Napi::Value AdamW(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 4, 13u) moss_adamw(V.p[0], V.p[1], V.p[2], V.p[3], S(0), S(1), S(2), S(3), S(4), S(5));
+  return info.Env().Undefined();
+}
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  VIEWS(0, 3) moss_matmul(V.p[0], V.p[1], V.p[2]);
+  return info.Env().Undefined();
+}
+
+Napi::Value Isa(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"scalar", "avx2", "avx512"};
+  return Napi::String::New(info.Env(), names[moss_isa_get()]);
+}
+Napi::Value SetIsa(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), moss_isa_set(arg_int(info, 0)));
+}
+Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), moss::num_threads()); }
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  moss::set_num_threads(arg_int(info, 0));
+  return Napi::Number::New(info.Env(), moss::num_threads());
+}
+
+// --- gemm bindings ---
+// (owned by the gemm engineer; C ABI in gemm/gemm.h.) Operands are TypedArrays plus an element
+// offset and element strides: gemm_f32(M, N, K, A, offA, rsa, csa, B, offB, rsb, csb, C, offC,
+// ldc, accumulate); bf16 operands are Uint16Arrays. Every touched element is bounds-checked.
+bool GemmSpan(const Napi::CallbackInfo& info, int ai, int64_t rows, int64_t cols, int64_t rs,
+              int64_t cs, size_t elt, void** out) {
+  Napi::Env env = info.Env();
+  if (!info[ai].IsTypedArray()) {
+    Napi::TypeError::New(env, "gemm: operand is not a TypedArray").ThrowAsJavaScriptException();
+    return false;
+  }
+  Napi::TypedArray ta = info[ai].As<Napi::TypedArray>();
+  const int64_t off = info[ai + 1].As<Napi::Number>().Int64Value();
+  const int64_t len = static_cast<int64_t>(ta.ByteLength() / elt);
+  const int64_t last = rows > 0 && cols > 0 ? off + (rows - 1) * rs + (cols - 1) * cs : off;
+  if (ta.ElementSize() != elt || off < 0 || rs < 0 || cs < 0 || (rows > 0 && cols > 0 && last >= len)) {
+    Napi::RangeError::New(env, "gemm: operand out of bounds or wrong element type").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = static_cast<char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset() + off * elt;
+  return true;
+}
+template <class TA, class TB>
+Napi::Value GemmCall(const Napi::CallbackInfo& info,
+                     void (*f)(int64_t, int64_t, int64_t, const TA*, int64_t, int64_t, const TB*,
+                               int64_t, int64_t, float*, int64_t, int)) {
+  auto I = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t M = I(0), N = I(1), K = I(2), ldc = I(13);
+  void *a, *b, *c;
+  if (M < 0 || N < 0 || K < 0 || ldc < N) {
+    Napi::RangeError::New(info.Env(), "gemm: bad sizes").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  if (!GemmSpan(info, 3, M, K, I(5), I(6), sizeof(TA), &a) || !GemmSpan(info, 7, K, N, I(9), I(10), sizeof(TB), &b) ||
+      !GemmSpan(info, 11, M, N, ldc, 1, sizeof(float), &c))
+    return info.Env().Undefined();
+  f(M, N, K, static_cast<const TA*>(a), I(5), I(6), static_cast<const TB*>(b), I(9), I(10), static_cast<float*>(c), ldc,
+    info[14].ToBoolean().Value() ? 1 : 0);
+  return info.Env().Undefined();
+}
+Napi::Value GemmF32(const Napi::CallbackInfo& info) { return GemmCall<float, float>(info, moss_gemm_f32); }
+Napi::Value GemmBf16(const Napi::CallbackInfo& info) { return GemmCall<uint16_t, uint16_t>(info, moss_gemm_bf16); }
+Napi::Value GemmF32Bf16(const Napi::CallbackInfo& info) { return GemmCall<float, uint16_t>(info, moss_gemm_f32_bf16); }
+Napi::Value MatvecF32(const Napi::CallbackInfo& info) { return GemmCall<float, float>(info, moss_matvec_f32); }
+Napi::Value MatvecF32Bf16(const Napi::CallbackInfo& info) { return GemmCall<float, uint16_t>(info, moss_matvec_f32_bf16); }
+Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), moss_probe_fma_gflops(arg_int(info, 0), info[1].As<Napi::Number>().DoubleValue()));
+}
+Napi::Value ProbeRead(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), moss_probe_read_gbps(arg_int(info, 0), info[1].As<Napi::Number>().Int64Value()));
+}
+Napi::Value GemmIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), moss_gemm_isa_name()); }
+void RegisterGemm(Napi::Env env, Napi::Object exports) {
+  const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
+      {"gemm_f32", GemmF32}, {"gemm_bf16", GemmBf16}, {"gemm_f32_bf16", GemmF32Bf16}, {"matvec_f32", MatvecF32},
+      {"matvec_f32_bf16", MatvecF32Bf16}, {"probe_fma_gflops", ProbeFma}, {"probe_read_gbps", ProbeRead},
+      {"gemm_isa", GemmIsa}, {"num_threads", NumThreads}, {"set_num_threads", SetNumThreads}};
+  for (const auto& f : fns) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
+}
+// --- end gemm bindings ---
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  struct Fn {
+    const char* name;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  };
+  static const Fn fns[] = {
+      {"init", Init}, {"alloc", Alloc}, {"free", Free}, {"mapFile", MapFile}, {"copy", Copy}, {"fill", Fill},
+      {"dequantize", Dequantize}, {"unary", Unary}, {"binary", Binary}, {"where", Where}, {"reduce", Reduce},
+      {"argreduce", ArgReduce}, {"indexSelect", IndexSelect}, {"gather", Gather}, {"scatterAdd", ScatterAdd},
+      {"softmax", Softmax}, {"logSoftmax", LogSoftmax}, {"layerNorm", LayerNorm},
+      {"layerNormBackward", LayerNormBackward}, {"rmsNorm", RmsNorm}, {"rmsNormBackward", RmsNormBackward},
+      {"rope", Rope}, {"attention", Attention}, {"crossEntropy", CrossEntropy}, {"adamw", AdamW},
+      {"matmul", Matmul}, {"isa", Isa}, {"setIsa", SetIsa}, {"numThreads", NumThreads},
+      {"setNumThreads", SetNumThreads},
+  };
+  for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  RegisterGemm(env, exports);
+  exports.Set("metaLayout", Napi::String::New(env, "slot=20,scal=200,arr=256,len=4096"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(moss_native, InitModule)

@@ -1,6 +1,153 @@
-/** Loads the native (C++ N-API) backend; null when the addon is not built. (Stub until it lands.) */
-import type { Backend } from '../backend.js';
+/**
+ * The native backend: the Backend interface over the C++ addon (native/src/addon.cc,
+ * native/include/moss_kernels.h). Each method writes its view descriptors into the shared `meta`
+ * array (marshal.ts) and passes only ArrayBuffers, so a call allocates nothing on the JS side.
+ * Follows ggml's backend table: plain functions plus `supports()`.
+ * Deliberately does not: validate shapes/dtypes (the tensor layer does), or quantized matmul yet.
+ *
+ * @example
+ *   const nb = loadNativeBackend();           // null when the addon is not built
+ *   const s = nb!.alloc(16);                  // 64-byte aligned, zero-filled external memory
+ *   nb!.free(s);                              // detached and released now
+ */
+import type { AdamWParams, AttentionParams, Backend, BinaryOp, FusedOp, ReduceOp, RopeParams, Storage, UnaryOp,
+  View } from '../backend.js';
+import { loadAddon, type NativeAddon } from './addon.js';
+import { ARR, BINARY_CODE, META_LEN, REDUCE_CODE, SCAL, UNARY_CODE, meta, setOpt, setView as sv } from './marshal.js';
 
+export { nativeAvailable } from './addon.js';
+export { mapFile, unmapFile } from './mmap.js';
+
+const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
+  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw',
+]);
+
+function makeBackend(n: NativeAddon): Backend {
+  n.init(meta);
+  return {
+    name: 'native',
+    alloc(byteLength: number): Storage {
+      const buffer = n.alloc(byteLength);
+      return { buffer, byteOffset: 0, byteLength };
+    },
+    free(s: Storage): void {
+      if (s.disposed) return;
+      s.disposed = true;
+      n.free(s.buffer);
+    },
+    copy: (out, a) => n.copy(sv(0, out), sv(1, a)),
+    dequantize: (out, a) => n.dequantize(sv(0, out), sv(1, a)),
+    fill(out: View, value: number): void {
+      meta[SCAL] = value;
+      n.fill(sv(0, out));
+    },
+    unary: (op: UnaryOp, out, a) => n.unary(UNARY_CODE[op], sv(0, out), sv(1, a)),
+    binary: (op: BinaryOp, out, a, b) => n.binary(BINARY_CODE[op], sv(0, out), sv(1, a), sv(2, b)),
+    where: (out, c, a, b) => n.where(sv(0, out), sv(1, c), sv(2, a), sv(3, b)),
+    reduce(op: ReduceOp, out: View, a: View, axes: readonly number[]): void {
+      let mask = 0;
+      for (const ax of axes) mask |= 1 << (ax < 0 ? ax + a.shape.length : ax);
+      meta[SCAL] = mask >>> 0;
+      n.reduce(REDUCE_CODE[op], sv(0, out), sv(1, a));
+    },
+    argreduce(op: 'argmax' | 'argmin', out: View, a: View, axis: number): void {
+      meta[SCAL] = axis < 0 ? axis + a.shape.length : axis;
+      n.argreduce(op === 'argmin' ? 1 : 0, sv(0, out), sv(1, a));
+    },
+    matmul: (out, a, b) => n.matmul(sv(0, out), sv(1, a), sv(2, b)),
+    indexSelect(out: View, a: View, axis: number, index: View): void {
+      meta[SCAL] = axis < 0 ? axis + a.shape.length : axis;
+      n.indexSelect(sv(0, out), sv(1, a), sv(2, index));
+    },
+    gather(out: View, a: View, axis: number, index: View): void {
+      meta[SCAL] = axis < 0 ? axis + a.shape.length : axis;
+      n.gather(sv(0, out), sv(1, a), sv(2, index));
+    },
+    scatterAdd(out: View, axis: number, index: View, src: View): void {
+      meta[SCAL] = axis < 0 ? axis + out.shape.length : axis;
+      n.scatterAdd(sv(0, out), sv(1, index), sv(2, src));
+    },
+    supports: (op: FusedOp) => FUSED.has(op),
+    softmax: (out, a) => n.softmax(sv(0, out), sv(1, a)),
+    logSoftmax: (out, a) => n.logSoftmax(sv(0, out), sv(1, a)),
+    layerNorm(y, mean, rstd, x, w, b, eps): void {
+      meta[SCAL] = eps;
+      n.layerNorm(sv(0, y), sv(1, mean), sv(2, rstd), sv(3, x), setOpt(4, w), setOpt(5, b));
+    },
+    layerNormBackward(dx, dw, db, dy, x, mean, rstd, w): void {
+      n.layerNormBackward(sv(0, dx), setOpt(1, dw), setOpt(2, db), sv(3, dy), sv(4, x), sv(5, mean), sv(6, rstd),
+        setOpt(7, w));
+    },
+    rmsNorm(y, rstd, x, w, eps): void {
+      meta[SCAL] = eps;
+      n.rmsNorm(sv(0, y), sv(1, rstd), sv(2, x), setOpt(3, w));
+    },
+    rmsNormBackward(dx, dw, dy, x, rstd, w): void {
+      n.rmsNormBackward(sv(0, dx), setOpt(1, dw), sv(2, dy), sv(3, x), sv(4, rstd), setOpt(5, w));
+    },
+    rope(out: View, x: View, positions: View, p: RopeParams): void {
+      meta[SCAL] = p.rotaryDim;
+      meta[SCAL + 1] = p.interleaved ? 1 : 0;
+      meta[SCAL + 2] = p.base;
+      meta[SCAL + 3] = p.inverse ? 1 : 0;
+      n.rope(sv(0, out), sv(1, x), sv(2, positions));
+    },
+    attention(out: View, q: View, k: View, v: View, p: AttentionParams): void {
+      const B = q.shape[0];
+      if (ARR + 2 * B > META_LEN) throw new Error(`native attention: batch ${B} too large`);
+      meta[SCAL] = p.scale;
+      meta[SCAL + 1] = p.causal ? 1 : 0;
+      for (let b = 0; b < B; b++) {
+        meta[ARR + b] = p.pastLen[b];
+        meta[ARR + B + b] = p.kvLen[b];
+      }
+      n.attention(sv(0, out), sv(1, q), sv(2, k), sv(3, v));
+    },
+    crossEntropy(loss, dlogits, logits, targets, ignoreIndex, gscale): void {
+      meta[SCAL] = ignoreIndex;
+      meta[SCAL + 1] = gscale;
+      n.crossEntropy(sv(0, loss), setOpt(1, dlogits), sv(2, logits), sv(3, targets));
+    },
+    adamw(param: View, grad: View, m: View, v: View, p: AdamWParams): void {
+      meta[SCAL] = p.lr;
+      meta[SCAL + 1] = p.beta1;
+      meta[SCAL + 2] = p.beta2;
+      meta[SCAL + 3] = p.eps;
+      meta[SCAL + 4] = p.weightDecay;
+      meta[SCAL + 5] = p.step;
+      n.adamw(sv(0, param), sv(1, grad), sv(2, m), sv(3, v));
+    },
+  };
+}
+
+let backend: Backend | null | undefined;
+
+/** The native backend, or null when the addon is not built here. */
 export function loadNativeBackend(): Backend | null {
-  return null;
+  if (backend === undefined) {
+    const n = loadAddon();
+    backend = n ? makeBackend(n) : null;
+  }
+  return backend;
+}
+
+/** SIMD level in use: 'scalar' | 'avx2' | 'avx512' (null without the addon). */
+export function nativeIsa(): string | null {
+  return loadAddon()?.isa() ?? null;
+}
+
+/** Forces a SIMD level for this process (tests); clamped to what the CPU supports. Returns it. */
+export function setNativeIsa(level: 'scalar' | 'avx2' | 'avx512'): string {
+  const n = loadAddon();
+  if (!n) throw new Error('the native backend is not built (run `npm run build:native`)');
+  n.setIsa(level === 'scalar' ? 0 : level === 'avx2' ? 1 : 2);
+  return n.isa();
+}
+
+/** Threads used by native kernels; setNativeThreads(0) restores the default (MOSS_THREADS / cores). */
+export function nativeThreads(): number {
+  return loadAddon()?.numThreads() ?? 1;
+}
+export function setNativeThreads(n: number): number {
+  return loadAddon()?.setNumThreads(n) ?? 1;
 }

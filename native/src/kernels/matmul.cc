@@ -1,0 +1,90 @@
+// Batched matmul fallback: a (..., M, K) @ b (..., K, N) -> out (..., M, N), any strides and float
+// dtypes. Each batch converts b into a contiguous f32 (K, N) panel once, then rows of a are
+// accumulated with axpy (SIMD) in parallel over M.
+// Deliberately does not: block for cache or pack like a real GEMM — native/src/gemm/ owns speed;
+// this stays as the always-correct path for odd dtypes/strides.
+#include <memory>
+#include <vector>
+
+#include "common.h"
+
+// Weak: the addon links and runs whether or not the gemm sources are in the build.
+extern "C" {
+void moss_gemm_f32(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const float*, int64_t, int64_t,
+                   float*, int64_t, int) __attribute__((weak));
+void moss_gemm_bf16(int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t, const uint16_t*, int64_t,
+                    int64_t, float*, int64_t, int) __attribute__((weak));
+void moss_gemm_f32_bf16(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const uint16_t*, int64_t,
+                        int64_t, float*, int64_t, int) __attribute__((weak));
+}
+
+using namespace moss;
+
+extern "C" void moss_matmul(const moss_view* out, const moss_view* a, const moss_view* b) {
+  const int nd = out->ndim;
+  // Fast path: the gemm engine, when built in, for f32 output with unit column stride.
+  const bool gemm_ok = out->dtype == MOSS_F32 && (out->strides[nd - 1] == 1 || out->shape[nd - 1] == 1) &&
+                       ((a->dtype == MOSS_F32 && b->dtype == MOSS_F32 && moss_gemm_f32) ||
+                        (a->dtype == MOSS_BF16 && b->dtype == MOSS_BF16 && moss_gemm_bf16) ||
+                        (a->dtype == MOSS_F32 && b->dtype == MOSS_BF16 && moss_gemm_f32_bf16));
+  if (gemm_ok) {
+    const int64_t M = out->shape[nd - 2], N = out->shape[nd - 1], K = a->shape[nd - 1];
+    int64_t batch = 1;
+    for (int i = 0; i < nd - 2; i++) batch *= out->shape[i];
+    for (int64_t bi = 0; bi < batch; bi++) {
+      int64_t r = bi, ao = 0, bo = 0, oo = 0;
+      for (int i = nd - 3; i >= 0; i--) {
+        const int64_t k = r % out->shape[i];
+        r /= out->shape[i];
+        ao += k * a->strides[i];
+        bo += k * b->strides[i];
+        oo += k * out->strides[i];
+      }
+      const int64_t rsa = a->strides[nd - 2], csa = a->strides[nd - 1], rsb = b->strides[nd - 2],
+                    csb = b->strides[nd - 1], ldc = M > 1 ? out->strides[nd - 2] : N;
+      float* C = reinterpret_cast<float*>(out->data) + oo;
+      if (a->dtype == MOSS_F32 && b->dtype == MOSS_F32)
+        moss_gemm_f32(M, N, K, reinterpret_cast<const float*>(a->data) + ao, rsa, csa,
+                      reinterpret_cast<const float*>(b->data) + bo, rsb, csb, C, ldc, 0);
+      else if (a->dtype == MOSS_BF16)
+        moss_gemm_bf16(M, N, K, reinterpret_cast<const uint16_t*>(a->data) + ao, rsa, csa,
+                       reinterpret_cast<const uint16_t*>(b->data) + bo, rsb, csb, C, ldc, 0);
+      else
+        moss_gemm_f32_bf16(M, N, K, reinterpret_cast<const float*>(a->data) + ao, rsa, csa,
+                           reinterpret_cast<const uint16_t*>(b->data) + bo, rsb, csb, C, ldc, 0);
+    }
+    return;
+  }
+  const int64_t M = out->shape[nd - 2], N = out->shape[nd - 1], Kd = a->shape[nd - 1];
+  int64_t batch = 1;
+  for (int i = 0; i < nd - 2; i++) batch *= out->shape[i];
+  const int64_t asz = dsize(a->dtype), bsz = dsize(b->dtype), osz = dsize(out->dtype);
+  std::unique_ptr<float[]> panel(new float[(size_t)(Kd * N + 1)]);
+  for (int64_t bi = 0; bi < batch; bi++) {
+    int64_t r = bi, ao = 0, bo = 0, oo = 0;
+    for (int i = nd - 3; i >= 0; i--) {
+      const int64_t k = r % out->shape[i];
+      r /= out->shape[i];
+      ao += k * a->strides[i];
+      bo += k * b->strides[i];
+      oo += k * out->strides[i];
+    }
+    float* pb = panel.get();
+    for (int64_t kk = 0; kk < Kd; kk++) {
+      const float* src =
+          load_row(pb + kk * N, b->dtype, ptr(*b) + (bo + kk * b->strides[nd - 2]) * bsz, b->strides[nd - 1], N);
+      if (src != pb + kk * N) std::memcpy(pb + kk * N, src, N * 4);
+    }
+    par(M, Kd * N, [&](int64_t m0, int64_t m1) {
+      float* arow = scratch(0, Kd);
+      float* acc = scratch(1, N);
+      for (int64_t m = m0; m < m1; m++) {
+        const float* ar = load_row(arow, a->dtype, ptr(*a) + (ao + m * a->strides[nd - 2]) * asz,
+                                   a->strides[nd - 1], Kd);
+        for (int64_t j = 0; j < N; j++) acc[j] = 0.0f;
+        for (int64_t kk = 0; kk < Kd; kk++) K().axpy(acc, ar[kk], pb + kk * N, N);
+        store_row(out->dtype, ptr(*out) + (oo + m * out->strides[nd - 2]) * osz, out->strides[nd - 1], acc, N);
+      }
+    });
+  }
+}

@@ -1,0 +1,52 @@
+// POSIX implementation of mmap.h.
+#include "mmap.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace moss {
+
+bool map_file(const char* path, void** addr, size_t* len, std::string* err) {
+  *addr = nullptr;
+  *len = 0;
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *err = std::string("cannot open ") + path + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    *err = std::string("cannot stat ") + path + ": " + std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *err = std::string("not a regular file: ") + path;
+    ::close(fd);
+    return false;
+  }
+  if (st.st_size == 0) {
+    ::close(fd);
+    return true;
+  }
+  void* p = ::mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  int e = errno;
+  ::close(fd);  // the mapping keeps its own reference to the file
+  if (p == MAP_FAILED) {
+    *err = std::string("cannot mmap ") + path + ": " + std::strerror(e);
+    return false;
+  }
+  *addr = p;
+  *len = (size_t)st.st_size;
+  return true;
+}
+
+void unmap_file(void* addr, size_t len) {
+  if (addr && len) ::munmap(addr, len);
+}
+
+}  // namespace moss

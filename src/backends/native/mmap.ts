@@ -1,0 +1,23 @@
+/**
+ * Read-only memory-mapped files as Storage (the native addon's mmap, MAP_PRIVATE + PROT_READ):
+ * io maps checkpoint weights with it so a model never holds two copies of them.
+ * Writing into a mapped buffer is not allowed (the pages are read-only: a write would fault), so
+ * treat mapped storage as immutable. Deliberately does not: map part of a file or map writable.
+ */
+import type { Storage } from '../backend.js';
+import { loadAddon } from './addon.js';
+
+/** Maps the whole regular file at `path`. Throws (naming the path) when it cannot. */
+export function mapFile(path: string): Storage {
+  const n = loadAddon();
+  if (!n) throw new Error(`cannot map ${path}: the native backend is not built (run \`npm run build:native\`)`);
+  const buffer = n.mapFile(path);
+  return { buffer, byteOffset: 0, byteLength: buffer.byteLength };
+}
+
+/** Unmaps now (the ArrayBuffer is detached); idempotent. Views of it must not be used again. */
+export function unmapFile(s: Storage): void {
+  if (s.disposed) return;
+  s.disposed = true;
+  loadAddon()?.free(s.buffer);
+}

@@ -1,0 +1,258 @@
+/**
+ * The one training loop every recipe shares: AdamW (decay on matrices only, as nanoGPT), cosine
+ * schedule with warmup, gradient accumulation, global-norm clipping, f32 or bf16 (bf16 weights in
+ * the model, f32 master weights in the optimizer), periodic eval (loss and token accuracy),
+ * checkpoints (atomic, last N kept) with everything needed to resume the same loss curve
+ * (weights, optimizer moments, step, RNG states, data position), metrics JSONL, a progress bar and
+ * a loss-curve PNG at the end.
+ * Not here: data-parallel training, activation checkpointing, loss scaling for f16.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { View } from '../backends/backend.js';
+import { AdamW, clipGradNorm, cosineWithWarmup, type Module } from '../nn/index.js';
+import { defaultGenerator, noGrad, ops, tensor, tidy, zeros, type Generator, type Tensor } from '../tensor/index.js';
+import { copyInto, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { Batcher, IGNORE, type DataPosition, type Row } from './data.js';
+import { MetricsWriter, readMetrics } from './metrics.js';
+import { plotLines } from './plot.js';
+import { Progress } from './progress.js';
+
+/** A causal LM as the loop sees it: token ids (B, T) i32 -> logits (B, T, V). */
+export interface LanguageModel extends Module {
+  forward(ids: Tensor): Tensor;
+}
+
+export interface LoopConfig {
+  /** Run folder: checkpoints, metrics.jsonl, loss.png. */
+  outDir: string;
+  /** Optimizer steps in total. */
+  steps: number;
+  /** Rows per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step. */
+  gradAccum: number;
+  lr: number;
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  /** Global gradient-norm clip (0: off). */
+  clip: number;
+  dtype: 'f32' | 'bf16';
+  /** Evaluate every N steps (0: only at the end). */
+  evalEvery: number;
+  evalBatches: number;
+  /** Checkpoint every N steps (0: only at the end). */
+  ckptEvery: number;
+  keepLast: number;
+  logEvery: number;
+  seed: number;
+}
+
+export const LOOP_DEFAULTS: Omit<LoopConfig, 'outDir'> = {
+  steps: 1000, batchSize: 8, gradAccum: 1, lr: 1e-3, minLr: 1e-4, warmupSteps: 50, weightDecay: 0.1, beta1: 0.9, beta2: 0.95,
+  clip: 1.0, dtype: 'f32', evalEvery: 100, evalBatches: 8, ckptEvery: 200, keepLast: 3, logEvery: 10, seed: 1337,
+};
+
+export interface LoopInput {
+  model: LanguageModel;
+  train: readonly Row[];
+  eval?: readonly Row[];
+  cfg: LoopConfig;
+  /** The full run config, saved with every checkpoint. */
+  config: Record<string, unknown>;
+  /** Trainable parameters by name (default: all of the model's). LoRA passes its adapters. */
+  params?: [string, Tensor][];
+  /** Save only the trainable parameters in checkpoints (LoRA: the base is unchanged). */
+  saveTrainableOnly?: boolean;
+  /** Resume from this checkpoint (or run folder); `true`: the latest in cfg.outDir. */
+  resume?: boolean | string;
+  /** Extra generators to checkpoint (the default generator is always saved). */
+  generators?: Generator[];
+  /** Test hook: stop right after this step, saving nothing (a killed run). */
+  haltAfter?: number;
+  log?: (line: string) => void;
+  progress?: boolean;
+}
+
+export interface LoopResult {
+  step: number;
+  losses: { step: number; loss: number }[];
+  evals: { step: number; loss: number; acc: number }[];
+  tokensPerS: number;
+}
+
+/** One micro-batch as tensors: ids (B, T), targets (B*T). */
+function toTensors(rows: readonly Row[], like: Tensor): [Tensor, Tensor] {
+  const B = rows.length;
+  const T = rows[0].input.length;
+  const ids = new Int32Array(B * T);
+  const tg = new Int32Array(B * T);
+  rows.forEach((r, b) => {
+    ids.set(r.input, b * T);
+    tg.set(r.target, b * T);
+  });
+  const o = { dtype: 'i32' as const, backend: like.backend };
+  return [tensor(ids, [B, T], o), tensor(tg, [B * T], o)];
+}
+
+/** Mean loss and token accuracy over rows (no grad, eval mode). */
+export function evaluate(model: LanguageModel, rows: readonly Row[], batchSize: number, maxBatches: number): { loss: number; acc: number } {
+  const like = model.parameters()[0];
+  let lossSum = 0;
+  let right = 0;
+  let count = 0;
+  model.eval();
+  noGrad(() => {
+    for (let b = 0; b < maxBatches && b * batchSize < rows.length; b++) {
+      const batch = rows.slice(b * batchSize, (b + 1) * batchSize);
+      tidy(() => {
+        const [ids, tg] = toTensors(batch, like);
+        const logits = model.forward(ids);
+        const flat = logits.reshape(-1, logits.shape[2]).to('f32');
+        lossSum += ops.crossEntropy(flat, tg, { reduction: 'sum' }).item();
+        const pred = ops.argmax(flat, -1).toInt32Array();
+        const t = tg.toInt32Array();
+        for (let i = 0; i < t.length; i++) {
+          if (t[i] === IGNORE) continue;
+          count++;
+          if (pred[i] === t[i]) right++;
+        }
+      });
+    }
+  });
+  model.train();
+  return { loss: lossSum / Math.max(count, 1), acc: right / Math.max(count, 1) };
+}
+
+/** Runs (or resumes) training; returns the losses it computed in this process. */
+export function trainLoop(inp: LoopInput): LoopResult {
+  const { model, cfg } = inp;
+  const log = inp.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const named = inp.params ?? model.namedParameters();
+  const params = named.map(([, p]) => p);
+  const gens = [defaultGenerator, ...(inp.generators ?? [])];
+
+  // --- optimizer: bf16 weights train through f32 master copies ---
+  const masters = cfg.dtype === 'bf16' ? params.map((p) => noGrad(() => p.to('f32')).keep().requiresGrad_(true)) : params;
+  const decay = masters.filter((p) => p.ndim >= 2);
+  const noDecay = masters.filter((p) => p.ndim < 2);
+  const groups = [{ params: decay, weightDecay: cfg.weightDecay }, { params: noDecay, weightDecay: 0 }].filter((g) => g.params.length);
+  const opt = new AdamW(groups, { lr: cfg.lr, betas: [cfg.beta1, cfg.beta2] });
+
+  // --- state to save / restore ---
+  const modelTensors = (): Map<string, Tensor> => (inp.saveTrainableOnly ? new Map(named) : model.stateDict());
+  const optTensors = (): Map<string, Tensor> => {
+    const m = opt.stateTensors();
+    if (cfg.dtype === 'bf16') named.forEach(([n], i) => m.set(`master.${n}`, masters[i]));
+    return m;
+  };
+  const batcher = new Batcher(inp.train, cfg.batchSize, cfg.seed);
+  let step = 0;
+  let tokensSeen = 0;
+  gens.forEach((g, i) => g.seed(cfg.seed + i)); // a fresh run is a function of its config alone
+  if (inp.resume) {
+    const from = inp.resume === true ? latestCheckpoint(cfg.outDir) : inp.resume;
+    if (!from) throw new Error(`--resume: no checkpoint in ${cfg.outDir}`);
+    const ck = loadCheckpoint(from);
+    copyInto(modelTensors(), ck.model, `resume ${ck.path}`);
+    copyInto(optTensors(), ck.optimizer, `resume ${ck.path}`);
+    const st = ck.state as { step: number; optimizerStep: number; data: DataPosition; rng: number[][]; tokens: number };
+    step = st.step;
+    tokensSeen = st.tokens;
+    opt.stepCount = st.optimizerStep;
+    batcher.pos = { ...st.data };
+    st.rng.forEach((s, i) => gens[i]?.setState(s));
+    log(`resumed from ${ck.path} at step ${step}`);
+  }
+  const save = () =>
+    saveCheckpoint(cfg.outDir, step, {
+      model: modelTensors() as Map<string, View>,
+      optimizer: optTensors() as Map<string, View>,
+      state: { step, optimizerStep: opt.stepCount, data: batcher.pos, rng: gens.map((g) => g.getState()), tokens: tokensSeen },
+      config: inp.config,
+    }, cfg.keepLast);
+
+  const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), inp.resume ? step : undefined);
+  const result: LoopResult = { step, losses: [], evals: [], tokensPerS: 0 };
+  const T = inp.train[0].input.length;
+  const tokPerStep = cfg.batchSize * cfg.gradAccum * T;
+  const bar = inp.progress ? new Progress({ total: cfg.steps, unit: 'tok' }, step) : null;
+  const runEval = () => {
+    if (!inp.eval?.length) return;
+    const e = evaluate(model, inp.eval, cfg.batchSize, cfg.evalBatches);
+    result.evals.push({ step, ...e });
+    metrics.write({ step, eval_loss: e.loss, eval_acc: e.acc });
+    log(`step ${step}: eval loss ${e.loss.toFixed(4)}, token accuracy ${(100 * e.acc).toFixed(1)}%`);
+  };
+  const t0 = performance.now();
+  let timedTokens = 0;
+  model.train();
+
+  // --- the loop ---
+  while (step < cfg.steps) {
+    const lr = cosineWithWarmup(step, { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr });
+    opt.setLr(lr);
+    let lossSum = 0;
+    for (let micro = 0; micro < cfg.gradAccum; micro++) {
+      lossSum += tidy(() => {
+        const [ids, tg] = toTensors(batcher.next(), params[0]);
+        const logits = model.forward(ids);
+        const loss = ops.crossEntropy(logits.reshape(-1, logits.shape[2]), tg);
+        (cfg.gradAccum > 1 ? ops.div(loss, cfg.gradAccum) : loss).backward();
+        return loss.item();
+      });
+    }
+    if (cfg.dtype === 'bf16') {
+      noGrad(() => params.forEach((p, i) => {
+        masters[i].grad?.dispose();
+        masters[i].grad = p.grad ? p.grad.to('f32').keep() : zeros(p.shape, { backend: p.backend }).keep();
+      }));
+    }
+    const gradNorm = cfg.clip > 0 ? clipGradNorm(masters, cfg.clip) : NaN;
+    opt.step();
+    opt.zeroGrad();
+    if (cfg.dtype === 'bf16') {
+      for (const p of params) {
+        p.grad?.dispose();
+        p.grad = null;
+      }
+      params.forEach((p, i) => p.backend.copy(p, masters[i]));
+    }
+    step++;
+    tokensSeen += tokPerStep;
+    timedTokens += tokPerStep;
+    const loss = lossSum / cfg.gradAccum;
+    result.losses.push({ step, loss });
+    const tps = timedTokens / ((performance.now() - t0) / 1000);
+    if (step % cfg.logEvery === 0 || step === cfg.steps) {
+      metrics.write({ step, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tok_per_s: Math.round(tps) });
+      if (!bar) log(`step ${step}/${cfg.steps}: loss ${loss.toFixed(4)}, lr ${lr.toExponential(2)}, ${tps.toFixed(0)} tok/s`);
+    }
+    bar?.update(step, tokPerStep, `loss ${loss.toFixed(3)}`);
+    if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) runEval();
+    if (inp.haltAfter !== undefined && step >= inp.haltAfter) {
+      result.step = step;
+      return result;
+    }
+    if (cfg.ckptEvery > 0 && step % cfg.ckptEvery === 0 && step < cfg.steps) save();
+  }
+  bar?.finish();
+  runEval();
+  save();
+  result.step = step;
+  result.tokensPerS = timedTokens / ((performance.now() - t0) / 1000);
+  writeLossPlot(cfg.outDir);
+  if (cfg.dtype === 'bf16') for (const m of masters) m.dispose();
+  return result;
+}
+
+/** Writes loss.png (blue: train loss, orange: eval loss) from the run's metrics.jsonl. */
+export function writeLossPlot(outDir: string): void {
+  const recs = readMetrics(join(outDir, 'metrics.jsonl'));
+  const trainPts = recs.filter((r) => typeof r.loss === 'number').map((r) => [r.step as number, r.loss as number] as [number, number]);
+  const evalPts = recs.filter((r) => typeof r.eval_loss === 'number').map((r) => [r.step as number, r.eval_loss as number] as [number, number]);
+  writeFileSync(join(outDir, 'loss.png'), plotLines([{ points: trainPts }, { points: evalPts }]));
+}

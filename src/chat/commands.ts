@@ -1,0 +1,64 @@
+/**
+ * Commands and results of the plugin loop, in the layouts of MOSS's SFT data:
+ *  - commands: `Search("a"), Search("b")`, `Calculate("1+1")`, `None`, also numbered or
+ *    newline-separated lists (all of which occur in the data);
+ *  - results: `<|Results|>:\n` then per command `Search("q") =>\n<|1|>: '…'\n` (hit numbers run on
+ *    across searches), `Calculate("e") => 'v'\n`, `Solve("e") =>\nx = 1\n`, failures as
+ *    `'No result.'` / `No result.`, then `<eor>\n`; a lone Text2Image writes
+ *    `<|Results|>: Image generated successfully.<eor>\n`; no command: `<|Results|>:\nNone\n<eor>\n`
+ *    (plugins on) or `<|Results|>: None<eor>\n` (all off).
+ * Deliberately no plugin execution here (./loop.ts).
+ */
+import type { PluginResult } from '../plugins/types.js';
+import { neutralize } from './format.js';
+
+export interface Command {
+  readonly name: string;
+  readonly arg: string;
+}
+
+/** Parses a Commands body; [] for `None` or text without any `Name("…")` call. */
+export function parseCommands(body: string): Command[] {
+  const out: Command[] = [];
+  for (const m of body.matchAll(/([A-Za-z][A-Za-z0-9_]*)\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')\s*\)/g)) {
+    const raw = m[2] ?? m[3];
+    out.push({ name: m[1], arg: raw.replace(/\\(["'\\])/g, '$1') });
+  }
+  return out;
+}
+
+/** Python-repr-like quoting of a snippet, as the data shows: `'text'`, newlines as `\n`. */
+export function pyQuote(s: string): string {
+  const body = s.replace(/\\/g, '\\\\').replace(/\r?\n/g, '\\n');
+  if (body.includes("'") && !body.includes('"')) return `"${body}"`;
+  return `'${body.replace(/'/g, "\\'")}'`;
+}
+
+/** What happened to one command. */
+export type Outcome = { readonly ok: true; readonly result: PluginResult } | { readonly ok: false; readonly message: string };
+
+/** The full `Tool Responses` field text for the commands and their outcomes. */
+export function formatResults(cmds: readonly Command[], outcomes: readonly Outcome[], pluginsOn: boolean): string {
+  if (cmds.length === 0) return pluginsOn ? '<|Results|>:\nNone\n<eor>\n' : '<|Results|>: None<eor>\n';
+  if (cmds.length === 1 && cmds[0].name === 'Text2Image') {
+    return `<|Results|>: ${outcomes[0].ok ? 'Image generated successfully.' : 'No result.'}<eor>\n`;
+  }
+  let hit = 0;
+  let text = '<|Results|>:\n';
+  cmds.forEach((c, i) => {
+    const o = outcomes[i];
+    const head = `${c.name}(${JSON.stringify(neutralize(c.arg)).replace(/\\u[0-9a-f]{4}/g, '')}) =>`;
+    const r = o.ok ? o.result : undefined;
+    if (c.name === 'Search') {
+      const hits = r?.kind === 'hits' ? r.hits : [];
+      text += `${head}\n` + (hits.length ? hits.map((h) => `<|${++hit}|>: ${pyQuote(neutralize(h.snippet))}\n`).join('') : 'No result.\n');
+    } else if (c.name === 'Solve') {
+      text += `${head}\n` + (r?.kind === 'lines' && r.lines.length ? r.lines.map((l) => `${neutralize(l)}\n`).join('') : 'No result.\n');
+    } else if (c.name === 'Text2Image') {
+      text += `${head} ${r ? 'Image generated successfully.' : 'No result.'}\n`;
+    } else {
+      text += `${head} ${pyQuote(r?.kind === 'value' ? neutralize(r.text) : 'No result.')}\n`;
+    }
+  });
+  return `${text}<eor>\n`;
+}

@@ -1,0 +1,119 @@
+/**
+ * HuggingFace checkpoint folders: config.json, optional generation_config.json, and weights as
+ * model.safetensors, pytorch_model.bin, or shards listed by model.safetensors.index.json /
+ * pytorch_model.bin.index.json (`weight_map`: tensor name -> shard file). Every shard named by the
+ * index must exist (checked up front, missing shard -> error naming it) and be a plain file name
+ * inside the folder (no paths). Shards load lazily, on the first tensor asked from them.
+ * Tokenizer files are not read here (src/io/load-tokenizer.ts does that).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { View } from '../backends/backend.js';
+import { fail } from './errors.js';
+import { readSafetensors } from './safetensors.js';
+import { readTorch } from './torch.js';
+
+export interface HfFolder {
+  readonly dir: string;
+  readonly config: Record<string, unknown>;
+  readonly generationConfig: Record<string, unknown> | null;
+  readonly format: 'safetensors' | 'pytorch';
+  /** Weight files (index first when sharded), relative to `dir`. */
+  readonly files: readonly string[];
+  /** Tensor names known before loading (from the index; from the file once loaded otherwise). */
+  names(): string[];
+  /** One tensor, loading its shard if needed. */
+  get(name: string): View;
+  /** Every tensor of every shard. */
+  loadAll(): Map<string, View>;
+}
+
+const WEIGHTS: [string, 'safetensors' | 'pytorch', boolean][] = [
+  ['model.safetensors.index.json', 'safetensors', true],
+  ['model.safetensors', 'safetensors', false],
+  ['pytorch_model.bin.index.json', 'pytorch', true],
+  ['pytorch_model.bin', 'pytorch', false],
+];
+
+function readJson(path: string, field: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    fail(path, field, `cannot read JSON (${(e as Error).message})`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, field, 'is not a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/**
+ * Opens a HF model folder; shards load on demand.
+ * @example const m = openHfFolder('moss-moon-003-sft'); m.get('transformer.wte.weight')
+ */
+export function openHfFolder(dir: string): HfFolder {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
+  const configPath = join(dir, 'config.json');
+  if (!existsSync(configPath)) fail(dir, 'config.json', 'missing');
+  const config = readJson(configPath, 'config');
+  const gen = join(dir, 'generation_config.json');
+  const generationConfig = existsSync(gen) ? readJson(gen, 'generation config') : null;
+  const found = WEIGHTS.find(([f]) => existsSync(join(dir, f)));
+  if (!found) fail(dir, 'weights', `none of ${WEIGHTS.map(([f]) => f).join(', ')} found`);
+  const [file, format, sharded] = found;
+
+  const weightMap = new Map<string, string>();
+  const shards: string[] = [];
+  if (sharded) {
+    const index = readJson(join(dir, file), 'index');
+    const wm = index.weight_map;
+    if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) fail(join(dir, file), 'weight_map', 'missing or not an object');
+    for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
+      if (typeof shard !== 'string' || shard === '' || shard.includes('/') || shard.includes('\\') || shard === '.' || shard === '..') {
+        fail(join(dir, file), `weight_map '${name}'`, `shard ${JSON.stringify(shard)} is not a plain file name in the folder`);
+      }
+      weightMap.set(name, shard);
+      if (!shards.includes(shard)) shards.push(shard);
+    }
+    for (const s of shards) if (!existsSync(join(dir, s))) fail(join(dir, file), 'weight_map', `shard '${s}' is missing from ${dir}`);
+  } else {
+    shards.push(file);
+  }
+
+  const loaded = new Map<string, Map<string, View>>();
+  const load = (shard: string): Map<string, View> => {
+    let t = loaded.get(shard);
+    if (!t) {
+      const p = join(dir, shard);
+      t = format === 'safetensors' ? readSafetensors(p).tensors : readTorch(p).tensors;
+      for (const [name, s] of weightMap) if (s === shard && !t.has(name)) fail(p, `tensor '${name}'`, `listed in ${file} but not in this shard`);
+      loaded.set(shard, t);
+    }
+    return t;
+  };
+
+  return {
+    dir, config, generationConfig, format,
+    files: sharded ? [file, ...shards] : [file],
+    names() {
+      if (sharded) return [...weightMap.keys()];
+      return [...load(file).keys()];
+    },
+    get(name) {
+      const shard = sharded ? weightMap.get(name) : file;
+      const v = shard === undefined ? undefined : load(shard).get(name);
+      if (!v) throw new Error(`${dir}: tensor '${name}' not found`);
+      return v;
+    },
+    loadAll() {
+      const all = new Map<string, View>();
+      for (const s of shards) for (const [k, v] of load(s)) all.set(k, v);
+      return all;
+    },
+  };
+}
+
+/** Loads a HF folder eagerly: `{ config, generationConfig, tensors, files }`. */
+export function loadHfFolder(dir: string): { config: Record<string, unknown>; generationConfig: Record<string, unknown> | null; tensors: Map<string, View>; files: readonly string[]; format: 'safetensors' | 'pytorch' } {
+  const f = openHfFolder(dir);
+  return { config: f.config, generationConfig: f.generationConfig, tensors: f.loadAll(), files: f.files, format: f.format };
+}

@@ -212,7 +212,7 @@ extern "C" void moss_adamw(const moss_view* param, const moss_view* grad, const 
   const int64_t blk = 1 << 14;
   par((n + blk - 1) / blk, blk, [&](int64_t b0, int64_t b1_) {
     const int64_t i0 = b0 * blk, i1 = b1_ * blk < n ? b1_ * blk : n;
-    K().adamw(p + i0, g + i0, mm + i0, vv + i0, i1 - i0, (float)lr, (float)b1, (float)b2, (float)eps, (float)wd,
-              bc1, bc2);
+    K().adamw(p + i0, g + i0, mm + i0, vv + i0, i1 - i0, (float)lr, (float)b1, (float)(1.0 - b1), (float)b2,
+              (float)(1.0 - b2), (float)eps, (float)wd, bc1, bc2);
   });
 }

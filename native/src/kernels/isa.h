@@ -30,8 +30,8 @@ struct Kern {
   void (*layer_norm)(float* y, const float* x, const float* w, const float* b, int64_t n, float eps, float* mean,
                      float* rstd);
   void (*rms_norm)(float* y, const float* x, const float* w, int64_t n, float eps, float* rstd);
-  void (*adamw)(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2, float eps,
-                float wd, float bc1, float bc2);
+  void (*adamw)(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float omb1, float b2, float omb2,
+                float eps, float wd, float bc1, float bc2);
 };
 
 const Kern* kern_scalar();

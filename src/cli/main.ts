@@ -11,6 +11,7 @@ program.name('moss').description('MOSS.ts: run, chat with, train and serve MOSS-
 const commands: Record<string, () => Promise<{ register(p: Command): void }>> = {
   tokenize: () => import('./tokenize.js'),
   detokenize: () => import('./tokenize.js'),
+  data: () => import('./data.js'),
 };
 
 const name = process.argv[2];

@@ -24,7 +24,7 @@ export function register(program: Command): void {
       if (!Number.isInteger(maxLen) || maxLen <= 0) throw new Error(`--max-len must be a positive integer, got ${o.maxLen}`);
       const tok = loadTokenizer(o.tokenizer);
       let text: string;
-      try { text = readFileSync(o.input, 'utf8'); } catch (e) { throw new Error(`${o.input}: cannot read (${(e as Error).message})`); }
+      try { text = readFileSync(o.input, 'utf8'); } catch (e) { throw new Error(`${o.input}: cannot read (${(e as Error).message})`, { cause: e }); }
       let skipped = 0;
       text.split('\n').forEach((line, i) => {
         if (!line.trim()) return;

@@ -1,0 +1,55 @@
+/**
+ * Attention plumbing shared by the model files: positions for a chunk, causal attention with or
+ * without the KV cache, and picking each row's last valid hidden state. The model files keep the
+ * parts that differ (projections, head split, rope flavour).
+ * Legend: B batch, T chunk, H query heads, Hkv kv heads, D head dim, C channels.
+ */
+import { ops, tensor, type Tensor } from '../tensor/index.js';
+import type { KVCache } from './kv-cache.js';
+
+/** Positions (B, T) i32: row b holds start[b] .. start[b] + T - 1. */
+export function chunkPositions(like: Tensor, starts: readonly number[], T: number): Tensor {
+  const B = starts.length;
+  const pos = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = starts[b] + t;
+  return tensor(pos, [B, T], { dtype: 'i32', backend: like.backend });
+}
+
+/**
+ * Causal attention of q (B, T, H, D) over k, v (B, T, Hkv, D) (this chunk) and, with a cache, every
+ * earlier token of each row; writes this chunk's k, v into the cache. Returns (B, T, H * D).
+ */
+export function causalAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache | undefined, layer: number, starts: readonly number[]): Tensor {
+  const [B, T, H, D] = q.shape;
+  const qh = q.transpose(1, 2); // (B, H, T, D)
+  const kh = k.transpose(1, 2); // (B, Hkv, T, D)
+  const vh = v.transpose(1, 2);
+  let out: Tensor;
+  if (!cache) out = ops.sdpa(qh, kh, vh, { causal: true });
+  else {
+    cache.write(layer, kh, vh, starts);
+    // the whole preallocated cache goes in (contiguous, no copy); kvLen stops each row at its end
+    out = ops.sdpa(qh, cache.k[layer], cache.v[layer], { causal: true, pastLen: starts, kvLen: starts.map((s) => s + T) });
+  }
+  return out.transpose(1, 2).reshape(B, T, H * D);
+}
+
+/** Hidden states (B, T, C) -> (B, C) at each row's last valid token (lengths[b] - 1). */
+export function lastRows(x: Tensor, lengths: readonly number[]): Tensor {
+  const [B, T, C] = x.shape;
+  const idx = tensor(lengths.map((n, b) => b * T + n - 1), [B], { dtype: 'i32', backend: x.backend });
+  return ops.indexSelect(x.reshape(B * T, C), 0, idx);
+}
+
+/** Validates ids (B, T) and lengths; returns lengths (default all T). */
+export function checkChunk(ids: Tensor, lengths: readonly number[] | undefined, maxPositions: number, starts: readonly number[]): number[] {
+  if (ids.ndim !== 2) throw new Error(`forward: ids must be (B, T), got [${ids.shape}]`);
+  if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new Error(`forward: ids must be i32 or i64, got ${ids.dtype}`);
+  const [B, T] = ids.shape;
+  const lens = lengths ? [...lengths] : new Array<number>(B).fill(T);
+  if (lens.length !== B || lens.some((n) => !Number.isInteger(n) || n < 1 || n > T)) throw new Error(`forward: lengths [${lens}] must be ${B} values in [1, ${T}]`);
+  for (let b = 0; b < B; b++) {
+    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions`);
+  }
+  return lens;
+}

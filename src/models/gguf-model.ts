@@ -1,0 +1,91 @@
+/**
+ * LLaMA-family models from a llama.cpp .gguf file: hyper-parameters from `<arch>.*` metadata,
+ * tensors renamed from llama.cpp names (token_embd, blk.N.attn_q, ..., output_norm, output) to the
+ * HF names llama.ts walks. llama.cpp's converter permutes q/k rows of arch `llama` for adjacent-pair
+ * rope, so those use interleaved rope (see llama.ts); qwen2 is stored unpermuted (NEOX rope).
+ * Not here: other architectures (refused by name), K-quant compute (io refuses those tensors).
+ */
+import type { Backend, View } from '../backends/backend.js';
+import { readGguf } from '../io/index.js';
+import { checkLlamaConfig, LlamaForCausalLM, type LlamaConfig } from './llama.js';
+import type { CausalLM } from './types.js';
+import { mapSource, WeightLoader } from './weights.js';
+
+/** llama.cpp tensor names and their HF names (N: layer, S: weight or bias). */
+const NAMES: Array<[string, string]> = [
+  ['token_embd.weight', 'model.embed_tokens.weight'],
+  ['output_norm.weight', 'model.norm.weight'],
+  ['output.weight', 'lm_head.weight'],
+  ['blk.N.attn_norm.weight', 'model.layers.N.input_layernorm.weight'],
+  ['blk.N.attn_q.S', 'model.layers.N.self_attn.q_proj.S'],
+  ['blk.N.attn_k.S', 'model.layers.N.self_attn.k_proj.S'],
+  ['blk.N.attn_v.S', 'model.layers.N.self_attn.v_proj.S'],
+  ['blk.N.attn_output.weight', 'model.layers.N.self_attn.o_proj.weight'],
+  ['blk.N.ffn_norm.weight', 'model.layers.N.post_attention_layernorm.weight'],
+  ['blk.N.ffn_gate.weight', 'model.layers.N.mlp.gate_proj.weight'],
+  ['blk.N.ffn_up.weight', 'model.layers.N.mlp.up_proj.weight'],
+  ['blk.N.ffn_down.weight', 'model.layers.N.mlp.down_proj.weight'],
+];
+
+/** Renames `name` from one column of NAMES to the other (undefined when no pattern matches). */
+function rename(name: string, from: 0 | 1): string | undefined {
+  for (const pair of NAMES) {
+    const re = new RegExp(`^${pair[from].replace(/\./g, '\\.').replace('N', '(\\d+)').replace('S', '(weight|bias)')}$`);
+    const m = re.exec(name);
+    if (!m) continue;
+    let i = 1;
+    return pair[1 - from].replace(/[NS]/g, (ch) => (ch === 'N' || ch === 'S' ? m[i++] : ch));
+  }
+  return undefined;
+}
+
+/** Architectures whose q/k llama.cpp stores permuted for adjacent-pair (NORM) rope. */
+const INTERLEAVED: Record<string, boolean> = { llama: true, mistral: true, qwen2: false };
+
+export function loadGgufModel(path: string, backend: Backend): CausalLM {
+  const g = readGguf(path);
+  const md = g.metadata;
+  const arch = md['general.architecture'];
+  if (typeof arch !== 'string' || !(arch in INTERLEAVED)) {
+    throw new Error(`${path}: general.architecture ${JSON.stringify(arch)} is not supported (supported: ${Object.keys(INTERLEAVED).join(', ')})`);
+  }
+  const need = (key: string): number => {
+    const v = md[`${arch}.${key}`];
+    if (typeof v !== 'number') throw new Error(`${path}: metadata '${arch}.${key}' is missing`);
+    return v;
+  };
+  const opt = (key: string, fallback: number): number => (typeof md[`${arch}.${key}`] === 'number' ? (md[`${arch}.${key}`] as number) : fallback);
+  const renamed = new Map<string, View>();
+  for (const [n, v] of g.tensors) {
+    const h = rename(n, 0);
+    if (h) renamed.set(h, v);
+  }
+  // tensors of unsupported types are absent from g.tensors: name them rather than "missing"
+  for (const t of g.tensorInfos) if (t.dtype === null) throw new Error(`${path}: tensor '${t.name}' has type ${t.typeName}, which the engine cannot compute with`);
+  const emb = renamed.get('model.embed_tokens.weight');
+  if (!emb) throw new Error(`${path}: tensor 'token_embd.weight' is missing`);
+  const C = need('embedding_length');
+  const H = need('attention.head_count');
+  const bos = md['tokenizer.ggml.bos_token_id'];
+  const eos = md['tokenizer.ggml.eos_token_id'];
+  const c: LlamaConfig = {
+    modelType: `gguf:${arch}`,
+    hiddenSize: C,
+    intermediateSize: need('feed_forward_length'),
+    nLayers: need('block_count'),
+    nHeads: H,
+    nKvHeads: opt('attention.head_count_kv', H),
+    headDim: opt('attention.key_length', C / H),
+    vocabSize: emb.shape[0],
+    rmsNormEps: need('attention.layer_norm_rms_epsilon'),
+    ropeTheta: opt('rope.freq_base', 10000),
+    ropeInterleaved: INTERLEAVED[arch],
+    maxPositions: need('context_length'),
+    tieWordEmbeddings: !renamed.has('lm_head.weight'),
+    qkvBias: renamed.has('model.layers.0.self_attn.q_proj.bias'),
+    bosId: typeof bos === 'number' ? bos : null,
+    eosIds: typeof eos === 'number' ? [eos] : [],
+  };
+  const src = { ...mapSource(path, [{ file: path, tensors: renamed }]), nameOf: (n: string) => rename(n, 1) ?? n };
+  return LlamaForCausalLM.load(checkLlamaConfig(c, path), new WeightLoader(src, backend, `${path} metadata`));
+}

@@ -1,0 +1,186 @@
+/**
+ * LLaMA / Mistral / Qwen2 (HF modeling_llama.py, modeling_qwen2.py): pre-norm RMSNorm blocks,
+ * grouped-query attention, rotary embeddings with rope_theta, SwiGLU MLP, optional q/k/v biases
+ * (Qwen2), tied or untied head. Fields are named like HF checkpoint keys (model.layers.N.self_attn.
+ * q_proj.weight ...); GGUF and llama2.c sources rename their tensors to these (gguf-model.ts,
+ * llama2c.ts). Rope pairs: HF checkpoints use half-split pairs (rotate_half); llama.cpp's GGUF
+ * (arch llama) and llama2.c store q/k rows permuted for adjacent pairs, which interleaved rope on
+ * the stored rows reproduces exactly (q.k is unchanged by the same permutation of both), so no
+ * weight is rewritten.
+ * Not here: rope scaling (refused), sliding-window attention (Mistral's window is ignored, exact
+ * for sequences shorter than it), MoE.
+ * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
+ */
+import type { Backend } from '../backends/backend.js';
+import { Module } from '../nn/index.js';
+import { ops, type Tensor } from '../tensor/index.js';
+import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
+import { ids, int, num, type Json } from './config.js';
+import { KVCache } from './kv-cache.js';
+import { Dense, EmbeddingW, RMSNormW } from './layers.js';
+import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
+import type { WeightLoader } from './weights.js';
+
+export interface LlamaConfig {
+  modelType: string;
+  hiddenSize: number;
+  intermediateSize: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** true: adjacent pairs (GGUF llama, llama2.c); false: half-split pairs (HF). */
+  ropeInterleaved: boolean;
+  maxPositions: number;
+  tieWordEmbeddings: boolean;
+  /** q/k/v projections carry biases (Qwen2). */
+  qkvBias: boolean;
+  bosId: number | null;
+  eosIds: number[];
+}
+
+/** Reads an HF llama/mistral/qwen2 config.json object. */
+export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
+  const modelType = String(cfg.model_type);
+  const hiddenSize = int(cfg, file, 'hidden_size');
+  const nHeads = int(cfg, file, 'num_attention_heads');
+  const act = cfg.hidden_act ?? 'silu';
+  if (act !== 'silu') throw new Error(`${file}: hidden_act '${String(act)}' is not supported (expected silu)`);
+  if (cfg.rope_scaling !== undefined && cfg.rope_scaling !== null) throw new Error(`${file}: rope_scaling is not supported yet`);
+  const bos = ids(cfg, 'bos_token_id');
+  return {
+    modelType,
+    hiddenSize,
+    intermediateSize: int(cfg, file, 'intermediate_size'),
+    nLayers: int(cfg, file, 'num_hidden_layers'),
+    nHeads,
+    // HF's rule: no num_key_value_heads means one kv head per query head
+    nKvHeads: int(cfg, file, 'num_key_value_heads', nHeads),
+    headDim: int(cfg, file, 'head_dim', hiddenSize / nHeads),
+    vocabSize: int(cfg, file, 'vocab_size'),
+    rmsNormEps: num(cfg, file, 'rms_norm_eps'),
+    ropeTheta: num(cfg, file, 'rope_theta', 10000),
+    ropeInterleaved: false,
+    maxPositions: int(cfg, file, 'max_position_embeddings'),
+    tieWordEmbeddings: cfg.tie_word_embeddings === true,
+    qkvBias: modelType === 'qwen2' || cfg.attention_bias === true,
+    bosId: bos.length ? bos[0] : null,
+    eosIds: ids(cfg, 'eos_token_id'),
+  };
+}
+
+/** Checks head counts; throws naming `file`. */
+export function checkLlamaConfig(c: LlamaConfig, file: string): LlamaConfig {
+  if (c.nKvHeads < 1 || c.nHeads % c.nKvHeads !== 0) throw new Error(`${file}: ${c.nHeads} attention heads are not a multiple of ${c.nKvHeads} kv heads`);
+  if (!Number.isInteger(c.headDim) || c.headDim % 2 !== 0) throw new Error(`${file}: head dim ${c.headDim} must be an even integer`);
+  return c;
+}
+
+class LlamaAttention extends Module {
+  constructor(public q_proj: Dense, public k_proj: Dense, public v_proj: Dense, public o_proj: Dense, private readonly _c: LlamaConfig) {
+    super();
+  }
+
+  forward(h: Tensor, positions: Tensor, cache: KVCache | undefined, layer: number, starts: readonly number[]): Tensor {
+    const { nHeads: H, nKvHeads: Hkv, headDim: D, ropeTheta, ropeInterleaved } = this._c;
+    const [B, T] = h.shape;
+    const rot = { rotaryDim: D, interleaved: ropeInterleaved, base: ropeTheta };
+    const q = ops.rope(this.q_proj.forward(h).reshape(B, T, H, D), positions, rot); // (B, T, H, D)
+    const k = ops.rope(this.k_proj.forward(h).reshape(B, T, Hkv, D), positions, rot); // (B, T, Hkv, D)
+    const v = this.v_proj.forward(h).reshape(B, T, Hkv, D);
+    return this.o_proj.forward(causalAttention(q, k, v, cache, layer, starts)); // (B, T, C)
+  }
+}
+
+class LlamaMLP extends Module {
+  constructor(public gate_proj: Dense, public up_proj: Dense, public down_proj: Dense) {
+    super();
+  }
+
+  forward(h: Tensor): Tensor {
+    return this.down_proj.forward(ops.mul(ops.silu(this.gate_proj.forward(h)), this.up_proj.forward(h)));
+  }
+}
+
+class LlamaLayer extends Module {
+  constructor(public input_layernorm: RMSNormW, public self_attn: LlamaAttention, public post_attention_layernorm: RMSNormW, public mlp: LlamaMLP) {
+    super();
+  }
+}
+
+class LlamaModel extends Module {
+  constructor(public embed_tokens: EmbeddingW, public layers: LlamaLayer[], public norm: RMSNormW) {
+    super();
+  }
+}
+
+/** LLaMA-family causal LM. Build with `LlamaForCausalLM.load`. */
+export class LlamaForCausalLM extends Module implements CausalLM {
+  readonly info: ModelInfo;
+  /** Tied models read the head from model.embed_tokens (kept out of the state dict walk). */
+  private readonly _head: Dense;
+
+  constructor(public model: LlamaModel, public lm_head: Dense | null, readonly config: LlamaConfig, readonly backend: Backend) {
+    super();
+    this._head = lm_head ?? new Dense(model.embed_tokens.weight);
+    this.info = {
+      modelType: config.modelType,
+      family: 'llama',
+      vocabSize: config.vocabSize,
+      nLayers: config.nLayers,
+      nKvHeads: config.nKvHeads,
+      headDim: config.headDim,
+      maxPositions: config.maxPositions,
+      bosId: config.bosId,
+      eosIds: config.eosIds,
+    };
+    this.eval();
+  }
+
+  static load(c: LlamaConfig, w: WeightLoader): LlamaForCausalLM {
+    checkLlamaConfig(c, w.configFile);
+    const { hiddenSize: C, intermediateSize: I, nHeads: H, nKvHeads: Hkv, headDim: D, rmsNormEps: eps } = c;
+    const layers: LlamaLayer[] = [];
+    for (let i = 0; i < c.nLayers; i++) {
+      const p = `model.layers.${i}`;
+      const attn = new LlamaAttention(
+        Dense.load(w, `${p}.self_attn.q_proj`, H * D, C, c.qkvBias),
+        Dense.load(w, `${p}.self_attn.k_proj`, Hkv * D, C, c.qkvBias),
+        Dense.load(w, `${p}.self_attn.v_proj`, Hkv * D, C, c.qkvBias),
+        Dense.load(w, `${p}.self_attn.o_proj`, C, H * D, false),
+        c,
+      );
+      const mlp = new LlamaMLP(Dense.load(w, `${p}.mlp.gate_proj`, I, C, false), Dense.load(w, `${p}.mlp.up_proj`, I, C, false), Dense.load(w, `${p}.mlp.down_proj`, C, I, false));
+      layers.push(new LlamaLayer(RMSNormW.load(w, `${p}.input_layernorm`, C, eps), attn, RMSNormW.load(w, `${p}.post_attention_layernorm`, C, eps), mlp));
+    }
+    const embed = new EmbeddingW(w.take('model.embed_tokens.weight', [c.vocabSize, C]));
+    const model = new LlamaModel(embed, layers, RMSNormW.load(w, 'model.norm', C, eps));
+    const head = c.tieWordEmbeddings ? null : Dense.load(w, 'lm_head', c.vocabSize, C, false);
+    return new LlamaForCausalLM(model, head, c, w.backend);
+  }
+
+  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    const [B, T] = ids.shape;
+    const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
+    const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts);
+    const positions = chunkPositions(ids, starts, T);
+    let x = this.model.embed_tokens.forward(ids); // (B, T, C)
+    this.model.layers.forEach((layer, i) => {
+      const a = layer.self_attn.forward(layer.input_layernorm.forward(x), positions, o.cache, i, starts);
+      x = ops.add(x, a);
+      const m = layer.mlp.forward(layer.post_attention_layernorm.forward(x));
+      x = ops.add(x, m);
+      if (o.trace) for (const [k, t] of [['attn_out', a], ['ffn_out', m], ['out', x]] as const) o.trace.set(`layers.${i}.${k}`, t);
+    });
+    if (o.cache) o.cache.advance(lengths);
+    const last = o.logits === 'last' ? lastRows(x, lengths) : x;
+    return this._head.forward(this.model.norm.forward(last));
+  }
+
+  newCache(batch: number, maxLen: number): KVCache {
+    return new KVCache(this.backend, this.config.nLayers, batch, this.config.nKvHeads, Math.min(maxLen, this.config.maxPositions), this.config.headDim);
+  }
+}

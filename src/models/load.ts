@@ -1,0 +1,67 @@
+/**
+ * The model registry: `loadModel(path)` for an HF folder (picked by config.json's model_type:
+ * moss/codegen -> moss.ts; llama/mistral/qwen2 -> llama.ts), a .gguf file (llama.cpp names) or a
+ * llama2.c .bin. Follows mlx-lm's tiny remap table. A wrong checkpoint fails with one message
+ * naming the file and the tensor. Not here: downloading, quantizing, tokenizers (src/io).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Backend } from '../backends/backend.js';
+import { defaultBackend } from '../backends/index.js';
+import { readJson } from './config.js';
+import { hfWeights } from './hf-weights.js';
+import { loadGgufModel } from './gguf-model.js';
+import { loadLlama2cModel } from './llama2c.js';
+import { LlamaForCausalLM, parseLlamaConfig } from './llama.js';
+import { MossForCausalLM, parseMossConfig } from './moss.js';
+import type { CausalLM } from './types.js';
+import { WeightLoader } from './weights.js';
+
+/** HF model_type -> implementation. */
+const FAMILIES: Record<string, 'moss' | 'llama'> = {
+  moss: 'moss',
+  codegen: 'moss',
+  llama: 'llama',
+  mistral: 'llama',
+  qwen2: 'llama',
+};
+
+export interface LoadOptions {
+  backend?: Backend;
+}
+
+/** A loaded model plus where it came from (for tokenizer and generation-config lookup). */
+export interface LoadedModel {
+  readonly model: CausalLM;
+  /** The folder (HF) or file (gguf, llama2.c) loaded. */
+  readonly path: string;
+  readonly format: 'hf' | 'gguf' | 'llama2c';
+}
+
+/**
+ * Loads a model from an HF folder, a .gguf file or a llama2.c .bin.
+ * @example const { model } = loadModel('models/moss-moon-003-sft'); tidy(() => model.forward(ids))
+ */
+export function loadModel(path: string, o: LoadOptions = {}): LoadedModel {
+  const backend = o.backend ?? defaultBackend();
+  if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
+  if (statSync(path).isDirectory()) return { model: loadHfModel(path, backend), path, format: 'hf' };
+  const name = basename(path).toLowerCase();
+  if (name.endsWith('.gguf')) return { model: loadGgufModel(path, backend), path, format: 'gguf' };
+  if (name.endsWith('.bin')) return { model: loadLlama2cModel(path, backend), path, format: 'llama2c' };
+  throw new Error(`${path}: unknown model file (expected an HF folder with config.json, a .gguf file or a llama2.c .bin)`);
+}
+
+/** Loads an HF checkpoint folder. */
+export function loadHfModel(dir: string, backend: Backend): CausalLM {
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) throw new Error(`${dir}: no config.json (not an HF checkpoint folder)`);
+  const cfg = readJson(file);
+  const type = typeof cfg.model_type === 'string' ? cfg.model_type : undefined;
+  const family = type ? FAMILIES[type] : undefined;
+  if (!family) {
+    throw new Error(`${file}: model_type ${type === undefined ? '(missing)' : `'${type}'`} is not supported (supported: ${Object.keys(FAMILIES).join(', ')})`);
+  }
+  const w = new WeightLoader(hfWeights(dir), backend, file);
+  return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);
+}

@@ -1,0 +1,82 @@
+/**
+ * Where model weights come from: a name -> View map over one or more checkpoint files, and the
+ * loader step that turns views into engine tensors with one clear error per problem ("<file>:
+ * tensor '<name>' has shape [..], config.json implies [..]"). Weights stay in the storage io gave
+ * (zero-copy, memory-mapped when the addon maps files). f16/bf16 weights are widened to f32 once at
+ * load: the tensor layer's matmul wants both operands in one float dtype and activations are f32.
+ * Quantized (q8_0/q4_0) linear weights stay quantized when the backend multiplies them directly.
+ * Not here: reading file formats (src/io), dequantizing GPTQ (later).
+ */
+import type { Backend, View } from '../backends/backend.js';
+import { DTYPES } from '../backends/dtype.js';
+import { Tensor } from '../tensor/index.js';
+
+/** A checkpoint as a flat name -> view map, each tensor knowing its file. */
+export interface WeightSource {
+  /** What the weights are, for messages (a folder or file path). */
+  readonly origin: string;
+  has(name: string): boolean;
+  /** The view of `name`, and the file it lives in; undefined when absent. */
+  get(name: string): { view: View; file: string } | undefined;
+  /** Where a tensor that is absent should have been (the file or index that lists names). */
+  whereMissing(name: string): string;
+  /** The name as the file spells it, for messages (when the source renames tensors). */
+  nameOf?(name: string): string;
+}
+
+/** A WeightSource over in-memory maps (one per file). */
+export function mapSource(origin: string, files: ReadonlyArray<{ file: string; tensors: ReadonlyMap<string, View> }>, missingIn?: (name: string) => string): WeightSource {
+  const byName = new Map<string, { view: View; file: string }>();
+  for (const f of files) for (const [n, v] of f.tensors) byName.set(n, { view: v, file: f.file });
+  return {
+    origin,
+    has: (n) => byName.has(n),
+    get: (n) => byName.get(n),
+    whereMissing: (n) => (missingIn ? missingIn(n) : files.length === 1 ? files[0].file : origin),
+  };
+}
+
+export interface TakeOptions {
+  /** Keep a quantized weight as is (for linear layers, when the backend supports it). */
+  allowQuant?: boolean;
+  /** Name to look up instead of the field name (one of the few renames). */
+  key?: string;
+}
+
+/** Turns views into tensors on `backend`, checking names and shapes. */
+export class WeightLoader {
+  readonly used = new Set<string>();
+
+  constructor(readonly src: WeightSource, readonly backend: Backend, readonly configFile: string) {}
+
+  /** Tensor `name` with exactly `shape`, as f32 (or quantized when allowed). Throws when absent. */
+  take(name: string, shape: readonly number[], o: TakeOptions = {}): Tensor {
+    const key = o.key ?? name;
+    const got = this.src.get(key);
+    const shown = this.src.nameOf ? this.src.nameOf(key) : key;
+    if (!got) throw new Error(`${this.src.whereMissing(key)}: tensor '${shown}' is missing (needed for [${shape.join(', ')}])`);
+    const { view, file } = got;
+    if (view.shape.length !== shape.length || view.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`${file}: tensor '${shown}' has shape [${view.shape.join(', ')}], but ${this.configFile} implies [${shape.join(', ')}]`);
+    }
+    this.used.add(key);
+    const t = Tensor.fromView(this.backend, view).keep();
+    const info = DTYPES[view.dtype];
+    if (view.dtype === 'f32') return t;
+    if (info.isQuant) {
+      if (o.allowQuant && shape.length === 2 && this.backend.supports('matmul_quant')) return t;
+      const d = t.dequantize().keep();
+      t.dispose();
+      return d;
+    }
+    if (!info.isFloat) throw new Error(`${file}: tensor '${shown}' has dtype ${view.dtype}, expected a float tensor`);
+    const w = t.to('f32').keep();
+    t.dispose();
+    return w;
+  }
+
+  /** Like `take` but returns null when the tensor is absent. */
+  maybe(name: string, shape: readonly number[], o: TakeOptions = {}): Tensor | null {
+    return this.src.has(o.key ?? name) ? this.take(name, shape, o) : null;
+  }
+}

@@ -20,6 +20,41 @@ void moss_gemm_f32_bf16(int64_t, int64_t, int64_t, const float*, int64_t, int64_
 
 using namespace moss;
 
+namespace {
+// Dequantizes the (K, N) view of a q8_0/q4_0 storage into pb: element (k, n) is storage element
+// off + k*sk + n*sn, i.e. block (e / 32), lane e % 32 (a ggml (N, K) weight seen as (K, N)).
+void quant_panel(float* pb, const View& b, int64_t off, int64_t K, int64_t N, int64_t sk, int64_t sn) {
+  const bool q8 = b.dtype == MOSS_Q8_0;
+  const int64_t bb = q8 ? 34 : 18;
+  const unsigned char* base = static_cast<const unsigned char*>(b.data);
+  par(N, K, [&](int64_t n0, int64_t n1) {
+    float tmp[32];
+    int64_t cur = -1;
+    for (int64_t n = n0; n < n1; n++) {
+      for (int64_t k = 0; k < K; k++) {
+        const int64_t e = off + k * sk + n * sn, blk = e / 32;
+        if (blk != cur) {
+          const unsigned char* p = base + blk * bb;
+          uint16_t dh;
+          std::memcpy(&dh, p, 2);
+          const float d = h2f_scalar(dh);
+          if (q8) {
+            for (int j = 0; j < 32; j++) tmp[j] = (float)(int8_t)p[2 + j] * d;
+          } else {
+            for (int j = 0; j < 16; j++) {
+              tmp[j] = (float)((int)(p[2 + j] & 0x0f) - 8) * d;
+              tmp[j + 16] = (float)((int)(p[2 + j] >> 4) - 8) * d;
+            }
+          }
+          cur = blk;
+        }
+        pb[k * N + n] = tmp[e % 32];
+      }
+    }
+  });
+}
+}  // namespace
+
 extern "C" void moss_matmul(const moss_view* out, const moss_view* a, const moss_view* b) {
   const int nd = out->ndim;
   // Fast path: the gemm engine, when built in, for f32 output with unit column stride.
@@ -70,10 +105,14 @@ extern "C" void moss_matmul(const moss_view* out, const moss_view* a, const moss
       oo += k * out->strides[i];
     }
     float* pb = panel.get();
-    for (int64_t kk = 0; kk < Kd; kk++) {
-      const float* src =
-          load_row(pb + kk * N, b->dtype, ptr(*b) + (bo + kk * b->strides[nd - 2]) * bsz, b->strides[nd - 1], N);
-      if (src != pb + kk * N) std::memcpy(pb + kk * N, src, N * 4);
+    if (b->dtype == MOSS_Q8_0 || b->dtype == MOSS_Q4_0) {
+      quant_panel(pb, *b, bo, Kd, N, b->strides[nd - 2], b->strides[nd - 1]);
+    } else {
+      for (int64_t kk = 0; kk < Kd; kk++) {
+        const float* src =
+            load_row(pb + kk * N, b->dtype, ptr(*b) + (bo + kk * b->strides[nd - 2]) * bsz, b->strides[nd - 1], N);
+        if (src != pb + kk * N) std::memcpy(pb + kk * N, src, N * 4);
+      }
     }
     par(M, Kd * N, [&](int64_t m0, int64_t m1) {
       float* arow = scratch(0, Kd);

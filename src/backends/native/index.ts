@@ -3,7 +3,7 @@
  * native/include/moss_kernels.h). Each method writes its view descriptors into the shared `meta`
  * array (marshal.ts) and passes only ArrayBuffers, so a call allocates nothing on the JS side.
  * Follows ggml's backend table: plain functions plus `supports()`.
- * Deliberately does not: validate shapes/dtypes (the tensor layer does), or quantized matmul yet.
+ * Deliberately does not: validate shapes/dtypes (the tensor layer does).
  *
  * @example
  *   const nb = loadNativeBackend();           // null when the addon is not built
@@ -19,7 +19,7 @@ export { nativeAvailable } from './addon.js';
 export { mapFile, unmapFile } from './mmap.js';
 
 const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
-  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw',
+  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw', 'matmul_quant',
 ]);
 
 function makeBackend(n: NativeAddon): Backend {

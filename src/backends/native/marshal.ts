@@ -35,6 +35,7 @@ export function setView(slot: number, v: View): ArrayBuffer {
   const info = DTYPES[v.dtype];
   const nd = v.shape.length;
   if (nd > MAX_DIMS) throw new Error(`native backend: at most ${MAX_DIMS} dims, got ${nd}`);
+  if (v.offset % info.blockSize !== 0) throw new Error(`native backend: ${v.dtype} view offset ${v.offset} is not block aligned`);
   meta[base] = v.storage.byteOffset + (v.offset / info.blockSize) * info.blockBytes;
   meta[base + 1] = DTYPE_CODE[v.dtype];
   meta[base + 2] = nd;

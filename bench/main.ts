@@ -3,6 +3,7 @@
  * with --json, JSON lines; results are also written under bench/results/.
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
+  gemm: () => import('./gemm.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

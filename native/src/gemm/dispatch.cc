@@ -102,6 +102,8 @@ struct ScratchSlots {
   }
 };
 
+volatile float g_read_sink = 0;  // keeps the read probe's sums observable
+
 void* aligned_bytes(std::size_t bytes) {
   return std::aligned_alloc(64, (bytes + 63) / 64 * 64);
 }
@@ -178,14 +180,13 @@ double moss_probe_read_gbps(int threads, int64_t bytes) {
   if (!buf) return 0.0;
   auto run = [&](bool fill) {
     std::vector<std::thread> ts;
-    static volatile float sink;
     for (int t = 0; t < threads; ++t)
       ts.emplace_back([&, t] {
         float* p = buf + t * per;
         if (fill) {
           for (int64_t i = 0; i < per; ++i) p[i] = 1.0f;
         } else {
-          sink = sel().impl->sum_f32(p, per);
+          g_read_sink = sel().impl->sum_f32(p, per);
         }
       });
     for (auto& th : ts) th.join();

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench -- gemm [--json] [--quick]`: the native GEMM engine against the machine's own limits,
+ * measured in the same run: FMA peak (all threads, widest vectors) and memory read bandwidth (1 GiB,
+ * all threads), then f32 and bf16 GEMM at M=N=K in {256, 1024, 2048} (GFLOP/s, % of the f32 FMA
+ * peak) and f32 / bf16-weight mat-vec 1x4096 @ 4096x4096 (GB/s of weights streamed, % of the read
+ * bandwidth). Best of several runs (the machine may be shared). Writes bench/results/gemm.json.
+ * Deliberately does not: compare against other BLAS libraries (see the report for OpenBLAS numbers).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { loadGemmAddon, repoRoot, toBf16, type GemmAddon, type GemmFn } from '../test/backends/gemm-native.js';
+
+interface Row {
+  name: string; dtype: string; m: number; n: number; k: number; gflops: number;
+  ms?: number; pct_peak?: number; gbps?: number; pct_bw?: number; layout?: string;
+}
+
+/** Best wall time (ms) of fn over at least `minRuns` runs and about `budgetMs` ms, after one warm-up. */
+function best(fn: () => void, budgetMs: number, minRuns = 3): number {
+  fn();
+  let bestMs = Infinity, total = 0, runs = 0;
+  while (runs < minRuns || (total < budgetMs && runs < 50)) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    bestMs = Math.min(bestMs, ms);
+    total += ms;
+    runs++;
+  }
+  return bestMs;
+}
+
+function randF32(n: number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = Math.random() * 2 - 1;
+  return a;
+}
+
+function gemmRow(addon: GemmAddon, dtype: 'f32' | 'bf16', s: number, peak: number, budget: number): Row {
+  const af = randF32(s * s), bf = randF32(s * s), C = new Float32Array(s * s);
+  const fn: GemmFn = dtype === 'f32' ? addon.gemm_f32 : addon.gemm_bf16;
+  const A = dtype === 'f32' ? af : Uint16Array.from(af, toBf16);
+  const B = dtype === 'f32' ? bf : Uint16Array.from(bf, toBf16);
+  const ms = best(() => fn(s, s, s, A, 0, s, 1, B, 0, s, 1, C, 0, s, false), budget);
+  const gflops = (2 * s * s * s) / ms / 1e6;
+  return { name: 'gemm', dtype, m: s, n: s, k: s, gflops, ms, pct_peak: (100 * gflops) / peak };
+}
+
+function matvecRow(addon: GemmAddon, dtype: 'f32' | 'bf16', layout: 'rows' | 'linear', K: number, N: number,
+  bw: number, budget: number): Row {
+  const x = randF32(K), y = new Float32Array(N);
+  const wf = randF32(K * N);
+  const W = dtype === 'f32' ? wf : Uint16Array.from(wf, toBf16);
+  const fn: GemmFn = dtype === 'f32' ? addon.matvec_f32 : addon.matvec_f32_bf16;
+  // rows: B is [K,N] row-major; linear: B = W^T with W [N,K] row-major (the nn.Linear layout).
+  const [rsb, csb] = layout === 'rows' ? [N, 1] : [1, K];
+  const ms = best(() => fn(1, N, K, x, 0, K, 1, W, 0, rsb, csb, y, 0, N, false), budget, 10);
+  const bytes = K * N * (dtype === 'f32' ? 4 : 2);
+  const gbps = bytes / ms / 1e6;
+  return { name: 'matvec', dtype, m: 1, n: N, k: K, layout, gflops: (2 * K * N) / ms / 1e6, ms, gbps, pct_bw: (100 * gbps) / bw };
+}
+
+function fmt(x: number | undefined, d = 1): string {
+  return x === undefined ? '' : x.toFixed(d);
+}
+
+export async function main(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const quick = args.includes('--quick');
+  const addon = loadGemmAddon();
+  if (!addon) throw new Error('native addon not built (npm run build:native)');
+  const threads = addon.num_threads();
+  const isa = addon.gemm_isa();
+  const peak = addon.probe_fma_gflops(0, quick ? 0.3 : 1.0);
+  const bw = addon.probe_read_gbps(0, quick ? 256 << 20 : 1 << 30);
+  const budget = quick ? 300 : 1500;
+  const rows: Row[] = [
+    { name: 'probe_fma', dtype: 'f32', m: 0, n: 0, k: 0, gflops: peak, pct_peak: 100 },
+    { name: 'probe_read', dtype: 'f32', m: 0, n: 0, k: 0, gflops: 0, gbps: bw, pct_bw: 100 },
+  ];
+  for (const dtype of ['f32', 'bf16'] as const) {
+    for (const s of quick ? [256, 1024] : [256, 1024, 2048]) rows.push(gemmRow(addon, dtype, s, peak, budget));
+  }
+  rows.push(matvecRow(addon, 'f32', 'rows', 4096, 4096, bw, budget));
+  rows.push(matvecRow(addon, 'f32', 'linear', 4096, 4096, bw, budget));
+  rows.push(matvecRow(addon, 'bf16', 'linear', 4096, 4096, bw, budget));
+  // The probe again after the kernels: a drifting machine shows up as a different number here.
+  const peak2 = addon.probe_fma_gflops(0, quick ? 0.3 : 1.0);
+  rows.push({ name: 'probe_fma_after', dtype: 'f32', m: 0, n: 0, k: 0, gflops: peak2, pct_peak: (100 * peak2) / peak });
+
+  if (json) {
+    for (const r of rows) process.stdout.write(JSON.stringify({ ...r, isa, threads }) + '\n');
+  } else {
+    process.stdout.write(`native gemm (isa ${isa}, ${threads} threads): FMA peak ${fmt(peak)} GFLOP/s, read ${fmt(bw)} GB/s\n`);
+    process.stdout.write('name            dtype  shape              GFLOP/s  %peak    GB/s   %bw       ms\n');
+    for (const r of rows) {
+      const shape = r.m ? `${r.m}x${r.k}@${r.k}x${r.n}${r.layout ? ` ${r.layout}` : ''}` : '';
+      process.stdout.write(`${r.name.padEnd(16)}${r.dtype.padEnd(7)}${shape.padEnd(19)}${fmt(r.gflops).padStart(8)}` +
+        `${fmt(r.pct_peak).padStart(7)}${fmt(r.gbps).padStart(8)}${fmt(r.pct_bw).padStart(6)}${fmt(r.ms, 2).padStart(9)}\n`);
+    }
+  }
+  const dir = path.join(repoRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'gemm.json'), JSON.stringify({ isa, threads, fma_peak_gflops: peak, read_gbps: bw, results: rows }, null, 2) + '\n');
+}

@@ -36,6 +36,8 @@ export interface LoadedModel {
   /** The folder (HF) or file (gguf, llama2.c) loaded. */
   readonly path: string;
   readonly format: 'hf' | 'gguf' | 'llama2c';
+  /** generation_config.json of an HF folder, when it has one. */
+  readonly generationConfig: Record<string, unknown> | null;
 }
 
 /**
@@ -45,10 +47,13 @@ export interface LoadedModel {
 export function loadModel(path: string, o: LoadOptions = {}): LoadedModel {
   const backend = o.backend ?? defaultBackend();
   if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
-  if (statSync(path).isDirectory()) return { model: loadHfModel(path, backend), path, format: 'hf' };
+  if (statSync(path).isDirectory()) {
+    const gc = join(path, 'generation_config.json');
+    return { model: loadHfModel(path, backend), path, format: 'hf', generationConfig: existsSync(gc) ? readJson(gc) : null };
+  }
   const name = basename(path).toLowerCase();
-  if (name.endsWith('.gguf')) return { model: loadGgufModel(path, backend), path, format: 'gguf' };
-  if (name.endsWith('.bin')) return { model: loadLlama2cModel(path, backend), path, format: 'llama2c' };
+  if (name.endsWith('.gguf')) return { model: loadGgufModel(path, backend), path, format: 'gguf', generationConfig: null };
+  if (name.endsWith('.bin')) return { model: loadLlama2cModel(path, backend), path, format: 'llama2c', generationConfig: null };
   throw new Error(`${path}: unknown model file (expected an HF folder with config.json, a .gguf file or a llama2.c .bin)`);
 }
 

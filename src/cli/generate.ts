@@ -1,0 +1,184 @@
+/**
+ * `moss generate`: load a model (HF folder, .gguf or llama2.c .bin), encode a prompt (or take ids),
+ * and generate, streaming text to stdout or printing one JSON object with --json. Settings come
+ * from the flags, then generation_config.json, then MOSS's defaults for MOSS models (greedy
+ * otherwise). Ctrl-C stops the generation (a second Ctrl-C exits). Not here: chat formatting
+ * (moss chat), serving, batching several prompts.
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setNativeThreads } from '../backends/native/index.js';
+import { generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
+import { loadTokenizer } from '../io/load-tokenizer.js';
+import { loadModel, type LoadedModel } from '../models/load.js';
+import type { Tokenizer } from '../tokenizer/index.js';
+
+interface Flags {
+  model: string;
+  tokenizer?: string;
+  prompt?: string;
+  promptIds?: string;
+  maxNewTokens?: string;
+  temperature?: string;
+  topK?: string;
+  topP?: string;
+  minP?: string;
+  repetitionPenalty?: string;
+  seed?: string;
+  stop: string[];
+  threads?: string;
+  json?: boolean;
+}
+
+function number(flag: string, v: string | undefined, o: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+    const range = o.min !== undefined ? ` >= ${o.min}${o.max !== undefined ? ` and <= ${o.max}` : ''}` : '';
+    throw new Error(`--${flag}: "${v}" is not ${o.int ? 'an integer' : 'a number'}${range}`);
+  }
+  return n;
+}
+
+/** The tokenizer for a model: --tokenizer, else one inside/beside the model, else null. */
+function findTokenizer(loaded: LoadedModel, explicit: string | undefined): Tokenizer | null {
+  if (explicit) return loadTokenizer(explicit);
+  const p = loaded.path;
+  const candidates = loaded.format === 'llama2c' ? ['tok512.bin', 'tokenizer.bin'].map((f) => join(dirname(p), f)).filter(existsSync) : [p];
+  for (const c of candidates) {
+    try {
+      return loadTokenizer(c);
+    } catch {
+      // no tokenizer there: fine when the prompt is given as ids
+    }
+  }
+  return null;
+}
+
+function parseIds(s: string): number[] {
+  return s.split(/[\s,]+/).filter((x) => x.length > 0).map((x) => {
+    if (!/^\d+$/.test(x)) throw new Error(`--prompt-ids: "${x}" is not a non-negative integer`);
+    return Number(x);
+  });
+}
+
+async function run(o: Flags): Promise<void> {
+  if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new Error('generate: give exactly one of --prompt or --prompt-ids');
+  const threads = number('threads', o.threads, { int: true, min: 1 });
+  if (threads !== undefined) {
+    process.env.MOSS_THREADS = String(threads);
+    setNativeThreads(threads);
+  }
+  const loaded = loadModel(o.model);
+  const { model } = loaded;
+  const tok = findTokenizer(loaded, o.tokenizer);
+  let promptIds: number[];
+  if (o.promptIds !== undefined) promptIds = parseIds(o.promptIds);
+  else {
+    if (!tok) throw new Error(`generate: no tokenizer found for ${o.model}; pass --tokenizer <path> or use --prompt-ids`);
+    // LLaMA-family SentencePiece models start with BOS (llama2.c, HF LlamaTokenizer); MOSS and Qwen2 do not
+    const bos = model.info.family === 'llama' && !model.info.modelType.includes('qwen2') && tok.bosId !== null;
+    promptIds = tok.encode(o.prompt!, { addBos: bos });
+  }
+  if (promptIds.length === 0) throw new Error('generate: the prompt is empty (this model adds no BOS); give some text or --prompt-ids');
+  const stopIds = new Set(generationDefaults(model.info, loaded.generationConfig).stopIds);
+  if (loaded.format === 'llama2c') stopIds.add(1); // run.c stops when BOS comes back
+  if (o.stop.length && !tok) throw new Error('generate: --stop needs a tokenizer (pass --tokenizer)');
+  const opts: GenerateOptions = {
+    ...generationDefaults(model.info, loaded.generationConfig),
+    stopIds: [...stopIds],
+    stopStrings: o.stop,
+    decoder: tok ? () => tok.streamDecoder() : undefined,
+  };
+  const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
+    if (v !== undefined) opts[k] = v;
+  };
+  set('maxNewTokens', number('max-new-tokens', o.maxNewTokens, { int: true, min: 1 }));
+  set('temperature', number('temperature', o.temperature, { min: 0 }));
+  set('topK', number('top-k', o.topK, { int: true, min: 0 }));
+  set('topP', number('top-p', o.topP, { min: 0, max: 1 }));
+  set('minP', number('min-p', o.minP, { min: 0, max: 1 }));
+  set('repetitionPenalty', number('repetition-penalty', o.repetitionPenalty, { min: Number.MIN_VALUE }));
+  set('seed', number('seed', o.seed, { int: true, min: 0 }));
+  if (opts.topP === 0) throw new Error('--top-p: must be greater than 0');
+  const abort = new AbortController();
+  opts.signal = abort.signal;
+  const onSigint = (): void => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const stats = {} as GenerationStats;
+  opts.stats = stats;
+  const ids: number[] = [];
+  const dec = tok?.streamDecoder();
+  const hold = Math.max(0, ...o.stop.map((s) => s.length - 1)); // text that may start a stop string
+  let text = '';
+  let printed = 0;
+  try {
+    for await (const id of generate(model, promptIds, opts)) {
+      ids.push(id);
+      if (!dec || stopIds.has(id)) continue;
+      text += dec.push(id);
+      const cut = firstStop(text, o.stop);
+      if (cut >= 0) text = text.slice(0, cut);
+      if (!o.json) {
+        const upto = cut >= 0 ? text.length : Math.max(printed, text.length - hold);
+        process.stdout.write(text.slice(printed, upto));
+        printed = upto;
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  if (dec && firstStop(text, o.stop) < 0) text += dec.flush();
+  const cut = firstStop(text, o.stop);
+  if (cut >= 0) text = text.slice(0, cut);
+  const reason = stats.finishReasons[0];
+  if (o.json) {
+    const perS = (n: number, ms: number): number => (ms > 0 ? Math.round((n / ms) * 1000 * 100) / 100 : 0);
+    process.stdout.write(`${JSON.stringify({
+      model: o.model,
+      prompt_ids: promptIds,
+      ids,
+      text: tok ? text : null,
+      finish_reason: reason === 'abort' ? 'abort' : reason,
+      usage: { prompt_tokens: stats.promptTokens, completion_tokens: stats.completionTokens },
+      timings: { prefill_ms: Math.round(stats.prefillMs * 100) / 100, decode_ms: Math.round(stats.decodeMs * 100) / 100, prefill_tokens_per_s: perS(stats.promptTokens, stats.prefillMs), decode_tokens_per_s: perS(stats.decodeSteps, stats.decodeMs) },
+      seed: stats.seed,
+    })}\n`);
+  } else if (dec) process.stdout.write(`${text.slice(printed)}\n`);
+  else process.stdout.write(`${ids.join(' ')}\n`);
+  model.dispose();
+}
+
+function firstStop(text: string, stops: readonly string[]): number {
+  let at = -1;
+  for (const s of stops) {
+    const i = text.indexOf(s);
+    if (i >= 0 && (at < 0 || i < at)) at = i;
+  }
+  return at;
+}
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('generate text from a prompt with a model (HF folder, .gguf or llama2.c .bin)')
+    .requiredOption('--model <path>', 'HF checkpoint folder, .gguf file or llama2.c .bin')
+    .option('--tokenizer <path>', 'tokenizer (default: the model folder / .gguf, or tok512.bin / tokenizer.bin beside a .bin)')
+    .option('--prompt <text>', 'prompt text')
+    .option('--prompt-ids <csv>', 'prompt token ids, e.g. 1,306,4658')
+    .option('--max-new-tokens <n>', 'tokens to generate at most (default 256 or generation_config.json)')
+    .option('--temperature <t>', '0 = greedy')
+    .option('--top-k <k>', 'keep the k most likely tokens (0 = off)')
+    .option('--top-p <p>', 'nucleus sampling threshold (1 = off)')
+    .option('--min-p <p>', 'drop tokens below p x the top probability (0 = off)')
+    .option('--repetition-penalty <r>', 'HF-style repetition penalty (1 = off)')
+    .option('--seed <s>', 'sampling seed (default random; printed with --json)')
+    .option('--stop <text>', 'stop when the output contains this text (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--threads <n>', 'threads for the native backend')
+    .option('--json', 'print one JSON object (prompt_ids, ids, text, finish_reason, usage, timings)')
+    .action((o: Flags) => run(o));
+}

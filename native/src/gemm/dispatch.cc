@@ -173,31 +173,28 @@ double moss_probe_fma_gflops(int threads, double seconds) {
 }
 
 double moss_probe_read_gbps(int threads, int64_t bytes) {
+  // The buffer (>> L3) is read in windows of ~64 MiB, each split over the threads of the pool and
+  // timed on its own; the windows walk through the buffer so every read is cold. The best window
+  // wins: on a shared machine that is the closest to what the memory system can deliver.
   if (threads <= 0) threads = moss::num_threads();
-  const int64_t per = ((bytes / 4 / threads) + 63) / 64 * 64;  // floats per thread
-  const int64_t n = per * threads;
+  constexpr int64_t kWin = 16 << 20;  // floats per window (64 MiB)
+  const int64_t nwin = bytes / 4 / kWin < 2 ? 2 : bytes / 4 / kWin;
+  const int64_t n = nwin * kWin;
   float* buf = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * n));
   if (!buf) return 0.0;
-  auto run = [&](bool fill) {
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; ++t)
-      ts.emplace_back([&, t] {
-        float* p = buf + t * per;
-        if (fill) {
-          for (int64_t i = 0; i < per; ++i) p[i] = 1.0f;
-        } else {
-          g_read_sink = sel().impl->sum_f32(p, per);
-        }
-      });
-    for (auto& th : ts) th.join();
-  };
-  run(true);
+  const int64_t per = kWin / threads / 64 * 64;
+  moss::parallel_for(nwin, [&](int64_t w0, int64_t w1) {
+    for (int64_t i = w0 * kWin; i < w1 * kWin; ++i) buf[i] = 1.0f;
+  });
   double best = 0;
-  for (int pass = 0; pass < 4; ++pass) {
+  for (int64_t pass = 0; pass < 2 * nwin; ++pass) {
+    const float* win = buf + (pass % nwin) * kWin;
     const auto t0 = std::chrono::steady_clock::now();
-    run(false);
+    moss::parallel_for(threads, [&](int64_t t0_, int64_t t1_) {
+      for (int64_t t = t0_; t < t1_; ++t) g_read_sink = sel().impl->sum_f32(win + t * per, per);
+    });
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double gbps = static_cast<double>(n) * 4 / el / 1e9;
+    const double gbps = static_cast<double>(per) * threads * 4 / el / 1e9;
     if (gbps > best) best = gbps;
   }
   std::free(buf);

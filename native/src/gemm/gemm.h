@@ -65,10 +65,12 @@ void moss_matvec_f32_bf16(int64_t M, int64_t N, int64_t K, const float* A, int64
                           int64_t ldc, int accumulate);
 
 /** Peak FMA throughput: `threads` threads (<= 0: pool size) run independent FMA chains on the
- *  widest enabled vectors for about `seconds`; returns GFLOP/s (2 flops per FMA lane). */
+ *  widest enabled vectors for about `seconds`; returns the sum over threads of each thread's best
+ *  ~1 ms rate, in GFLOP/s (2 flops per FMA lane). */
 double moss_probe_fma_gflops(int threads, double seconds);
-/** Memory read bandwidth: `threads` threads sum a `bytes`-byte buffer (should be >> L3) with wide
- *  loads; returns the best GB/s (1e9 bytes/s) of a few passes. */
+/** Memory read bandwidth: the pool's threads (`threads` <= 0: all; more than the pool size run
+ *  merged) sum a `bytes`-byte buffer (should be >> L3) with wide loads, one 64 MiB window at a
+ *  time (cold data each time); returns the best window's GB/s (1e9 bytes/s). */
 double moss_probe_read_gbps(int threads, int64_t bytes);
 
 #ifdef __cplusplus

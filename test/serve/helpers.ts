@@ -1,0 +1,27 @@
+/** Shared helpers for the serve tests: an app over the scripted engine, SSE parsing, temp folders. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App, type AppOptions } from '../../src/serve/app.js';
+import { createPlugins } from '../../src/plugins/index.js';
+import { ScriptedEngine, type ScriptedOptions } from '../../src/serve/scripted-engine.js';
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'moss-serve-'));
+}
+
+export function makeApp(s: Partial<ScriptedOptions> = {}, o: Partial<AppOptions> = {}): { app: App; engine: ScriptedEngine } {
+  const engine = new ScriptedEngine({ reply: () => ' Hello there!<eom>', ...s });
+  const app = createApp({ engine, historyDir: tempDir(), plugins: createPlugins(), ...o });
+  return { app, engine };
+}
+
+export function post(path: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(`http://test${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+/** Every `data:` payload of an SSE body, JSON-parsed except the final [DONE]. */
+export async function sseEvents(res: Response): Promise<unknown[]> {
+  const text = await res.text();
+  return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d)));
+}

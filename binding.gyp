@@ -3,9 +3,10 @@
   # row kernels (native/src/kernels/isa_impl.inc) are compiled three times — portable baseline,
   # AVX2+FMA+F16C, AVX-512 — and dispatch.cc picks one at load with __builtin_cpu_supports
   # (MOSS_NATIVE_ISA=scalar|avx2|avx512 forces a level). Never -march=native: the .node must run on
-  # any x86-64. No -ffast-math anywhere (reductions must stay accurate).
+  # any x86-64. No -ffast-math anywhere (reductions must stay accurate); -fno-trapping-math only
+  # lets GCC if-convert (vectorise) the selects in exp/tanh/erfc, no arithmetic changes.
   "target_defaults": {
-    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fPIC", "-Wall", "-Wno-unused-function"],
+    "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-Wall", "-Wno-unused-function"],
     "cflags_cc!": ["-fno-exceptions", "-O2", "-std=gnu++17"],
     "cflags!": ["-O2"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   gemm: () => import('./gemm.js'),
+  'native-kernels': () => import('./native-kernels.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -2,10 +2,10 @@
 // that each per-ISA translation unit instantiates it with its own micro-kernel.
 //
 // Loop nest (row-major C): for ic (MB rows of A) / for pc (KC of K): pack A[ic.., pc..] into MR-row
-// panels (shared, packed by all threads), then each thread takes one cell of a tm x tn grid over
-// the tile space and, for each NB-column block of its cell, packs its own B block (KC x NB, sized
-// for L2) into NR-column panels and runs the micro-kernel over (A panel, B panel) pairs; the A
-// micro-panel stays in L1 while the thread sweeps the B panels. Partial tiles go through a
+// panels (shared, packed by all threads), then the threads share out
+// the work items — (NB-column block, range of A panels), claimed dynamically — and for each packs
+// its own B block (KC x NB, sized for L2) into NR-column panels and runs the micro-kernel over
+// (A panel, B panel) pairs; the A micro-panel stays in L1 while the thread sweeps the B panels. Partial tiles go through a
 // zero-padded scratch tile. Strided/transposed A and B are handled entirely by the packers.
 //
 // Kernel traits KT provide: MR, NR, KU (K elements per packed step: 1 for f32, 2 for bf16 pairs),
@@ -14,6 +14,7 @@
 // Deliberately does not: special-case small M (the dispatcher routes that to the mat-vec path).
 #pragma once
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -115,20 +116,17 @@ void gemm_driver(int64_t M, int64_t N, int64_t K, const TA* A, int64_t rsa, int6
   }
   const int T = num_threads();
   const int64_t np_all = (N + NR - 1) / NR;
-  const int64_t mb = std::min<int64_t>(M, KT::MB);
-  const int64_t mp_max = (mb + MR - 1) / MR;
-  // Thread grid tm x tn minimising the largest cell (ties: more column splits).
-  int tm = 1, tn = T;
-  int64_t best = INT64_MAX;
-  for (int a = 1; a <= T; ++a) {
-    if (T % a) continue;
-    int b = T / a;
-    int64_t cost = ((mp_max + a - 1) / a) * MR * (((np_all + b - 1) / b) * NR) + (a - 1);
-    if (cost < best) best = cost, tm = a, tn = b;
-  }
   const int64_t kc_max = std::min<int64_t>(K, KT::KC);
   const int64_t ks_max = (kc_max + KU - 1) / KU;
+  const int64_t mp_max = (std::min<int64_t>(M, KT::MB) + MR - 1) / MR;
   PA* apack = static_cast<PA*>(scratch(0, sizeof(PA) * mp_max * MR * ks_max));
+  // Work items: (NB-column block) x (range of A panels), claimed dynamically so that a thread that
+  // is descheduled (shared machine) or slower does not hold the others up. Enough items for
+  // balance (>= 4 per thread where the shape allows), each packing its own B block.
+  const int64_t bp = std::max<int64_t>(1, KT::NB / NR);  // panels per column block
+  const int64_t nblk = (np_all + bp - 1) / bp;
+  int64_t mblk = 1;
+  while (nblk * mblk < 4 * T && (mp_max / (mblk * 2)) >= 8) mblk *= 2;
 
   for (int64_t ic = 0; ic < M; ic += KT::MB) {
     const int64_t mc = std::min<int64_t>(KT::MB, M - ic);
@@ -143,39 +141,36 @@ void gemm_driver(int64_t M, int64_t N, int64_t K, const TA* A, int64_t rsa, int6
           KT::pack_a(A + (ic + p * MR) * rsa + pc * csa, rsa, csa, rows, kc, apack + p * MR * ks);
         }
       });
-      parallel_for(static_cast<int64_t>(tm) * tn, [&](int64_t t0, int64_t t1) {
-        for (int64_t t = t0; t < t1; ++t) {
-          const int64_t ti = t / tn, tj = t % tn;
-          const int64_t mp0 = mp * ti / tm, mp1 = mp * (ti + 1) / tm;
-          const int64_t np0 = np_all * tj / tn, np1 = np_all * (tj + 1) / tn;
-          if (mp0 >= mp1 || np0 >= np1) continue;
-          const int64_t nblocks = ((np1 - np0) * NR + KT::NB - 1) / KT::NB;
-          const int64_t bp = (np1 - np0 + nblocks - 1) / nblocks;  // panels per block
-          PB* bpack = static_cast<PB*>(scratch(1, sizeof(PB) * bp * NR * ks));
-          for (int64_t jb = np0; jb < np1; jb += bp) {
-            const int64_t je = std::min(np1, jb + bp);
+      const int64_t items = nblk * mblk;
+      std::atomic<int64_t> next{0};
+      parallel_for(std::min<int64_t>(T, items), [&](int64_t, int64_t) {
+        PB* bpack = static_cast<PB*>(scratch(1, sizeof(PB) * bp * NR * ks));
+        for (;;) {
+          const int64_t it = next.fetch_add(1, std::memory_order_relaxed);
+          if (it >= items) break;
+          const int64_t jb = (it / mblk) * bp, je = std::min(np_all, jb + bp);
+          const int64_t mp0 = mp * (it % mblk) / mblk, mp1 = mp * (it % mblk + 1) / mblk;
+          if (mp0 >= mp1) continue;
+          for (int64_t q = jb; q < je; ++q) {
+            int cols = static_cast<int>(std::min<int64_t>(NR, N - q * NR));
+            KT::pack_b(B + pc * rsb + q * NR * csb, rsb, csb, cols, kc, bpack + (q - jb) * NR * ks);
+          }
+          for (int64_t p = mp0; p < mp1; ++p) {
+            const int rows = static_cast<int>(std::min<int64_t>(MR, mc - p * MR));
+            const PA* ap = apack + p * MR * ks;
+            float* crow = C + (ic + p * MR) * ldc;
             for (int64_t q = jb; q < je; ++q) {
-              int cols = static_cast<int>(std::min<int64_t>(NR, N - q * NR));
-              KT::pack_b(B + pc * rsb + q * NR * csb, rsb, csb, cols, kc,
-                         bpack + (q - jb) * NR * ks);
-            }
-            for (int64_t p = mp0; p < mp1; ++p) {
-              const int rows = static_cast<int>(std::min<int64_t>(MR, mc - p * MR));
-              const PA* ap = apack + p * MR * ks;
-              float* crow = C + (ic + p * MR) * ldc;
-              for (int64_t q = jb; q < je; ++q) {
-                const int cols = static_cast<int>(std::min<int64_t>(NR, N - q * NR));
-                const PB* bq = bpack + (q - jb) * NR * ks;
-                float* c = crow + q * NR;
-                if (rows == MR && cols == NR) {
-                  KT::kernel(ks, ap, bq, c, ldc, accum);
-                } else {
-                  alignas(64) float tile[MR * NR];
-                  KT::kernel(ks, ap, bq, tile, NR, false);
-                  for (int i = 0; i < rows; ++i)
-                    for (int j = 0; j < cols; ++j)
-                      c[i * ldc + j] = accum ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
-                }
+              const int cols = static_cast<int>(std::min<int64_t>(NR, N - q * NR));
+              const PB* bq = bpack + (q - jb) * NR * ks;
+              float* c = crow + q * NR;
+              if (rows == MR && cols == NR) {
+                KT::kernel(ks, ap, bq, c, ldc, accum);
+              } else {
+                alignas(64) float tile[MR * NR];
+                KT::kernel(ks, ap, bq, tile, NR, false);
+                for (int i = 0; i < rows; ++i)
+                  for (int j = 0; j < cols; ++j)
+                    c[i * ldc + j] = accum ? c[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
               }
             }
           }

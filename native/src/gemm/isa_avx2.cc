@@ -8,7 +8,7 @@
 namespace moss {
 namespace gemm {
 namespace {
-using F32T = F32Traits<V256, 6, 2, 256, 512, 3072>;
+using F32T = F32Traits<V256, 6, 2, 256, 256, 3072>;
 }  // namespace
 
 const Impl* impl_avx2() {

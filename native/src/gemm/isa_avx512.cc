@@ -12,12 +12,12 @@ namespace moss {
 namespace gemm {
 namespace {
 
-using F32T = F32Traits<V512, 12, 2, 384, 480, 3072>;
+using F32T = F32Traits<V512, 12, 2, 384, 256, 3072>;
 
 #if defined(__AVX512BF16__)
 struct BF16T {
   static constexpr int MR = 12, NR = 32, KU = 2;
-  static constexpr int64_t KC = 768, NB = 480, MB = 3072;
+  static constexpr int64_t KC = 768, NB = 256, MB = 3072;
   using PA = uint32_t;
   using PB = uint32_t;
   static void pack_a(const uint16_t* A, int64_t rs, int64_t cs, int rows, int64_t kc, uint32_t* d) {

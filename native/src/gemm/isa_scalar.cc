@@ -7,7 +7,7 @@
 namespace moss {
 namespace gemm {
 namespace {
-using F32T = F32Traits<V1, 4, 8, 256, 512, 1024>;
+using F32T = F32Traits<V1, 4, 8, 256, 256, 1024>;
 }  // namespace
 
 const Impl* impl_scalar() {

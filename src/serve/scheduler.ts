@@ -1,0 +1,173 @@
+/**
+ * Continuous batching over one preallocated KV cache of `slots` rows (vLLM / llama.cpp server
+ * style, without paging): active sequences occupy rows 0..n-1; between decode steps waiting
+ * sequences are admitted (prefilled alone in their row), then ONE batched decode step runs over
+ * rows 0..n-1 through a row-range view of the cache. A finished or cancelled sequence frees its
+ * row by moving the last row's keys/values into it, so the batch stays dense.
+ * Sampling is src/generate's `sampleNext` (seeded per sequence). Runs wherever the model lives
+ * (the worker thread); it is synchronous per step and knows nothing of messages or HTTP.
+ * Deliberately no prefix caching, no chunked prefill and no preemption.
+ * Legend: B active rows, T chunk, V vocab, S cache capacity.
+ */
+import { sampleNext } from '../generate/sampler.js';
+import { KVCache } from '../models/kv-cache.js';
+import type { CausalLM } from '../models/types.js';
+import { Generator, tensor, tidy } from '../tensor/index.js';
+import type { FinishReason, SamplingParams } from './engine.js';
+
+export interface SeqRequest {
+  readonly id: number;
+  readonly promptIds: readonly number[];
+  readonly maxNewTokens: number;
+  readonly stopIds: readonly number[];
+  readonly sampling: SamplingParams;
+}
+
+interface Seq extends SeqRequest {
+  seen: number[];
+  counts: Map<number, number>;
+  gen: Generator;
+  out: number;
+  last: number;
+}
+
+/** What one step produced: new tokens and finished sequences. */
+export interface StepResult {
+  readonly tokens: [id: number, token: number][];
+  readonly finished: [id: number, reason: FinishReason][];
+  /** Rows in the batched decode (0 when only prefill ran). */
+  readonly batch: number;
+}
+
+export class Scheduler {
+  readonly cache: KVCache;
+  private rows: Seq[] = [];
+  private waiting: Seq[] = [];
+  private cancelled = new Set<number>();
+  promptTokens = 0;
+
+  constructor(readonly model: CausalLM, readonly slots: number, capacity: number) {
+    this.cache = model.newCache(slots, Math.min(capacity, model.info.maxPositions));
+  }
+
+  get capacity(): number {
+    return this.cache.capacity;
+  }
+  get active(): number {
+    return this.rows.length;
+  }
+  get queued(): number {
+    return this.waiting.length;
+  }
+  idle(): boolean {
+    return !this.rows.length && !this.waiting.length;
+  }
+
+  add(r: SeqRequest): void {
+    if (r.promptIds.length < 1 || r.promptIds.length >= this.capacity) throw new Error(`prompt of ${r.promptIds.length} tokens does not fit the context of ${this.capacity}`);
+    const seed = r.sampling.seed ?? Math.floor(Math.random() * 2 ** 32);
+    this.waiting.push({ ...r, seen: [...r.promptIds], counts: new Map(), gen: new Generator(seed), out: 0, last: -1 });
+  }
+
+  cancel(id: number): void {
+    this.cancelled.add(id);
+  }
+
+  /** A cache whose rows are base rows [r0, r1): same storage, no copy. Only valid inside a tidy. */
+  private view(r0: number, r1: number): KVCache {
+    const c = this.cache;
+    const v = Object.create(KVCache.prototype) as KVCache;
+    Object.assign(v, {
+      k: c.k.map((t) => t.slice(0, r0, r1)), v: c.v.map((t) => t.slice(0, r0, r1)), lens: c.lens.slice(r0, r1),
+      nLayers: c.nLayers, batch: r1 - r0, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim,
+    });
+    return v;
+  }
+
+  /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1). */
+  private forward(r0: number, r1: number, ids: number[], T: number): Float32Array {
+    const out = tidy(() => {
+      const v = this.view(r0, r1);
+      const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: 'last' });
+      for (let b = r0; b < r1; b++) this.cache.lens[b] = v.lens[b - r0];
+      return t;
+    });
+    const a = out.toFloat32Array();
+    out.dispose();
+    return a;
+  }
+
+  private pick(s: Seq, row: Float32Array): number {
+    const o = s.sampling;
+    const id = sampleNext(row, { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty, frequencyPenalty: o.frequencyPenalty }, s.gen, s.seen, s.counts);
+    s.seen.push(id);
+    s.counts.set(id, (s.counts.get(id) ?? 0) + 1);
+    s.out++;
+    s.last = id;
+    return id;
+  }
+
+  /** Why `s` is done after its last token, or null. */
+  private doneReason(s: Seq, row: number): FinishReason | null {
+    if (s.stopIds.includes(s.last)) return 'stop';
+    if (s.out >= s.maxNewTokens || this.cache.lens[row] + 1 >= this.capacity) return 'length';
+    return null;
+  }
+
+  /** Frees row `i` by moving the last active row into it. */
+  private free(i: number): void {
+    const last = this.rows.length - 1;
+    if (i !== last) {
+      const len = this.cache.lens[last];
+      tidy(() => {
+        for (const t of [...this.cache.k, ...this.cache.v]) t.backend.copy(t.slice(0, i, i + 1).slice(2, 0, len), t.slice(0, last, last + 1).slice(2, 0, len));
+        return [];
+      });
+      this.cache.lens[i] = len;
+      this.rows[i] = this.rows[last];
+    }
+    this.cache.lens[last] = 0;
+    this.rows.pop();
+  }
+
+  /** Admits waiting sequences into free rows (one prefill each), then runs one batched decode step. */
+  step(): StepResult {
+    const tokens: [number, number][] = [];
+    const finished: [number, FinishReason][] = [];
+    const finish = (i: number, reason: FinishReason): void => {
+      finished.push([this.rows[i].id, reason]);
+      this.free(i);
+    };
+    this.waiting = this.waiting.filter((s) => !this.cancelled.has(s.id) || (finished.push([s.id, 'cancelled']), false));
+    for (let i = this.rows.length - 1; i >= 0; i--) if (this.cancelled.has(this.rows[i].id)) finish(i, 'cancelled');
+    this.cancelled.clear();
+    while (this.rows.length < this.slots && this.waiting.length) {
+      const s = this.waiting.shift()!;
+      const r = this.rows.length;
+      this.rows.push(s);
+      this.cache.lens[r] = 0;
+      const logits = this.forward(r, r + 1, [...s.promptIds], s.promptIds.length);
+      this.promptTokens += s.promptIds.length;
+      tokens.push([s.id, this.pick(s, logits)]);
+      const why = this.doneReason(s, r);
+      if (why) finish(r, why);
+    }
+    // every active row decodes its last token (a row admitted just now gets its second token here)
+    const B = this.rows.length;
+    if (B === 0) return { tokens, finished, batch: 0 };
+    const V = this.model.info.vocabSize;
+    const logits = this.forward(0, B, this.rows.map((s) => s.last), 1);
+    // downwards, so the row that free() moves into b was already handled
+    for (let b = B - 1; b >= 0; b--) {
+      const s = this.rows[b];
+      tokens.push([s.id, this.pick(s, logits.subarray(b * V, (b + 1) * V))]);
+      const why = this.doneReason(s, b);
+      if (why) finish(b, why);
+    }
+    return { tokens, finished, batch: B };
+  }
+
+  dispose(): void {
+    this.cache.dispose();
+  }
+}

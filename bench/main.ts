@@ -4,7 +4,9 @@
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   gemm: () => import('./gemm.js'),
+  tokenize: () => import('./tokenize.js'),
   'native-kernels': () => import('./native-kernels.js'),
+  train: () => import('./train.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -36,13 +36,8 @@ struct Block {
   Kind kind;
 };
 std::unordered_map<void*, Block*> g_blocks;  // data pointer -> live block (JS thread only)
-std::vector<Block*> g_maps;                   // live file mappings (read-only pages)
+std::vector<Block*> g_maps;                   // live file mappings (private copy-on-write pages)
 
-bool in_mapping(const void* p) {
-  for (const Block* b : g_maps)
-    if (p >= b->p && p < static_cast<const char*>(b->p) + b->len) return true;
-  return false;
-}
 void forget_map(Block* b) {
   for (size_t i = 0; i < g_maps.size(); i++)
     if (g_maps[i] == b) { g_maps.erase(g_maps.begin() + (long)i); return; }
@@ -203,17 +198,12 @@ struct Views {
   moss_view v[8];
   const moss_view* p[8];
 };
-// out_mask: bit i set = view i is written; it must not live in a (read-only) file mapping.
+// out_mask: bit i set = view i is written (file mappings are copy-on-write, so any view may be).
 bool get_views(const Napi::CallbackInfo& info, int first, int n, Views* vs, unsigned out_mask) {
   for (int i = 0; i < n; i++) {
     bool present;
     if (!view_at(info.Env(), info[first + i], i, &vs->v[i], &present)) return false;
     vs->p[i] = present ? &vs->v[i] : nullptr;
-    if (present && (out_mask >> i & 1) && !g_maps.empty() && in_mapping(vs->v[i].data)) {
-      Napi::Error::New(info.Env(), "native: cannot write into a read-only memory-mapped file")
-          .ThrowAsJavaScriptException();
-      return false;
-    }
   }
   return true;
 }

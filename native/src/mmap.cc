@@ -33,7 +33,7 @@ bool map_file(const char* path, void** addr, size_t* len, std::string* err) {
     ::close(fd);
     return true;
   }
-  void* p = ::mmap(nullptr, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  void* p = ::mmap(nullptr, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);  // copy-on-write: writes never reach the file
   int e = errno;
   ::close(fd);  // the mapping keeps its own reference to the file
   if (p == MAP_FAILED) {

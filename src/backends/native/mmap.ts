@@ -1,8 +1,8 @@
 /**
- * Read-only memory-mapped files as Storage (the native addon's mmap, MAP_PRIVATE + PROT_READ):
- * io maps checkpoint weights with it so a model never holds two copies of them.
- * Writing into a mapped buffer is not allowed (the pages are read-only: a write would fault), so
- * treat mapped storage as immutable. Deliberately does not: map part of a file or map writable.
+ * Memory-mapped files as Storage (the native addon's mmap, MAP_PRIVATE, copy-on-write): io maps
+ * checkpoint weights with it so a model never holds two copies of them. A write (fine-tuning a
+ * loaded model, from any backend) copies just the touched page and never reaches the file, so it
+ * can never fault the process. Deliberately does not: map part of a file or write back to disk.
  */
 import type { Storage } from '../backend.js';
 import { loadAddon } from './addon.js';

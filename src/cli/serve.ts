@@ -1,0 +1,100 @@
+/**
+ * `moss serve`: the OpenAI-compatible API, the MOSS API and the web chat over one model (worker
+ * thread, continuous batching). Loopback by default; a startup line says where it listens.
+ * The default model is models/moss-tiny (the bundled one) when it exists.
+ * Not here: TLS, multiple models per process.
+ */
+import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { loadTokenizer } from '../io/load-tokenizer.js';
+import { createPlugins } from '../plugins/index.js';
+import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
+import { createApp } from '../serve/app.js';
+import { listen, nodeServer } from '../serve/node-adapter.js';
+import { WorkerEngine } from '../serve/worker-engine.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+
+interface Flags {
+  model?: string;
+  tokenizer?: string;
+  host: string;
+  port: string;
+  apiKey?: string;
+  parallel: string;
+  queue?: string;
+  plugins?: string;
+  ctx: string;
+  maxTokens: string;
+  historyDir?: string;
+  threads?: string;
+}
+
+function int(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag}: "${v}" is not an integer in [${min}, ${max}]`);
+  return n;
+}
+
+function findTokenizer(model: string, explicit?: string): Tokenizer {
+  if (explicit) return loadTokenizer(explicit);
+  const cands = statSync(model).isDirectory() ? [model] : [model, ...['tok512.bin', 'tokenizer.bin', 'tokenizer.json'].map((f) => join(dirname(model), f))];
+  for (const c of cands.filter((x) => existsSync(x) && !(x === model && !x.endsWith('.gguf')))) {
+    try {
+      return loadTokenizer(c);
+    } catch {
+      // try the next candidate
+    }
+  }
+  throw new Error(`no tokenizer found for ${model} (give one with --tokenizer <path>)`);
+}
+
+const SWITCHES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model: OpenAI-compatible /v1 API, MOSS /moss API and a web chat at /')
+    .option('-m, --model <path>', 'HF folder, .gguf or llama2.c .bin (default: models/moss-tiny)')
+    .option('--tokenizer <path>', 'tokenizer (default: found with the model)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0 = any free port)', '8000')
+    .option('--api-key <key>', 'require Authorization: Bearer <key> (default: $MOSS_API_KEY)')
+    .option('--parallel <n>', 'sequences decoded together (continuous batching)', '4')
+    .option('--queue <n>', 'requests waiting for a slot before 429 (default 4 x parallel)')
+    .option('--plugins <list>', 'MOSS plugins for /moss and the web chat: search,calculator,solver,text2image,inner_thoughts')
+    .option('--ctx <n>', 'context length (prompt + reply) in tokens', '2048')
+    .option('--max-tokens <n>', 'default max_tokens of a reply', '512')
+    .option('--history-dir <dir>', 'where /moss keeps conversations (default ~/.cache/moss/history)')
+    .option('--threads <n>', 'compute threads of the native backend')
+    .action(async (f: Flags) => {
+      const model = resolve(f.model ?? 'models/moss-tiny');
+      if (!existsSync(model)) throw new Error(f.model ? `${model}: no such file or folder` : 'no model given and models/moss-tiny does not exist (use --model <path>)');
+      const port = int('port', f.port, 0, 65535);
+      const slots = int('parallel', f.parallel, 1, 256);
+      const ctx = int('ctx', f.ctx, 16, 1 << 20);
+      if (f.threads) process.env.MOSS_THREADS = String(int('threads', f.threads, 1, 1024));
+      const switches: Record<keyof PluginSwitches, boolean> = { ...ALL_OFF };
+      for (const p of (f.plugins ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+        if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
+        switches[SWITCHES[p]] = true;
+      }
+      const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
+      const tokenizer = findTokenizer(model, f.tokenizer);
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
+      const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx) });
+      const server = nodeServer(app);
+      const bound = await listen(server, port, f.host);
+      const loopback = f.host === '127.0.0.1' || f.host === 'localhost' || f.host === '::1';
+      const host = f.host.includes(':') ? `[${f.host}]` : f.host;
+      process.stdout.write(`moss serve: listening on http://${host}:${bound} (model ${engine.modelId}, ${slots} slots, context ${engine.contextLength}${apiKey ? ', API key required' : ''})\n`);
+      if (!loopback && !apiKey) process.stderr.write('moss serve: warning: listening beyond loopback without --api-key\n');
+      const stop = (): void => {
+        server.close();
+        void engine.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

@@ -1,0 +1,67 @@
+/**
+ * The model's worker thread: loads the model, runs the continuous-batching scheduler in a loop and
+ * posts token deltas, so the HTTP event loop never waits on a forward pass. Protocol (structured
+ * clone): in `{type:'submit', req}` / `{type:'cancel', id}` / `{type:'close'}`; out `{type:'ready', info}`,
+ * `{type:'step', tokens, finished, batch, promptTokens}`, `{type:'error', id?, message}`.
+ * Deliberately no tokenizer here (ids only).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadModel } from '../models/load.js';
+import { Scheduler, type SeqRequest } from './scheduler.js';
+
+export interface WorkerInit {
+  readonly modelPath: string;
+  readonly slots: number;
+  readonly ctx: number;
+}
+
+export type ToWorker = { type: 'submit'; req: SeqRequest } | { type: 'cancel'; id: number } | { type: 'close' };
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+let sched: Scheduler;
+try {
+  const { model } = loadModel(init.modelPath);
+  sched = new Scheduler(model, init.slots, init.ctx);
+  port.postMessage({ type: 'ready', info: { ...model.info, contextLength: sched.capacity } });
+} catch (e) {
+  port.postMessage({ type: 'fatal', message: (e as Error).message });
+  process.exit(1);
+}
+
+let running = false;
+let closing = false;
+
+async function loop(): Promise<void> {
+  running = true;
+  while (!sched.idle() && !closing) {
+    let before = sched.promptTokens;
+    try {
+      const r = sched.step();
+      port.postMessage({ type: 'step', tokens: r.tokens, finished: r.finished, batch: r.batch, promptTokens: sched.promptTokens - before });
+    } catch (e) {
+      port.postMessage({ type: 'error', message: (e as Error).message });
+      before = sched.promptTokens;
+    }
+    await new Promise((r) => setImmediate(r)); // take in new requests and cancellations between steps
+  }
+  running = false;
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'submit') {
+    try {
+      sched.add(m.req);
+    } catch (e) {
+      port.postMessage({ type: 'error', id: m.req.id, message: (e as Error).message });
+      return;
+    }
+  } else if (m.type === 'cancel') sched.cancel(m.id);
+  else if (m.type === 'close') {
+    closing = true;
+    sched.dispose();
+    port.close();
+    return;
+  }
+  if (!running) void loop();
+});

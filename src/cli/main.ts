@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   tokenize: () => import('./tokenize.js'),
   detokenize: () => import('./tokenize.js'),
   data: () => import('./data.js'),
+  serve: () => import('./serve.js'),
   generate: () => import('./generate.js'),
 };
 

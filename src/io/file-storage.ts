@@ -1,8 +1,8 @@
 /**
- * Opens a checkpoint file as one read-only `Storage`: memory-mapped through the native addon's
- * `mapFile` when it is built, otherwise read into a fresh ArrayBuffer (byteOffset 0, so offsets
- * inside the file keep their alignment). Readers then hand out zero-copy views into it.
- * It does not write: a mapped buffer is read-only and must not be modified by callers.
+ * Opens a checkpoint file as one `Storage`: memory-mapped (copy-on-write) through the native
+ * addon's `mapFile` when it is built, otherwise read into a fresh ArrayBuffer (byteOffset 0, so
+ * offsets inside the file keep their alignment). Readers then hand out zero-copy views into it.
+ * It never writes to the file: writes into a mapped buffer copy the page and stay in memory.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Storage } from '../backends/backend.js';
@@ -40,7 +40,7 @@ export function readStorage(path: string): Storage {
 }
 
 /**
- * A read-only Storage over the whole file at `path` (mmap when available, else a read).
+ * A Storage over the whole file at `path` (copy-on-write mmap when available, else a read).
  * @example const s = openStorage('model.safetensors'); new Uint8Array(s.buffer, s.byteOffset, 8)
  */
 export function openStorage(path: string): Storage {

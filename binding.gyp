@@ -29,7 +29,9 @@
         "native/src/kernels/attention.cc",
         "native/src/kernels/matmul.cc",
         "native/src/gemm/dispatch.cc",
-        "native/src/gemm/isa_scalar.cc"
+        "native/src/gemm/isa_scalar.cc",
+        "native/src/quant/quant.cc",
+        "native/src/quant/isa_scalar.cc"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "conditions": [
@@ -39,13 +41,13 @@
     {
       "target_name": "moss_isa_avx2",
       "type": "static_library",
-      "sources": ["native/src/kernels/isa_avx2.cc", "native/src/gemm/isa_avx2.cc"],
+      "sources": ["native/src/kernels/isa_avx2.cc", "native/src/gemm/isa_avx2.cc", "native/src/quant/isa_avx2.cc"],
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c"]
     },
     {
       "target_name": "moss_isa_avx512",
       "type": "static_library",
-      "sources": ["native/src/kernels/isa_avx512.cc", "native/src/gemm/isa_avx512.cc"],
+      "sources": ["native/src/kernels/isa_avx512.cc", "native/src/gemm/isa_avx512.cc", "native/src/quant/isa_avx512.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx512vnni",
                     "-mfma", "-mf16c", "-mavx2", "-mprefer-vector-width=512"]
     }

@@ -21,6 +21,7 @@
 #include "mmap.h"
 #include "threadpool.h"
 #include "gemm/gemm.h"  // gemm bindings
+#include "quant/quant.h"  // quant bindings
 
 namespace {
 
@@ -394,6 +395,69 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
 }
 // --- end gemm bindings ---
 
+// --- quant bindings ---
+// (owned by the quant engineer; C ABI in quant/quant.h.) qmatmul(out, a, b) with the views of
+// Backend.matmul in meta slots 0..2: out (..., M, N) f32 with unit column stride, a (..., M, K) f32
+// with unit column stride, b (..., K, N) q8_0/q4_0 seen as the transpose of ggml (N, K) rows, i.e.
+// strides (1, S) with S and K multiples of 32 and block-aligned batch offsets. Returns false (and
+// computes nothing) for any other layout, so the caller can fall back to the generic matmul.
+Napi::Value QMatmul(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VIEWS(0, 3)
+  const moss_view &o = V.v[0], &a = V.v[1], &b = V.v[2];
+  const int nd = o.ndim;
+  if (!V.p[0] || !V.p[1] || !V.p[2] || nd < 2 || a.ndim != nd || b.ndim != nd || o.dtype != MOSS_F32 ||
+      a.dtype != MOSS_F32 || (b.dtype != MOSS_Q8_0 && b.dtype != MOSS_Q4_0))
+    return Napi::Boolean::New(env, false);
+  const int64_t M = o.shape[nd - 2], N = o.shape[nd - 1], K = a.shape[nd - 1];
+  const int64_t S = b.strides[nd - 1];
+  if (b.shape[nd - 2] != K || b.shape[nd - 1] != N || a.shape[nd - 2] != M || K % 32 != 0 ||
+      (K > 1 && b.strides[nd - 2] != 1) || (N > 1 && (S % 32 != 0 || S < K)) ||
+      (N > 1 && o.strides[nd - 1] != 1) || (K > 1 && a.strides[nd - 1] != 1))
+    return Napi::Boolean::New(env, false);
+  int64_t bmax = 0;
+  for (int i = 0; i < nd - 2; i++) {
+    if (b.strides[i] % 32 != 0) return Napi::Boolean::New(env, false);
+    if (b.shape[i] > 0) bmax += (b.shape[i] - 1) * b.strides[i];
+  }
+  const int qt = b.dtype == MOSS_Q8_0 ? MOSS_QTYPE_Q8_0 : MOSS_QTYPE_Q4_0;
+  const int64_t bb = moss_qblock_bytes(qt);
+  {  // view_at checked numel blocks; a row stride S > K reaches further: check the real extent
+    void* data = nullptr;
+    size_t len = 0;
+    napi_get_arraybuffer_info(env, info[2], &data, &len);
+    const int64_t last = N > 0 && K > 0 ? bmax + (N - 1) * (N > 1 ? S : 0) + K : 0;
+    const int64_t start = static_cast<char*>(b.data) - static_cast<char*>(data);
+    if (start + last / 32 * bb > (int64_t)len) {
+      Napi::RangeError::New(env, "native qmatmul: weight view reads past its ArrayBuffer").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  int64_t batch = 1;
+  for (int i = 0; i < nd - 2; i++) batch *= o.shape[i];
+  for (int64_t t = 0; t < batch; t++) {
+    int64_t rem = t, oo = 0, ao = 0, bo = 0;
+    for (int i = nd - 3; i >= 0; i--) {
+      const int64_t idx = rem % o.shape[i];
+      rem /= o.shape[i];
+      oo += idx * o.strides[i];
+      ao += idx * a.strides[i];
+      bo += idx * b.strides[i];
+    }
+    const int64_t lda = M > 1 ? a.strides[nd - 2] : K, ldc = M > 1 ? o.strides[nd - 2] : N;
+    moss_qmatmul(qt, M, N, K, static_cast<const float*>(a.data) + ao, lda,
+                 static_cast<const uint8_t*>(b.data) + bo / 32 * bb, N > 1 ? S / 32 * bb : K / 32 * bb,
+                 static_cast<float*>(o.data) + oo, ldc);
+  }
+  return Napi::Boolean::New(env, true);
+}
+Napi::Value QMatmulIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), moss_qmatmul_isa()); }
+void RegisterQuant(Napi::Env env, Napi::Object exports) {
+  exports.Set("qmatmul", Napi::Function::New(env, QMatmul, "qmatmul"));
+  exports.Set("qmatmulIsa", Napi::Function::New(env, QMatmulIsa, "qmatmulIsa"));
+}
+// --- end quant bindings ---
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   struct Fn {
     const char* name;
@@ -411,6 +475,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   };
   for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   RegisterGemm(env, exports);
+  RegisterQuant(env, exports);  // quant bindings
   exports.Set("metaLayout", Napi::String::New(env, "slot=20,scal=200,arr=256,len=4096"));
   return exports;
 }

@@ -22,8 +22,12 @@ const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
   'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw', 'matmul_quant',
 ]);
 
+/** native/src/addon.cc qmatmul (quant bindings): true when it computed out. */
+type QMatmulFn = (out: ArrayBuffer, a: ArrayBuffer, b: ArrayBuffer) => boolean;
+
 function makeBackend(n: NativeAddon): Backend {
   n.init(meta);
+  const qmatmul = typeof n.qmatmul === 'function' ? (n.qmatmul as QMatmulFn) : null; // quant hook
   return {
     name: 'native',
     alloc(byteLength: number): Storage {
@@ -54,7 +58,12 @@ function makeBackend(n: NativeAddon): Backend {
       meta[SCAL] = axis < 0 ? axis + a.shape.length : axis;
       n.argreduce(op === 'argmin' ? 1 : 0, sv(0, out), sv(1, a));
     },
-    matmul: (out, a, b) => n.matmul(sv(0, out), sv(1, a), sv(2, b)),
+    matmul(out: View, a: View, b: View): void {
+      // --- quant hook (helper "quant"): q8_0/q4_0 weights in ggml layout go to the integer-dot
+      // kernels of native/src/quant; qmatmul returns false for layouts it does not take. ---
+      if ((b.dtype === 'q8_0' || b.dtype === 'q4_0') && qmatmul?.(sv(0, out), sv(1, a), sv(2, b))) return;
+      n.matmul(sv(0, out), sv(1, a), sv(2, b));
+    },
     indexSelect(out: View, a: View, axis: number, index: View): void {
       meta[SCAL] = axis < 0 ? axis + a.shape.length : axis;
       n.indexSelect(sv(0, out), sv(1, a), sv(2, index));

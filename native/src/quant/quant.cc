@@ -1,0 +1,98 @@
+// Driver of the quantized matmul (C ABI in quant.h): quantizes the activation rows once per call,
+// then splits the output columns over the thread pool and runs the kernel table of the SIMD level
+// in use (moss_isa_get(), shared with the other native kernels). Scratch for the quantized
+// activations is a per-thread buffer that grows and is reused, so decode allocates nothing per token.
+// Deliberately does not: touch N-API (addon.cc binds it) or decide when quantized matmul applies.
+#include "quant.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "../../include/moss_kernels.h"
+#include "../threadpool.h"
+#include "internal.h"
+
+namespace moss::quant {
+#if !(defined(__x86_64__) || defined(__i386__))
+const Kernels* kernels_avx2() { return kernels_scalar(); }
+const Kernels* kernels_avx512() { return kernels_scalar(); }
+#endif
+
+namespace {
+const Kernels* active() {
+  const int level = moss_isa_get();
+  return level >= 2 ? kernels_avx512() : level == 1 ? kernels_avx2() : kernels_scalar();
+}
+
+struct Scratch {
+  BlockA* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  BlockA* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = static_cast<BlockA*>(std::aligned_alloc(64, (n * sizeof(BlockA) + 63) / 64 * 64));
+      cap = p ? n : 0;
+    }
+    return p;
+  }
+};
+thread_local Scratch g_scratch;
+
+// Quantizes M rows of K floats into blocks (row stride nb), in parallel over rows when there are many.
+BlockA* quantize_rows(const Kernels* k, int64_t M, int64_t K, const float* A, int64_t lda) {
+  const int64_t nb = K / 32;
+  BlockA* q = g_scratch.get((size_t)(M * nb));
+  if (!q) return nullptr;
+  if (M * K >= (1 << 16)) {
+    moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; m++) k->quantize_row(A + m * lda, q + m * nb, nb);
+    });
+  } else {
+    for (int64_t m = 0; m < M; m++) k->quantize_row(A + m * lda, q + m * nb, nb);
+  }
+  return q;
+}
+}  // namespace
+}  // namespace moss::quant
+
+using namespace moss::quant;
+
+extern "C" int moss_qblock_bytes(int qtype) { return qtype == MOSS_QTYPE_Q8_0 ? 34 : 18; }
+
+extern "C" const char* moss_qmatmul_isa(void) { return active()->name; }
+
+extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                             const void* W, int64_t w_row_bytes, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t m = 0; m < M; m++) std::memset(C + m * ldc, 0, (size_t)N * 4);
+    return;
+  }
+  const Kernels* k = active();
+  const int64_t nb = K / 32;
+  const BlockA* q = quantize_rows(k, M, K, A, lda);
+  if (!q) std::abort();  // out of memory for a few KB..MB of scratch: nothing sensible to return
+  const uint8_t* w = static_cast<const uint8_t*>(W);
+  // Chunks are multiples of 4 weight rows (the kernel's strip), at least 16 rows each.
+  const int64_t strips = (N + 3) / 4;
+  if (strips < 8) {
+    k->tile(qtype, M, 0, N, nb, q, nb, w, w_row_bytes, C, ldc);
+    return;
+  }
+  moss::parallel_for(strips, [&](int64_t s0, int64_t s1) {
+    const int64_t n1 = s1 * 4 < N ? s1 * 4 : N;
+    k->tile(qtype, M, s0 * 4, n1, nb, q, nb, w, w_row_bytes, C, ldc);
+  });
+}
+
+extern "C" void moss_qmatmul_cols(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t K, const float* A,
+                                  int64_t lda, const void* W, int64_t w_row_bytes, float* C, int64_t ldc) {
+  if (M <= 0 || n1 <= n0) return;
+  const Kernels* k = active();
+  const int64_t nb = K / 32;
+  std::unique_ptr<BlockA[]> q(new BlockA[(size_t)(M * nb + 1)]);
+  for (int64_t m = 0; m < M; m++) k->quantize_row(A + m * lda, q.get() + m * nb, nb);
+  k->tile(qtype, M, n0, n1, nb, q.get(), nb, static_cast<const uint8_t*>(W), w_row_bytes, C, ldc);
+}

@@ -1,0 +1,55 @@
+/*
+ * C ABI of the quantized mat-vec / mat-mat kernels (GGML Q8_0 and Q4_0 weights, f32 activations).
+ *
+ * Follows ggml's CPU path (ggml-cpu/quants.c, ggml_vec_dot_q8_0_q8_0 / ggml_vec_dot_q4_0_q8_0):
+ * each activation row is quantized ONCE per call to q8 blocks (32 int8 + an f32 scale), then every
+ * output is a sum over blocks of  d_w * d_a * (integer dot of 32 int8 pairs).  The integer dot uses
+ * AVX-512 VNNI (vpdpbusd on 256-bit vectors) when the level in use is avx512, AVX2 maddubs/madd
+ * otherwise, and a portable loop at the scalar level (moss_isa_get(); MOSS_NATIVE_ISA forces it).
+ * Threads (moss::parallel_for) split the output columns N (= weight rows); each thread walks its
+ * weight rows in tiles of 4 rows x 4 activation rows, so a prefill re-uses each weight block for
+ * several tokens while it is in L1 and decode (M = 1) streams 4 weight rows at a time.
+ *
+ * Weight layout (ggml): W is N rows of K values (a Linear weight (out, in)), row n starting at byte
+ * n * w_row_bytes; a row is K/32 blocks; q8_0 block = f16 d + 32 int8 (34 bytes); q4_0 block =
+ * f16 d + 16 bytes, byte j low nibble = element j, high nibble = element j + 16, value (q - 8) * d.
+ *
+ * Worked example (y = x @ W^T, x (3, 64) f32, W (5, 64) q8_0 rows of 2 blocks = 68 bytes):
+ *   moss_qmatmul(MOSS_QTYPE_Q8_0, 3, 5, 64, x, 64, w, 68, y, 5);   // y (3, 5)
+ *
+ * Accuracy: activations are rounded to int8 per block (relative error ~ 1/254 of the block's
+ * largest value), exactly like ggml; the result is not bit-identical to dequantize-then-matmul.
+ * Deliberately does not: other block types (k-quants), f16/bf16 activations, transposed weights.
+ */
+#ifndef MOSS_QUANT_H
+#define MOSS_QUANT_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum moss_qtype { MOSS_QTYPE_Q8_0 = 0, MOSS_QTYPE_Q4_0 = 1 };
+
+/** Bytes per 32-element block: 34 (q8_0) or 18 (q4_0). */
+int moss_qblock_bytes(int qtype);
+
+/**
+ * C[m, n] = sum_k A[m, k] * W[n, k] for m < M, n < N (C row-major with leading dimension ldc,
+ * overwritten). A: f32 rows, A[m, k] at A[m * lda + k]. W: N rows of `qtype` blocks, row n at byte
+ * n * w_row_bytes. K must be a multiple of 32 (K == 0 gives C = 0). Runs on the thread pool.
+ */
+void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                  const void* W, int64_t w_row_bytes, float* C, int64_t ldc);
+
+/** Same, single-threaded over output columns [n0, n1) only (for callers with their own threads). */
+void moss_qmatmul_cols(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t K, const float* A,
+                       int64_t lda, const void* W, int64_t w_row_bytes, float* C, int64_t ldc);
+
+/** Name of the kernel level in use: "scalar", "avx2" or "avx512vnni". */
+const char* moss_qmatmul_isa(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,173 @@
+/**
+ * Native quantized matmul (native/src/quant, reached through the native backend's matmul when b is
+ * q8_0/q4_0) against two independent TS oracles:
+ *  1. the ref backend (dequantized weights, f32 activations): normalised error <= 1.5e-2, the
+ *     conformance tolerance for quantized matmul (activations are rounded to q8 like ggml);
+ *  2. a float64 model of exactly what the kernel is meant to compute (activation rows quantized to
+ *     32-value int8 blocks with an f32 scale, integer block dots): normalised error <= 2e-5, which
+ *     catches wrong nibble order, scales or block offsets that (1) alone might let through.
+ * Odd sizes (K a multiple of 32, N and M odd, M crossing the 4-row tiles and 64-row chunks), batch
+ * broadcast, row-strided activations, weight sub-views (row stride > K), a layout the kernel refuses
+ * (falls back), and every ISA level (this file re-runs itself with MOSS_NATIVE_ISA=scalar|avx2|avx512).
+ * Skips when the addon is not built.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Backend, View } from '../../src/backends/backend.js';
+import { f16ToF32 } from '../../src/backends/dtype.js';
+import { refBackend } from '../../src/backends/ref/index.js';
+import { loadNativeBackend } from '../../src/backends/native/index.js';
+import { loadAddon } from '../../src/backends/native/addon.js';
+import { quantizeQ4_0, quantizeQ8_0 } from '../../src/backends/ref/quant.js';
+
+const nb = loadNativeBackend();
+const addon = loadAddon();
+const skip = nb && addon && typeof addon.qmatmulIsa === 'function' ? false : 'native addon (with quant kernels) not built';
+const child = process.env.MOSS_QUANT_TEST_CHILD ? process.env.MOSS_NATIVE_ISA : undefined;
+
+let seed = 987654321;
+function rnd(): number {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return (seed / 2 ** 32) * 2 - 1;
+}
+
+type Q = 'q8_0' | 'q4_0';
+const BB: Record<Q, number> = { q8_0: 34, q4_0: 18 };
+
+function f32View(data: Float32Array, shape: number[], strides: number[], offset = 0): View {
+  return { storage: { buffer: data.buffer as ArrayBuffer, byteOffset: 0, byteLength: data.byteLength }, dtype: 'f32', shape, strides, offset };
+}
+
+/** Weight value (n, k) of the ggml (rows, S) storage, by the block format (independent of ref). */
+function wAt(q: Q, bytes: Uint8Array, S: number, n: number, k: number): { d: number; v: number } {
+  const e = n * S + k, base = (e >> 5) * BB[q], j = e & 31;
+  const d = f16ToF32(bytes[base] | (bytes[base + 1] << 8));
+  if (q === 'q8_0') return { d, v: (bytes[base + 2 + j] << 24) >> 24 };
+  const byte = bytes[base + 2 + (j & 15)];
+  return { d, v: (j < 16 ? byte & 15 : byte >> 4) - 8 };
+}
+
+/** What the kernel computes: q8 activation blocks (f32 scale, round half away) x weight blocks. */
+function model(q: Q, a: Float32Array, lda: number, M: number, K: number, bytes: Uint8Array, S: number, N: number): Float64Array {
+  const out = new Float64Array(M * N);
+  for (let m = 0; m < M; m++) {
+    for (let b = 0; b < K / 32; b++) {
+      let amax = 0;
+      for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(a[m * lda + b * 32 + j]));
+      const d = Math.fround(amax / 127), id = d ? Math.fround(1 / d) : 0;
+      const qa = new Int32Array(32);
+      for (let j = 0; j < 32; j++) {
+        const x = Math.fround(a[m * lda + b * 32 + j] * id);
+        qa[j] = x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+      }
+      for (let n = 0; n < N; n++) {
+        let s = 0, dw = 0;
+        for (let j = 0; j < 32; j++) {
+          const w = wAt(q, bytes, S, n, b * 32 + j);
+          s += qa[j] * w.v;
+          dw = w.d;
+        }
+        out[m * N + n] += s * dw * d;
+      }
+    }
+  }
+  return out;
+}
+
+function normErr(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let md = 0, mr = 0;
+  for (let i = 0; i < ref.length; i++) {
+    if (!Number.isFinite(got[i])) return Infinity;
+    md = Math.max(md, Math.abs(got[i] - ref[i]));
+    mr = Math.max(mr, Math.abs(ref[i]));
+  }
+  return md / (mr + 1e-6);
+}
+
+/** Quantized weight (rows N, row stride S >= K elements) + f32 activations (M, K) with row stride lda. */
+function operands(q: Q, M: number, N: number, K: number, S = K, lda = K) {
+  const w = new Float32Array(N * S).map(() => rnd());
+  for (let i = 0; i < 32 && i < w.length; i++) w[i] = 0; // one all-zero block (d = 0)
+  const bytes = (q === 'q8_0' ? quantizeQ8_0 : quantizeQ4_0)(w);
+  const a = new Float32Array(M * lda).map(() => rnd() * 3);
+  return { bytes, a };
+}
+
+function run(be: Backend, q: Q, bytes: Uint8Array, a: Float32Array, M: number, N: number, K: number, S: number, lda: number): Float32Array {
+  const out = new Float32Array(M * N);
+  const bv: View = { storage: { buffer: bytes.buffer as ArrayBuffer, byteOffset: 0, byteLength: bytes.byteLength }, dtype: q, shape: [K, N], strides: [1, S], offset: 0 };
+  be.matmul(f32View(out, [M, N], [N, 1]), f32View(a, [M, K], [lda, 1]), bv);
+  return out;
+}
+
+const SHAPES: [number, number, number][] = [
+  [1, 1, 32], [1, 7, 64], [3, 5, 96], [1, 33, 320], [5, 17, 160], [7, 67, 256], [1, 1001, 512], [67, 37, 128], [9, 129, 1024],
+];
+
+test('quant: the kernel level follows MOSS_NATIVE_ISA', { skip }, () => {
+  const isa = addon!.qmatmulIsa as () => string;
+  assert.match(isa(), /^(scalar|avx2|avx512vnni)$/);
+  if (child) assert.equal(isa(), child === 'avx512' ? 'avx512vnni' : child, 'child ran at the requested level (CPU new enough?)');
+});
+
+for (const q of ['q8_0', 'q4_0'] as Q[]) {
+  test(`quant ${q}: native matmul vs ref and vs the q8-activation model, odd shapes`, { skip }, () => {
+    for (const [M, N, K] of SHAPES) {
+      for (const [S, lda] of [[K, K], [K + 64, K + 5]]) {
+        const { bytes, a } = operands(q, M, N, K, S, lda);
+        const got = run(nb!, q, bytes, a, M, N, K, S, lda);
+        const ref = run(refBackend, q, bytes, a, M, N, K, S, lda);
+        const e1 = normErr(got, ref);
+        assert.ok(e1 <= 1.5e-2, `${q} M=${M} N=${N} K=${K} S=${S}: vs ref ${e1}`);
+        const e2 = normErr(got, model(q, a, lda, M, K, bytes, S, N));
+        assert.ok(e2 <= 2e-5, `${q} M=${M} N=${N} K=${K} S=${S}: vs model ${e2}`);
+      }
+    }
+  });
+
+  test(`quant ${q}: batched (B, T, K) @ (B, K, N) weights, and a refused layout falls back`, { skip }, () => {
+    const B = 3, T = 5, K = 96, N = 11;
+    const { bytes, a } = operands(q, B * T, B * N, K);
+    const wv: View = { storage: { buffer: bytes.buffer as ArrayBuffer, byteOffset: 0, byteLength: bytes.byteLength }, dtype: q, shape: [B, K, N], strides: [N * K, 1, K], offset: 0 };
+    const outs = [nb!, refBackend].map((be) => {
+      const out = new Float32Array(B * T * N);
+      be.matmul(f32View(out, [B, T, N], [T * N, N, 1]), f32View(a, [B, T, K], [T * K, K, 1]), wv);
+      return out;
+    });
+    assert.ok(normErr(outs[0], outs[1]) <= 1.5e-2);
+    for (let b = 0; b < B; b++) {
+      const want = model(q, a.subarray(b * T * K), K, T, K, bytes.subarray(b * N * K / 32 * BB[q]), K, N);
+      assert.ok(normErr(outs[0].subarray(b * T * N, (b + 1) * T * N), want) <= 2e-5, `batch ${b}`);
+    }
+    // (K, N) row-major quantized storage is not a ggml weight: qmatmul refuses, the generic path runs
+    const Kr = 32, Nr = 64;
+    const { bytes: b2, a: a2 } = operands(q, 3, Nr, Kr);
+    const v2: View = { storage: { buffer: b2.buffer as ArrayBuffer, byteOffset: 0, byteLength: b2.byteLength }, dtype: q, shape: [Kr, Nr], strides: [Nr, 1], offset: 0 };
+    const r = [nb!, refBackend].map((be) => {
+      const out = new Float32Array(3 * Nr);
+      be.matmul(f32View(out, [3, Nr], [Nr, 1]), f32View(a2, [3, Kr], [Kr, 1]), v2);
+      return out;
+    });
+    assert.ok(normErr(r[0], r[1]) <= 1e-5, 'fallback path is exact dequantize-then-matmul');
+  });
+}
+
+test('quant: a weight view past the end of its buffer is refused, not read', { skip }, () => {
+  const { bytes, a } = operands('q8_0', 1, 4, 64);
+  assert.throws(() => run(nb!, 'q8_0', bytes.subarray(0, bytes.length - 34).slice(), a, 1, 4, 64, 64, 64), /past its ArrayBuffer/);
+});
+
+if (!process.env.MOSS_QUANT_TEST_CHILD && !skip) {
+  for (const isa of ['scalar', 'avx2', 'avx512']) {
+    test(`quant: every case again at MOSS_NATIVE_ISA=${isa} (child process)`, () => {
+      const r = spawnSync(process.execPath, ['--test', fileURLToPath(import.meta.url)], {
+        // without NODE_TEST_CONTEXT the child is a plain run whose exit status reports failures
+        env: { ...process.env, NODE_TEST_CONTEXT: undefined, MOSS_NATIVE_ISA: isa, MOSS_QUANT_TEST_CHILD: '1' },
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stdout.slice(-3000) + r.stderr.slice(-2000));
+    });
+  }
+}

@@ -35,13 +35,12 @@ let closing = false;
 async function loop(): Promise<void> {
   running = true;
   while (!sched.idle() && !closing) {
-    let before = sched.promptTokens;
+    const before = sched.promptTokens;
     try {
       const r = sched.step();
       port.postMessage({ type: 'step', tokens: r.tokens, finished: r.finished, batch: r.batch, promptTokens: sched.promptTokens - before });
     } catch (e) {
       port.postMessage({ type: 'error', message: (e as Error).message });
-      before = sched.promptTokens;
     }
     await new Promise((r) => setImmediate(r)); // take in new requests and cancellations between steps
   }

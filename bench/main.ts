@@ -5,6 +5,7 @@
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   gemm: () => import('./gemm.js'),
   tokenize: () => import('./tokenize.js'),
+  serve: () => import('./serve.js'),
   'native-kernels': () => import('./native-kernels.js'),
   train: () => import('./train.js'),
 };

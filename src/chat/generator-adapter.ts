@@ -105,6 +105,10 @@ export class ModelGenerator implements TokenGenerator {
     const reuse = o.reusePrefix === false ? 0 : Math.min(commonPrefix(this.cached, promptIds), T - 1);
     const stats: AdapterCallStats = { promptTokens: T, reusedTokens: reuse, completionTokens: 0, seed, finishReason: 'length' };
     this.last = stats;
+    if (opts.signal?.aborted) {
+      stats.finishReason = 'abort'; // cancelled before it started: no prefill, nothing yielded
+      return;
+    }
     this.busy = true;
     try {
       if (this.cache) this.cache.truncate(0, reuse);

@@ -14,6 +14,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   data: () => import('./data.js'),
   serve: () => import('./serve.js'),
   generate: () => import('./generate.js'),
+  chat: () => import('./chat.js'),
 };
 
 const name = process.argv[2];

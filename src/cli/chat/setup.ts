@@ -1,0 +1,177 @@
+/**
+ * `moss chat` set-up from its flags: the model (default: the bundled models/moss-tiny), a MOSS
+ * tokenizer (control tokens checked up front), sampling options (flags > generation_config.json >
+ * MOSS defaults), the plugins and their switches (`--plugins`, `/plugins`), and the adapter that
+ * runs the chat loop on the model. Deliberately no terminal I/O here (./repl.ts, ../chat.ts).
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setNativeThreads } from '../../backends/native/index.js';
+import { ModelGenerator } from '../../chat/generator-adapter.js';
+import { ALL_OFF, anyPlugin, type PluginSwitches } from '../../chat/meta.js';
+import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
+import { loadTokenizer } from '../../io/load-tokenizer.js';
+import { loadModel, type LoadedModel } from '../../models/load.js';
+import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/index.js';
+import type { Tokenizer } from '../../tokenizer/index.js';
+
+/** Package root (this file is dist/src/cli/chat/setup.js). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
+export const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'moss-tiny');
+
+export interface ChatFlags {
+  model?: string;
+  tokenizer?: string;
+  message: string[];
+  plugins?: string;
+  innerThoughts?: boolean;
+  searchDir?: string;
+  imageEndpoint?: string;
+  imageDir?: string;
+  maxNewTokens?: string;
+  maxContext?: string;
+  temperature?: string;
+  topK?: string;
+  topP?: string;
+  minP?: string;
+  repetitionPenalty?: string;
+  seed?: string;
+  threads?: string;
+  load?: string;
+  save?: string;
+  json?: boolean;
+}
+
+export function number(flag: string, v: string | undefined, o: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+    const range = o.min !== undefined ? ` >= ${o.min}${o.max !== undefined ? ` and <= ${o.max}` : ''}` : '';
+    throw new Error(`--${flag}: "${v}" is not ${o.int ? 'an integer' : 'a number'}${range}`);
+  }
+  return n;
+}
+
+/** Plugin names users type → switch. */
+const NAMES: Record<string, keyof PluginSwitches> = {
+  calculator: 'calculator', calculate: 'calculator', calc: 'calculator',
+  solver: 'solver', solve: 'solver', 'equation-solver': 'solver',
+  search: 'search', 'web-search': 'search',
+  text2image: 'text2image', image: 'text2image', 'text-to-image': 'text2image',
+  thoughts: 'innerThoughts', 'inner-thoughts': 'innerThoughts',
+};
+export const PLUGIN_NAMES = ['calculator', 'solver', 'search', 'text2image'] as const;
+
+/**
+ * Applies a plugin list to `cur`: `calculator,solver` sets exactly those; `+search` / `-solver`
+ * toggle one; `all` / `none`. Inner thoughts follow "any plugin on" unless named (`thoughts`).
+ */
+export function applyPluginList(cur: PluginSwitches, spec: string): PluginSwitches {
+  const items = spec.split(/[\s,]+/).filter((x) => x.length > 0);
+  if (items.length === 0) throw new Error('plugins: give a list such as calculator,solver (or all, none, +search, -solver)');
+  const absolute = items.some((x) => !/^[+-]/.test(x));
+  const s: { -readonly [K in keyof PluginSwitches]: boolean } = absolute ? { ...ALL_OFF } : { ...cur };
+  let thoughtsNamed = false;
+  for (const raw of items) {
+    const sign = raw[0] === '-' ? false : true;
+    const name = raw.replace(/^[+-]/, '').toLowerCase();
+    if (name === 'all') for (const p of PLUGIN_NAMES) s[p] = sign;
+    else if (name !== 'none') {
+      const k = NAMES[name];
+      if (!k) throw new Error(`plugins: unknown plugin "${name}" (known: ${PLUGIN_NAMES.join(', ')}, thoughts, all, none)`);
+      s[k] = sign;
+      if (k === 'innerThoughts') thoughtsNamed = true;
+    }
+  }
+  if (!thoughtsNamed) s.innerThoughts = anyPlugin(s);
+  return s;
+}
+
+/** The plugins' configuration from --search-dir / --image-endpoint. */
+export function pluginsConfig(f: ChatFlags): PluginsConfig {
+  const cfg: { search?: PluginsConfig['search']; text2image?: PluginsConfig['text2image'] } = {};
+  if (f.searchDir !== undefined) {
+    if (!existsSync(f.searchDir)) throw new Error(`--search-dir: ${f.searchDir}: no such folder`);
+    cfg.search = { provider: 'local', dir: f.searchDir };
+  }
+  if (f.imageEndpoint !== undefined) {
+    const m = /^(openai|sdwebui):(.*)$/.exec(f.imageEndpoint);
+    const url = m ? m[2] : f.imageEndpoint;
+    if (!/^https?:\/\//.test(url)) throw new Error(`--image-endpoint: "${f.imageEndpoint}" is not [openai:|sdwebui:]http(s)://host[:port]`);
+    cfg.text2image = { provider: m?.[1] === 'sdwebui' ? 'sdwebui' : 'openai', url, outDir: f.imageDir ?? 'moss-images' };
+  }
+  return cfg;
+}
+
+/** Default switches: every plugin that can work (search and text2image only when configured). */
+export function defaultSwitches(f: ChatFlags): PluginSwitches {
+  if (f.plugins !== undefined) {
+    const s = applyPluginList(ALL_OFF, f.plugins);
+    return f.innerThoughts === false ? { ...s, innerThoughts: false } : s;
+  }
+  const s = { ...ALL_OFF, calculator: true, solver: true, search: f.searchDir !== undefined, text2image: f.imageEndpoint !== undefined };
+  return { ...s, innerThoughts: f.innerThoughts !== false };
+}
+
+/** One line per switch, for `/plugins` and the banner. */
+export function describeSwitches(s: PluginSwitches, cfg: PluginsConfig): string {
+  const need: Record<string, string> = { search: cfg.search ? '' : ' (not configured: --search-dir)', text2image: cfg.text2image ? '' : ' (not configured: --image-endpoint)' };
+  const on = PLUGIN_NAMES.filter((p) => s[p]).map((p) => `${p}${need[p] ?? ''}`);
+  return `plugins: ${on.length ? on.join(', ') : 'none'}; inner thoughts: ${s.innerThoughts ? 'on' : 'off'}`;
+}
+
+export interface ChatSetup {
+  readonly loaded: LoadedModel;
+  readonly tokenizer: Tokenizer;
+  readonly generator: ModelGenerator;
+  readonly plugins: Map<string, Plugin>;
+  readonly pluginsConfig: PluginsConfig;
+  readonly maxContext: number;
+  readonly maxNewTokens: number;
+}
+
+/** Loads the model and tokenizer and builds the adapter. */
+export function setUp(f: ChatFlags): ChatSetup {
+  const path = f.model ?? DEFAULT_MODEL;
+  if (f.model === undefined && !existsSync(path)) {
+    throw new Error(`chat: the bundled model ${path} is not there (not trained/installed yet); pass --model <HF folder, .gguf or llama2.c .bin>`);
+  }
+  const threads = number('threads', f.threads, { int: true, min: 1 });
+  if (threads !== undefined) {
+    process.env.MOSS_THREADS = String(threads);
+    setNativeThreads(threads);
+  }
+  const pcfg = pluginsConfig(f);
+  const loaded = loadModel(path);
+  let tokenizer: Tokenizer;
+  const tpath = f.tokenizer ?? (loaded.format === 'hf' ? path : undefined);
+  if (!tpath) throw new Error(`chat: pass --tokenizer <path> for ${path} (a MOSS tokenizer with <eoh> <eom> <eot> <eoc> <eor>)`);
+  try {
+    tokenizer = loadTokenizer(tpath);
+  } catch (e) {
+    throw new Error(`chat: no tokenizer for ${path}: ${(e as Error).message}; pass --tokenizer <path>`, { cause: e });
+  }
+  const missing = ['<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'].filter((t) => tokenizer.tokenToId(t) === undefined);
+  if (missing.length) throw new Error(`chat: ${tpath} is not a MOSS tokenizer (no ${missing.join(' ')} tokens)`);
+  const info = loaded.model.info;
+  if (tokenizer.vocabSize > info.vocabSize) throw new Error(`chat: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${info.vocabSize}`);
+  const defaults = generationDefaults(info, loaded.generationConfig);
+  const o: GenerateOptions = { ...defaults };
+  const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
+    if (v !== undefined) o[k] = v;
+  };
+  set('temperature', number('temperature', f.temperature, { min: 0 }));
+  set('topK', number('top-k', f.topK, { int: true, min: 0 }));
+  set('topP', number('top-p', f.topP, { min: 0, max: 1 }));
+  set('minP', number('min-p', f.minP, { min: 0, max: 1 }));
+  set('repetitionPenalty', number('repetition-penalty', f.repetitionPenalty, { min: Number.MIN_VALUE }));
+  if (o.topP === 0) throw new Error('--top-p: must be greater than 0');
+  const seed = number('seed', f.seed, { int: true, min: 0 });
+  const maxContext = Math.min(number('max-context', f.maxContext, { int: true, min: 16 }) ?? 2048, info.maxPositions);
+  const maxNewTokens = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 }) ?? defaults.maxNewTokens ?? 512;
+  const eot = tokenizer.tokenToId('<|endoftext|>');
+  const stopIds = [...(o.stopIds ?? []), ...(eot !== undefined ? [eot] : [])];
+  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext });
+  return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens };
+}

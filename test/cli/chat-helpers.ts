@@ -1,0 +1,81 @@
+/**
+ * Builds a tiny random MOSS checkpoint folder for the `moss chat` tests: a byte-level BPE trained
+ * (by src/tokenizer) on the meta instruction and a few chat lines, with MOSS's control tokens
+ * (`<|endoftext|>` `<eoh>` `<eom>` `<eot>` `<eoc>` `<eor>`) as special tokens; config.json of a
+ * 2-layer MOSS; model.safetensors with seeded Normal(0, 0.02) weights (zero biases, unit norms).
+ * The text it writes is garbage; the tests check structure, not words.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { metaInstruction } from '../../src/chat/meta.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { viewOf } from '../../src/io/views.js';
+import { trainBpe, trainedFiles } from '../../src/tokenizer/index.js';
+import type { View } from '../../src/backends/backend.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const MOSS_BIN = join(ROOT, 'bin', 'moss.js');
+
+const SPECIALS = ['<|endoftext|>', '<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'];
+
+/** Seeded standard normals (mulberry32 + Box-Muller). */
+function normals(n: number, seed: number, std: number): Float32Array {
+  let a = seed >>> 0;
+  const u = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 2 ** 32;
+  };
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  return out;
+}
+
+/** Writes the folder and returns its path. */
+export function tinyMossFolder(opts: { nPositions?: number; seed?: number } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'moss-chat-'));
+  const corpus = [
+    metaInstruction({ innerThoughts: true, search: true, calculator: true, solver: true, text2image: true }),
+    '<|Human|>: 2+2 是多少？<eoh>\n<|Inner Thoughts|>: None<eot>\n<|Commands|>: Calculate("2+2")<eoc>\n<|Results|>:\nCalculate("2+2") => \'4\'\n<eor>\n<|MOSS|>: 等于 4。<eom>\n',
+    'Hello, how are you today? 你好，今天天气很好。',
+  ];
+  const tok = trainBpe(corpus, 600, { specialTokens: SPECIALS });
+  for (const [name, text] of Object.entries(trainedFiles(tok))) writeFileSync(join(dir, name), text);
+  const V = tok.tokens.length;
+  const C = 32;
+  const L = 2;
+  const inner = 64;
+  const eos = V - SPECIALS.length; // <|endoftext|>
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    architectures: ['MossForCausalLM'], model_type: 'moss', activation_function: 'gelu_new', vocab_size: V, n_embd: C, n_layer: L, n_head: 4,
+    rotary_dim: 4, n_positions: opts.nPositions ?? 1024, n_ctx: opts.nPositions ?? 1024, n_inner: inner, layer_norm_epsilon: 1e-5, bos_token_id: eos, eos_token_id: eos,
+    tie_word_embeddings: false, torch_dtype: 'float32',
+  }));
+  let seed = opts.seed ?? 1;
+  const w = new Map<string, View>();
+  const randn = (name: string, shape: number[]): void => void w.set(name, viewOf(normals(shape.reduce((a, b) => a * b), seed++, 0.02), 'f32', shape));
+  const fill = (name: string, n: number, v: number): void => void w.set(name, viewOf(new Float32Array(n).fill(v), 'f32', [n]));
+  randn('transformer.wte.weight', [V, C]);
+  for (let i = 0; i < L; i++) {
+    const p = `transformer.h.${i}`;
+    fill(`${p}.ln_1.weight`, C, 1);
+    fill(`${p}.ln_1.bias`, C, 0);
+    randn(`${p}.attn.qkv_proj.weight`, [3 * C, C]);
+    randn(`${p}.attn.out_proj.weight`, [C, C]);
+    randn(`${p}.mlp.fc_in.weight`, [inner, C]);
+    fill(`${p}.mlp.fc_in.bias`, inner, 0);
+    randn(`${p}.mlp.fc_out.weight`, [C, inner]);
+    fill(`${p}.mlp.fc_out.bias`, C, 0);
+  }
+  fill('transformer.ln_f.weight', C, 1);
+  fill('transformer.ln_f.bias', C, 0);
+  randn('lm_head.weight', [V, C]);
+  fill('lm_head.bias', V, 0);
+  writeSafetensors(join(dir, 'model.safetensors'), w);
+  return dir;
+}

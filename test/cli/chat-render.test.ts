@@ -1,0 +1,120 @@
+/**
+ * Pieces of `moss chat` in-process: a turn with real plugins on a scripted model (the JSON shape
+ * with commands, results and calls; a not-configured search says so), the streaming printer
+ * (labels, dimmed asides, hidden control tokens, markers split across pieces, NO_COLOR), and the
+ * /plugins list syntax.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TokenGenerator } from '../../src/chat/loop.js';
+import { ALL_OFF } from '../../src/chat/meta.js';
+import { Session } from '../../src/chat/session.js';
+import { loadTokenizer } from '../../src/io/load-tokenizer.js';
+import { createPlugins } from '../../src/plugins/index.js';
+import { TurnPrinter, useColor } from '../../src/cli/chat/render.js';
+import { applyPluginList } from '../../src/cli/chat/setup.js';
+import { runTurn } from '../../src/cli/chat/turn.js';
+import { tinyMossFolder } from './chat-helpers.js';
+
+const tok = loadTokenizer(tinyMossFolder());
+
+/** Replays one script entry per generate() call, a few ids at a time. */
+function scripted(script: string[]): TokenGenerator {
+  let call = 0;
+  return {
+    async *generate(_prompt, { stopIds }) {
+      for (const t of tok.encode(script[call++] ?? '', { special: 'allow' })) {
+        yield t;
+        if (stopIds.includes(t)) return;
+      }
+    },
+  };
+}
+
+const ON = { innerThoughts: true, search: true, calculator: true, solver: true, text2image: false };
+
+test('a turn with plugins: JSON fields, calls, not-configured search, streamed display', async () => {
+  const session = new Session({ version: 1, switches: ON, turns: [] });
+  const generator = scripted([
+    '<|Inner Thoughts|>: 需要计算<eot>\n<|Commands|>: Calculate("2+2"), Search("moss")<eoc>',
+    ' 答案是 4。<eom>',
+  ]);
+  let shown = '';
+  const printer = new TurnPrinter((s) => (shown += s), false);
+  const t = await runTurn({ generator, tokenizer: tok, plugins: createPlugins(), maxContext: 4096, maxNewTokens: 64 }, session, '2+2 等于几？', new AbortController().signal, printer);
+  assert.deepEqual(t, {
+    human: '2+2 等于几？',
+    inner_thoughts: '需要计算',
+    commands: 'Calculate("2+2"), Search("moss")',
+    results: 'Calculate("2+2") => \'4\'\nSearch("moss") =>\nNo result.',
+    moss: '答案是 4。',
+    calls: [
+      { name: 'Calculate', arg: '2+2', ok: true },
+      { name: 'Search', arg: 'moss', ok: false, message: 'no search provider configured (set one with --search local:<dir>, searxng:<url> or a JSON provider)' },
+    ],
+  });
+  assert.equal(session.state.turns.length, 1);
+  assert.equal(shown, [
+    'Inner Thoughts: 需要计算',
+    'Commands: Calculate("2+2"), Search("moss")',
+    'Search("moss"): no search provider configured (set one with --search local:<dir>, searxng:<url> or a JSON provider)',
+    'Results:',
+    'Calculate("2+2") => \'4\'',
+    'Search("moss") =>',
+    'No result.',
+    'MOSS: 答案是 4。',
+    '',
+  ].join('\n'));
+});
+
+test('a cancelled turn returns null and is not kept', async () => {
+  const session = new Session({ version: 1, switches: ALL_OFF, turns: [] });
+  const ac = new AbortController();
+  ac.abort();
+  const t = await runTurn({ generator: scripted([' hi<eom>']), tokenizer: tok, plugins: createPlugins(), maxContext: 4096, maxNewTokens: 8 }, session, 'x', ac.signal);
+  assert.equal(t, null);
+  assert.equal(session.state.turns.length, 0);
+});
+
+test('printer: markers split across pieces, dimmed asides, hidden control tokens', () => {
+  let out = '';
+  const p = new TurnPrinter((s) => (out += s), true);
+  p.begin('...<|Human|>: q<eoh>\n');
+  for (const piece of ['<|Inner', ' Thoughts|>: th', 'ink<e', 'ot>', '\n<|Comm', 'ands|>: None<eo', 'c>']) p.text(piece);
+  p.end();
+  const merged = (s: string): string => s.split('\x1b[22m\x1b[2m').join(''); // adjacent dim spans
+  assert.equal(merged(out), '\x1b[2mInner Thoughts: think\x1b[22m\n\x1b[2mCommands: None\x1b[22m\n');
+  out = '';
+  p.begin('...<|Results|>:\nCalculate("1") => \'1\'\n<eor>\n<|MOSS|>:');
+  for (const piece of [' a <', 'b> c<', 'eom>']) p.text(piece);
+  p.end();
+  p.finish();
+  assert.equal(out, '\x1b[2mResults:\nCalculate("1") => \'1\'\x1b[22m\nMOSS: a <b> c\n');
+  // the no-plugin prompt (Results: None) shows no results block; a reply cut at the budget keeps its tail
+  out = '';
+  const q = new TurnPrinter((s) => (out += s), false);
+  q.begin('<|Results|>: None<eor>\n<|MOSS|>:');
+  q.text(' x <eo');
+  q.end();
+  q.finish();
+  assert.equal(out, 'MOSS: x <eo\n');
+});
+
+test('colour only on a TTY without NO_COLOR', () => {
+  assert.equal(useColor({ isTTY: true }, {}), true);
+  assert.equal(useColor({ isTTY: true }, { NO_COLOR: '1' }), false);
+  assert.equal(useColor({ isTTY: false }, {}), false);
+  assert.equal(useColor({}, {}), false);
+});
+
+test('/plugins list syntax', () => {
+  const all = applyPluginList(ALL_OFF, 'all');
+  assert.deepEqual(all, { innerThoughts: true, search: true, calculator: true, solver: true, text2image: true });
+  assert.deepEqual(applyPluginList(all, 'calculator,solver'), { ...ALL_OFF, calculator: true, solver: true, innerThoughts: true });
+  assert.deepEqual(applyPluginList(all, '-search -text2image'), { ...all, search: false, text2image: false });
+  assert.deepEqual(applyPluginList(all, 'none'), ALL_OFF);
+  assert.deepEqual(applyPluginList(ALL_OFF, 'calc,-thoughts'), { ...ALL_OFF, calculator: true });
+  assert.deepEqual(applyPluginList(ALL_OFF, 'thoughts'), { ...ALL_OFF, innerThoughts: true });
+  assert.throws(() => applyPluginList(ALL_OFF, 'calculator,warp'), /unknown plugin "warp"/);
+  assert.throws(() => applyPluginList(ALL_OFF, ' , '), /give a list/);
+});

@@ -1,0 +1,115 @@
+/**
+ * `npm run bench -- train [--json] [--steps N] [--profile]`: training throughput of the MOSS
+ * architecture (6 layers, width 384, 8 heads, rotary_dim 16, vocab 8192, sequence 256, batch 8,
+ * f32; forward + backward + AdamW), tokens/s, beside PyTorch on the same config in the same run
+ * (dev/train_bench_torch.py, CPU, best of 1 and 2 threads) when python3 has torch.
+ * --profile times every backend call (a timing proxy around the backend) and prints where the step
+ * goes, by kernel and, for matmul, by operand shape.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Backend } from '../src/backends/backend.js';
+import { defaultBackend } from '../src/backends/index.js';
+import { AdamW } from '../src/nn/index.js';
+import { ops, tensor, tidy } from '../src/tensor/index.js';
+import { newMoss } from '../src/train/moss-init.js';
+
+const CFG = { vocabSize: 8192, nEmbd: 384, nLayer: 6, nHead: 8, rotaryDim: 16, nPositions: 256 };
+const B = 8;
+const T = 256;
+
+/** Wraps a backend so every method call adds its wall time to `times[name]`. */
+function timingProxy(be: Backend, times: Map<string, { ms: number; n: number }>): Backend {
+  return new Proxy(be, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (typeof v !== 'function' || prop === 'supports' || prop === 'alloc' || prop === 'free') return v;
+      return (...args: unknown[]) => {
+        let key = String(prop);
+        if (key === 'matmul') {
+          const [o, a] = args as { shape: number[]; strides: number[] }[];
+          const K = a.shape[a.shape.length - 1];
+          key = `matmul ${o.shape.slice(0, -2).join('x') || '-'} [${o.shape.slice(-2).join('x')}] K=${K}`;
+        } else if (key === 'unary' || key === 'binary' || key === 'reduce') key = `${key}:${String(args[0])}`;
+        const t0 = performance.now();
+        const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+        const e = times.get(key) ?? { ms: 0, n: 0 };
+        e.ms += performance.now() - t0;
+        e.n++;
+        times.set(key, e);
+        return r;
+      };
+    },
+  });
+}
+
+function runOurs(steps: number, profile: boolean): { tps: number; params: number; times: Map<string, { ms: number; n: number }> } {
+  const times = new Map<string, { ms: number; n: number }>();
+  const base = defaultBackend();
+  const backend = profile ? timingProxy(base, times) : base;
+  const { model } = newMoss(CFG, 1, backend);
+  const opt = new AdamW(model.parameters(), { lr: 1e-4 });
+  const ids = tensor(Array.from({ length: B * T }, (_, i) => (i * 7919) % CFG.vocabSize), [B, T], { dtype: 'i32', backend }).keep();
+  const tg = tensor(Array.from({ length: B * T }, (_, i) => (i * 7919 + 1) % CFG.vocabSize), [B * T], { dtype: 'i32', backend }).keep();
+  const step = () => {
+    tidy(() => {
+      const logits = model.forward(ids);
+      ops.crossEntropy(logits.reshape(B * T, CFG.vocabSize), tg).backward();
+    });
+    opt.step();
+    opt.zeroGrad();
+  };
+  step(); // warm-up: allocator, thread pool, packing buffers
+  times.clear();
+  let best = Infinity;
+  for (let s = 0; s < steps; s++) {
+    const t0 = performance.now();
+    step();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return { tps: (B * T) / best, params: model.numParameters(), times };
+}
+
+function runTorch(steps: number): { threads: number; tps: number; params: number }[] {
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dev', 'train_bench_torch.py');
+  const out: { threads: number; tps: number; params: number }[] = [];
+  for (const threads of [1, 2]) {
+    const r = spawnSync('python3', [script, '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      process.stderr.write(`PyTorch peer skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}\n`);
+      return [];
+    }
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; params: number };
+    out.push({ threads, tps: j.tokens_per_s, params: j.params });
+  }
+  return out;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const json = args.includes('--json');
+  const profile = args.includes('--profile');
+  const si = args.indexOf('--steps');
+  const steps = si >= 0 ? Number(args[si + 1]) : 2;
+  const be = defaultBackend();
+  const ours = runOurs(steps, profile);
+  const threads = typeof (be as unknown as { numThreads?: () => number }).numThreads === 'function' ? (be as unknown as { numThreads: () => number }).numThreads() : 1;
+  const torch = runTorch(steps);
+  const bestTorch = torch.reduce((a, b) => (b.tps > a ? b.tps : a), 0);
+  const rows = [{ engine: `moss-ts (${be.name})`, params: ours.params, threads, tokens_per_s: Math.round(ours.tps) }, ...torch.map((t) => ({ engine: 'pytorch', params: t.params, threads: t.threads, tokens_per_s: Math.round(t.tps) }))];
+  if (json) for (const r of rows) process.stdout.write(`${JSON.stringify({ bench: 'train', ...r, vs_pytorch: bestTorch ? +(r.tokens_per_s / bestTorch).toFixed(3) : null })}\n`);
+  else {
+    process.stdout.write(`train step: MOSS 6x384, 8 heads, rotary 16, vocab 8192, B=${B} T=${T}, f32, fwd+bwd+AdamW (best of ${steps})\n`);
+    process.stdout.write(`${'engine'.padEnd(22)}${'params'.padStart(12)}${'threads'.padStart(9)}${'tokens/s'.padStart(10)}${'ratio'.padStart(8)}\n`);
+    for (const r of rows) process.stdout.write(`${r.engine.padEnd(22)}${String(r.params).padStart(12)}${String(r.threads).padStart(9)}${String(r.tokens_per_s).padStart(10)}${(bestTorch ? (r.tokens_per_s / bestTorch).toFixed(2) + 'x' : '-').padStart(8)}\n`);
+  }
+  if (profile) {
+    const total = [...ours.times.values()].reduce((s, e) => s + e.ms, 0);
+    const sorted = [...ours.times].sort((a, b) => b[1].ms - a[1].ms);
+    process.stdout.write(`\nper-kernel time over ${steps} step(s) (backend calls: ${(total / 1000).toFixed(2)} s)\n`);
+    for (const [k, e] of sorted.slice(0, 30)) {
+      if (json) process.stdout.write(`${JSON.stringify({ bench: 'train-profile', kernel: k, ms_per_step: +(e.ms / steps).toFixed(1), calls_per_step: e.n / steps, share: +(e.ms / total).toFixed(4) })}\n`);
+      else process.stdout.write(`${(100 * e.ms / total).toFixed(1).padStart(6)}%  ${(e.ms / steps).toFixed(0).padStart(7)} ms/step  ${String(e.n / steps).padStart(5)} calls  ${k}\n`);
+    }
+  }
+}

@@ -1,0 +1,95 @@
+"""PyTorch peer for `npm run bench -- train`: the same MOSS/CodeGen architecture (parallel
+attention + MLP block, fused qkv without bias split q/v/k per 4 shards, GPT-J interleaved rotary on
+the first rotary_dim dims, gelu_new MLP, lm_head with bias), same shapes, f32 on CPU,
+forward + backward + AdamW; prints one JSON line with tokens_per_s (best step).
+Needs Debian's python3-torch. Usage: python3 dev/train_bench_torch.py --threads 2 --steps 2
+"""
+import argparse, json, math, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+V, C, L, H, R, B, T = 8192, 384, 6, 8, 16, 8, 256
+D = C // H
+
+
+def rotate_every_two(x):
+    x1, x2 = x[..., ::2], x[..., 1::2]
+    return torch.stack((-x2, x1), dim=-1).flatten(-2)
+
+
+def rope(x, sin, cos):  # x (B, T, H, R)
+    return x * cos + rotate_every_two(x) * sin
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(C)
+        self.qkv_proj = nn.Linear(C, 3 * C, bias=False)
+        self.out_proj = nn.Linear(C, C, bias=False)
+        self.fc_in = nn.Linear(C, 4 * C)
+        self.fc_out = nn.Linear(4 * C, C)
+
+    def forward(self, x, sin, cos):
+        h = self.ln_1(x)
+        qkv = self.qkv_proj(h).view(B, T, 4, 3 * C // 4)
+        local = C // 4
+        q, v, k = (qkv[..., i * local:(i + 1) * local].reshape(B, T, H, D) for i in range(3))
+        q = torch.cat([rope(q[..., :R], sin, cos), q[..., R:]], -1)
+        k = torch.cat([rope(k[..., :R], sin, cos), k[..., R:]], -1)
+        a = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
+        a = self.out_proj(a.transpose(1, 2).reshape(B, T, C))
+        m = self.fc_out(F.gelu(self.fc_in(h), approximate='tanh'))
+        return x + a + m
+
+
+class Moss(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wte = nn.Embedding(V, C)
+        self.h = nn.ModuleList(Block() for _ in range(L))
+        self.ln_f = nn.LayerNorm(C)
+        self.lm_head = nn.Linear(C, V)
+        inv = 1.0 / (10000 ** (torch.arange(0, R, 2).float() / R))
+        ang = torch.arange(T).float()[:, None] * inv[None, :]  # (T, R/2)
+        self.register_buffer('sin', torch.repeat_interleave(ang.sin(), 2, -1)[None, :, None, :])
+        self.register_buffer('cos', torch.repeat_interleave(ang.cos(), 2, -1)[None, :, None, :])
+
+    def forward(self, ids):
+        x = self.wte(ids)
+        for b in self.h:
+            x = b(x, self.sin, self.cos)
+        return self.lm_head(self.ln_f(x))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--steps', type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    model = Moss()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    ids = torch.randint(0, V, (B, T))
+    tg = torch.randint(0, V, (B * T,))
+
+    def step():
+        loss = F.cross_entropy(model(ids).view(B * T, V), tg)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    step()
+    best = math.inf
+    for _ in range(a.steps):
+        t0 = time.perf_counter()
+        step()
+        best = min(best, time.perf_counter() - t0)
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps({'engine': 'pytorch', 'torch': torch.__version__, 'threads': a.threads, 'params': params, 'tokens_per_s': B * T / best}))
+
+
+if __name__ == '__main__':
+    main()

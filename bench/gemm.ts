@@ -1,11 +1,15 @@
 /**
- * `npm run bench -- gemm [--json] [--quick]`: the native GEMM engine against the machine's own limits,
+ * `npm run bench -- gemm [--json] [--quick] [--no-peer]`: the native GEMM engine against the machine's own limits,
  * measured in the same run: FMA peak (all threads, widest vectors) and memory read bandwidth (1 GiB,
  * all threads), then f32 and bf16 GEMM at M=N=K in {256, 1024, 2048} (GFLOP/s, % of the f32 FMA
  * peak) and f32 / bf16-weight mat-vec 1x4096 @ 4096x4096 (GB/s of weights streamed, % of the read
  * bandwidth). Best of several runs (the machine may be shared). Writes bench/results/gemm.json.
- * Deliberately does not: compare against other BLAS libraries (see the report for OpenBLAS numbers).
+ * Peer: when `python3` with numpy is on the PATH (numpy wheels bundle OpenBLAS), the same shapes
+ * run through numpy.matmul in a child process right after ours (rows named `numpy`); skipped
+ * otherwise, or with --no-peer.
+ * Deliberately does not: install or require any peer.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadGemmAddon, repoRoot, toBf16, type GemmAddon, type GemmFn } from '../test/backends/gemm-native.js';
@@ -64,6 +68,49 @@ function matvecRow(addon: GemmAddon, dtype: 'f32' | 'bf16', layout: 'rows' | 'li
   return { name: 'matvec', dtype, m: 1, n: N, k: K, layout, gflops: (2 * K * N) / ms / 1e6, ms, gbps, pct_bw: (100 * gbps) / bw };
 }
 
+// Timed in the child exactly like ours: one warm-up, best of several runs.
+const NUMPY_SCRIPT = `
+import sys, json, time
+import numpy as np
+sizes = [int(x) for x in sys.argv[1].split(',')]
+budget = float(sys.argv[2]) / 1000
+def best(f, min_runs=3):
+    f(); b = 1e9; tot = 0; n = 0
+    while n < min_runs or (tot < budget and n < 50):
+        t = time.perf_counter(); f(); d = time.perf_counter() - t
+        b = min(b, d); tot += d; n += 1
+    return b * 1000
+cfg = np.show_config(mode='dicts') if hasattr(np, 'show_config') else {}
+for s in sizes:
+    a = np.random.rand(s, s).astype(np.float32); b = np.random.rand(s, s).astype(np.float32)
+    c = np.empty((s, s), np.float32)
+    ms = best(lambda: np.matmul(a, b, out=c))
+    print(json.dumps({'name': 'numpy', 'dtype': 'f32', 'm': s, 'n': s, 'k': s, 'ms': ms}))
+ws = [np.random.rand(4096, 4096).astype(np.float32) for _ in range(4)]
+x = np.random.rand(1, 4096).astype(np.float32); i = [0]
+def mv():
+    i[0] += 1; return x @ ws[i[0] % 4].T
+print(json.dumps({'name': 'numpy_matvec', 'dtype': 'f32', 'm': 1, 'n': 4096, 'k': 4096, 'ms': best(mv, 8)}))
+`;
+
+/** numpy (OpenBLAS) on the same shapes, or [] when python3/numpy is not available. */
+function numpyPeer(sizes: number[], budget: number, peak: number, bw: number): Row[] {
+  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, sizes.join(','), String(budget)], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return [];
+  const rows: Row[] = [];
+  for (const line of r.stdout.split('\n')) {
+    if (!line.trim()) continue;
+    const o = JSON.parse(line) as { name: string; dtype: string; m: number; n: number; k: number; ms: number };
+    const gflops = (2 * o.m * o.n * o.k) / o.ms / 1e6;
+    if (o.name === 'numpy') rows.push({ ...o, gflops, pct_peak: (100 * gflops) / peak });
+    else {
+      const gbps = (o.n * o.k * 4) / o.ms / 1e6;
+      rows.push({ ...o, layout: 'linear', gflops, gbps, pct_bw: (100 * gbps) / bw });
+    }
+  }
+  return rows;
+}
+
 function fmt(x: number | undefined, d = 1): string {
   return x === undefined ? '' : x.toFixed(d);
 }
@@ -88,6 +135,7 @@ export async function main(args: string[]): Promise<void> {
   rows.push(matvecRow(addon, 'f32', 'rows', 4096, 4096, bw, budget));
   rows.push(matvecRow(addon, 'f32', 'linear', 4096, 4096, bw, budget));
   rows.push(matvecRow(addon, 'bf16', 'linear', 4096, 4096, bw, budget));
+  if (!args.includes('--no-peer')) rows.push(...numpyPeer(quick ? [256, 1024] : [256, 1024, 2048], budget, peak, bw));
   // The probe again after the kernels: a drifting machine shows up as a different number here.
   const peak2 = addon.probe_fma_gflops(0, quick ? 0.3 : 1.0);
   rows.push({ name: 'probe_fma_after', dtype: 'f32', m: 0, n: 0, k: 0, gflops: peak2, pct_peak: (100 * peak2) / peak });

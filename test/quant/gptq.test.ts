@@ -48,7 +48,7 @@ for (const bits of [4, 8]) {
       const p = e.name.slice(0, -'.weight'.length);
       let maxAbs = 0;
       for (const v of e.w) maxAbs = Math.max(maxAbs, Math.abs(v));
-      for (const [type, deq, bound] of [['q8_0', dequantizeQ8_0, 1 / 250], ['q4_0', dequantizeQ4_0, 1 / 15]] as const) {
+      for (const [type, deq, bound] of [['q8_0', dequantizeQ8_0, 1 / 200], ['q4_0', dequantizeQ4_0, 1 / 14]] as const) {
         const w = deq(gptqToGgml(parts(p), type, p), e.N * e.K);
         let err = 0;
         for (let i = 0; i < w.length; i++) err = Math.max(err, Math.abs(w[i] - e.w[i]));

@@ -99,6 +99,22 @@ for (const [name, kind] of [['gemm_f32', 'f32'], ['gemm_bf16', 'bf16'], ['gemm_f
   });
 }
 
+test('gemm: correct at 1 and 3 pool threads (uneven work split, more threads than cores)', { skip }, () => {
+  const a = addon!;
+  const before = a.num_threads();
+  try {
+    for (const t of [1, 3]) {
+      assert.equal(a.set_num_threads(t), t);
+      check(a.gemm_f32, 'f32', 61, 97, 45, 0, 1, true);
+      check(a.gemm_bf16, 'bf16', 29, 300, 70, 1, 0, false);
+      check(a.matvec_f32, 'f32', 3, 77, 300, 0, 0, true);
+      check(a.matvec_f32, 'f32', 2, 300, 77, 0, 1, false);
+    }
+  } finally {
+    a.set_num_threads(before);
+  }
+});
+
 test('gemm: empty sizes and bounds checks', { skip }, () => {
   const a = addon!;
   const C = new Float32Array(4).fill(7);

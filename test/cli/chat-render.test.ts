@@ -82,14 +82,21 @@ test('printer: markers split across pieces, dimmed asides, hidden control tokens
   p.begin('...<|Human|>: q<eoh>\n');
   for (const piece of ['<|Inner', ' Thoughts|>: th', 'ink<e', 'ot>', '\n<|Comm', 'ands|>: None<eo', 'c>']) p.text(piece);
   p.end();
-  const merged = (s: string): string => s.split('\x1b[22m\x1b[2m').join(''); // adjacent dim spans
-  assert.equal(merged(out), '\x1b[2mInner Thoughts: think\x1b[22m\n\x1b[2mCommands: None\x1b[22m\n');
+  assert.equal(out, '\x1b[2mInner Thoughts: think\nCommands: None\n');
   out = '';
   p.begin('...<|Results|>:\nCalculate("1") => \'1\'\n<eor>\n<|MOSS|>:');
   for (const piece of [' a <', 'b> c<', 'eom>']) p.text(piece);
   p.end();
   p.finish();
-  assert.equal(out, '\x1b[2mResults:\nCalculate("1") => \'1\'\x1b[22m\nMOSS: a <b> c\n');
+  assert.equal(out, 'Results:\nCalculate("1") => \'1\'\n\x1b[22mMOSS: a <b> c\n', 'still dim from the tool phase until MOSS:');
+  // a turn never leaves the terminal dim
+  out = '';
+  const d = new TurnPrinter((s) => (out += s), true);
+  d.begin('<|Human|>: q<eoh>\n');
+  d.text('<|Commands|>: x');
+  d.end();
+  d.finish();
+  assert.equal(out, '\x1b[2mCommands: x\n\x1b[22m');
   // the no-plugin prompt (Results: None) shows no results block; a reply cut at the budget keeps its tail
   out = '';
   const q = new TurnPrinter((s) => (out += s), false);

@@ -31,6 +31,7 @@ export class TurnPrinter {
   private mode: Mode = 'reply';
   private atLineStart = true;
   private eatNewline = false;
+  private dimOn = false;
 
   constructor(private readonly write: (s: string) => void, private readonly color: boolean) {}
 
@@ -46,7 +47,7 @@ export class TurnPrinter {
     const r = promptText.lastIndexOf('<|Results|>:');
     if (r > turnStart) {
       const body = promptText.slice(r + '<|Results|>:'.length, promptText.indexOf('<eor>', r)).trim();
-      if (body && body !== 'None') this.line(dim(this.color, `Results:\n${body}`));
+      if (body && body !== 'None') this.line(`Results:\n${body}`, true);
     }
     this.header('<|MOSS|>:');
   }
@@ -64,30 +65,37 @@ export class TurnPrinter {
 
   /** Ends the turn's output with a newline when needed. */
   finish(): void {
-    if (!this.atLineStart) this.out('\n');
+    if (!this.atLineStart) this.out('\n', this.dimOn);
+    if (this.dimOn) this.write('\x1b[22m');
+    this.dimOn = false;
   }
 
   /** A whole line of its own (e.g. a plugin message), dimmed. */
   note(s: string): void {
-    this.line(dim(this.color, s));
+    this.line(s, true);
   }
 
-  private line(s: string): void {
-    if (!this.atLineStart) this.out('\n');
-    this.out(`${s}\n`);
+  private line(s: string, dimmed: boolean): void {
+    if (!this.atLineStart) this.out('\n', this.dimOn);
+    this.out(`${s}\n`, dimmed);
   }
 
-  private out(s: string): void {
+  /** Writes `s`, switching the dim style only where it changes (fewer escape codes). */
+  private out(s: string, dimmed = false): void {
     if (!s) return;
+    if (this.color && dimmed !== this.dimOn) {
+      this.write(dimmed ? '\x1b[2m' : '\x1b[22m');
+      this.dimOn = dimmed;
+    }
     this.write(s);
     this.atLineStart = s.endsWith('\n');
   }
 
   private header(h: string): void {
     const { label, mode } = HEADERS[h];
-    if (!this.atLineStart) this.out('\n');
+    if (!this.atLineStart) this.out('\n', this.dimOn);
     this.mode = mode;
-    this.out(mode === 'aside' ? dim(this.color, label) : label);
+    this.out(label, mode === 'aside');
   }
 
   private body(s: string): void {
@@ -95,7 +103,7 @@ export class TurnPrinter {
       if (s.startsWith('\n')) s = s.slice(1);
       this.eatNewline = false;
     }
-    this.out(this.mode === 'aside' ? dim(this.color, s) : s);
+    this.out(s, this.mode === 'aside');
   }
 
   private drain(final: boolean): void {
@@ -111,7 +119,7 @@ export class TurnPrinter {
       this.buf = this.buf.slice(at + m.length);
       if (m in HEADERS) this.header(m);
       else {
-        if (!this.atLineStart && m !== '<eom>') this.out('\n');
+        if (!this.atLineStart && m !== '<eom>') this.out('\n', this.dimOn);
         this.eatNewline = true;
       }
     }

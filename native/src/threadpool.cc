@@ -4,7 +4,8 @@
 // chunk count (16) | next chunk (16). A worker claims a chunk with a CAS that also checks the
 // generation, so a worker that wakes late can never run a chunk of a newer job with stale
 // parameters; the job's parameters are only read after a successful claim, while the job cannot
-// finish. Workers spin (with pause) for ~200 us after a job, then sleep on a condition variable.
+// finish. Workers spin (with pause, yielding the core every ~256 pauses) for ~200 us after a job,
+// then sleep on a condition variable.
 //
 // Deliberately does not: pin threads, or split a job into more chunks than threads (callers that
 // want finer grains loop inside their chunk).
@@ -121,8 +122,12 @@ class Pool {
         g = claim_.load(std::memory_order_acquire) >> 32;
         if (g != seen) break;
         MOSS_PAUSE();
-        if ((i & 255) == 255 &&
-            std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(200)) {
+        if ((i & 255) != 255) continue;
+        // Every ~10 us: give the core away if someone else is runnable on it (shared or
+        // oversubscribed machines), and after ~200 us of nothing, sleep.
+        if (std::chrono::steady_clock::now() - t0 <= std::chrono::microseconds(200)) {
+          std::this_thread::yield();
+        } else {
           std::unique_lock<std::mutex> lk(sleep_mu_);
           sleepers_.fetch_add(1, std::memory_order_seq_cst);
           sleep_cv_.wait(lk, [&] {

@@ -1,3 +1,4 @@
+/* global document, localStorage, sessionStorage, fetch, TextDecoder, AbortController */
 // The web chat: several conversations (kept in localStorage), streaming replies from
 // /v1/chat/completions, MOSS plugin steps (inner thoughts, commands, results) shown as they
 // stream, Markdown rendered by ./markdown.js (escape first). Model text only ever reaches the page
@@ -10,7 +11,7 @@ const STORE = 'moss-chat-conversations';
 const LABELS = { 'Inner Thoughts': '💭 Thoughts', Commands: '⚙️ Commands', Results: '📋 Results' };
 const PLUGINS = [['search', 'Web search'], ['calculator', 'Calculator'], ['solver', 'Equation solver'], ['text2image', 'Text-to-image'], ['inner_thoughts', 'Inner thoughts']];
 
-let convs = JSON.parse(localStorage.getItem(STORE) || '[]');
+const convs = JSON.parse(localStorage.getItem(STORE) || '[]');
 let current = convs[0]?.id;
 let controller = null;
 

@@ -11,11 +11,11 @@ export function escapeHtml(s) {
 function inline(s) {
   // s is already escaped; code spans first so their content is not formatted further
   const codes = [];
-  s = s.replace(/`([^`\n]+)`/g, (_, c) => `\u0000${codes.push(c) - 1}\u0000`);
+  s = s.replace(/`([^`\n]+)`/g, (_, c) => `\uE000${codes.push(c) - 1}\uE000`);
   s = s.replace(/\*\*([^*\n]+)\*\*/g, '<strong>$1</strong>');
   s = s.replace(/(^|[^*])\*([^*\n]+)\*/g, '$1<em>$2</em>');
   s = s.replace(/\[([^\]\n]+)\]\((https?:\/\/[^\s)"]+)\)/g, '<a href="$2" rel="noopener noreferrer" target="_blank">$1</a>');
-  return s.replace(/\u0000(\d+)\u0000/g, (_, i) => `<code>${codes[Number(i)]}</code>`);
+  return s.replace(/\uE000(\d+)\uE000/g, (_, i) => `<code>${codes[Number(i)]}</code>`);
 }
 
 /** Markdown -> HTML string that is safe to assign to innerHTML. */

@@ -1,0 +1,39 @@
+/**
+ * Model folders for the recipes: create a fresh MOSS model of a given shape, or load one from an HF
+ * folder (config.json + model.safetensors) or a training checkpoint as owned, trainable tensors,
+ * and export a trained model as an HF folder (config.json, model.safetensors,
+ * generation_config.json, tokenizer files copied by the caller).
+ * Not here: sharded or PyTorch .bin checkpoints for training (convert them first).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { View } from '../backends/backend.js';
+import { readSafetensors, writeSafetensors } from '../io/index.js';
+import type { Json } from '../models/config.js';
+import { parseMossConfig, type MossForCausalLM } from '../models/moss.js';
+import { initMossWeights, mossConfigJson, mossFromTensors, type MossShape } from './moss-init.js';
+import { copyInto, loadCheckpoint } from './checkpoint.js';
+
+/** Loads a MOSS model to train from an HF folder or checkpoint (weights copied, never mapped). */
+export function loadTrainableMoss(dir: string, seed = 0): { model: MossForCausalLM; configJson: Record<string, unknown> } {
+  const ckpt = existsSync(join(dir, 'state.json'));
+  const cfgPath = join(dir, 'config.json');
+  const configJson = ckpt ? ((loadCheckpoint(dir).config.model ?? {}) as Record<string, unknown>) : (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>);
+  const c = parseMossConfig(configJson as Json, cfgPath);
+  const model = mossFromTensors(c, initMossWeights(c, seed));
+  const saved = ckpt ? loadCheckpoint(dir).model : readSafetensors(join(dir, 'model.safetensors')).tensors;
+  copyInto(model.stateDict(), saved, dir);
+  model.train();
+  return { model, configJson };
+}
+
+
+/** Writes config.json, model.safetensors and generation_config.json into `dir`. */
+export function exportHfFolder(dir: string, model: MossForCausalLM, configJson: Record<string, unknown>, gen: Record<string, unknown>): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(configJson, null, 2)}\n`);
+  writeFileSync(join(dir, 'generation_config.json'), `${JSON.stringify(gen, null, 2)}\n`);
+  writeSafetensors(join(dir, 'model.safetensors'), model.stateDict() as Map<string, View>, { format: 'pt' });
+}
+
+export { mossConfigJson, type MossShape };

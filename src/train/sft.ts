@@ -1,0 +1,100 @@
+/**
+ * `moss train sft`: supervised fine-tuning on MOSS-format conversations (the SFT JSONL schema),
+ * labels exactly as finetune_moss.py (src/chat renderSft: no loss on the meta instruction and on
+ * plugin result bodies; turns past the context dropped whole), optionally no loss on human turns
+ * and LoRA adapters instead of full weights. Reads top to bottom like nanoGPT's train.py.
+ * Bad data is reported with file:line: malformed lines and records are skipped; a conversation
+ * longer than the context keeps the turns that fit (reported), or is skipped when none fit.
+ * Not here: preference training (pm/pat recipes).
+ */
+import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkRecord, renderSft } from '../chat/format.js';
+import { loadTokenizer } from '../io/load-tokenizer.js';
+import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
+import { BadDataLog, readJsonl } from './corpus.js';
+import { packExamples, type Example } from './data.js';
+import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
+import { exportHfFolder, loadTrainableMoss } from './model-io.js';
+
+// --- defaults ---
+export interface SftConfig extends LoopConfig {
+  /** MOSS SFT JSONL files. */
+  data: string[];
+  /** Model folder (HF layout) or checkpoint to fine-tune. */
+  init: string;
+  /** Tokenizer folder (default: the init folder). */
+  tokenizer: string | null;
+  context: number;
+  /** false: no loss on human turns (an option beyond finetune_moss.py). */
+  humanLoss: boolean;
+  evalFraction: number;
+  /** LoRA rank (0: full fine-tuning). */
+  loraRank: number;
+  loraAlpha: number;
+  loraDropout: number;
+  /** Linear layers to adapt, by name suffix. */
+  loraTargets: string[];
+  resume: boolean;
+}
+
+export const SFT_DEFAULTS: Omit<SftConfig, 'outDir' | 'data' | 'init'> = {
+  ...LOOP_DEFAULTS, lr: 3e-4, minLr: 3e-5, warmupSteps: 20, weightDecay: 0.0, tokenizer: null, context: 512, humanLoss: true,
+  evalFraction: 0.05, loraRank: 0, loraAlpha: 16, loraDropout: 0.05, loraTargets: ['qkv_proj', 'out_proj'], resume: false,
+};
+
+export function sft(cfg: SftConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): LoopResult {
+  mkdirSync(cfg.outDir, { recursive: true });
+  log(`config: ${JSON.stringify(cfg)}`);
+  const tokDir = cfg.tokenizer ?? cfg.init;
+  const tok = loadTokenizer(tokDir);
+  // --- data: render every conversation to ids + labels ---
+  const bad = new BadDataLog((m) => log(m));
+  const examples: Example[] = [];
+  for (const file of cfg.data) {
+    for (const rec of readJsonl(file, bad)) {
+      let r;
+      try {
+        r = checkRecord(rec.value);
+      } catch (e) {
+        bad.add(file, rec.line, `bad record: ${(e as Error).message}`);
+        continue;
+      }
+      const out = renderSft(r, tok, { maxLen: cfg.context + 1, humanLoss: cfg.humanLoss });
+      if (!out) {
+        bad.add(file, rec.line, `conversation longer than the context (${cfg.context + 1} tokens) even for its first turn`);
+        continue;
+      }
+      if (out.turns < Number(r.num_turns)) bad.add(file, rec.line, `conversation longer than the context: kept ${out.turns} of ${r.num_turns} turns`);
+      examples.push({ ids: out.inputIds, labels: out.labels, source: `${file}:${rec.line}` });
+    }
+  }
+  log(`${examples.length} conversations; ${bad.summary()}`);
+  const pad = tok.encode('<|endoftext|>', { special: 'allow' })[0] ?? 0;
+  const rows = packExamples(examples, cfg.context, pad);
+  const nEval = Math.min(Math.floor(rows.length * cfg.evalFraction), 64);
+  const evalRows = rows.slice(rows.length - nEval);
+  const trainRows = rows.slice(0, rows.length - nEval);
+  log(`${trainRows.length} training rows, ${evalRows.length} eval rows of ${cfg.context} tokens`);
+  // --- model (+ LoRA) ---
+  const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
+  let params;
+  if (cfg.loraRank > 0) {
+    model.requiresGrad_(false);
+    const n = applyLora(model, { rank: cfg.loraRank, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targets: cfg.loraTargets, seed: cfg.seed });
+    params = loraParameters(model);
+    log(`LoRA: ${n} layers adapted, ${params.reduce((s, [, p]) => s + p.numel, 0)} trainable parameters`);
+  }
+  log(`model: ${model.numParameters()} parameters`);
+  // --- train ---
+  const res = trainLoop({ model, train: trainRows, eval: evalRows, cfg, config: { ...cfg, model: configJson }, params, saveTrainableOnly: cfg.loraRank > 0, resume: cfg.resume, log, progress: true });
+  // --- export: LoRA merged into the base ---
+  if (cfg.loraRank > 0) mergeLora(model);
+  const final = join(cfg.outDir, 'final');
+  exportHfFolder(final, model, configJson, { eos_token_id: tok.encode('<eom>', { special: 'allow' })[0], max_new_tokens: 256 });
+  for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'tokenizer.json']) {
+    if (existsSync(join(tokDir, f))) cpSync(join(tokDir, f), join(final, f));
+  }
+  log(`done: step ${res.step}; model in ${final}`);
+  return res;
+}

@@ -37,7 +37,12 @@ export class Session {
     renameSync(tmp, path);
   }
   static load(path: string): Session {
-    const s = JSON.parse(readFileSync(path, 'utf8')) as SessionState;
+    let s: SessionState;
+    try {
+      s = JSON.parse(readFileSync(path, 'utf8')) as SessionState;
+    } catch (err) {
+      throw new Error(`${path}: not a MOSS session file (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
     if (s?.version !== 1 || !Array.isArray(s.turns) || typeof s.switches !== 'object') throw new Error(`${path}: not a MOSS session file`);
     return new Session({ version: 1, switches: { ...ALL_OFF, ...s.switches }, turns: s.turns });
   }

@@ -17,7 +17,7 @@ export function searchPlugin(cfg?: SearchConfig): Plugin {
   return {
     name: 'Search',
     async run(query: string, opts: RunOptions = {}): Promise<PluginResult> {
-      if (!cfg) throw new PluginError('not-configured', 'no search provider configured (set one with --search local:<dir>, searxng:<url> or a JSON provider)');
+      if (!cfg) throw new PluginError('not-configured', 'no search provider configured (moss chat: --search-dir <folder>; serve/config: a local folder, a SearXNG URL or a JSON provider)');
       const q = query.trim();
       if (!q || q.length > MAX_ARG_CHARS) throw new PluginError('invalid', 'empty or overlong query');
       const k = cfg.topK ?? 3;

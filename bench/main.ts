@@ -4,6 +4,7 @@
  */
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   gemm: () => import('./gemm.js'),
+  decode: () => import('./decode.js'),
   tokenize: () => import('./tokenize.js'),
   serve: () => import('./serve.js'),
   'native-kernels': () => import('./native-kernels.js'),

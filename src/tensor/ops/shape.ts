@@ -102,7 +102,10 @@ export function permute(t: Tensor, dims: readonly number[]): Tensor {
   if (dims.length !== t.ndim) throw new Error(`permute: got ${dims.length} dims for a ${t.ndim}-d tensor`);
   const d = dims.map((x) => normAxis(x, t.ndim, 'permute'));
   if (new Set(d).size !== d.length) throw new Error(`permute: repeated dim in [${dims}]`);
-  if (DTYPES[t.dtype].isQuant && d.some((x, i) => x !== i)) throw new Error('permute: quantized tensors cannot be permuted');
+  // (quant) the one permutation a quantized tensor allows: w.T of a whole 2-d ggml weight (N, K),
+  // which is how matmul takes it (see linalg.ts); blocks stay whole because they run along K.
+  const weightT = t.ndim === 2 && d[0] === 1 && t.strides[1] === 1 && t.strides[0] === t.shape[1];
+  if (DTYPES[t.dtype].isQuant && d.some((x, i) => x !== i) && !weightT) throw new Error('permute: quantized tensors cannot be permuted');
   const out = t.viewAs(d.map((i) => t.shape[i]), d.map((i) => t.strides[i]), t.offset);
   const inv = new Array<number>(d.length);
   d.forEach((x, i) => (inv[x] = i));

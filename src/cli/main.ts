@@ -15,6 +15,8 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   serve: () => import('./serve.js'),
   generate: () => import('./generate.js'),
   chat: () => import('./chat.js'),
+  quantize: () => import('./quantize.js'),
+  train: () => import('./train.js'),
 };
 
 const name = process.argv[2];

@@ -55,7 +55,8 @@ function equation(g: Generator): string {
   }
   if (r < 0.8) {
     const [x, y] = [g.int(20), g.int(20)];
-    const [a, b] = [1 + g.int(5), 1 + g.int(5)];
+    const a = 1 + g.int(5);
+    const b = a + 1 + g.int(4); // a != b: the system has one solution
     return `x+y=${x + y};${a}x+${b}y=${a * x + b * y}`;
   }
   const [p, q] = [g.int(9) + 1, g.int(9) + 1];

@@ -1,0 +1,72 @@
+/**
+ * `moss train pretrain|sft`: the training recipes from the command line. Settings come from the
+ * recipe defaults, then `--config file.json`, then flags (flags win); the final config is printed
+ * and saved with every checkpoint.
+ * Not here: the recipes themselves (src/train/pretrain.ts, src/train/sft.ts).
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+
+type Opts = Record<string, unknown>;
+
+const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout'];
+
+/** Defaults < config file < flags. */
+function merge(defaults: Opts, o: Opts): Opts {
+  let file: Opts = {};
+  if (typeof o.config === 'string') {
+    try {
+      file = JSON.parse(readFileSync(o.config, 'utf8')) as Opts;
+    } catch (e) {
+      throw new Error(`--config ${o.config}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const flags: Opts = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'config' || v === undefined) continue;
+    if (NUM.includes(k)) {
+      const n = Number(v);
+      if (!Number.isFinite(n)) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a number, got ${String(v)}`);
+      flags[k] = n;
+    } else flags[k] = v;
+  }
+  const cfg = { ...defaults, ...file, ...flags };
+  if (!cfg.outDir) throw new Error('missing --out <dir>');
+  if (!Array.isArray(cfg.data) || !cfg.data.length) throw new Error('missing --data <files...>');
+  return cfg;
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--config <file>', 'JSON config (flags override it)')
+    .option('--out <dir>', 'run folder (checkpoints, metrics.jsonl, loss.png, final/)')
+    .option('--data <files...>', 'training files')
+    .option('--steps <n>').option('--batch-size <n>').option('--grad-accum <n>').option('--lr <x>').option('--min-lr <x>')
+    .option('--warmup-steps <n>').option('--weight-decay <x>').option('--clip <x>').option('--dtype <f32|bf16>')
+    .option('--eval-every <n>').option('--eval-batches <n>').option('--ckpt-every <n>').option('--keep-last <n>').option('--log-every <n>')
+    .option('--seed <n>').option('--context <n>', 'tokens per training row')
+    .option('--resume', 'continue from the latest checkpoint in --out');
+}
+
+export function register(program: Command): void {
+  const train = program.command('train').description('train models with the pretrain / sft recipes');
+  common(train.command('pretrain').description('next-token pre-training on text / JSONL corpora'))
+    .option('--tokenizer <dir>', 'tokenizer folder (default: train a BPE on the corpus)')
+    .option('--vocab-size <n>', 'vocabulary of the trained BPE').option('--init <dir>', 'start from this model')
+    .action(async (o: Opts) => {
+      const { pretrain, PRETRAIN_DEFAULTS } = await import('../train/pretrain.js');
+      const cfg = merge(PRETRAIN_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
+      pretrain(cfg as never);
+    });
+  common(train.command('sft').description('supervised fine-tuning on MOSS-format conversations'))
+    .option('--init <dir>', 'model folder or checkpoint to fine-tune').option('--tokenizer <dir>')
+    .option('--no-human-loss', 'no loss on human turns')
+    .option('--lora-rank <n>', 'train LoRA adapters of this rank (0: full)').option('--lora-alpha <x>').option('--lora-dropout <x>')
+    .option('--lora-targets <names...>', 'linear layers to adapt')
+    .action(async (o: Opts) => {
+      const { sft, SFT_DEFAULTS } = await import('../train/sft.js');
+      const cfg = merge(SFT_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
+      if (!cfg.init) throw new Error('missing --init <model dir>');
+      sft(cfg as never);
+    });
+}

@@ -1,3 +1,4 @@
+/* global process */
 /**
  * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing:
  * (1) write the bundled document set and synthetic plugin conversations (src/data, seed 1),

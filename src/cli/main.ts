@@ -4,6 +4,12 @@
  */
 import { Command } from 'commander';
 
+// A closed pipe (`moss … | head`) ends the program quietly instead of throwing EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program.name('moss').description('MOSS.ts: run, chat with, train and serve MOSS-style language models').version('0.1.0');
 

@@ -50,9 +50,14 @@ inline void pack_b_f32(const TB* B, int64_t rs, int64_t cs, int cols, int64_t kc
       for (int j = 0; j < cols; ++j) d[j] = widen(b[j]);
     }
   } else {
-    for (int j = 0; j < cols; ++j) {
-      const TB* b = B + j * cs;
-      for (int64_t k = 0; k < kc; ++k) dst[k * NR + j] = widen(b[k * rs]);
+    // Strided / transposed B: 16 k at a time so the 16 x NR destination tile and the NR source
+    // lines being read both stay in L1 (a plain column-by-column copy thrashes it).
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+      const int64_t k1 = std::min<int64_t>(kc, k0 + 16);
+      for (int j = 0; j < cols; ++j) {
+        const TB* b = B + j * cs;
+        for (int64_t k = k0; k < k1; ++k) dst[k * NR + j] = widen(b[k * rs]);
+      }
     }
   }
 }
@@ -90,12 +95,15 @@ inline void pack_b_pairs(const uint16_t* B, int64_t rs, int64_t cs, int cols, in
       }
     }
   } else {
-    for (int j = 0; j < cols; ++j) {
-      const uint16_t* b = B + j * cs;
-      for (int64_t kp = 0; kp < ks; ++kp) {
-        uint32_t lo = b[2 * kp * rs];
-        uint32_t hi = 2 * kp + 1 < kc ? b[(2 * kp + 1) * rs] : 0;
-        dst[kp * NR + j] = lo | (hi << 16);
+    for (int64_t p0 = 0; p0 < ks; p0 += 16) {  // 16 k-pairs at a time (see pack_b_f32)
+      const int64_t p1 = std::min<int64_t>(ks, p0 + 16);
+      for (int j = 0; j < cols; ++j) {
+        const uint16_t* b = B + j * cs;
+        for (int64_t kp = p0; kp < p1; ++kp) {
+          uint32_t lo = b[2 * kp * rs];
+          uint32_t hi = 2 * kp + 1 < kc ? b[(2 * kp + 1) * rs] : 0;
+          dst[kp * NR + j] = lo | (hi << 16);
+        }
       }
     }
   }

@@ -1,7 +1,7 @@
 // Small-M (mat-vec, decode) path: memory-bound, so B is streamed exactly once with wide loads on
 // all threads and never packed. Two layouts of B are handled:
 //   rows  (csb == 1): B[k, n] = B[k*rsb + n]  — threads split K (contiguous row streams) into
-//                     private partial C's, adding 4 rows of B at a time, then sum the partials.
+//                     private partial C's (register tiles of 4 rows x 4 vectors), then sum them.
 //   dots  (rsb == 1): B[k, n] = B[n*csb + k]  — a row-major weight W[N,K] used as W^T (the
 //                     PyTorch Linear layout); threads split N, 4 weight rows are dotted at once
 //                     against up to 4 rows of A.
@@ -40,19 +40,47 @@ inline typename V::reg ldv(const float* p) { return V::load(p); }
 template <class V>
 inline typename V::reg ldv(const uint16_t* p) { return V::loadw(p); }
 
+// MG (1..4) rows of A x 4 vectors of columns of B over rows [k0, k1) of B, in registers; the
+// result is added to the partial sums P (row stride N).
+template <class V, int MG, class TB>
+inline void rows_tile(int64_t k0, int64_t k1, const float* A, int64_t K, const TB* B, int64_t rsb,
+                      int64_t j, float* P, int64_t N) {
+  constexpr int W = V::W;
+  typename V::reg r[MG][4];
+  for (int m = 0; m < MG; ++m)
+    for (int v = 0; v < 4; ++v) r[m][v] = V::zero();
+  for (int64_t k = k0; k < k1; ++k) {
+    const TB* b = B + k * rsb + j;
+    const typename V::reg b0 = ldv<V>(b), b1 = ldv<V>(b + W), b2 = ldv<V>(b + 2 * W),
+                          b3 = ldv<V>(b + 3 * W);
+    for (int m = 0; m < MG; ++m) {
+      const typename V::reg a = V::set1(A[m * K + k]);
+      r[m][0] = V::fma(a, b0, r[m][0]);
+      r[m][1] = V::fma(a, b1, r[m][1]);
+      r[m][2] = V::fma(a, b2, r[m][2]);
+      r[m][3] = V::fma(a, b3, r[m][3]);
+    }
+  }
+  for (int m = 0; m < MG; ++m)
+    for (int v = 0; v < 4; ++v) {
+      float* p = P + m * N + j + v * W;
+      V::store(p, V::add(V::load(p), r[m][v]));
+    }
+}
+
 template <class V, class TB>
 void small_rows(int64_t M, int64_t N, int64_t K, const float* A, const TB* B, int64_t rsb,
                 float* C, int64_t rsc, int64_t csc, int acc) {
   constexpr int W = V::W;
-  // Threads take pieces of 64 rows of B (contiguous streams) and accumulate into their own
-  // partial C; the partials are summed at the end. Within a piece, columns go in strips (whole
-  // rows for small M: measured faster than L1-sized strips) so that the accumulator strip and 4 B
-  // row segments stay within ~256 KiB (L2).
-  constexpr int64_t kGrain = 64;
+  // Threads take pieces of 8 (M <= 4) or 16 rows of B (few concurrent streams for the
+  // prefetchers: 64 measured 2x slower at M = 1) and accumulate into their own
+  // partial C, which are summed at the end. Within a piece: register tiles of up to 4 rows of A
+  // x 4 vectors of columns (B read directly, never packed: each element is used once per row).
+  const int64_t kGrain = M <= 4 ? 8 : 16;
   const int64_t pieces = (K + kGrain - 1) / kGrain;
   const int64_t slots = std::min<int64_t>(num_threads(), pieces);
   float* part = static_cast<float*>(scratch(3, sizeof(float) * slots * M * N));
-  const int64_t strip = std::max<int64_t>(64, (65536 / (M + 4)) & ~int64_t{63});
+  const int64_t nv = N / (4 * W) * (4 * W);
   std::atomic<int64_t> next{0};
   parallel_for(slots, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -62,41 +90,25 @@ void small_rows(int64_t M, int64_t N, int64_t K, const float* A, const TB* B, in
         const int64_t piece = next.fetch_add(1, std::memory_order_relaxed);
         if (piece >= pieces) break;
         const int64_t k0 = piece * kGrain, k1 = std::min(K, k0 + kGrain);
-        for (int64_t s0 = 0; s0 < N; s0 += strip) {
-          const int64_t w = std::min(strip, N - s0), wv = w / W * W;
-          int64_t k = k0;
-          for (; k + 4 <= k1; k += 4) {
-            const TB* r0 = B + k * rsb + s0;
-            const TB* r1 = r0 + rsb;
-            const TB* r2 = r1 + rsb;
-            const TB* r3 = r2 + rsb;
-            for (int64_t m = 0; m < M; ++m) {
-              const float* a = A + m * K + k;
-              float* am = pc + m * N + s0;
-              const typename V::reg a0 = V::set1(a[0]), a1 = V::set1(a[1]), a2 = V::set1(a[2]),
-                                    a3 = V::set1(a[3]);
-              for (int64_t j = 0; j < wv; j += W) {
-                typename V::reg x = V::load(am + j);
-                x = V::fma(a0, ldv<V>(r0 + j), x);
-                x = V::fma(a1, ldv<V>(r1 + j), x);
-                x = V::fma(a2, ldv<V>(r2 + j), x);
-                x = V::fma(a3, ldv<V>(r3 + j), x);
-                V::store(am + j, x);
-              }
-              for (int64_t j = wv; j < w; ++j)
-                am[j] += a[0] * widen(r0[j]) + a[1] * widen(r1[j]) + a[2] * widen(r2[j]) +
-                         a[3] * widen(r3[j]);
-            }
-          }
-          for (; k < k1; ++k) {
-            const TB* r0 = B + k * rsb + s0;
-            for (int64_t m = 0; m < M; ++m) {
-              const float a0 = A[m * K + k];
-              float* am = pc + m * N + s0;
-              for (int64_t j = 0; j < w; ++j) am[j] += a0 * widen(r0[j]);
+        for (int64_t j = 0; j < nv; j += 4 * W) {
+          for (int64_t m = 0; m < M; m += 4) {
+            const float* a = A + m * K;
+            float* p = pc + m * N;
+            switch (std::min<int64_t>(4, M - m)) {
+              case 1: rows_tile<V, 1>(k0, k1, a, K, B, rsb, j, p, N); break;
+              case 2: rows_tile<V, 2>(k0, k1, a, K, B, rsb, j, p, N); break;
+              case 3: rows_tile<V, 3>(k0, k1, a, K, B, rsb, j, p, N); break;
+              default: rows_tile<V, 4>(k0, k1, a, K, B, rsb, j, p, N); break;
             }
           }
         }
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t k = k0; k < k1; ++k) {
+            const float a = A[m * K + k];
+            const TB* b = B + k * rsb;
+            float* p = pc + m * N;
+            for (int64_t j = nv; j < N; ++j) p[j] += a * widen(b[j]);
+          }
       }
     }
   });
@@ -150,15 +162,20 @@ template <class V, class TB>
 void small_dots(int64_t M, int64_t N, int64_t K, const float* A, const TB* B, int64_t csb,
                 float* C, int64_t rsc, int64_t csc, int acc) {
   // Pieces of 64 weight rows (>= 64 x K contiguous elements), claimed dynamically.
+  // For each 4 weight rows, all row groups of A run back to back, so those weight rows come from
+  // memory once and from L1/L2 for the other groups: W is streamed once whatever M is.
   dynamic_for(N, 64, [&](int64_t n0, int64_t n1) {
-    for (int64_t m = 0; m < M; m += 4) {
-      const float* a = A + m * K;
-      float* c = C + m * rsc;
-      switch (std::min<int64_t>(4, M - m)) {
-        case 1: dots_group<V, 1>(K, a, B, csb, n0, n1, c, rsc, csc, acc); break;
-        case 2: dots_group<V, 2>(K, a, B, csb, n0, n1, c, rsc, csc, acc); break;
-        case 3: dots_group<V, 3>(K, a, B, csb, n0, n1, c, rsc, csc, acc); break;
-        default: dots_group<V, 4>(K, a, B, csb, n0, n1, c, rsc, csc, acc); break;
+    for (int64_t nb = n0; nb < n1; nb += 4) {
+      const int64_t ne = std::min(n1, nb + 4);
+      for (int64_t m = 0; m < M; m += 4) {
+        const float* a = A + m * K;
+        float* c = C + m * rsc;
+        switch (std::min<int64_t>(4, M - m)) {
+          case 1: dots_group<V, 1>(K, a, B, csb, nb, ne, c, rsc, csc, acc); break;
+          case 2: dots_group<V, 2>(K, a, B, csb, nb, ne, c, rsc, csc, acc); break;
+          case 3: dots_group<V, 3>(K, a, B, csb, nb, ne, c, rsc, csc, acc); break;
+          default: dots_group<V, 4>(K, a, B, csb, nb, ne, c, rsc, csc, acc); break;
+        }
       }
     }
   });

@@ -29,6 +29,7 @@ interface Flags {
   maxTokens: string;
   historyDir?: string;
   threads?: string;
+  backend?: string;
 }
 
 function int(flag: string, v: string, min: number, max: number): number {
@@ -68,6 +69,7 @@ export function register(program: Command): void {
     .option('--max-tokens <n>', 'default max_tokens of a reply', '512')
     .option('--history-dir <dir>', 'where /moss keeps conversations (default ~/.cache/moss/history)')
     .option('--threads <n>', 'compute threads of the native backend')
+    .option('--backend <name>', 'ref or native (default: native when built)')
     .action(async (f: Flags) => {
       const model = resolve(f.model ?? 'models/moss-tiny');
       if (!existsSync(model)) throw new Error(f.model ? `${model}: no such file or folder` : 'no model given and models/moss-tiny does not exist (use --model <path>)');
@@ -80,9 +82,10 @@ export function register(program: Command): void {
         if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
         switches[SWITCHES[p]] = true;
       }
+      if (f.backend !== undefined && f.backend !== 'ref' && f.backend !== 'native') throw new Error(`--backend: "${f.backend}" is not ref or native`);
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
       const tokenizer = findTokenizer(model, f.tokenizer);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, backend: f.backend as 'ref' | 'native' | undefined, maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
       const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx) });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);

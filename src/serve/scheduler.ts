@@ -167,6 +167,16 @@ export class Scheduler {
     return { tokens, finished, batch: B };
   }
 
+  /** Drops every sequence (after a failed step); returns their ids. */
+  abortAll(): number[] {
+    const ids = [...this.rows, ...this.waiting].map((x) => x.id);
+    this.rows = [];
+    this.waiting = [];
+    this.cancelled.clear();
+    this.cache.reset();
+    return ids;
+  }
+
   dispose(): void {
     this.cache.dispose();
   }

@@ -20,6 +20,8 @@ export interface WorkerEngineOptions {
   readonly maxQueue?: number;
   /** Context length cap (the model's own limit applies too). Default 2048. */
   readonly ctx?: number;
+  /** Backend of the worker ('ref' or 'native'); default: the engine's default. */
+  readonly backend?: 'ref' | 'native';
 }
 
 type FromWorker =
@@ -47,7 +49,7 @@ export class WorkerEngine implements Engine {
     this.modelId = o.modelId;
     this.slots = o.slots ?? 4;
     this.maxQueue = o.maxQueue ?? 4 * this.slots;
-    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048 };
+    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, backend: o.backend };
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
   }
 

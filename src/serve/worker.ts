@@ -6,6 +6,7 @@
  * Deliberately no tokenizer here (ids only).
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { getBackend } from '../backends/index.js';
 import { loadModel } from '../models/load.js';
 import { Scheduler, type SeqRequest } from './scheduler.js';
 
@@ -13,6 +14,8 @@ export interface WorkerInit {
   readonly modelPath: string;
   readonly slots: number;
   readonly ctx: number;
+  /** 'ref' or 'native'; default: the engine's default backend. */
+  readonly backend?: 'ref' | 'native';
 }
 
 export type ToWorker = { type: 'submit'; req: SeqRequest } | { type: 'cancel'; id: number } | { type: 'close' };
@@ -21,7 +24,7 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 let sched: Scheduler;
 try {
-  const { model } = loadModel(init.modelPath);
+  const { model } = loadModel(init.modelPath, init.backend ? { backend: getBackend(init.backend) } : {});
   sched = new Scheduler(model, init.slots, init.ctx);
   port.postMessage({ type: 'ready', info: { ...model.info, contextLength: sched.capacity } });
 } catch (e) {
@@ -40,7 +43,9 @@ async function loop(): Promise<void> {
       const r = sched.step();
       port.postMessage({ type: 'step', tokens: r.tokens, finished: r.finished, batch: r.batch, promptTokens: sched.promptTokens - before });
     } catch (e) {
+      // a failed step fails every sequence in it rather than retrying forever
       port.postMessage({ type: 'error', message: (e as Error).message });
+      port.postMessage({ type: 'step', tokens: [], finished: sched.abortAll().map((id) => [id, 'cancelled']), batch: 0, promptTokens: 0 });
     }
     await new Promise((r) => setImmediate(r)); // take in new requests and cancellations between steps
   }

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getBackend } from '../../src/backends/index.js';
 import { generateAll } from '../../src/generate/index.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
 import { loadModel } from '../../src/models/load.js';
@@ -23,7 +24,8 @@ const skip = !existsSync(join(dir, 'stories260K.bin')) && `${dir} not found (set
 
 test('8 streams on the worker engine: exact greedy output, /health p99 < 50 ms, disconnect frees the slot', { skip, timeout: 120_000 }, async (t) => {
   const tok = loadTokenizer(join(dir, 'tok512.bin'));
-  const engine = await WorkerEngine.start({ modelPath: join(dir, 'stories260K.bin'), tokenizer: tok, modelId: 'stories', slots: 8, ctx: 256 });
+  const engine = await WorkerEngine.start({ modelPath: join(dir, 'stories260K.bin'), tokenizer: tok, modelId: 'stories', slots: 8, ctx: 256, backend: 'ref' });
+  // ref backend: the native addon currently fails inside worker_threads ('view reads past its ArrayBuffer'), reported to the lead
   const server = nodeServer(createApp({ engine, historyDir: mkdtempSync(join(tmpdir(), 'moss-w-')) }));
   const base = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
   after(async () => { server.close(); await engine.close(); });
@@ -51,7 +53,7 @@ test('8 streams on the worker engine: exact greedy output, /health p99 < 50 ms, 
   const got = await Promise.all(prompts.map(ask));
   running = false;
   await poll;
-  const { model } = loadModel(join(dir, 'stories260K.bin'));
+  const { model } = loadModel(join(dir, 'stories260K.bin'), { backend: getBackend('ref') });
   for (const [i, p] of prompts.entries()) {
     const ids = tok.encode(p, { addBos: true });
     const ref = (await generateAll(model, [ids], { maxNewTokens: 60 })).ids[0];

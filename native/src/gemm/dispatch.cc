@@ -3,6 +3,7 @@
 // and implements the machine-limit probes on plain std::threads.
 //
 // Deliberately does not: contain kernels (see isa_*.cc) or touch N-API (see ../addon.cc).
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -187,7 +188,6 @@ double moss_probe_read_gbps(int threads, int64_t bytes) {
   const int64_t n = nwin * kWin;
   float* buf = static_cast<float*>(std::aligned_alloc(64, sizeof(float) * n));
   if (!buf) return 0.0;
-  const int64_t per = kWin / threads / 64 * 64;
   moss::parallel_for(nwin, [&](int64_t w0, int64_t w1) {
     for (int64_t i = w0 * kWin; i < w1 * kWin; ++i) buf[i] = 1.0f;
   });
@@ -195,11 +195,18 @@ double moss_probe_read_gbps(int threads, int64_t bytes) {
   for (int64_t pass = 0; pass < 2 * nwin; ++pass) {
     const float* win = buf + (pass % nwin) * kWin;
     const auto t0 = std::chrono::steady_clock::now();
-    moss::parallel_for(threads, [&](int64_t t0_, int64_t t1_) {
-      for (int64_t t = t0_; t < t1_; ++t) g_read_sink = sel().impl->sum_f32(win + t * per, per);
+    // 1 MiB pieces claimed dynamically, like the mat-vec path (a descheduled thread is covered).
+    std::atomic<int64_t> next{0};
+    constexpr int64_t kPiece = 1 << 18;  // floats
+    moss::parallel_for(threads, [&](int64_t, int64_t) {
+      for (;;) {
+        const int64_t p = next.fetch_add(1, std::memory_order_relaxed);
+        if (p >= kWin / kPiece) break;
+        g_read_sink = sel().impl->sum_f32(win + p * kPiece, kPiece);
+      }
     });
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double gbps = static_cast<double>(per) * threads * 4 / el / 1e9;
+    const double gbps = static_cast<double>(kWin) * 4 / el / 1e9;
     if (gbps > best) best = gbps;
   }
   std::free(buf);

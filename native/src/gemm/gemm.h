@@ -37,7 +37,8 @@ int moss_gemm_isa(void);
 /** "scalar", "avx2", "avx512" or "avx512bf16" (AVX-512 with native bf16 dot products). */
 const char* moss_gemm_isa_name(void);
 
-/** f32 GEMM. Routes small M (or small N) to the mat-vec path automatically. */
+/** f32 GEMM. Routes small M (or small N) to the mat-vec path automatically: M <= 32 when B is a
+ *  transposed row-major weight (rsb == 1), M <= 16 when B is row-major (csb == 1). */
 void moss_gemm_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
                    const float* B, int64_t rsb, int64_t csb, float* C, int64_t ldc,
                    int accumulate);
@@ -68,9 +69,9 @@ void moss_matvec_f32_bf16(int64_t M, int64_t N, int64_t K, const float* A, int64
  *  widest enabled vectors for about `seconds`; returns the sum over threads of each thread's best
  *  ~1 ms rate, in GFLOP/s (2 flops per FMA lane). */
 double moss_probe_fma_gflops(int threads, double seconds);
-/** Memory read bandwidth: the pool's threads (`threads` <= 0: all; more than the pool size run
- *  merged) sum a `bytes`-byte buffer (should be >> L3) with wide loads, one 64 MiB window at a
- *  time (cold data each time); returns the best window's GB/s (1e9 bytes/s). */
+/** Memory read bandwidth: up to `threads` pool threads (<= 0: all) sum a `bytes`-byte buffer
+ *  (should be >> L3) with wide loads, one 64 MiB window at a time (cold data each time) in 1 MiB
+ *  pieces claimed dynamically; returns the best window's GB/s (1e9 bytes/s). */
 double moss_probe_read_gbps(int threads, int64_t bytes);
 
 #ifdef __cplusplus

@@ -24,8 +24,7 @@ const skip = !existsSync(join(dir, 'stories260K.bin')) && `${dir} not found (set
 
 test('8 streams on the worker engine: exact greedy output, /health p99 < 50 ms, disconnect frees the slot', { skip, timeout: 120_000 }, async (t) => {
   const tok = loadTokenizer(join(dir, 'tok512.bin'));
-  const engine = await WorkerEngine.start({ modelPath: join(dir, 'stories260K.bin'), tokenizer: tok, modelId: 'stories', slots: 8, ctx: 256, backend: 'ref' });
-  // ref backend: the native addon currently fails inside worker_threads ('view reads past its ArrayBuffer'), reported to the lead
+  const engine = await WorkerEngine.start({ modelPath: join(dir, 'stories260K.bin'), tokenizer: tok, modelId: 'stories', slots: 8, ctx: 256 }); // default backend (native when built)
   const server = nodeServer(createApp({ engine, historyDir: mkdtempSync(join(tmpdir(), 'moss-w-')) }));
   const base = `http://127.0.0.1:${await listen(server, 0, '127.0.0.1')}`;
   after(async () => { server.close(); await engine.close(); });

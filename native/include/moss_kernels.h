@@ -99,10 +99,18 @@ void moss_rms_norm_backward(const moss_view* dx, const moss_view* dw, const moss
  * (i, i + rotary_dim/2); angle = pos * base^(-2i/rotary_dim) (computed in f64), negated if inverse. */
 void moss_rope(const moss_view* out, const moss_view* x, const moss_view* positions, int rotary_dim,
                int interleaved, double base, int inverse);
-/* q (B, H, Tq, D), k/v (B, Hkv, Tk, D), out (B, H, Tq, D). Query i of batch row b sees keys
- * j < kv_len[b] and (causal) j <= past_len[b] + i. Rows that see no key are 0. */
-void moss_attention(const moss_view* out, const moss_view* q, const moss_view* k, const moss_view* v,
-                    float scale, int causal, const int64_t* past_len, const int64_t* kv_len);
+/* q (B, H, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv), out (B, H, Tq, Dv), H % Hkv == 0.
+ * Query i of batch row b sees keys j < kv_len[b] and (causal) j <= past_len[b] + i. Rows that see
+ * no key are 0. lse (B, H, Tq) f32 or NULL: log sum_j exp(scale q.k_j) over visible keys (-inf
+ * where none), what moss_attention_backward needs. Any strides with unit last stride or not. */
+void moss_attention(const moss_view* out, const moss_view* lse, const moss_view* q, const moss_view* k,
+                    const moss_view* v, float scale, int causal, const int64_t* past_len, const int64_t* kv_len);
+/* Grads of moss_attention given dout (B, H, Tq, Dv), its out and lse: writes dq (B, H, Tq, D),
+ * dk (B, Hkv, Tk, D), dv (B, Hkv, Tk, Dv) (keys nobody sees get 0; GQA sums over shared heads). */
+void moss_attention_backward(const moss_view* dq, const moss_view* dk, const moss_view* dv, const moss_view* dout,
+                             const moss_view* q, const moss_view* k, const moss_view* v, const moss_view* out,
+                             const moss_view* lse, float scale, int causal, const int64_t* past_len,
+                             const int64_t* kv_len);
 /* logits (N, V), targets (N) i32/i64, loss (N) f32; dlogits (N, V) or NULL. */
 void moss_cross_entropy(const moss_view* loss, const moss_view* dlogits, const moss_view* logits,
                         const moss_view* targets, int64_t ignore_index, float gscale);

@@ -196,8 +196,8 @@ bool view_at(Napi::Env env, napi_value ab, int slot, moss_view* v, bool* present
 
 // Reads n views from args [first, first + n) into slots 0..n-1; absent views become null.
 struct Views {
-  moss_view v[8];
-  const moss_view* p[8];
+  moss_view v[10];  // kScal / kSlot slots (attentionBackward uses 9)
+  const moss_view* p[10];
 };
 // out_mask: bit i set = view i is written (file mappings are copy-on-write, so any view may be).
 bool get_views(const Napi::CallbackInfo& info, int first, int n, Views* vs, unsigned out_mask) {
@@ -293,19 +293,34 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   VIEWS(0, 3) moss_rope(V.p[0], V.p[1], V.p[2], (int)S(0), S(1) != 0, S(2), S(3) != 0);
   return info.Env().Undefined();
 }
-Napi::Value Attention(const Napi::CallbackInfo& info) {
-  VIEWS(0, 4)
-  const int64_t B = V.p[1]->shape[0];
+// attention(out, q, k, v, lse|null) and attentionBackward(dq, dk, dv, dout, q, k, v, out, lse): scale
+// and causal in scalars 0-1, past_len then kv_len (B each) in the array area.
+bool attn_lens(const Napi::CallbackInfo& info, int64_t B, std::vector<int64_t>* past, std::vector<int64_t>* kv) {
   if (B > (kMetaLen - kArr) / 2) {
     Napi::Error::New(info.Env(), "native attention: batch too large").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
+    return false;
   }
-  std::vector<int64_t> past(B), kv(B);
+  past->resize(B);
+  kv->resize(B);
   for (int64_t b = 0; b < B; b++) {
-    past[b] = (int64_t)g_meta[kArr + b];
-    kv[b] = (int64_t)g_meta[kArr + B + b];
+    (*past)[b] = (int64_t)g_meta[kArr + b];
+    (*kv)[b] = (int64_t)g_meta[kArr + B + b];
   }
-  moss_attention(V.p[0], V.p[1], V.p[2], V.p[3], (float)S(0), S(1) != 0, past.data(), kv.data());
+  return true;
+}
+Napi::Value Attention(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 5, 0x11u)
+  std::vector<int64_t> past, kv;
+  if (!attn_lens(info, V.p[1]->shape[0], &past, &kv)) return info.Env().Undefined();
+  moss_attention(V.p[0], V.p[4], V.p[1], V.p[2], V.p[3], (float)S(0), S(1) != 0, past.data(), kv.data());
+  return info.Env().Undefined();
+}
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  VIEWS_W(0, 9, 7u)
+  std::vector<int64_t> past, kv;
+  if (!attn_lens(info, V.p[4]->shape[0], &past, &kv)) return info.Env().Undefined();
+  moss_attention_backward(V.p[0], V.p[1], V.p[2], V.p[3], V.p[4], V.p[5], V.p[6], V.p[7], V.p[8], (float)S(0),
+                          S(1) != 0, past.data(), kv.data());
   return info.Env().Undefined();
 }
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
@@ -469,7 +484,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"argreduce", ArgReduce}, {"indexSelect", IndexSelect}, {"gather", Gather}, {"scatterAdd", ScatterAdd},
       {"softmax", Softmax}, {"logSoftmax", LogSoftmax}, {"layerNorm", LayerNorm},
       {"layerNormBackward", LayerNormBackward}, {"rmsNorm", RmsNorm}, {"rmsNormBackward", RmsNormBackward},
-      {"rope", Rope}, {"attention", Attention}, {"crossEntropy", CrossEntropy}, {"adamw", AdamW},
+      {"rope", Rope}, {"attention", Attention}, {"attentionBackward", AttentionBackward}, {"crossEntropy", CrossEntropy}, {"adamw", AdamW},
       {"matmul", Matmul}, {"isa", Isa}, {"setIsa", SetIsa}, {"numThreads", NumThreads},
       {"setNumThreads", SetNumThreads},
   };

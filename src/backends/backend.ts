@@ -134,8 +134,21 @@ export interface Backend {
   rmsNormBackward?(dx: View, dw: View | null, dy: View, x: View, rstd: View, w: View | null): void;
   /** x, out: (B, T, H, D) contiguous; positions: i32 (B, T). */
   rope?(out: View, x: View, positions: View, p: RopeParams): void;
-  /** q (B, H, Tq, D), k/v (B, Hkv, Tk, D) with H % Hkv == 0 (GQA); out (B, H, Tq, D). No grad. */
-  attention?(out: View, q: View, k: View, v: View, p: AttentionParams): void;
+  /**
+   * q (B, H, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv) with H % Hkv == 0 (GQA); out (B, H, Tq, Dv).
+   * q/k/v may be strided views (e.g. transposes of (B, T, H, D)). `lse` (optional, f32 (B, H, Tq)):
+   * the row logsumexp log sum_j exp(scale q_i.k_j) over visible keys (-Infinity where none), kept
+   * for `attentionBackward` (flash-attention-2 style: no (Tq, Tk) matrix is stored).
+   */
+  attention?(out: View, q: View, k: View, v: View, p: AttentionParams, lse?: View | null): void;
+  /**
+   * Grads of `attention` (when supports('attentionBackward')): given dout (B, H, Tq, Dv), the
+   * forward's out and lse, writes dq (B, H, Tq, D), dk (B, Hkv, Tk, D), dv (B, Hkv, Tk, Dv).
+   * P = exp(scale S - lse), Di = rowsum(dout * out), dS = P * (dP - Di); keys no query sees get 0
+   * and with GQA dk/dv sum over the query heads that share a kv head.
+   */
+  attentionBackward?(dq: View, dk: View, dv: View, dout: View, q: View, k: View, v: View, out: View, lse: View,
+    p: AttentionParams): void;
   /** logits (N, V) float, targets i32/i64 (N); loss (N) f32 (0 where ignored); dlogits optional:
    *  (softmax - onehot) * gscale for kept rows, 0 for ignored rows. */
   crossEntropy?(loss: View, dlogits: View | null, logits: View, targets: View, ignoreIndex: number, gscale: number): void;
@@ -144,8 +157,8 @@ export interface Backend {
 }
 
 export type FusedOp =
-  | 'softmax' | 'logSoftmax' | 'layerNorm' | 'rmsNorm' | 'rope' | 'attention' | 'crossEntropy'
-  | 'adamw' | 'matmul_quant';
+  | 'softmax' | 'logSoftmax' | 'layerNorm' | 'rmsNorm' | 'rope' | 'attention' | 'attentionBackward'
+  | 'crossEntropy' | 'adamw' | 'matmul_quant';
 
 // --- helpers shared by backends ---
 

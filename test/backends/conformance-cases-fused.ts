@@ -6,7 +6,7 @@
 import type { Backend, View } from '../../src/backends/backend.js';
 import type { DType } from '../../src/backends/dtype.js';
 import { type Case, rand } from './conformance-cases.js';
-import { makeView, outView, type Rng } from './conformance-util.js';
+import { type Layout, makeView, outView, type Rng } from './conformance-util.js';
 
 export const FUSED_CASES: Case[] = [];
 const add = (c: Case): void => {
@@ -136,6 +136,42 @@ for (const dt of FLOATS) {
       const o = outView(b, dt, [B, H, Tq, D]);
       b.attention!(o, q, k, v, { scale: 1 / Math.sqrt(D), causal, pastLen, kvLen });
       return [o];
+    } });
+  }
+}
+
+// --- attention for training: row logsumexp, strided q/k/v (transposes of (B, T, H, D)), Dv != D,
+// and the fused backward against ref's f64 loops ---
+const TRAIN_ATT: [string, number, number, number, number, number, number, number, boolean, number[], number[]][] = [
+  ['causal self GQA', 2, 4, 2, 37, 37, 24, 16, true, [0, 0], [37, 37]],
+  ['chunk after cache', 2, 2, 2, 5, 21, 8, 8, true, [16, 3], [21, 8]],
+  ['non-causal padded MQA', 1, 3, 1, 6, 19, 17, 33, false, [0], [11]],
+];
+const TRANSPOSED: Layout = { kind: 'permuted', perm: [0, 2, 1, 3] };
+for (const [nm, B, H, Hkv, Tq, Tk, D, Dv, causal, pastLen, kvLen] of TRAIN_ATT) {
+  const p = { scale: 1 / Math.sqrt(D), causal, pastLen, kvLen };
+  const inputs = (b: Backend, rng: Rng, dt: DType): View[] => [
+    rand(b, rng, dt, [B, H, Tq, D], TRANSPOSED), rand(b, rng, dt, [B, Hkv, Tk, D], TRANSPOSED), rand(b, rng, dt, [B, Hkv, Tk, Dv]),
+  ];
+  add({ name: `attention+lse f32 ${nm} strided B${B} H${H}/${Hkv} Tq${Tq} Tk${Tk} D${D} Dv${Dv}`, needs: 'attention', run: (b, rng) => {
+    const [q, k, v] = inputs(b, rng, 'f32');
+    const o = outView(b, 'f32', [B, H, Tq, Dv]);
+    const lse = outView(b, 'f32', [B, H, Tq]);
+    b.attention!(o, q, k, v, p, lse);
+    return [o, lse];
+  } });
+  for (const dt of causal ? FLOATS : ['f32' as DType]) {
+    add({ name: `attentionBackward ${dt} ${nm} B${B} H${H}/${Hkv} Tq${Tq} Tk${Tk} D${D} Dv${Dv}`, needs: 'attentionBackward', run: (b, rng) => {
+      const [q, k, v] = inputs(b, rng, dt);
+      const g = rand(b, rng, dt, [B, H, Tq, Dv], TRANSPOSED);
+      const o = outView(b, dt, [B, H, Tq, Dv]);
+      const lse = outView(b, 'f32', [B, H, Tq]);
+      b.attention!(o, q, k, v, p, lse);
+      const dq = outView(b, dt, [B, H, Tq, D]);
+      const dk = outView(b, dt, [B, Hkv, Tk, D]);
+      const dv = outView(b, dt, [B, Hkv, Tk, Dv]);
+      b.attentionBackward!(dq, dk, dv, g, q, k, v, o, lse, p);
+      return [dq, dk, dv];
     } });
   }
 }

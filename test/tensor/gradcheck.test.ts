@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import { ops, tensor, Generator, type Tensor } from '../../src/tensor/index.js';
+import type { Backend } from '../../src/backends/backend.js';
 import { backends, gradcheck, leaf, type Leaf } from './helpers.js';
 
 /** Values bounded away from zero (for kinks at 0: relu, abs). */
@@ -79,6 +80,11 @@ const cases: Case[] = [
   ['rope half-split', () => [leaf(61, [1, 4, 3, 6])], (x) => ops.rope(x, ids([3, 4, 5, 6], [4], x.backend), { rotaryDim: 6, interleaved: false, base: 10000 })],
   ['attention causal', () => [leaf(62, [1, 2, 3, 4]), leaf(63, [1, 2, 3, 4]), leaf(64, [1, 2, 3, 4])], (q, k, v) => ops.sdpa(q, k, v)],
   ['attention GQA with cache', () => [leaf(65, [2, 4, 2, 3]), leaf(66, [2, 2, 5, 3]), leaf(67, [2, 2, 5, 3])], (q, k, v) => ops.sdpa(q, k, v, { pastLen: [3, 2], kvLen: [5, 4] })],
+  // training layout: q/k/v are transposes of (B, T, H, D), Dv != D, the output goes back the same way
+  ['attention transposed inputs, Dv != D', () => [leaf(71, [2, 5, 4, 3]), leaf(72, [2, 5, 2, 3]), leaf(73, [2, 5, 2, 2])],
+    (q, k, v) => ops.sdpa(ops.transpose(q, 1, 2), ops.transpose(k, 1, 2), ops.transpose(v, 1, 2)).transpose(1, 2).reshape(2, 5, 8)],
+  ['attention non-causal padded MQA', () => [leaf(74, [2, 3, 4, 5]), leaf(75, [2, 1, 6, 5]), leaf(76, [2, 1, 6, 5])],
+    (q, k, v) => ops.sdpa(q, k, v, { causal: false, kvLen: [6, 3] })],
   ['cross_entropy ignore', () => [leaf(68, [4, 6], -2, 2)], (l) => ops.crossEntropy(l, ids([1, -100, 5, 0], [4], l.backend))],
   ['cross_entropy none', () => [leaf(69, [3, 5], -2, 2)], (l) => ops.crossEntropy(l, ids([4, 2, -100], [3], l.backend), { reduction: 'none' })],
   ['dropout', () => [leaf(70, [4, 5])], (a) => ops.dropout(a, 0.3, true, new Generator(7))],
@@ -88,6 +94,13 @@ for (const backend of backends) {
   for (const [name, leaves, f] of cases) {
     test(`gradcheck ${name} [${backend.name}]`, () => {
       gradcheck(backend, leaves(), f);
+    });
+  }
+  // the composed fallback of sdpa (backends without the fused attention kernels)
+  const composed: Backend = { ...backend, supports: (op) => op !== 'attention' && op !== 'attentionBackward' && backend.supports(op) };
+  for (const [name, leaves, f] of cases.filter(([n]) => n.startsWith('attention'))) {
+    test(`gradcheck ${name} composed [${backend.name}]`, () => {
+      gradcheck(composed, leaves(), f);
     });
   }
 }

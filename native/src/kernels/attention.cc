@@ -1,9 +1,14 @@
 // rope (interleaved GPT-J/MOSS pairs or half-split LLaMA pairs, partial rotary dim, inverse) and
-// attention (causal with per-row pastLen / kvLen, GQA, f32 scores, stable softmax).
-// Attention parallelises over (batch, head, query) rows; each row computes its scores against the
-// visible keys (strided k/v views allowed, e.g. a KV cache with spare capacity), softmaxes them and
-// accumulates the values. Angles are computed in f64 like the TypeScript reference.
-// Deliberately does not: tile over keys (flash-style) or compute gradients.
+// attention (causal with per-row pastLen / kvLen, GQA, f32 scores, stable softmax), forward with an
+// optional row logsumexp and the fused backward (flash-attention-2 math; per-head SIMD kernels in
+// attention_impl.inc through K()). Angles are computed in f64 like the TypeScript reference.
+// The forward runs one job per (batch, head, block of 64 queries); the backward one job per
+// (batch, kv head), which owns dK/dV of that head and loops over the query heads sharing it (GQA),
+// so nothing is shared between threads. Each job gathers its head into contiguous f32 panels
+// (K^T, V^T zero-padded to 16 columns), so any strides and f16/bf16 inputs work.
+// Deliberately does not: tile over keys (a head's K/V panels are assumed to fit in L2), or split
+// one head's backward across threads (few-head backward runs on few threads).
+#include <cstring>
 #include <vector>
 
 #include "rows.h"
@@ -50,45 +55,159 @@ namespace {
 inline char* at4(const View& v, int64_t b, int64_t h, int64_t t) {
   return ptr(v) + (b * v.strides[0] + h * v.strides[1] + t * v.strides[2]) * dsize(v.dtype);
 }
+
+constexpr int64_t kQB = 64;  // query rows per forward job
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Keys query i (of this chunk) sees in batch row b.
+inline int64_t visible(int64_t i, int64_t b, int64_t Tk, bool causal, const int64_t* past_len, const int64_t* kv_len) {
+  int64_t lim = kv_len[b] < Tk ? kv_len[b] : Tk;
+  if (causal && past_len[b] + i + 1 < lim) lim = past_len[b] + i + 1;
+  return lim < 0 ? 0 : lim;
+}
+
+// Rows t0 .. t0+n of head (b, h) -> dst (n rows, ld ld) as f32, then zero rows up to `pad`.
+void gather_rows(float* dst, int64_t ld, const View& x, int64_t b, int64_t h, int64_t t0, int64_t n, int64_t pad) {
+  const int64_t D = x.shape[3];
+  for (int64_t r = 0; r < n; r++) {
+    const float* row = load_row(dst + r * ld, x.dtype, at4(x, b, h, t0 + r), x.strides[3], D);
+    if (row != dst + r * ld) std::memcpy(dst + r * ld, row, D * sizeof(float));
+  }
+  for (int64_t r = n; r < pad; r++) std::memset(dst + r * ld, 0, D * sizeof(float));
+}
+
+// Keys 0 .. n of head (b, h) -> transposed panel dst (D x ldk), zero in columns n .. ldk.
+void gather_t(float* dst, int64_t ldk, float* tmp, const View& x, int64_t b, int64_t h, int64_t n) {
+  const int64_t D = x.shape[3];
+  for (int64_t j = 0; j < n; j++) {
+    const float* row = load_row(tmp, x.dtype, at4(x, b, h, j), x.strides[3], D);
+    for (int64_t e = 0; e < D; e++) dst[e * ldk + j] = row[e];
+  }
+  for (int64_t e = 0; e < D; e++)
+    for (int64_t j = n; j < ldk; j++) dst[e * ldk + j] = 0.0f;
+}
+
+// Rows of head (b, h) usable in place: contiguous f32 rows; else gathered into buf. Returns rows + ld.
+const float* rows_of(const View& x, int64_t b, int64_t h, int64_t n, float* buf, int64_t* ld) {
+  if (x.dtype == MOSS_F32 && x.strides[3] == 1 && n > 0) {
+    *ld = n > 1 ? x.strides[2] : x.shape[3];
+    return reinterpret_cast<const float*>(at4(x, b, h, 0));
+  }
+  *ld = x.shape[3];
+  gather_rows(buf, *ld, x, b, h, 0, n, n);
+  return buf;
+}
+
+inline float* lse_at(const View& l, int64_t b, int64_t h, int64_t i) {
+  return reinterpret_cast<float*>(ptr(l)) + b * l.strides[0] + h * l.strides[1] + i * l.strides[2];
+}
+
+// Carves consecutive float arrays out of one per-thread scratch block (64-byte aligned pieces).
+struct Arena {
+  float* p;
+  float* take(int64_t n) {
+    float* r = p;
+    p += round_up(n, 16);
+    return r;
+  }
+};
 }  // namespace
 
-extern "C" void moss_attention(const moss_view* out, const moss_view* q, const moss_view* k, const moss_view* v,
-                               float scale, int causal, const int64_t* past_len, const int64_t* kv_len) {
+extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const moss_view* q, const moss_view* k,
+                               const moss_view* v, float scale, int causal, const int64_t* past_len,
+                               const int64_t* kv_len) {
   const int64_t B = q->shape[0], H = q->shape[1], Tq = q->shape[2], D = q->shape[3];
-  const int64_t Hkv = k->shape[1], Tk = k->shape[2], group = H / Hkv;
-  const int64_t kst = k->strides[3], vst = v->strides[3], qst = q->strides[3], ost = out->strides[3];
-  const bool kf32 = k->dtype == MOSS_F32 && kst == 1, vf32 = v->dtype == MOSS_F32 && vst == 1;
-  par(B * H * Tq, Tk * D + 1, [&](int64_t r0, int64_t r1) {
-    float* sc = scratch(0, Tk + 1);
-    float* bq = scratch(1, D);
-    float* acc = scratch(2, D);
-    float* bk = scratch(3, D);
-    for (int64_t r = r0; r < r1; r++) {
-      const int64_t i = r % Tq, h = (r / Tq) % H, b = r / (Tq * H), hk = h / group;
-      int64_t lim = kv_len[b] < Tk ? kv_len[b] : Tk;
-      if (causal && past_len[b] + i + 1 < lim) lim = past_len[b] + i + 1;
-      if (lim < 0) lim = 0;
-      const float* qr = load_row(bq, q->dtype, at4(*q, b, h, i), qst, D);
-      float m = -INFINITY;
-      for (int64_t j = 0; j < lim; j++) {
-        const char* kp = at4(*k, b, hk, j);
-        const float* kr = kf32 ? reinterpret_cast<const float*>(kp) : load_row(bk, k->dtype, kp, kst, D);
-        const float s = K().dot(qr, kr, D) * scale;
-        sc[j] = s;
-        m = s > m ? s : m;
+  const int64_t Hkv = k->shape[1], Tk = k->shape[2], Dv = v->shape[3], group = H / Hkv;
+  const int64_t nqb = (Tq + kQB - 1) / kQB;
+  par(B * H * nqb, (Tk + 1) * (D + Dv) * (Tq < kQB ? Tq : kQB), [&](int64_t j0, int64_t j1) {
+    std::vector<int64_t> lim(kQB);
+    for (int64_t job = j0; job < j1; job++) {
+      const int64_t qb = job % nqb, h = (job / nqb) % H, b = job / (nqb * H), hk = h / group;
+      const int64_t i0 = qb * kQB, tq = Tq - i0 < kQB ? Tq - i0 : kQB;
+      int64_t n = 0;
+      for (int64_t r = 0; r < tq; r++) {
+        lim[r] = visible(i0 + r, b, Tk, causal, past_len, kv_len);
+        n = lim[r] > n ? lim[r] : n;
       }
-      for (int64_t d = 0; d < D; d++) acc[d] = 0.0f;
-      if (lim > 0) {
-        for (int64_t j = 0; j < lim; j++) sc[j] -= m;
-        K().unary(MOSS_EXP, sc, sc, lim);
-        const float inv = (float)(1.0 / K().sum(sc, lim));
-        for (int64_t j = 0; j < lim; j++) {
-          const char* vp = at4(*v, b, hk, j);
-          const float* vr = vf32 ? reinterpret_cast<const float*>(vp) : load_row(bk, v->dtype, vp, vst, D);
-          K().axpy(acc, sc[j] * inv, vr, D);
+      const int64_t ldk = round_up(n > 0 ? n : 1, 16);
+      const int64_t tqp = round_up(tq, 4);
+      Arena a{scratch(0, round_up(tqp * D, 16) + D * ldk + n * Dv + tq * Dv + 4 * (ldk + Dv) + 2 * tq + (D + Dv) + 96)};
+      float* qb_ = a.take(tqp * D);
+      float* kt = a.take(D * ldk);
+      float* vbuf = a.take(n * Dv);
+      float* ob = a.take(tq * Dv);
+      float* sb = a.take(4 * (ldk + Dv));
+      float* lb = a.take(tq);
+      float* tmp = a.take(D + Dv);
+      gather_rows(qb_, D, *q, b, h, i0, tq, tqp);
+      gather_t(kt, ldk, tmp, *k, b, hk, n);
+      int64_t ldv = Dv;
+      const float* vr = rows_of(*v, b, hk, n, vbuf, &ldv);
+      K().attn_fwd(ob, lb, qb_, kt, ldk, vr, ldv, lim.data(), tq, D, Dv, scale, sb);
+      for (int64_t r = 0; r < tq; r++) store_row(out->dtype, at4(*out, b, h, i0 + r), out->strides[3], ob + r * Dv, Dv);
+      if (lse)
+        for (int64_t r = 0; r < tq; r++) *lse_at(*lse, b, h, i0 + r) = lb[r];
+    }
+  });
+}
+
+extern "C" void moss_attention_backward(const moss_view* dq, const moss_view* dk, const moss_view* dv,
+                                        const moss_view* dout, const moss_view* q, const moss_view* k,
+                                        const moss_view* v, const moss_view* out, const moss_view* lse, float scale,
+                                        int causal, const int64_t* past_len, const int64_t* kv_len) {
+  const int64_t B = q->shape[0], H = q->shape[1], Tq = q->shape[2], D = q->shape[3];
+  const int64_t Hkv = k->shape[1], Tk = k->shape[2], Dv = v->shape[3], group = H / Hkv;
+  par(B * Hkv, group * (Tk + 1) * (D + Dv) * Tq, [&](int64_t j0, int64_t j1) {
+    std::vector<int64_t> lim(Tq);
+    for (int64_t job = j0; job < j1; job++) {
+      const int64_t hk = job % Hkv, b = job / Hkv;
+      int64_t n = 0;
+      for (int64_t i = 0; i < Tq; i++) {
+        lim[i] = visible(i, b, Tk, causal, past_len, kv_len);
+        n = lim[i] > n ? lim[i] : n;
+      }
+      const int64_t ldk = round_up(n > 0 ? n : 1, 16);
+      const int64_t tqp = round_up(Tq, 4);
+      Arena a{scratch(0, (D + Dv) * ldk + n * D + n * D + n * Dv + tqp * (D + Dv) + Tq * Dv + Tq * D + Tq +
+                             8 * ldk + 4 * D + (D + Dv) + 192)};
+      float* kt = a.take(D * ldk);
+      float* vt = a.take(Dv * ldk);
+      float* kbuf = a.take(n * D);
+      float* dka = a.take(n * D);
+      float* dva = a.take(n * Dv);
+      float* qb_ = a.take(tqp * D);
+      float* gb = a.take(tqp * Dv);
+      float* ob = a.take(Tq * Dv);
+      float* dqb = a.take(Tq * D);
+      float* lb = a.take(Tq);
+      float* sb = a.take(4 * ldk);
+      float* pb = a.take(4 * (ldk + D));
+      float* tmp = a.take(D + Dv);
+      gather_t(kt, ldk, tmp, *k, b, hk, n);
+      gather_t(vt, ldk, tmp, *v, b, hk, n);
+      int64_t ldkr = D;
+      const float* kr = rows_of(*k, b, hk, n, kbuf, &ldkr);
+      std::memset(dka, 0, n * D * sizeof(float));
+      std::memset(dva, 0, n * Dv * sizeof(float));
+      for (int64_t h = hk * group; h < (hk + 1) * group; h++) {
+        gather_rows(qb_, D, *q, b, h, 0, Tq, tqp);
+        gather_rows(gb, Dv, *dout, b, h, 0, Tq, tqp);
+        gather_rows(ob, Dv, *out, b, h, 0, Tq, Tq);
+        for (int64_t i = 0; i < Tq; i++) lb[i] = *lse_at(*lse, b, h, i);
+        K().attn_bwd(dqb, dka, dva, qb_, gb, ob, lb, kt, vt, ldk, kr, ldkr, lim.data(), Tq, D, Dv, scale, sb, pb);
+        for (int64_t i = 0; i < Tq; i++) store_row(dq->dtype, at4(*dq, b, h, i), dq->strides[3], dqb + i * D, D);
+      }
+      for (int64_t j = 0; j < Tk; j++) {
+        if (j < n) {
+          store_row(dk->dtype, at4(*dk, b, hk, j), dk->strides[3], dka + j * D, D);
+          store_row(dv->dtype, at4(*dv, b, hk, j), dv->strides[3], dva + j * Dv, Dv);
+        } else {
+          std::memset(tmp, 0, (D + Dv) * sizeof(float));
+          store_row(dk->dtype, at4(*dk, b, hk, j), dk->strides[3], tmp, D);
+          store_row(dv->dtype, at4(*dv, b, hk, j), dv->strides[3], tmp, Dv);
         }
       }
-      store_row(out->dtype, at4(*out, b, h, i), ost, acc, D);
     }
   });
 }

@@ -32,6 +32,12 @@ struct Kern {
   void (*rms_norm)(float* y, const float* x, const float* w, int64_t n, float eps, float* rstd);
   void (*adamw)(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float omb1, float b2, float omb2,
                 float eps, float wd, float bc1, float bc2);
+  // one attention head, forward (out + logsumexp) and backward; layouts in attention_impl.inc
+  void (*attn_fwd)(float* o, float* lse, const float* q, const float* kt, int64_t ldk, const float* v, int64_t ldv,
+                   const int64_t* lim, int64_t tq, int64_t d, int64_t dv, float scale, float* s);
+  void (*attn_bwd)(float* dq, float* dk, float* dvv, const float* q, const float* dout, const float* o, const float* lse,
+                   const float* kt, const float* vt, int64_t ldk, const float* k, int64_t ldkr, const int64_t* lim,
+                   int64_t tq, int64_t d, int64_t dv, float scale, float* s, float* dp);
 };
 
 const Kern* kern_scalar();

@@ -36,7 +36,8 @@ export interface NativeAddon {
   rmsNorm(y: Buf, rstd: Buf, x: Buf, w: Buf): void;
   rmsNormBackward(dx: Buf, dw: Buf, dy: Buf, x: Buf, rstd: Buf, w: Buf): void;
   rope(out: Buf, x: Buf, positions: Buf): void;
-  attention(out: Buf, q: Buf, k: Buf, v: Buf): void;
+  attention(out: Buf, q: Buf, k: Buf, v: Buf, lse: Buf): void;
+  attentionBackward(dq: Buf, dk: Buf, dv: Buf, dout: Buf, q: Buf, k: Buf, v: Buf, out: Buf, lse: Buf): void;
   crossEntropy(loss: Buf, dlogits: Buf, logits: Buf, targets: Buf): void;
   adamw(param: Buf, grad: Buf, m: Buf, v: Buf): void;
   matmul(out: Buf, a: Buf, b: Buf): void;

@@ -19,11 +19,23 @@ export { nativeAvailable } from './addon.js';
 export { mapFile, unmapFile } from './mmap.js';
 
 const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
-  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw', 'matmul_quant',
+  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'attentionBackward', 'crossEntropy', 'adamw',
+  'matmul_quant',
 ]);
 
 /** native/src/addon.cc qmatmul (quant bindings): true when it computed out. */
 type QMatmulFn = (out: ArrayBuffer, a: ArrayBuffer, b: ArrayBuffer) => boolean;
+
+/** Attention scalars and per-row lengths into `meta` (native/src/addon.cc attn_lens). */
+function attnParams(p: AttentionParams, B: number): void {
+  if (ARR + 2 * B > META_LEN) throw new Error(`native attention: batch ${B} too large`);
+  meta[SCAL] = p.scale;
+  meta[SCAL + 1] = p.causal ? 1 : 0;
+  for (let b = 0; b < B; b++) {
+    meta[ARR + b] = p.pastLen[b];
+    meta[ARR + B + b] = p.kvLen[b];
+  }
+}
 
 function makeBackend(n: NativeAddon): Backend {
   n.init(meta);
@@ -101,16 +113,14 @@ function makeBackend(n: NativeAddon): Backend {
       meta[SCAL + 3] = p.inverse ? 1 : 0;
       n.rope(sv(0, out), sv(1, x), sv(2, positions));
     },
-    attention(out: View, q: View, k: View, v: View, p: AttentionParams): void {
-      const B = q.shape[0];
-      if (ARR + 2 * B > META_LEN) throw new Error(`native attention: batch ${B} too large`);
-      meta[SCAL] = p.scale;
-      meta[SCAL + 1] = p.causal ? 1 : 0;
-      for (let b = 0; b < B; b++) {
-        meta[ARR + b] = p.pastLen[b];
-        meta[ARR + B + b] = p.kvLen[b];
-      }
-      n.attention(sv(0, out), sv(1, q), sv(2, k), sv(3, v));
+    attention(out: View, q: View, k: View, v: View, p: AttentionParams, lse?: View | null): void {
+      attnParams(p, q.shape[0]);
+      n.attention(sv(0, out), sv(1, q), sv(2, k), sv(3, v), setOpt(4, lse));
+    },
+    attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, p): void {
+      attnParams(p, q.shape[0]);
+      n.attentionBackward(sv(0, dq), sv(1, dk), sv(2, dv), sv(3, dout), sv(4, q), sv(5, k), sv(6, v), sv(7, out),
+        sv(8, lse));
     },
     crossEntropy(loss, dlogits, logits, targets, ignoreIndex, gscale): void {
       meta[SCAL] = ignoreIndex;

@@ -1,49 +1,115 @@
 /**
- * Scaled dot-product attention for the reference backend (inference, no grad):
- * q (B, H, Tq, D), k/v (B, Hkv, Tk, D), out (B, H, Tq, D); head h reads kv head
- * floor(h / (H / Hkv)) (GQA/MQA). Key j is visible to query i of batch row b when
- * j < kvLen[b] and, if causal, j <= pastLen[b] + i. A query that sees no key gets zeros.
- * Softmax is max-subtracted in double. Not here: dropout, alibi, sliding windows.
+ * Scaled dot-product attention for the reference backend, forward (with optional row logsumexp)
+ * and backward: q (B, H, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv), out (B, H, Tq, Dv); head h
+ * reads kv head floor(h / (H / Hkv)) (GQA/MQA). Key j is visible to query i of batch row b when
+ * j < kvLen[b] and, if causal, j <= pastLen[b] + i. A query that sees no key gets zeros (lse -inf).
+ * Everything in f64; the backward recomputes the softmax row from scratch (it does not trust the
+ * given lse/out, so it checks the fast kernels' math rather than repeating it):
+ * dV_j += P_ij dO_i, dP_ij = dO_i . v_j, dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik),
+ * dQ_i = scale sum_j dS_ij k_j, dK_j += scale dS_ij q_i.
+ * Not here: dropout, alibi, sliding windows.
  */
 import type { AttentionParams, View } from '../backend.js';
 import { readF32, write } from './strided.js';
 
-export function attention(out: View, q: View, k: View, v: View, p: AttentionParams): void {
+interface Dims { B: number; H: number; Tq: number; D: number; Hkv: number; Tk: number; Dv: number; group: number }
+
+function dims(q: View, k: View, v: View): Dims {
   const [B, H, Tq, D] = q.shape;
-  const Hkv = k.shape[1];
-  const Tk = k.shape[2];
-  const group = H / Hkv;
+  return { B, H, Tq, D, Hkv: k.shape[1], Tk: k.shape[2], Dv: v.shape[3], group: H / k.shape[1] };
+}
+
+function visible(p: AttentionParams, b: number, i: number, Tk: number): number {
+  const kvLen = Math.min(p.kvLen[b], Tk);
+  return Math.max(0, p.causal ? Math.min(kvLen, p.pastLen[b] + i + 1) : kvLen);
+}
+
+/** Softmax weights of query row qo against keys at kvBase (n visible); returns the logsumexp. */
+function probs(w: Float64Array, qs: Float64Array | Float32Array, qo: number, ks: Float64Array | Float32Array, kvBase: number,
+  n: number, D: number, scale: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < n; j++) {
+    let dot = 0;
+    for (let d = 0; d < D; d++) dot += qs[qo + d] * ks[kvBase + j * D + d];
+    w[j] = dot * scale;
+    max = Math.max(max, w[j]);
+  }
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    w[j] = Math.exp(w[j] - max);
+    sum += w[j];
+  }
+  for (let j = 0; j < n; j++) w[j] /= sum;
+  return max + Math.log(sum);
+}
+
+export function attention(out: View, q: View, k: View, v: View, p: AttentionParams, lse?: View | null): void {
+  const { B, H, Tq, D, Hkv, Tk, Dv, group } = dims(q, k, v);
   const qs = readF32(q);
   const ks = readF32(k);
   const vs = readF32(v);
-  const y = new Float64Array(B * H * Tq * D);
-  const s = new Float64Array(Tk);
+  const y = new Float64Array(B * H * Tq * Dv);
+  const l = new Float64Array(B * H * Tq).fill(-Infinity);
+  const w = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
-    const kvLen = Math.min(p.kvLen[b], Tk);
     for (let h = 0; h < H; h++) {
-      const kvBase = (b * Hkv + Math.floor(h / group)) * Tk * D;
+      const hk = b * Hkv + Math.floor(h / group);
       for (let i = 0; i < Tq; i++) {
-        const qo = ((b * H + h) * Tq + i) * D;
-        const n = p.causal ? Math.min(kvLen, p.pastLen[b] + i + 1) : kvLen;
+        const row = (b * H + h) * Tq + i;
+        const n = visible(p, b, i, Tk);
         if (n <= 0) continue;
-        let max = -Infinity;
+        l[row] = probs(w, qs, row * D, ks, hk * Tk * D, n, D, p.scale);
         for (let j = 0; j < n; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += qs[qo + d] * ks[kvBase + j * D + d];
-          s[j] = dot * p.scale;
-          max = Math.max(max, s[j]);
-        }
-        let sum = 0;
-        for (let j = 0; j < n; j++) {
-          s[j] = Math.exp(s[j] - max);
-          sum += s[j];
-        }
-        for (let j = 0; j < n; j++) {
-          const w = s[j] / sum;
-          for (let d = 0; d < D; d++) y[qo + d] += w * vs[kvBase + j * D + d];
+          for (let d = 0; d < Dv; d++) y[row * Dv + d] += w[j] * vs[(hk * Tk + j) * Dv + d];
         }
       }
     }
   }
   write(out, y);
+  if (lse) write(lse, l);
+}
+
+export function attentionBackward(dq: View, dk: View, dv: View, dout: View, q: View, k: View, v: View, _out: View,
+  _lse: View, p: AttentionParams): void {
+  const { B, H, Tq, D, Hkv, Tk, Dv, group } = dims(q, k, v);
+  const qs = readF32(q);
+  const ks = readF32(k);
+  const vs = readF32(v);
+  const gs = readF32(dout);
+  const gq = new Float64Array(B * H * Tq * D);
+  const gk = new Float64Array(B * Hkv * Tk * D);
+  const gv = new Float64Array(B * Hkv * Tk * Dv);
+  const w = new Float64Array(Tk);
+  const dp = new Float64Array(Tk);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const hk = b * Hkv + Math.floor(h / group);
+      for (let i = 0; i < Tq; i++) {
+        const row = (b * H + h) * Tq + i;
+        const n = visible(p, b, i, Tk);
+        if (n <= 0) continue;
+        probs(w, qs, row * D, ks, hk * Tk * D, n, D, p.scale);
+        let rowDot = 0;
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let d = 0; d < Dv; d++) {
+            s += gs[row * Dv + d] * vs[(hk * Tk + j) * Dv + d];
+            gv[(hk * Tk + j) * Dv + d] += w[j] * gs[row * Dv + d];
+          }
+          dp[j] = s;
+          rowDot += w[j] * s;
+        }
+        for (let j = 0; j < n; j++) {
+          const ds = w[j] * (dp[j] - rowDot) * p.scale;
+          for (let d = 0; d < D; d++) {
+            gq[row * D + d] += ds * ks[(hk * Tk + j) * D + d];
+            gk[(hk * Tk + j) * D + d] += ds * qs[row * D + d];
+          }
+        }
+      }
+    }
+  }
+  write(dq, gq);
+  write(dk, gk);
+  write(dv, gv);
 }

@@ -7,7 +7,7 @@
  */
 import type { Backend, FusedOp } from '../backend.js';
 import { adamw } from './adamw.js';
-import { attention } from './attention.js';
+import { attention, attentionBackward } from './attention.js';
 import { crossEntropy } from './crossEntropy.js';
 import { binary, copy, dequantize, fill, unary, where } from './elementwise.js';
 import { gather, indexSelect, scatterAdd } from './indexing.js';
@@ -19,7 +19,8 @@ import { rope } from './rope.js';
 import { logSoftmax, softmax } from './softmax.js';
 
 const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
-  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'crossEntropy', 'adamw', 'matmul_quant',
+  'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'attentionBackward', 'crossEntropy', 'adamw',
+  'matmul_quant',
 ]);
 
 export const refBackend: Backend = {
@@ -47,6 +48,7 @@ export const refBackend: Backend = {
   rmsNormBackward,
   rope,
   attention,
+  attentionBackward,
   crossEntropy,
   adamw,
 };

@@ -2,7 +2,8 @@
  * Fused neural-network ops: softmax, log_softmax, layer_norm, rms_norm, rope, scaled-dot-product
  * attention (causal, KV-cache aware, GQA), cross_entropy, dropout. Each uses the backend's fused
  * kernel when `supports()` says so and is composed from primitives otherwise; vjps sit beside.
- * Attention with gradients is composed (matmul + mask + softmax); the fused kernel is inference-only.
+ * Attention uses the fused forward (+ logsumexp) and fused backward when the backend has both, and is
+ * composed (matmul + mask + softmax) otherwise.
  */
 import type { AttentionParams, RopeParams } from '../../backends/backend.js';
 import { Tensor } from '../tensor.js';
@@ -160,12 +161,23 @@ export function sdpa(q: Tensor, k: Tensor, v: Tensor, o: SdpaOptions = {}): Tens
   for (let b = 0; b < B; b++) {
     if (p.kvLen[b] > Tk || p.kvLen[b] < 1 || p.pastLen[b] < 0) throw new Error(`attention: bad pastLen/kvLen for batch row ${b}`);
   }
-  if (!needsGrad([q, k, v]) && q.backend.supports('attention')) {
+  const be = q.backend;
+  const grad = needsGrad([q, k, v]);
+  if (be.supports('attention') && (!grad || be.supports('attentionBackward'))) {
+    // fused: the kernels take strided views (no copies of transposed q/k/v); with grads the
+    // forward keeps the row logsumexp and the backward recomputes P from it (flash-attention-2)
     const out = empty(q, q.dtype, [B, H, Tq, v.shape[3]]);
-    q.backend.attention!(out, contiguous(q), contiguous(k), contiguous(v), p);
-    return out;
+    const lse = grad ? empty(q, 'f32', [B, H, Tq]) : null;
+    be.attention!(out, q, k, v, p, lse);
+    return record(out, 'sdpa', [q, k, v], (g) => {
+      const dq = empty(q, q.dtype, q.shape);
+      const dk = empty(k, k.dtype, k.shape);
+      const dv = empty(v, v.dtype, v.shape);
+      be.attentionBackward!(dq, dk, dv, g, q, k, v, out, lse!, p);
+      return [dq, dk, dv];
+    });
   }
-  // composed path (differentiable)
+  // composed path (differentiable; backends without the fused kernels)
   const rep = H / Hkv;
   const kk = rep === 1 ? k : reshape(expand(k.unsqueeze(2), [B, Hkv, rep, Tk, D]), [B, H, Tk, D]);
   const vv = rep === 1 ? v : reshape(expand(v.unsqueeze(2), [B, Hkv, rep, Tk, v.shape[3]]), [B, H, Tk, v.shape[3]]);

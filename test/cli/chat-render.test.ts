@@ -50,14 +50,14 @@ test('a turn with plugins: JSON fields, calls, not-configured search, streamed d
     moss: '答案是 4。',
     calls: [
       { name: 'Calculate', arg: '2+2', ok: true },
-      { name: 'Search', arg: 'moss', ok: false, message: 'no search provider configured (set one with --search local:<dir>, searxng:<url> or a JSON provider)' },
+      { name: 'Search', arg: 'moss', ok: false, message: 'no search provider configured (moss chat: --search-dir <folder>; serve/config: a local folder, a SearXNG URL or a JSON provider)' },
     ],
   });
   assert.equal(session.state.turns.length, 1);
   assert.equal(shown, [
     'Inner Thoughts: 需要计算',
     'Commands: Calculate("2+2"), Search("moss")',
-    'Search("moss"): no search provider configured (set one with --search local:<dir>, searxng:<url> or a JSON provider)',
+    'Search("moss"): no search provider configured (moss chat: --search-dir <folder>; serve/config: a local folder, a SearXNG URL or a JSON provider)',
     'Results:',
     'Calculate("2+2") => \'4\'',
     'Search("moss") =>',

@@ -3,7 +3,8 @@
  * measured in the same run: FMA peak (all threads, widest vectors) and memory read bandwidth (1 GiB,
  * all threads), then f32 and bf16 GEMM at M=N=K in {256, 1024, 2048} (GFLOP/s, % of the f32 FMA
  * peak) and f32 / bf16-weight mat-vec 1x4096 @ 4096x4096 (GB/s of weights streamed, % of the read
- * bandwidth). Best of several runs (the machine may be shared). Writes bench/results/gemm.json.
+ * bandwidth), plus f32/bf16 1024^3 on one thread against the one-thread FMA peak (rows
+ * `gemm_1thread`). Best of several runs (the machine may be shared). Writes bench/results/gemm.json.
  * Peer: when `python3` with numpy is on the PATH (numpy wheels bundle OpenBLAS), the same shapes
  * run through numpy.matmul in a child process right after ours (rows named `numpy`); skipped
  * otherwise, or with --no-peer.
@@ -131,6 +132,15 @@ export async function main(args: string[]): Promise<void> {
   ];
   for (const dtype of ['f32', 'bf16'] as const) {
     for (const s of quick ? [256, 1024] : [256, 1024, 2048]) rows.push(gemmRow(addon, dtype, s, peak, budget));
+  }
+  // One thread against the one-thread peak: the kernel's efficiency, less sensitive to other load
+  // on a shared machine than the all-threads rows.
+  const peak1 = addon.probe_fma_gflops(1, quick ? 0.3 : 1.0);
+  addon.set_num_threads(1);
+  try {
+    for (const dtype of ['f32', 'bf16'] as const) rows.push({ ...gemmRow(addon, dtype, 1024, peak1, budget), name: 'gemm_1thread' });
+  } finally {
+    addon.set_num_threads(threads);
   }
   rows.push(matvecRow(addon, 'f32', 'rows', 4096, 4096, bw, budget));
   rows.push(matvecRow(addon, 'f32', 'linear', 4096, 4096, bw, budget));

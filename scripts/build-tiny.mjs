@@ -1,24 +1,32 @@
 /* global process */
 /**
- * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing:
- * (1) write the bundled document set and synthetic plugin conversations (src/data, seed 1),
- * (2) pre-train a byte-level BPE + MOSS model on the text of the real MOSS SFT conversations
- *     (../shared/data/moss-sft, CC BY-NC: read, never copied) and the synthetic ones,
- * (3) SFT on both with finetune_moss.py labels, (4) export the HF folder + metrics into models/moss-tiny.
- * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.25 for a quick smoke build).
+ * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing,
+ * sized to finish in about 45 minutes on 2 busy cores:
+ * (1) write the bundled document set and synthetic plugin dialogues (src/data; training seeds are
+ *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3 = unused reserve),
+ * (2) train a byte-level BPE (our trainer) on the text, with every merge that contains a digit
+ *     removed so numbers are always spelled digit by digit (copying a number from a tool result
+ *     into the reply is then copying the same tokens),
+ * (3) pre-train a MOSS model on the text of the real MOSS SFT conversations (../shared/data/moss-sft,
+ *     CC BY-NC: read, never copied), the bundled documents and synthetic dialogues,
+ * (4) SFT (finetune_moss.py labels, no loss on human turns) on synthetic dialogues + the real plugin
+ *     conversations of moss-sft, (5) export the HF folder + metrics into models/moss-tiny.
+ * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderText } from '../dist/src/chat/format.js';
+import { synthDialogues } from '../dist/src/data/dialogues.js';
 import { writeDocuments } from '../dist/src/data/docs.js';
-import { synthConversations } from '../dist/src/data/synth-plugins.js';
-import { pretrain, PRETRAIN_DEFAULTS } from '../dist/src/train/pretrain.js';
+import { trainBpe, trainedFiles } from '../dist/src/tokenizer/index.js';
+import { pretrain, PRETRAIN_DEFAULTS, SPECIAL_TOKENS } from '../dist/src/train/pretrain.js';
 import { sft, SFT_DEFAULTS } from '../dist/src/train/sft.js';
 
 const root = resolve(import.meta.dirname, '..');
 const shared = process.env.MOSS_SHARED ?? join(root, '..', 'shared');
-const out = join(root, 'models', 'moss-tiny');
-const work = join(root, 'build', 'moss-tiny');
+const out = process.env.MOSS_TINY_OUT ?? join(root, 'models', 'moss-tiny');
+const work = process.env.MOSS_TINY_WORK ?? join(root, 'build', 'moss-tiny');
 const scale = Number(process.env.MOSS_TINY_SCALE ?? 1);
 const t0 = Date.now();
 const log = (l) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${l}\n`);
@@ -28,37 +36,54 @@ mkdirSync(work, { recursive: true });
 // --- 1. data ---
 const docsDir = join(work, 'docs');
 writeDocuments(docsDir);
-const synth = synthConversations(4000, 1, docsDir);
-writeFileSync(join(work, 'synth.jsonl'), synth.map((c) => JSON.stringify(c.record)).join('\n') + '\n');
+const sftSynth = synthDialogues(3000, 1, docsDir, 3);
+const preSynth = synthDialogues(1500, 2, docsDir, 3);
+writeFileSync(join(work, 'synth.jsonl'), sftSynth.map((r) => JSON.stringify(r)).join('\n') + '\n');
 const sftDir = join(shared, 'data', 'moss-sft');
-const mossFiles = readdirSync(sftDir).filter((f) => f.endsWith('.jsonl')).map((f) => join(sftDir, f));
-const texts = [];
-for (const f of mossFiles) for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) texts.push(renderText(JSON.parse(line)));
-for (const c of synth) texts.push(renderText(c.record));
+const mossFiles = readdirSync(sftDir).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(sftDir, f));
+const pluginFiles = mossFiles.filter((f) => /[/\\]plugins\./.test(f));
+const mossTexts = [];
+for (const f of mossFiles) for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) mossTexts.push(renderText(JSON.parse(line)));
+const docTexts = readdirSync(docsDir).sort().map((f) => readFileSync(join(docsDir, f), 'utf8'));
+const texts = [...docTexts, ...mossTexts, ...preSynth.map(renderText)];
 writeFileSync(join(work, 'corpus.jsonl'), texts.map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
-log(`${mossFiles.length} MOSS files, ${texts.length} documents for pre-training`);
+log(`${mossFiles.length} MOSS files (${mossTexts.length} conversations), ${texts.length} documents for pre-training, ${sftSynth.length} synthetic SFT dialogues`);
 
-// --- 2. pre-train ---
+// --- 2. tokenizer: byte-level BPE, digits never merged ---
+const vocabTarget = 4096;
+const t = Date.now();
+const bpeTexts = [...docTexts, ...mossTexts.filter((_, i) => i % 2 === 0), ...sftSynth.slice(0, 1500).map(renderText)];
+const r = trainBpe(bpeTexts, vocabTarget + 600, { specialTokens: SPECIAL_TOKENS });
+const merges = r.merges.filter((m) => !/[0-9]/.test(m)).slice(0, vocabTarget - 256 - SPECIAL_TOKENS.length);
+const tok = { tokens: [...r.tokens.slice(0, 256), ...merges.map((m) => m.replace(' ', '')), ...r.specialTokens], merges, specialTokens: r.specialTokens };
+const tokDir = join(work, 'tokenizer');
+mkdirSync(tokDir, { recursive: true });
+for (const [f, text] of Object.entries(trainedFiles(tok))) writeFileSync(join(tokDir, f), text);
+log(`BPE: ${tok.tokens.length} tokens (${r.merges.length - r.merges.filter((m) => !/[0-9]/.test(m)).length} digit merges dropped) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+
+// --- 3. pre-train ---
 const model = { nEmbd: 256, nLayer: 4, nHead: 8, rotaryDim: 16 };
+const context = 512;
+const common = { dtype: 'bf16', evalBatches: 4, logEvery: 10, keepLast: 1 };
 const pre = pretrain({
-  ...PRETRAIN_DEFAULTS, outDir: join(work, 'pretrain'), data: [join(work, 'corpus.jsonl')], vocabSize: 4096, model, context: 384,
-  steps: Math.round(600 * scale), batchSize: 8, lr: 2e-3, minLr: 2e-4, warmupSteps: 30, evalEvery: 100, ckptEvery: 200, logEvery: 10,
+  ...PRETRAIN_DEFAULTS, ...common, outDir: join(work, 'pretrain'), data: [join(work, 'corpus.jsonl')], tokenizer: tokDir, model, context,
+  steps: Math.max(2, Math.round(40 * scale)), batchSize: 8, lr: 2e-3, minLr: 5e-4, warmupSteps: 10, evalEvery: 0, ckptEvery: 0,
 }, log);
 
-// --- 3. SFT ---
+// --- 4. SFT ---
 const res = sft({
-  ...SFT_DEFAULTS, outDir: join(work, 'sft'), init: join(work, 'pretrain', 'final'), tokenizer: join(work, 'pretrain', 'tokenizer'),
-  data: [...mossFiles, join(work, 'synth.jsonl')], context: 384, steps: Math.round(1200 * scale), batchSize: 8, lr: 1e-3, minLr: 1e-4,
-  warmupSteps: 30, evalEvery: 100, ckptEvery: 200, logEvery: 10,
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft'), init: join(work, 'pretrain', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [...pluginFiles, join(work, 'synth.jsonl')], context, steps: Math.max(2, Math.round(320 * scale)), batchSize: 4, lr: 2e-3, minLr: 1e-4,
+  warmupSteps: 15, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
 }, log);
 
-// --- 4. export ---
+// --- 5. export ---
 mkdirSync(out, { recursive: true });
 for (const f of readdirSync(join(work, 'sft', 'final'))) cpSync(join(work, 'sft', 'final', f), join(out, f));
 cpSync(join(work, 'sft', 'loss.png'), join(out, 'sft-loss.png'));
 cpSync(join(work, 'pretrain', 'loss.png'), join(out, 'pretrain-loss.png'));
 const summary = {
-  seconds: Math.round((Date.now() - t0) / 1000), scale,
+  seconds: Math.round((Date.now() - t0) / 1000), scale, vocab: tok.tokens.length, context, model,
   pretrain: { steps: pre.step, firstLoss: pre.losses[0]?.loss, lastLoss: pre.losses.at(-1)?.loss, eval: pre.evals.at(-1), tokPerS: Math.round(pre.tokensPerS) },
   sft: { steps: res.step, firstLoss: res.losses[0]?.loss, lastLoss: res.losses.at(-1)?.loss, eval: res.evals.at(-1), tokPerS: Math.round(res.tokensPerS) },
 };

@@ -1,0 +1,58 @@
+/**
+ * Multi-turn synthetic MOSS dialogues for training: several single-turn synthetic conversations
+ * (synth-plugins.ts) chained under one meta instruction with every tool switched on, so the long
+ * meta instruction is paid once for several supervised turns. Conversations that switch tools off
+ * stay single-turn (their meta instruction would contradict later turns). Also the registry of the
+ * seeds the bundled model was trained on, so evaluation can refuse to reuse them.
+ * Not here: turns that refer back to earlier ones (each turn is self-contained).
+ */
+import type { SftRecord, TurnFields } from '../chat/format.js';
+import { metaInstruction } from '../chat/meta.js';
+import { Generator } from '../tensor/index.js';
+import { synthConversations, type Kind, type SynthConversation } from './synth-plugins.js';
+
+/** Seeds of src/data generators used to build models/moss-tiny (scripts/build-tiny.mjs). Evaluate with other seeds. */
+export const TRAINING_SEEDS: readonly number[] = [1, 2, 3];
+
+/** True when `seed` was used to generate training data for the bundled model. */
+export function isTrainingSeed(seed: number): boolean {
+  return TRAINING_SEEDS.includes(seed);
+}
+
+const ALL_ON = metaInstruction({ innerThoughts: true, search: true, calculator: true, solver: true, text2image: true });
+
+/**
+ * `n` dialogues of 1..maxTurns turns (uniform), drawn from synthConversations(…, seed, …).
+ * Each dialogue's conversation_id is `dialog-<seed>-<i>`.
+ */
+export function synthDialogues(n: number, seed: number, docsDir: string, maxTurns = 3, mix: Partial<Record<Kind, number>> = {}): SftRecord[] {
+  const g = new Generator(seed * 7919 + 17);
+  const pool: SynthConversation[] = synthConversations(n * maxTurns, seed, docsDir, mix);
+  let next = 0;
+  const out: SftRecord[] = [];
+  for (let i = 0; i < n && next < pool.length; i++) {
+    const first = pool[next++];
+    const turns: TurnFields[] = [first.record.chat.turn_1];
+    if (first.record.meta_instruction === ALL_ON) {
+      const want = 1 + g.int(maxTurns);
+      while (turns.length < want && next < pool.length) {
+        const c = pool[next++];
+        if (c.record.meta_instruction !== ALL_ON) continue;
+        turns.push(c.record.chat.turn_1);
+      }
+    }
+    const chat: Record<string, TurnFields> = {};
+    turns.forEach((t, k) => (chat[`turn_${k + 1}`] = t));
+    out.push({ conversation_id: `dialog-${seed}-${i}`, meta_instruction: first.record.meta_instruction, num_turns: turns.length, chat, category: 'synthetic.dialogue' });
+  }
+  return out;
+}
+
+/**
+ * The synthetic single-turn conversations behind moss-tiny's training dialogues:
+ * synthDialogues(n, seed, dir, 3) draws synthConversations(3 n, seed, dir).
+ */
+export const TRAINING_SETS: readonly { seed: number; conversations: number }[] = [
+  { seed: 1, conversations: 9000 }, // SFT: synthDialogues(3000, 1, …, 3)
+  { seed: 2, conversations: 4500 }, // pre-training: synthDialogues(1500, 2, …, 3)
+];

@@ -23,6 +23,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   chat: () => import('./chat.js'),
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
+  eval: () => import('./eval.js'),
 };
 
 const name = process.argv[2];

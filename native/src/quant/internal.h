@@ -5,19 +5,26 @@
 
 namespace moss::quant {
 
-/** One quantized activation block: 32 int8 values q with x ~= q * d. */
+/** One quantized activation block: 32 int8 values q with x ~= q * d (scalar and avx2 levels). */
 struct BlockA {
   float d;
   int8_t qs[32];
 };
 
+/**
+ * A level's kernels. Each level chooses its own layout for a quantized activation row (the driver
+ * only allocates row_bytes(nb) per row from a 64-byte aligned base); the values are always ggml's q8 blocks
+ * (32 int8, f32 scale d = amax/127, round half away from zero), so every level computes the same sums.
+ */
 struct Kernels {
   const char* name;
-  /** Quantizes nb blocks of x (32 * nb floats) into y (round half away from zero, d = amax/127). */
-  void (*quantize_row)(const float* x, BlockA* y, int64_t nb);
-  /** C[m, n] for m < M, n in [n0, n1): dots of activation rows A (M x nb blocks, row stride
-   *  a_stride blocks) with weight rows of type qtype (0 q8_0, 1 q4_0). */
-  void (*tile)(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t nb, const BlockA* A, int64_t a_stride,
+  /** Bytes of one quantized activation row of nb blocks (rows are packed at this stride). */
+  int64_t (*row_bytes)(int64_t nb);
+  /** Quantizes nb blocks of x (32 * nb floats) into the row y, for weights of type qtype. */
+  void (*quantize_row)(int qtype, const float* x, void* y, int64_t nb);
+  /** C[m, n] for m < M, n in [n0, n1): dots of activation rows A (M rows, a_stride bytes apart)
+   *  with weight rows of type qtype (0 q8_0, 1 q4_0). */
+  void (*tile)(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t nb, const void* A, int64_t a_stride,
                const uint8_t* W, int64_t w_row_bytes, float* C, int64_t ldc);
 };
 

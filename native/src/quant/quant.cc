@@ -26,13 +26,13 @@ const Kernels* active() {
 }
 
 struct Scratch {
-  BlockA* p = nullptr;
+  void* p = nullptr;
   size_t cap = 0;
   ~Scratch() { std::free(p); }
-  BlockA* get(size_t n) {
+  void* get(size_t n) {
     if (n > cap) {
       std::free(p);
-      p = static_cast<BlockA*>(std::aligned_alloc(64, (n * sizeof(BlockA) + 63) / 64 * 64));
+      p = std::aligned_alloc(64, (n + 63) / 64 * 64);
       cap = p ? n : 0;
     }
     return p;
@@ -40,17 +40,17 @@ struct Scratch {
 };
 thread_local Scratch g_scratch;
 
-// Quantizes M rows of K floats into blocks (row stride nb), in parallel over rows when there are many.
-BlockA* quantize_rows(const Kernels* k, int64_t M, int64_t K, const float* A, int64_t lda) {
+// Quantizes M rows of K floats (row stride `rb` bytes), in parallel over rows when there are many.
+void* quantize_rows(const Kernels* k, int qtype, int64_t M, int64_t K, const float* A, int64_t lda, int64_t rb) {
   const int64_t nb = K / 32;
-  BlockA* q = g_scratch.get((size_t)(M * nb));
+  uint8_t* q = static_cast<uint8_t*>(g_scratch.get((size_t)(M * rb)));
   if (!q) return nullptr;
   if (M * K >= (1 << 16)) {
     moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) k->quantize_row(A + m * lda, q + m * nb, nb);
+      for (int64_t m = m0; m < m1; m++) k->quantize_row(qtype, A + m * lda, q + m * rb, nb);
     });
   } else {
-    for (int64_t m = 0; m < M; m++) k->quantize_row(A + m * lda, q + m * nb, nb);
+    for (int64_t m = 0; m < M; m++) k->quantize_row(qtype, A + m * lda, q + m * rb, nb);
   }
   return q;
 }
@@ -71,19 +71,19 @@ extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const f
     return;
   }
   const Kernels* k = active();
-  const int64_t nb = K / 32;
-  const BlockA* q = quantize_rows(k, M, K, A, lda);
+  const int64_t nb = K / 32, rb = k->row_bytes(nb);
+  const void* q = quantize_rows(k, qtype, M, K, A, lda, rb);
   if (!q) std::abort();  // out of memory for a few KB..MB of scratch: nothing sensible to return
   const uint8_t* w = static_cast<const uint8_t*>(W);
   // Chunks are multiples of 4 weight rows (the kernel's strip), at least 16 rows each.
   const int64_t strips = (N + 3) / 4;
   if (strips < 8) {
-    k->tile(qtype, M, 0, N, nb, q, nb, w, w_row_bytes, C, ldc);
+    k->tile(qtype, M, 0, N, nb, q, rb, w, w_row_bytes, C, ldc);
     return;
   }
   moss::parallel_for(strips, [&](int64_t s0, int64_t s1) {
     const int64_t n1 = s1 * 4 < N ? s1 * 4 : N;
-    k->tile(qtype, M, s0 * 4, n1, nb, q, nb, w, w_row_bytes, C, ldc);
+    k->tile(qtype, M, s0 * 4, n1, nb, q, rb, w, w_row_bytes, C, ldc);
   });
 }
 
@@ -91,8 +91,9 @@ extern "C" void moss_qmatmul_cols(int qtype, int64_t M, int64_t n0, int64_t n1, 
                                   int64_t lda, const void* W, int64_t w_row_bytes, float* C, int64_t ldc) {
   if (M <= 0 || n1 <= n0) return;
   const Kernels* k = active();
-  const int64_t nb = K / 32;
-  std::unique_ptr<BlockA[]> q(new BlockA[(size_t)(M * nb + 1)]);
-  for (int64_t m = 0; m < M; m++) k->quantize_row(A + m * lda, q.get() + m * nb, nb);
-  k->tile(qtype, M, n0, n1, nb, q.get(), nb, static_cast<const uint8_t*>(W), w_row_bytes, C, ldc);
+  const int64_t nb = K / 32, rb = k->row_bytes(nb);
+  std::unique_ptr<uint8_t, void (*)(void*)> q(static_cast<uint8_t*>(std::aligned_alloc(64, (size_t)(M * rb + 64))), std::free);
+  if (!q) std::abort();
+  for (int64_t m = 0; m < M; m++) k->quantize_row(qtype, A + m * lda, q.get() + m * rb, nb);
+  k->tile(qtype, M, n0, n1, nb, q.get(), rb, static_cast<const uint8_t*>(W), w_row_bytes, C, ldc);
 }

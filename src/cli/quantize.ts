@@ -2,10 +2,10 @@
  * `moss quantize --model <in> --type q8_0|q4_0 --out <file.gguf>`: any checkpoint the loader reads
  * → a GGUF with 2-D weights quantized (ggml Q8_0/Q4_0 blocks along the in-features) and 1-D tensors
  * (norms, biases) kept f32. LLaMA-family inputs (HF llama/mistral/qwen2 folders, llama2.c .bin, GGUF)
- * are written as llama.cpp names them (arch `llama`), so llama.cpp can load them. PLANNED, not done:
- * HF folders (llama names with q/k permuted as convert_hf_to_gguf.py does; MOSS/CodeGen
- * folders as our arch `moss` (HF tensor names, `moss.config` = config.json text; docs/quantization.md).
- * GGUF metadata (incl. tokenizer) of a GGUF input is kept; HF/llama2.c tokenizers are NOT converted yet.
+ * are written as llama.cpp names them (arch `llama` / `qwen2`; HF q/k rows permuted as
+ * convert_hf_to_gguf.py does), so llama.cpp can load them. MOSS/CodeGen folders become our arch
+ * `moss` (HF tensor names, `moss.config` = config.json text; docs/quantization.md). The tokenizer
+ * travels as `tokenizer.ggml.*` metadata (a GGUF input keeps its own).
  * Deliberately does not: k-quants, importance matrices, or splitting files.
  */
 import type { Command } from 'commander';
@@ -14,7 +14,8 @@ import type { View } from '../backends/backend.js';
 import { DTYPES } from '../backends/dtype.js';
 import { refBackend } from '../backends/ref/index.js';
 import { quantizeQ4_0, quantizeQ8_0 } from '../backends/ref/quant.js';
-import { readGguf, readLlama2c, writeGguf, type GgufWriteTensor } from '../io/index.js';
+import { openHfFolder, readGguf, readLlama2c, writeGguf, type GgufWriteTensor } from '../io/index.js';
+import { loadTokenizer } from '../io/load-tokenizer.js';
 
 type QType = 'q8_0' | 'q4_0';
 
@@ -68,13 +69,81 @@ function permuteQk(w: Float32Array, rows: number, cols: number, heads: number): 
   return out;
 }
 
+/** The tokenizer beside a model as GGUF metadata (empty when there is none). */
+function tokenizerMetadata(dir: string, files: string[] = []): Record<string, unknown> {
+  for (const p of [dir, ...files.map((f) => `${dir}/${f}`)]) {
+    if (p !== dir && !existsSync(p)) continue;
+    let tok;
+    try {
+      tok = loadTokenizer(p);
+    } catch {
+      continue;
+    }
+    const t = tok as unknown as { ggufMetadata?: () => Record<string, unknown> };
+    if (t.ggufMetadata) return t.ggufMetadata();
+  }
+  return {};
+}
+
+const LLAMA_TYPES: Record<string, string> = { llama: 'llama', mistral: 'llama', qwen2: 'qwen2' };
+
+/** An HF folder's tensors (appended to `out`) and GGUF metadata: MOSS as arch `moss`, LLaMA-family in llama.cpp naming. */
+function hfFolderTensors(dir: string, q: QType, out: GgufWriteTensor[]): Record<string, unknown> {
+  const hf = openHfFolder(dir);
+  const c = hf.config;
+  const type = String(c.model_type);
+  const fileType = q === 'q8_0' ? 7 : 2;
+  const tok = tokenizerMetadata(dir);
+  const names = hf.names();
+  if (type === 'moss' || type === 'codegen') {
+    for (const name of names) {
+      if (/\.attn\.(causal_mask|masked_bias)$/.test(name)) continue; // buffers, not weights
+      const v = hf.get(name);
+      out.push(encode(name, v, q, v.shape.length === 2));
+    }
+    return { 'general.architecture': 'moss', 'general.name': String(c._name_or_path ?? type), 'general.file_type': fileType, 'moss.config': JSON.stringify(c), ...tok };
+  }
+  const arch = LLAMA_TYPES[type];
+  if (!arch) throw new Error(`${dir}/config.json: model_type "${type}" cannot be quantized (moss, codegen, llama, mistral, qwen2 can)`);
+  const num = (k: string, d?: number): number => {
+    const v = c[k] ?? d;
+    if (typeof v !== 'number') throw new Error(`${dir}/config.json: ${k} is missing or not a number`);
+    return v;
+  };
+  const heads = num('num_attention_heads');
+  const kvHeads = num('num_key_value_heads', heads);
+  const hidden = num('hidden_size');
+  // a tied head has no lm_head.weight: llama.cpp then uses token_embd for the output, as we do
+  for (const name of names) {
+    const gn = llamaCppName(name);
+    if (!gn) continue;
+    const v = hf.get(name);
+    if (arch === 'llama' && /attn_[qk]\.(weight|bias)$/.test(gn)) {
+      // convert_hf_to_gguf permutes q/k rows (and their biases) into adjacent rope pairs
+      const cols = v.shape.length === 2 ? v.shape[1] : 1;
+      const w = permuteQk(f32Of(v), v.shape[0], cols, gn.includes('attn_q') ? heads : kvHeads);
+      out.push(v.shape.length === 2
+        ? { name: gn, dtype: q, shape: v.shape, data: q === 'q8_0' ? quantizeQ8_0(w) : quantizeQ4_0(w) }
+        : { name: gn, dtype: 'f32', shape: v.shape, data: new Uint8Array(w.buffer) });
+    } else out.push(encode(gn, v, q, v.shape.length === 2));
+  }
+  return {
+    'general.architecture': arch, 'general.name': String(c._name_or_path ?? type), 'general.file_type': fileType,
+    [`${arch}.context_length`]: num('max_position_embeddings', 2048), [`${arch}.embedding_length`]: hidden,
+    [`${arch}.block_count`]: num('num_hidden_layers'), [`${arch}.feed_forward_length`]: num('intermediate_size'),
+    [`${arch}.attention.head_count`]: heads, [`${arch}.attention.head_count_kv`]: kvHeads,
+    [`${arch}.attention.layer_norm_rms_epsilon`]: num('rms_norm_eps', 1e-6), [`${arch}.rope.freq_base`]: num('rope_theta', 10000),
+    [`${arch}.rope.dimension_count`]: hidden / heads,
+    ...tok,
+  };
+}
+
 export function quantizeModel(input: string, q: QType, out: string): { tensors: number; arch: string } {
   if (!existsSync(input)) throw new Error(`${input}: no such file or folder`);
   const tensors: GgufWriteTensor[] = [];
   let metadata: Record<string, unknown>;
   if (statSync(input).isDirectory()) {
-    // TODO(quant): HF folders (llama names + q/k permute; MOSS as arch `moss`) — needs a name listing in WeightSource
-    throw new Error(`${input}: HF folders are not supported by quantize yet; GGUF and llama2.c .bin inputs work`);
+    metadata = hfFolderTensors(input, q, tensors);
   } else if (input.endsWith('.gguf')) {
     const g = readGguf(input);
     metadata = { ...g.metadata, 'general.file_type': q === 'q8_0' ? 7 : 2 };
@@ -89,6 +158,7 @@ export function quantizeModel(input: string, q: QType, out: string): { tensors: 
       'llama.attention.layer_norm_rms_epsilon': k.normEps, 'llama.rope.dimension_count': k.headSize, 'llama.rope.freq_base': k.ropeTheta,
       'tokenizer.ggml.bos_token_id': 1, 'tokenizer.ggml.eos_token_id': 2,
     };
+    Object.assign(metadata, tokenizerMetadata(input.replace(/[^/]*$/, '') || '.', ['tokenizer.bin', 'tok512.bin']));
     for (const [name, v] of f.tensors) {
       const gn = llamaCppName(name);
       if (!gn) continue;
@@ -113,7 +183,7 @@ export function register(program: Command): void {
   program
     .command('quantize')
     .description('write a GGUF with 2-d weights quantized to q8_0 or q4_0 (norms and biases stay f32)')
-    .requiredOption('--model <path>', 'a .gguf file or a llama2.c .bin')
+    .requiredOption('--model <path>', 'an HF folder (moss, codegen, llama, mistral, qwen2), a .gguf or a llama2.c .bin')
     .requiredOption('--type <type>', 'q8_0 or q4_0')
     .requiredOption('--out <file>', 'output .gguf')
     .action((o: { model: string; type: string; out: string }) => {

@@ -30,12 +30,15 @@ export interface GgufWriteInput {
 }
 
 /** The type a value is written as when no type is given. */
+const FLOAT_KEY = /(freq_base|epsilon|_scale|\.factor|freq_scale)$/;
+
 export function inferType(v: unknown, key: string): GgufValueType {
   if (typeof v === 'string') return 'string';
   if (typeof v === 'boolean') return 'bool';
   if (typeof v === 'bigint') return v < 0n ? 'i64' : 'u64';
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) return 'f32';
+    // llama.cpp reads these keys as f32 even when the value is whole (rope_theta 10000, eps 1)
+    if (!Number.isInteger(v) || FLOAT_KEY.test(key)) return 'f32';
     if (v >= 0 && v < 2 ** 32) return 'u32';
     if (v >= -(2 ** 31) && v < 0) return 'i32';
     return v < 0 ? 'i64' : 'u64';

@@ -17,8 +17,6 @@ export function untrack(t: Tensor): void {
   for (const s of stack) s.delete(t);
 }
 
-type Tensors = Tensor | readonly Tensors[] | { readonly [k: string]: Tensors } | void | number | string | boolean | null | undefined;
-
 function collect(x: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
   if (isTensor(x)) out.add(x);
   else if (Array.isArray(x)) for (const v of x) collect(v, out, isTensor);
@@ -31,7 +29,8 @@ export function setTensorCheck(fn: (v: unknown) => v is Tensor): void {
   isTensorFn = fn;
 }
 
-export function tidy<T extends Tensors>(fn: () => T): T {
+/** Runs `fn`; tensors it returns (directly, or in arrays / plain objects) are kept, the rest freed. */
+export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
   stack.push(scope);
   let result: T;

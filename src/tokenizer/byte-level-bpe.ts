@@ -46,6 +46,8 @@ export class ByteLevelBpe implements Tokenizer {
   private readonly cacheSize: number;
   private readonly bytesCache: (Uint8Array | undefined)[] = [];
   private scratch = new Int32Array(1024);
+  /** Merges as given, "a b", in rank order (kept for export). */
+  private readonly mergeList: string[] = [];
 
   constructor(spec: ByteLevelBpeSpec) {
     this.tokens = [...spec.tokens];
@@ -78,6 +80,7 @@ export class ByteLevelBpe implements Tokenizer {
         a = m.slice(0, sp);
         b = m.slice(sp + 1);
       } else [a, b] = m;
+      this.mergeList.push(`${a} ${b}`);
       const ia = this.vocab.get(a);
       const ib = this.vocab.get(b);
       const ir = this.vocab.get(a + b);
@@ -94,6 +97,24 @@ export class ByteLevelBpe implements Tokenizer {
     this.bosId = spec.bosId ?? null;
     this.eosId = spec.eosId ?? null;
     this.cacheSize = spec.cacheSize ?? 65536;
+  }
+
+  /**
+   * GGUF `tokenizer.ggml.*` metadata (model gpt2) from which `tokenizerFromGgufMetadata` rebuilds
+   * this tokenizer: tokens (holes as `<unused{id}>`), token types, merges, bos/eos.
+   */
+  ggufMetadata(): Record<string, unknown> {
+    const tokens: string[] = [];
+    const types = new Int32Array(this.vocabSize);
+    for (let id = 0; id < this.vocabSize; id++) {
+      const t = this.tokens[id];
+      tokens.push(t ?? `<unused${id}>`);
+      types[id] = t === undefined ? 5 : this.specialIds.has(id) ? 3 : this.addedIds.has(id) ? 4 : 1;
+    }
+    const md: Record<string, unknown> = { 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': 'gpt-2', 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.token_type': types, 'tokenizer.ggml.merges': [...this.mergeList] };
+    if (this.bosId !== null) md['tokenizer.ggml.bos_token_id'] = this.bosId;
+    if (this.eosId !== null) md['tokenizer.ggml.eos_token_id'] = this.eosId;
+    return md;
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {

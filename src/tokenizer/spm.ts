@@ -217,6 +217,21 @@ export class SentencePieceBpe implements Tokenizer {
     };
   }
 
+  /** GGUF `tokenizer.ggml.*` metadata (model llama) from which this tokenizer can be rebuilt. */
+  ggufMetadata(): Record<string, unknown> {
+    const md: Record<string, unknown> = {
+      'tokenizer.ggml.model': 'llama',
+      'tokenizer.ggml.tokens': [...this.tokens],
+      'tokenizer.ggml.scores': Float32Array.from(this.scores),
+      'tokenizer.ggml.token_type': Int32Array.from(this.types),
+      'tokenizer.ggml.add_space_prefix': this.addSpacePrefix,
+    };
+    if (this.bosId !== null) md['tokenizer.ggml.bos_token_id'] = this.bosId;
+    if (this.eosId !== null) md['tokenizer.ggml.eos_token_id'] = this.eosId;
+    if (this.unkId !== null) md['tokenizer.ggml.unknown_token_id'] = this.unkId;
+    return md;
+  }
+
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {
     const f = this.bytesFn(opts);
     return new TextDecoder('utf-8', { ignoreBOM: true }).decode(concatBytes(ids.map(f)));

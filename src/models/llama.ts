@@ -18,6 +18,7 @@ import { causalAttention, checkChunk, chunkPositions, lastRows } from './attenti
 import { ids, int, num, type Json } from './config.js';
 import { KVCache } from './kv-cache.js';
 import { Dense, EmbeddingW, RMSNormW } from './layers.js';
+import { loadEmbedding } from './quant-embedding.js';
 import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
 import type { WeightLoader } from './weights.js';
 
@@ -156,7 +157,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       const mlp = new LlamaMLP(Dense.load(w, `${p}.mlp.gate_proj`, I, C, false), Dense.load(w, `${p}.mlp.up_proj`, I, C, false), Dense.load(w, `${p}.mlp.down_proj`, C, I, false));
       layers.push(new LlamaLayer(RMSNormW.load(w, `${p}.input_layernorm`, C, eps), attn, RMSNormW.load(w, `${p}.post_attention_layernorm`, C, eps), mlp));
     }
-    const embed = new EmbeddingW(w.take('model.embed_tokens.weight', [c.vocabSize, C]));
+    const embed = loadEmbedding(w, 'model.embed_tokens.weight', [c.vocabSize, C]);
     const model = new LlamaModel(embed, layers, RMSNormW.load(w, 'model.norm', C, eps));
     const head = c.tieWordEmbeddings ? null : Dense.load(w, 'lm_head', c.vocabSize, C, false);
     return new LlamaForCausalLM(model, head, c, w.backend);

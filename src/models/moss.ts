@@ -16,6 +16,7 @@ import { causalAttention, checkChunk, chunkPositions, lastRows } from './attenti
 import { ids, int, num, type Json } from './config.js';
 import { KVCache } from './kv-cache.js';
 import { Dense, EmbeddingW, LayerNormW } from './layers.js';
+import { loadEmbedding } from './quant-embedding.js';
 import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
 import type { WeightLoader } from './weights.js';
 
@@ -137,7 +138,7 @@ export class MossForCausalLM extends Module implements CausalLM {
         new MossMLP(Dense.load(w, `${p}.mlp.fc_in`, I, C, true), Dense.load(w, `${p}.mlp.fc_out`, C, I, true)),
       ));
     }
-    const wte = new EmbeddingW(w.take('transformer.wte.weight', [c.vocabSize, C]));
+    const wte = loadEmbedding(w, 'transformer.wte.weight', [c.vocabSize, C]);
     const transformer = new MossTransformer(wte, blocks, LayerNormW.load(w, 'transformer.ln_f', C, eps));
     return new MossForCausalLM(transformer, Dense.load(w, 'lm_head', c.vocabSize, C, true), c, w.backend);
   }

@@ -4,7 +4,8 @@
  * tensor '<name>' has shape [..], config.json implies [..]"). Weights stay in the storage io gave
  * (zero-copy, memory-mapped when the addon maps files). f16/bf16 weights are widened to f32 once at
  * load: the tensor layer's matmul wants both operands in one float dtype and activations are f32.
- * Quantized (q8_0/q4_0) linear weights stay quantized when the backend multiplies them directly.
+ * Quantized (q8_0/q4_0) linear weights stay quantized when the backend multiplies them directly, and
+ * quantized embedding tables always do (quant-embedding.ts dequantizes the rows a lookup selects).
  * Not here: reading file formats (src/io), dequantizing GPTQ (later).
  */
 import type { Backend, View } from '../backends/backend.js';
@@ -39,6 +40,8 @@ export function mapSource(origin: string, files: ReadonlyArray<{ file: string; t
 export interface TakeOptions {
   /** Keep a quantized weight as is (for linear layers, when the backend supports it). */
   allowQuant?: boolean;
+  /** Keep a quantized weight as is on every backend (embedding tables: only rows are dequantized). */
+  keepQuant?: boolean;
   /** Name to look up instead of the field name (one of the few renames). */
   key?: string;
 }
@@ -64,7 +67,7 @@ export class WeightLoader {
     const info = DTYPES[view.dtype];
     if (view.dtype === 'f32') return t;
     if (info.isQuant) {
-      if (o.allowQuant && shape.length === 2 && this.backend.supports('matmul_quant')) return t;
+      if (o.keepQuant || (o.allowQuant && shape.length === 2 && this.backend.supports('matmul_quant'))) return t;
       const d = t.dequantize().keep();
       t.dispose();
       return d;

@@ -1,0 +1,34 @@
+/**
+ * Token embeddings that stay quantized (q8_0/q4_0, as a GGUF stores them, memory-mapped): a lookup
+ * dequantizes just the selected rows, so a 107k x 6144 table costs its file bytes instead of 2.5 GiB
+ * of f32. Follows llama.cpp, which keeps token_embd quantized and dequantizes rows in its get_rows op.
+ * The same weight tensor can serve as a tied lm_head (the quantized matmul reads it in place).
+ * Deliberately does not: support gradients into the table (quantized weights are frozen), or
+ * de-duplicate repeated ids in a batch (a row is at most a few KB).
+ */
+import { DTYPES } from '../backends/dtype.js';
+import { ops, tidy, type Tensor } from '../tensor/index.js';
+import { EmbeddingW } from './layers.js';
+import type { WeightLoader } from './weights.js';
+
+/** An EmbeddingW whose weight (V, C) is quantized: forward gathers and dequantizes rows. */
+export class QuantEmbeddingW extends EmbeddingW {
+  override forward(ids: Tensor): Tensor {
+    const [V, C] = this.weight.shape;
+    const list = ids.toArray();
+    return tidy(() => {
+      const rows = list.map((id) => {
+        if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`embedding: token id ${id} is out of range [0, ${V})`);
+        return this.weight.narrow(0, id, 1).dequantize();
+      });
+      const out = rows.length === 1 ? rows[0] : ops.cat(rows, 0);
+      return out.reshape(...ids.shape, C);
+    });
+  }
+}
+
+/** The embedding table `name` (V, C): quantized tables stay quantized (row gather), others as f32. */
+export function loadEmbedding(w: WeightLoader, name: string, shape: [number, number]): EmbeddingW {
+  const t = w.take(name, shape, { keepQuant: true });
+  return DTYPES[t.dtype].isQuant ? new QuantEmbeddingW(t) : new EmbeddingW(t);
+}

@@ -68,7 +68,7 @@ async function child(job: Job): Promise<Result> {
   const { setNativeThreads } = await import('../src/backends/native/index.js');
   const { tensor, tidy } = await import('../src/tensor/index.js');
   setNativeThreads(job.threads);
-  const model = job.kind === 'llama' ? (await import('../src/models/load.js')).loadModel(job.path).model : await loadMossGguf(job.path);
+  const model = (await import('../src/models/load.js')).loadModel(job.path).model; // llama or moss arch
   const cache = model.newCache(1, job.prompt + job.decode + 2);
   const step = (toks: number[]): number =>
     tidy(() => model.forward(tensor(toks, [1, toks.length], { dtype: 'i32', backend: model.backend }), { cache, logits: 'last' }).argmax(-1)).item();
@@ -78,18 +78,6 @@ async function child(job: Job): Promise<Result> {
   for (let i = 0; i < job.decode; i++) id = step([id]);
   const t2 = performance.now();
   return { prefillTps: job.prompt / ((t1 - t0) / 1e3), decodeTps: job.decode / ((t2 - t1) / 1e3), rssBytes: vmHwm() };
-}
-
-/** Local adapter until src/models loads `moss` GGUFs: HF names + config.json text (docs/quantization.md). */
-async function loadMossGguf(path: string) {
-  const { readGguf } = await import('../src/io/index.js');
-  const { MossForCausalLM, parseMossConfig } = await import('../src/models/moss.js');
-  const { WeightLoader, mapSource } = await import('../src/models/weights.js');
-  const { defaultBackend } = await import('../src/backends/index.js');
-  const g = readGguf(path);
-  const cfg = JSON.parse(String(g.metadata['moss.config'])) as Record<string, unknown>;
-  const w = new WeightLoader(mapSource(path, [{ file: path, tensors: g.tensors }]), defaultBackend(), `${path} moss.config`);
-  return MossForCausalLM.load(parseMossConfig(cfg as never, path), w);
 }
 
 function runChild(job: Job): Result | { error: string } {

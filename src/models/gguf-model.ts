@@ -3,11 +3,15 @@
  * tensors renamed from llama.cpp names (token_embd, blk.N.attn_q, ..., output_norm, output) to the
  * HF names llama.ts walks. llama.cpp's converter permutes q/k rows of arch `llama` for adjacent-pair
  * rope, so those use interleaved rope (see llama.ts); qwen2 is stored unpermuted (NEOX rope).
+ * Arch `moss` (our naming, written by `moss quantize` and bench/decode-model.ts; docs/quantization.md):
+ * tensors keep their HF names and metadata `moss.config` holds the config.json text.
  * Not here: other architectures (refused by name), K-quant compute (io refuses those tensors).
  */
 import type { Backend, View } from '../backends/backend.js';
 import { readGguf } from '../io/index.js';
+import type { Json } from './config.js';
 import { checkLlamaConfig, LlamaForCausalLM, type LlamaConfig } from './llama.js';
+import { MossForCausalLM, parseMossConfig } from './moss.js';
 import type { CausalLM } from './types.js';
 import { mapSource, WeightLoader } from './weights.js';
 
@@ -46,8 +50,9 @@ export function loadGgufModel(path: string, backend: Backend): CausalLM {
   const g = readGguf(path);
   const md = g.metadata;
   const arch = md['general.architecture'];
+  if (arch === 'moss') return loadMoss(path, g, backend);
   if (typeof arch !== 'string' || !(arch in INTERLEAVED)) {
-    throw new Error(`${path}: general.architecture ${JSON.stringify(arch)} is not supported (supported: ${Object.keys(INTERLEAVED).join(', ')})`);
+    throw new Error(`${path}: general.architecture ${JSON.stringify(arch)} is not supported (supported: ${[...Object.keys(INTERLEAVED), 'moss'].join(', ')})`);
   }
   const need = (key: string): number => {
     const v = md[`${arch}.${key}`];
@@ -88,4 +93,19 @@ export function loadGgufModel(path: string, backend: Backend): CausalLM {
   };
   const src = { ...mapSource(path, [{ file: path, tensors: renamed }]), nameOf: (n: string) => rename(n, 1) ?? n };
   return LlamaForCausalLM.load(checkLlamaConfig(c, path), new WeightLoader(src, backend, `${path} metadata`));
+}
+
+/** Arch `moss`: HF tensor names as stored, hyper-parameters from the config.json text in `moss.config`. */
+function loadMoss(path: string, g: ReturnType<typeof readGguf>, backend: Backend): CausalLM {
+  for (const t of g.tensorInfos) if (t.dtype === null) throw new Error(`${path}: tensor '${t.name}' has type ${t.typeName}, which the engine cannot compute with`);
+  const text = g.metadata['moss.config'];
+  if (typeof text !== 'string') throw new Error(`${path}: metadata 'moss.config' (the config.json text) is missing`);
+  let cfg: Json;
+  try {
+    cfg = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new Error(`${path}: metadata 'moss.config' is not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  const w = new WeightLoader(mapSource(path, [{ file: path, tensors: g.tensors }]), backend, `${path} moss.config`);
+  return MossForCausalLM.load(parseMossConfig(cfg, `${path} moss.config`), w);
 }

@@ -2,7 +2,9 @@
  * `npm run bench -- train [--json] [--steps N] [--profile]`: training throughput of the MOSS
  * architecture (6 layers, width 384, 8 heads, rotary_dim 16, vocab 8192, sequence 256, batch 8,
  * f32; forward + backward + AdamW), tokens/s, beside PyTorch on the same config in the same run
- * (dev/train_bench_torch.py, CPU, best of 1 and 2 threads) when python3 has torch.
+ * (dev/train_bench_torch.py, CPU, 1 and 2 threads) when /usr/bin/python3 (Debian's python3-torch) or
+ * $MOSS_BENCH_PYTHON has torch. Ours runs at 1 and 2 native pool threads too (setNativeThreads);
+ * the ratio column is against the best PyTorch row.
  * --profile times every backend call (a timing proxy around the backend) and prints where the step
  * goes, by kernel and, for matmul, by operand shape.
  */
@@ -11,6 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../src/backends/backend.js';
 import { defaultBackend } from '../src/backends/index.js';
+import { nativeThreads, setNativeThreads } from '../src/backends/native/index.js';
 import { AdamW } from '../src/nn/index.js';
 import { ops, tensor, tidy } from '../src/tensor/index.js';
 import { newMoss } from '../src/train/moss-init.js';
@@ -75,7 +78,11 @@ function runTorch(steps: number): { threads: number; tps: number; params: number
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dev', 'train_bench_torch.py');
   const out: { threads: number; tps: number; params: number }[] = [];
   for (const threads of [1, 2]) {
-    const r = spawnSync('python3', [script, '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+    const r = spawnSync(process.env.MOSS_BENCH_PYTHON ?? '/usr/bin/python3', [script, '--threads', String(threads), '--steps', String(steps)], {
+      encoding: 'utf8',
+      // torch.set_num_threads does not reach an OpenBLAS-pthread libblas; pin every pool
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
+    });
     if (r.status !== 0) {
       process.stderr.write(`PyTorch peer skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}\n`);
       return [];
@@ -92,11 +99,21 @@ export async function main(args: string[]): Promise<void> {
   const si = args.indexOf('--steps');
   const steps = si >= 0 ? Number(args[si + 1]) : 2;
   const be = defaultBackend();
-  const ours = runOurs(steps, profile);
-  const threads = typeof (be as unknown as { numThreads?: () => number }).numThreads === 'function' ? (be as unknown as { numThreads: () => number }).numThreads() : 1;
+  const native = be.name === 'native';
+  const ours: { threads: number; tps: number; params: number; times: Map<string, { ms: number; n: number }> }[] = [];
+  for (const t of native ? [1, 2] : [1]) {
+    if (native) setNativeThreads(t);
+    const threads = native ? nativeThreads() : 1;
+    if (ours.some((o) => o.threads === threads)) continue;
+    ours.push({ threads, ...runOurs(steps, profile) });
+  }
+  if (native) setNativeThreads(0);
   const torch = runTorch(steps);
   const bestTorch = torch.reduce((a, b) => (b.tps > a ? b.tps : a), 0);
-  const rows = [{ engine: `moss-ts (${be.name})`, params: ours.params, threads, tokens_per_s: Math.round(ours.tps) }, ...torch.map((t) => ({ engine: 'pytorch', params: t.params, threads: t.threads, tokens_per_s: Math.round(t.tps) }))];
+  const rows = [
+    ...ours.map((o) => ({ engine: `moss-ts (${be.name})`, params: o.params, threads: o.threads, tokens_per_s: Math.round(o.tps) })),
+    ...torch.map((t) => ({ engine: 'pytorch', params: t.params, threads: t.threads, tokens_per_s: Math.round(t.tps) })),
+  ];
   if (json) for (const r of rows) process.stdout.write(`${JSON.stringify({ bench: 'train', ...r, vs_pytorch: bestTorch ? +(r.tokens_per_s / bestTorch).toFixed(3) : null })}\n`);
   else {
     process.stdout.write(`train step: MOSS 6x384, 8 heads, rotary 16, vocab 8192, B=${B} T=${T}, f32, fwd+bwd+AdamW (best of ${steps})\n`);
@@ -104,8 +121,10 @@ export async function main(args: string[]): Promise<void> {
     for (const r of rows) process.stdout.write(`${r.engine.padEnd(22)}${String(r.params).padStart(12)}${String(r.threads).padStart(9)}${String(r.tokens_per_s).padStart(10)}${(bestTorch ? (r.tokens_per_s / bestTorch).toFixed(2) + 'x' : '-').padStart(8)}\n`);
   }
   if (profile) {
-    const total = [...ours.times.values()].reduce((s, e) => s + e.ms, 0);
-    const sorted = [...ours.times].sort((a, b) => b[1].ms - a[1].ms);
+    const best = ours.reduce((a, b) => (b.tps > a.tps ? b : a));
+    process.stdout.write(`\nprofile of the ${best.threads}-thread run\n`);
+    const total = [...best.times.values()].reduce((s, e) => s + e.ms, 0);
+    const sorted = [...best.times].sort((a, b) => b[1].ms - a[1].ms);
     process.stdout.write(`\nper-kernel time over ${steps} step(s) (backend calls: ${(total / 1000).toFixed(2)} s)\n`);
     for (const [k, e] of sorted.slice(0, 30)) {
       if (json) process.stdout.write(`${JSON.stringify({ bench: 'train-profile', kernel: k, ms_per_step: +(e.ms / steps).toFixed(1), calls_per_step: e.n / steps, share: +(e.ms / total).toFixed(4) })}\n`);

@@ -2,7 +2,8 @@
 attention + MLP block, fused qkv without bias split q/v/k per 4 shards, GPT-J interleaved rotary on
 the first rotary_dim dims, gelu_new MLP, lm_head with bias), same shapes, f32 on CPU,
 forward + backward + AdamW; prints one JSON line with tokens_per_s (best step).
-Needs Debian's python3-torch. Usage: python3 dev/train_bench_torch.py --threads 2 --steps 2
+Needs Debian's python3-torch (1.13: no F.scaled_dot_product_attention, so attention is composed
+like HF's modeling_codegen.py). Usage: /usr/bin/python3 dev/train_bench_torch.py --threads 2 --steps 2
 """
 import argparse, json, math, time
 import torch
@@ -22,6 +23,16 @@ def rope(x, sin, cos):  # x (B, T, H, R)
     return x * cos + rotate_every_two(x) * sin
 
 
+CAUSAL = torch.ones(T, T, dtype=torch.bool).tril()
+
+
+def attention(q, k, v):  # (B, H, T, D); torch >= 2.0 has a fused kernel, 1.13 (Debian) does not
+    if hasattr(F, 'scaled_dot_product_attention'):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    s = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(D))  # as HF modeling_codegen.py does it
+    return torch.softmax(s.masked_fill(~CAUSAL, float('-inf')), dim=-1) @ v
+
+
 class Block(nn.Module):
     def __init__(self):
         super().__init__()
@@ -38,7 +49,7 @@ class Block(nn.Module):
         q, v, k = (qkv[..., i * local:(i + 1) * local].reshape(B, T, H, D) for i in range(3))
         q = torch.cat([rope(q[..., :R], sin, cos), q[..., R:]], -1)
         k = torch.cat([rope(k[..., :R], sin, cos), k[..., R:]], -1)
-        a = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
+        a = attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
         a = self.out_proj(a.transpose(1, 2).reshape(B, T, C))
         m = self.fc_out(F.gelu(self.fc_in(h), approximate='tanh'))
         return x + a + m

@@ -176,6 +176,19 @@ for (const [nm, B, H, Hkv, Tq, Tk, D, Dv, causal, pastLen, kvLen] of TRAIN_ATT) 
   }
 }
 
+// --- bias-grad sums over leading axes (native: a row-accumulating fast path; >512 columns) ---
+for (const [shape, axes, layout] of [
+  [[3, 70, 600], [0, 1], { kind: 'contig' }], [[37, 1030], [0], { kind: 'padded', pad: 3, offset: 5 }],
+  [[4, 1, 5, 9], [0, 2], { kind: 'contig' }],
+] as [number[], number[], Layout][]) {
+  add({ name: `reduce sum f32 leading axes ${axes} of [${shape}] ${layout.kind}`, run: (b, rng) => {
+    const a = rand(b, rng, 'f32', shape, layout);
+    const o = outView(b, 'f32', shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+    b.reduce('sum', o, a, axes);
+    return [o];
+  } });
+}
+
 // --- cross-entropy ---
 for (const dt of FLOATS) {
   for (const tt of ['i32', 'i64'] as DType[]) {

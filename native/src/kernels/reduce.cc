@@ -1,7 +1,8 @@
 // reduce (sum/max/min over any set of axes, keepdim output) and argreduce (first arg-max/min along
 // one axis). Each output element walks its reduced sub-space; when the innermost reduced axis is
 // contiguous f32 the walk uses the SIMD row kernels. Sums accumulate in f64.
-// Deliberately does not: special-case reductions over outer axes beyond this (correct, less fast).
+// f32 sums over leading axes (bias grads) add whole rows into f64 column accumulators instead.
+// Deliberately does not: special-case other reductions over outer axes (correct, less fast).
 #include "common.h"
 
 using namespace moss;
@@ -14,7 +15,55 @@ struct Split {
 };
 }  // namespace
 
+namespace {
+// Sum of f32 over leading axes whose kept trailing axes are one contiguous block in a and out
+// (bias grads: (B, T, C) -> (C)): rows are added into f64 column accumulators, reading a
+// sequentially, instead of walking each column with a large stride. Returns false when not that case.
+bool sum_leading(const moss_view* out, const moss_view* a, uint32_t mask) {
+  if (a->dtype != MOSS_F32 || out->dtype != MOSS_F32) return false;
+  int64_t rshape[MOSS_MAX_DIMS], rst[MOSS_MAX_DIMS];
+  int nr = 0;
+  int64_t ncol = 1, ast = 1, ost = 1;
+  bool kept = false;
+  for (int i = a->ndim - 1; i >= 0; i--) {
+    if (a->shape[i] == 1) continue;
+    if (mask & (1u << i)) {
+      rshape[nr] = a->shape[i];
+      rst[nr++] = a->strides[i];
+    } else {
+      if (nr > 0 || a->strides[i] != ast || out->strides[i] != ost) return false;  // kept axes: a trailing block
+      ast *= a->shape[i];
+      ost *= a->shape[i];
+      ncol *= a->shape[i];
+      kept = true;
+    }
+  }
+  if (!kept || nr == 0) return false;
+  int64_t nrow = 1;
+  for (int i = 0; i < nr; i++) nrow *= rshape[i];
+  const float* base = reinterpret_cast<const float*>(ptr(*a));
+  float* o = reinterpret_cast<float*>(ptr(*out));
+  constexpr int64_t kCols = 512;
+  par((ncol + kCols - 1) / kCols, nrow * kCols, [&](int64_t c0, int64_t c1) {
+    double acc[kCols];
+    for (int64_t cb = c0; cb < c1; cb++) {
+      const int64_t j0 = cb * kCols, n = ncol - j0 < kCols ? ncol - j0 : kCols;
+      for (int64_t j = 0; j < n; j++) acc[j] = 0.0;
+      for (int64_t r = 0; r < nrow; r++) {
+        int64_t rr = r, off = 0;
+        for (int i = 0; i < nr; i++) { off += (rr % rshape[i]) * rst[i]; rr /= rshape[i]; }
+        const float* x = base + off + j0;
+        for (int64_t j = 0; j < n; j++) acc[j] += (double)x[j];
+      }
+      for (int64_t j = 0; j < n; j++) o[j0 + j] = (float)acc[j];
+    }
+  });
+  return true;
+}
+}  // namespace
+
 extern "C" void moss_reduce(int op, const moss_view* out, const moss_view* a, uint32_t mask) {
+  if (op == MOSS_SUM && sum_leading(out, a, mask)) return;
   Split sp;
   for (int i = 0; i < a->ndim; i++) {
     if (a->shape[i] == 1) continue;

@@ -44,10 +44,54 @@ void forget_map(Block* b) {
     if (g_maps[i] == b) { g_maps.erase(g_maps.begin() + (long)i); return; }
 }
 
+// Freed big anonymous blocks are kept (MOSS_ALLOC_CACHE_MB, default 256; 0 = off) and handed out
+// again for the same page-rounded size, zeroed by memset: fresh pages cost a fault per 4 KiB on
+// first touch (~2 GB/s), which dominated the large elementwise ops of a training step (each step
+// frees and reallocates the same shapes). Oldest blocks are unmapped first when over the cap.
+struct AnonCache {
+  std::vector<std::pair<void*, size_t>> blocks;  // (pointer, page-rounded length), oldest first
+  size_t bytes = 0;
+  size_t cap = 0;
+  AnonCache() {
+    const char* s = std::getenv("MOSS_ALLOC_CACHE_MB");
+    cap = (size_t)(s ? std::atof(s) : 256.0) << 20;
+  }
+};
+AnonCache g_anon;
+inline size_t page_round(size_t len) { return (len + 4095) & ~(size_t)4095; }
+
+void* anon_take(size_t len) {
+  const size_t r = page_round(len);
+  for (size_t i = g_anon.blocks.size(); i-- > 0;) {
+    if (g_anon.blocks[i].second != r) continue;
+    void* p = g_anon.blocks[i].first;
+    g_anon.blocks.erase(g_anon.blocks.begin() + (long)i);
+    g_anon.bytes -= r;
+    std::memset(p, 0, len);
+    return p;
+  }
+  return nullptr;
+}
+
+void anon_give(void* p, size_t len) {
+  const size_t r = page_round(len);
+  if (r > g_anon.cap / 2) {
+    ::munmap(p, r);
+    return;
+  }
+  g_anon.blocks.emplace_back(p, r);
+  g_anon.bytes += r;
+  while (g_anon.bytes > g_anon.cap) {
+    ::munmap(g_anon.blocks.front().first, g_anon.blocks.front().second);
+    g_anon.bytes -= g_anon.blocks.front().second;
+    g_anon.blocks.erase(g_anon.blocks.begin());
+  }
+}
+
 void release(napi_env env, Block* b) {
   if (b->kind == kFile) forget_map(b);
   if (b->kind == kHeap) std::free(b->p);
-  else if (b->kind == kAnon) ::munmap(b->p, b->len);
+  else if (b->kind == kAnon) anon_give(b->p, b->len);
   else moss::unmap_file(b->p, b->len);
   if (b->kind != kFile) {
     int64_t adj;
@@ -93,7 +137,8 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   void* p = nullptr;
   Kind kind;
   if (len >= (1u << 20)) {  // big: anonymous pages are zero-filled lazily and page aligned
-    p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p = anon_take(len);
+    if (!p) p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) p = nullptr;
     kind = kAnon;
   } else {

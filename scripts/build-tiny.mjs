@@ -10,9 +10,12 @@
  * (3) pre-train a MOSS model on the text of the real MOSS SFT conversations (../shared/data/moss-sft,
  *     CC BY-NC: read, never copied), the bundled documents and synthetic dialogues,
  * (4) SFT (finetune_moss.py labels, no loss on human turns) on synthetic dialogues + the real plugin
- *     conversations of moss-sft, (5) export the HF folder + metrics into models/moss-tiny.
+ *     conversations of moss-sft, (5) a second, shorter SFT on fresh synthetic dialogues only (seed 3,
+ *     more arithmetic and equations: copying numbers is what the first SFT learns last),
+ * (6) export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders.
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=1 reuses
+ * stages 1-4 already in the scratch folder and runs only stage 5 and the export.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,62 +33,82 @@ const work = process.env.MOSS_TINY_WORK ?? join(root, 'build', 'moss-tiny');
 const scale = Number(process.env.MOSS_TINY_SCALE ?? 1);
 const t0 = Date.now();
 const log = (l) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${l}\n`);
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
-
-// --- 1. data ---
-const docsDir = join(work, 'docs');
-writeDocuments(docsDir);
-const sftSynth = synthDialogues(3000, 1, docsDir, 3);
-const preSynth = synthDialogues(1500, 2, docsDir, 3);
-writeFileSync(join(work, 'synth.jsonl'), sftSynth.map((r) => JSON.stringify(r)).join('\n') + '\n');
-const sftDir = join(shared, 'data', 'moss-sft');
-const mossFiles = readdirSync(sftDir).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(sftDir, f));
-const pluginFiles = mossFiles.filter((f) => /[/\\]plugins\./.test(f));
-const mossTexts = [];
-for (const f of mossFiles) for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) mossTexts.push(renderText(JSON.parse(line)));
-const docTexts = readdirSync(docsDir).sort().map((f) => readFileSync(join(docsDir, f), 'utf8'));
-const texts = [...docTexts, ...mossTexts, ...preSynth.map(renderText)];
-writeFileSync(join(work, 'corpus.jsonl'), texts.map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
-log(`${mossFiles.length} MOSS files (${mossTexts.length} conversations), ${texts.length} documents for pre-training, ${sftSynth.length} synthetic SFT dialogues`);
-
-// --- 2. tokenizer: byte-level BPE, digits never merged ---
-const vocabTarget = 4096;
-const t = Date.now();
-const bpeTexts = [...docTexts, ...mossTexts.filter((_, i) => i % 2 === 0), ...sftSynth.slice(0, 1500).map(renderText)];
-const r = trainBpe(bpeTexts, vocabTarget + 600, { specialTokens: SPECIAL_TOKENS });
-const merges = r.merges.filter((m) => !/[0-9]/.test(m)).slice(0, vocabTarget - 256 - SPECIAL_TOKENS.length);
-const tok = { tokens: [...r.tokens.slice(0, 256), ...merges.map((m) => m.replace(' ', '')), ...r.specialTokens], merges, specialTokens: r.specialTokens };
-const tokDir = join(work, 'tokenizer');
-mkdirSync(tokDir, { recursive: true });
-for (const [f, text] of Object.entries(trainedFiles(tok))) writeFileSync(join(tokDir, f), text);
-log(`BPE: ${tok.tokens.length} tokens (${r.merges.length - r.merges.filter((m) => !/[0-9]/.test(m)).length} digit merges dropped) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
-
-// --- 3. pre-train ---
-const model = { nEmbd: 256, nLayer: 4, nHead: 8, rotaryDim: 16 };
+const resume = process.env.MOSS_TINY_CONTINUE === '1';
 const context = 512;
 const common = { dtype: 'bf16', evalBatches: 4, logEvery: 10, keepLast: 1 };
-const pre = pretrain({
-  ...PRETRAIN_DEFAULTS, ...common, outDir: join(work, 'pretrain'), data: [join(work, 'corpus.jsonl')], tokenizer: tokDir, model, context,
-  steps: Math.max(2, Math.round(40 * scale)), batchSize: 8, lr: 2e-3, minLr: 5e-4, warmupSteps: 10, evalEvery: 0, ckptEvery: 0,
+const tokDir = join(work, 'tokenizer');
+const docsDir = join(work, 'docs');
+const stage1 = join(work, 'stage1-summary.json');
+if (!resume) {
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+
+  // --- 1. data ---
+  writeDocuments(docsDir);
+  const sftSynth = synthDialogues(3000, 1, docsDir, 3);
+  const preSynth = synthDialogues(1500, 2, docsDir, 3);
+  writeFileSync(join(work, 'synth.jsonl'), sftSynth.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const sftDir = join(shared, 'data', 'moss-sft');
+  const mossFiles = readdirSync(sftDir).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(sftDir, f));
+  const pluginFiles = mossFiles.filter((f) => /[/\\]plugins\./.test(f));
+  const mossTexts = [];
+  for (const f of mossFiles) for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim()) mossTexts.push(renderText(JSON.parse(line)));
+  const docTexts = readdirSync(docsDir).sort().map((f) => readFileSync(join(docsDir, f), 'utf8'));
+  const texts = [...docTexts, ...mossTexts, ...preSynth.map(renderText)];
+  writeFileSync(join(work, 'corpus.jsonl'), texts.map((t) => JSON.stringify({ text: t })).join('\n') + '\n');
+  log(`${mossFiles.length} MOSS files (${mossTexts.length} conversations), ${texts.length} documents for pre-training, ${sftSynth.length} synthetic SFT dialogues`);
+
+  // --- 2. tokenizer: byte-level BPE, digits never merged ---
+  const vocabTarget = 4096;
+  const t = Date.now();
+  const bpeTexts = [...docTexts, ...mossTexts.filter((_, i) => i % 2 === 0), ...sftSynth.slice(0, 1500).map(renderText)];
+  const r = trainBpe(bpeTexts, vocabTarget + 600, { specialTokens: SPECIAL_TOKENS });
+  const merges = r.merges.filter((m) => !/[0-9]/.test(m)).slice(0, vocabTarget - 256 - SPECIAL_TOKENS.length);
+  const tok = { tokens: [...r.tokens.slice(0, 256), ...merges.map((m) => m.replace(' ', '')), ...r.specialTokens], merges, specialTokens: r.specialTokens };
+  mkdirSync(tokDir, { recursive: true });
+  for (const [f, text] of Object.entries(trainedFiles(tok))) writeFileSync(join(tokDir, f), text);
+  log(`BPE: ${tok.tokens.length} tokens (${r.merges.length - r.merges.filter((m) => !/[0-9]/.test(m)).length} digit merges dropped) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+
+  // --- 3. pre-train ---
+  const model = { nEmbd: 256, nLayer: 4, nHead: 8, rotaryDim: 16 };
+  const pre = pretrain({
+    ...PRETRAIN_DEFAULTS, ...common, outDir: join(work, 'pretrain'), data: [join(work, 'corpus.jsonl')], tokenizer: tokDir, model, context,
+    steps: Math.max(2, Math.round(40 * scale)), batchSize: 8, lr: 2e-3, minLr: 5e-4, warmupSteps: 10, evalEvery: 0, ckptEvery: 0,
+  }, log);
+
+  // --- 4. SFT ---
+  const res = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft'), init: join(work, 'pretrain', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [...pluginFiles, join(work, 'synth.jsonl')], context, steps: Math.max(2, Math.round(320 * scale)), batchSize: 4, lr: 2e-3, minLr: 1e-4,
+    warmupSteps: 15, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
+  }, log);
+
+  const brief = (r) => ({ steps: r.step, firstLoss: r.losses[0]?.loss, lastLoss: r.losses.at(-1)?.loss, eval: r.evals.at(-1), tokPerS: Math.round(r.tokensPerS) });
+  writeFileSync(stage1, JSON.stringify({ seconds: Math.round((Date.now() - t0) / 1000), vocab: tok.tokens.length, model, pretrain: brief(pre), sft: brief(res) }, null, 2) + '\n');
+}
+
+// --- 5. second SFT: fresh synthetic dialogues only, arithmetic and equations emphasised ---
+const t5 = Date.now();
+const s1 = JSON.parse(readFileSync(stage1, 'utf8'));
+const mix = { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 };
+writeFileSync(join(work, 'synth2.jsonl'), synthDialogues(2000, 3, docsDir, 3, mix).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const res2 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft2'), init: join(work, 'sft', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth2.jsonl')], context, steps: Math.max(2, Math.round(160 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
+  warmupSteps: 10, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
 }, log);
 
-// --- 4. SFT ---
-const res = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft'), init: join(work, 'pretrain', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [...pluginFiles, join(work, 'synth.jsonl')], context, steps: Math.max(2, Math.round(320 * scale)), batchSize: 4, lr: 2e-3, minLr: 1e-4,
-  warmupSteps: 15, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
-}, log);
-
-// --- 5. export ---
+// --- 6. export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft', 'final'))) cpSync(join(work, 'sft', 'final', f), join(out, f));
+for (const f of readdirSync(join(work, 'sft2', 'final'))) cpSync(join(work, 'sft2', 'final', f), join(out, f));
 cpSync(join(work, 'sft', 'loss.png'), join(out, 'sft-loss.png'));
+cpSync(join(work, 'sft2', 'loss.png'), join(out, 'sft2-loss.png'));
 cpSync(join(work, 'pretrain', 'loss.png'), join(out, 'pretrain-loss.png'));
+const stage5 = Math.round((Date.now() - t5) / 1000);
 const summary = {
-  seconds: Math.round((Date.now() - t0) / 1000), scale, vocab: tok.tokens.length, context, model,
-  pretrain: { steps: pre.step, firstLoss: pre.losses[0]?.loss, lastLoss: pre.losses.at(-1)?.loss, eval: pre.evals.at(-1), tokPerS: Math.round(pre.tokensPerS) },
-  sft: { steps: res.step, firstLoss: res.losses[0]?.loss, lastLoss: res.losses.at(-1)?.loss, eval: res.evals.at(-1), tokPerS: Math.round(res.tokensPerS) },
+  seconds: s1.seconds + stage5, secondsStages1to4: s1.seconds, secondsStage5: stage5, scale, vocab: s1.vocab, context, model: s1.model,
+  pretrain: s1.pretrain, sft: s1.sft,
+  sft2: { steps: res2.step, firstLoss: res2.losses[0]?.loss, lastLoss: res2.losses.at(-1)?.loss, eval: res2.evals.at(-1), tokPerS: Math.round(res2.tokensPerS) },
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

@@ -52,7 +52,8 @@ export function synthDialogues(n: number, seed: number, docsDir: string, maxTurn
  * The synthetic single-turn conversations behind moss-tiny's training dialogues:
  * synthDialogues(n, seed, dir, 3) draws synthConversations(3 n, seed, dir).
  */
-export const TRAINING_SETS: readonly { seed: number; conversations: number }[] = [
+export const TRAINING_SETS: readonly { seed: number; conversations: number; mix?: Partial<Record<Kind, number>> }[] = [
   { seed: 1, conversations: 9000 }, // SFT: synthDialogues(3000, 1, …, 3)
   { seed: 2, conversations: 4500 }, // pre-training: synthDialogues(1500, 2, …, 3)
+  { seed: 3, conversations: 6000, mix: { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 } }, // second SFT: synthDialogues(2000, 3, …, 3, mix)
 ];

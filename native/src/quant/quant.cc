@@ -1,10 +1,12 @@
 // Driver of the quantized matmul (C ABI in quant.h): quantizes the activation rows once per call,
-// then splits the output columns over the thread pool and runs the kernel table of the SIMD level
-// in use (moss_isa_get(), shared with the other native kernels). Scratch for the quantized
+// then splits the output columns over the thread pool (dynamically claimed grains of 4-row strips)
+// and runs the kernel table of the SIMD level in use (moss_isa_get(), shared with other kernels). Scratch for the quantized
 // activations is a per-thread buffer that grows and is reused, so decode allocates nothing per token.
 // Deliberately does not: touch N-API (addon.cc binds it) or decide when quantized matmul applies.
 #include "quant.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -81,9 +83,19 @@ extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const f
     k->tile(qtype, M, 0, N, nb, q, rb, w, w_row_bytes, C, ldc);
     return;
   }
-  moss::parallel_for(strips, [&](int64_t s0, int64_t s1) {
-    const int64_t n1 = s1 * 4 < N ? s1 * 4 : N;
-    k->tile(qtype, M, s0 * 4, n1, nb, q, rb, w, w_row_bytes, C, ldc);
+  // Each pool thread claims grains of ~1/8 of its share from a shared counter until none are left,
+  // so a thread that is descheduled (shared, oversubscribed machines) simply does fewer grains
+  // instead of making the others wait for its fixed half.
+  const int64_t nt = moss::num_threads();
+  const int64_t grain = std::max<int64_t>(2, strips / (nt * 8));
+  std::atomic<int64_t> next{0};
+  moss::parallel_for(nt, [&](int64_t, int64_t) {
+    for (;;) {
+      const int64_t s0 = next.fetch_add(grain, std::memory_order_relaxed);
+      if (s0 >= strips) break;
+      const int64_t n0 = s0 * 4, n1 = std::min(N, (s0 + grain) * 4);
+      k->tile(qtype, M, n0, n1, nb, q, rb, w, w_row_bytes, C, ldc);
+    }
   });
 }
 

@@ -5,6 +5,9 @@
  *   1b-q8 / 1b-q4  TinyLlama-1.1B shape (2048 wide, 22 layers, 32 heads / 4 kv, ffn 5632, vocab 32000)
  *   16b            MOSS-16B-sized LLaMA stand-in, Q4_0 (6144 wide, 34 layers, 24 heads, ffn 16384, vocab 107008)
  *   moss16b        our MOSS architecture at the 16B shape, Q4_0 (ours only: llama.cpp has no such arch)
+ *   16b-l12 / moss16b-l12  the same widths with 12 layers (3.8 GB files): the native addon cannot
+ *                  map files over 4 GiB on Node 20 yet (napi external ArrayBuffers are Buffers), so
+ *                  these are the 16B-shape rows that run today
  * Each measurement runs in a child process (one engine, one thread count) that reports tokens/s and
  * peak RSS (VmHWM); the best thread count of each engine is shown. The bandwidth limit is weight
  * bytes read per token / read bandwidth measured in this run (native probe, all threads).
@@ -28,6 +31,8 @@ const ROWS: Row[] = [
   { id: '1b-q4', kind: 'llama', q: 'q4_0', prompt: 64, decode: 32, peer: true },
   { id: '16b', kind: 'llama', q: 'q4_0', prompt: 16, decode: 6, peer: true },
   { id: 'moss16b', kind: 'moss', q: 'q4_0', prompt: 16, decode: 6, peer: false },
+  { id: '16b-l12', kind: 'llama', q: 'q4_0', prompt: 16, decode: 8, peer: true },
+  { id: 'moss16b-l12', kind: 'moss', q: 'q4_0', prompt: 16, decode: 8, peer: false },
   { id: 'tiny-q4', kind: 'llama', q: 'q4_0', prompt: 16, decode: 16, peer: true }, // smoke test only
 ];
 const SHAPE_1B = { C: 2048, L: 22, H: 32, Hkv: 4, F: 5632, V: 32000 };
@@ -118,7 +123,8 @@ export async function main(args: string[]): Promise<void> {
       const row = ROWS.find((r) => r.id === id);
       if (!row) throw new Error(`decode bench: unknown row '${id}' (rows: ${ROWS.map((r) => r.id).join(', ')})`);
       const path = join(dir, `${row.id}.gguf`);
-      const shape = row.id.startsWith('1b') ? SHAPE_1B : row.id.startsWith('tiny') ? { C: 256, L: 2, H: 4, Hkv: 4, F: 512, V: 512 } : SHAPE_16B;
+      const base = row.id.startsWith('1b') ? SHAPE_1B : row.id.startsWith('tiny') ? { C: 256, L: 2, H: 4, Hkv: 4, F: 512, V: 512 } : SHAPE_16B;
+      const shape = row.id.endsWith('-l12') ? { ...base, L: 12 } : base;
       const tw = performance.now();
       const wbytes = row.kind === 'llama' ? writeLlamaGguf(path, shape, row.q) : writeMossGguf(path, { C: shape.C, L: shape.L, H: shape.H, V: shape.V, rotaryDim: 64 }, row.q);
       const size = statSync(path).size;

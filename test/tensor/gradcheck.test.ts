@@ -85,6 +85,8 @@ const cases: Case[] = [
     (q, k, v) => ops.sdpa(ops.transpose(q, 1, 2), ops.transpose(k, 1, 2), ops.transpose(v, 1, 2)).transpose(1, 2).reshape(2, 5, 8)],
   ['attention non-causal padded MQA', () => [leaf(74, [2, 3, 4, 5]), leaf(75, [2, 1, 6, 5]), leaf(76, [2, 1, 6, 5])],
     (q, k, v) => ops.sdpa(q, k, v, { causal: false, kvLen: [6, 3] })],
+  ['attention D16 GQA (register-tiled widths)', () => [leaf(77, [1, 2, 5, 16]), leaf(78, [1, 1, 5, 16]), leaf(79, [1, 1, 5, 16])],
+    (q, k, v) => ops.sdpa(q, k, v)],
   ['cross_entropy ignore', () => [leaf(68, [4, 6], -2, 2)], (l) => ops.crossEntropy(l, ids([1, -100, 5, 0], [4], l.backend))],
   ['cross_entropy none', () => [leaf(69, [3, 5], -2, 2)], (l) => ops.crossEntropy(l, ids([4, 2, -100], [3], l.backend), { reduction: 'none' })],
   ['dropout', () => [leaf(70, [4, 5])], (a) => ops.dropout(a, 0.3, true, new Generator(7))],

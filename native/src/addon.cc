@@ -114,9 +114,8 @@ Napi::Value wrap_block(Napi::Env env, void* p, size_t len, Kind kind) {
   napi_value ab;
   napi_status st = napi_create_external_arraybuffer(env, p, len, finalize_block, b, &ab);
   if (st != napi_ok) {
-    b->p = p;
-    release(env, b);
-    delete b;
+    // Node has already run (or scheduled) finalize_block, which releases `p` and deletes `b`:
+    // touching either here would free twice.
     Napi::Error::New(env, "native: cannot create an external ArrayBuffer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -134,6 +133,11 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   }
   const size_t len = (size_t)n;
   if (len == 0) return Napi::ArrayBuffer::New(env, 0);
+  if (len > 0xFFFFFFFFull) {  // Node 20's external buffers stop at 4 GiB - 1 (see MapFile)
+    Napi::RangeError::New(env, "native alloc: " + std::to_string(len) + " bytes is more than one buffer can hold (4 GiB)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   void* p = nullptr;
   Kind kind;
   if (len >= (1u << 20)) {  // big: anonymous pages are zero-filled lazily and page aligned
@@ -188,6 +192,14 @@ Napi::Value MapFile(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (len == 0) return Napi::ArrayBuffer::New(env, 0);
+  // Node 20 builds external ArrayBuffers as Buffers, capped at 4 GiB - 1; past it the call fails
+  // after running the finalizer, so check first and refuse cleanly.
+  if (len > 0xFFFFFFFFull) {
+    moss::unmap_file(p, len);
+    Napi::RangeError::New(env, path + ": " + std::to_string(len) + " bytes is more than this Node can map as one buffer (4 GiB)")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
   return wrap_block(env, p, len, kFile);
 }
 

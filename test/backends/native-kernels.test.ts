@@ -8,7 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -411,6 +411,11 @@ describe('native memory', { skip }, () => {
       assert.equal(s.buffer.byteLength, 0);
       assert.throws(() => mapFile(join(dir, 'missing.bin')), /missing\.bin/);
       assert.throws(() => mapFile(dir), /not a regular file/);
+      // a file past one buffer's limit (sparse: no disk used) is refused cleanly, not a crash
+      const big = join(dir, 'big.bin');
+      writeFileSync(big, '');
+      truncateSync(big, 5 * 2 ** 30);
+      assert.throws(() => mapFile(big), /big\.bin: 5368709120 bytes is more than/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Storage } from '../backends/backend.js';
 import { nativeAvailable } from '../backends/native/addon.js';
-import { mapFile } from '../backends/native/mmap.js';
+import { mapFile, mapFileRange } from '../backends/native/mmap.js';
 
 // mapFile throws when the addon is not built; nativeAvailable() says so up front.
 const canMap = (): boolean => process.env.MOSS_NO_MMAP !== '1' && nativeAvailable();
@@ -49,6 +49,26 @@ export function openStorage(path: string): Storage {
     if (s.byteLength > 0) return s; // empty files cannot be mapped meaningfully: read them
   }
   return readStorage(path);
+}
+
+/** Bytes [offset, offset + length) of `path` (clamped to the file): a mapped range when available, else read. */
+export function openRange(path: string, offset: number, length: number): Storage {
+  if (canMap()) return mapFileRange(path, offset, length);
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const n = Math.max(0, Math.min(length, size - offset));
+    if (n > MAX_READ) throw new Error(`${path}: a range of ${n} bytes is too large to read into memory without mmap`);
+    const bytes = new Uint8Array(n);
+    for (let pos = 0; pos < n; ) {
+      const got = readSync(fd, bytes, pos, n - pos, offset + pos);
+      if (got === 0) throw new Error(`${path}: file shrank while being read`);
+      pos += got;
+    }
+    return { buffer: bytes.buffer, byteOffset: 0, byteLength: n };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The bytes of a storage as a Uint8Array (no copy). */

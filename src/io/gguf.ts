@@ -12,7 +12,8 @@
 import type { Storage, View } from '../backends/backend.js';
 import { fail } from './errors.js';
 import { Cursor } from './cursor.js';
-import { openStorage, storageBytes } from './file-storage.js';
+import { statSync } from 'node:fs';
+import { mmapAvailable, openRange, openStorage, storageBytes } from './file-storage.js';
 import { viewAt } from './views.js';
 import {
   GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_SCALAR_SIZE, GGUF_VALUE_TYPES,
@@ -48,6 +49,7 @@ export interface GgufFile {
   readonly tensorInfos: readonly GgufTensorInfo[];
   /** Views for every tensor whose type the engine supports. */
   readonly tensors: Map<string, View>;
+  /** The whole file; for files past one buffer (> 4 GiB) only the header prefix (tensors are mapped in windows). */
   readonly storage: Storage;
 }
 
@@ -61,12 +63,34 @@ const MAX_DEPTH = 8;
  * @example const g = readGguf('vocab.gguf'); g.metadata['tokenizer.ggml.tokens'] as string[]
  */
 export function readGguf(path: string): GgufFile {
-  return parseGguf(openStorage(path), path);
+  const size = statSync(path).size;
+  if (size < ONE_BUFFER || !mmapAvailable()) return parseGguf(openStorage(path), path);
+  // Past one buffer's limit (4 GiB on Node 20): parse the header from a prefix of the file, then
+  // map the tensor data in windows of whole tensors.
+  let err: unknown;
+  for (let prefix = 32 * 2 ** 20; prefix < 2 * ONE_BUFFER; prefix *= 8) {
+    try {
+      return parseGguf(openRange(path, 0, Math.min(prefix, ONE_BUFFER - 1)), path, { fileSize: size });
+    } catch (e) {
+      err = e;
+      if (!/truncated or corrupt/.test(String((e as Error).message))) break;
+    }
+  }
+  throw err;
 }
 
-/** Parses GGUF bytes held in `storage`; `file` names it in errors. */
-export function parseGguf(storage: Storage, file: string): GgufFile {
+/** Largest window mapped as one buffer. */
+const ONE_BUFFER = 2 ** 32;
+const WINDOW = 2 ** 30;
+
+/**
+ * Parses GGUF bytes held in `storage`; `file` names it in errors. With `big`, `storage` holds only
+ * a prefix of a `big.fileSize`-byte file (the header) and tensor data is mapped from `file` in
+ * windows of whole tensors.
+ */
+export function parseGguf(storage: Storage, file: string, big?: { fileSize: number }): GgufFile {
   const c = new Cursor(file, storageBytes(storage));
+  const fileLen = big ? big.fileSize : c.length;
   if (c.length < 4 || c.u32('magic') !== GGUF_MAGIC) fail(file, 'magic', 'not a GGUF file (expected "GGUF")');
   const version = c.u32('version');
   if (version === 1) fail(file, 'version', 'GGUF v1 is not supported (re-convert with a current llama.cpp)');
@@ -77,8 +101,8 @@ export function parseGguf(storage: Storage, file: string): GgufFile {
   const nTensors = c.u64('tensor_count');
   const nKv = c.u64('metadata_kv_count');
   // Each kv needs >= 13 bytes and each tensor info >= 24: reject impossible counts before looping.
-  if (nKv * 13 > c.remaining) fail(file, 'metadata_kv_count', `${nKv} entries cannot fit in ${c.remaining} bytes`);
-  if (nTensors * 24 > c.remaining) fail(file, 'tensor_count', `${nTensors} tensors cannot fit in ${c.remaining} bytes`);
+  if (nKv * 13 > fileLen - c.pos) fail(file, 'metadata_kv_count', `${nKv} entries cannot fit in ${fileLen - c.pos} bytes`);
+  if (nTensors * 24 > fileLen - c.pos) fail(file, 'tensor_count', `${nTensors} tensors cannot fit in ${fileLen - c.pos} bytes`);
 
   const metadata: Record<string, unknown> = {};
   const metadataTypes: Record<string, GgufValueType> = {};
@@ -120,7 +144,7 @@ export function parseGguf(storage: Storage, file: string): GgufFile {
     raw.push({ name, type, dims, offset });
   }
   const dataOffset = nTensors > 0 ? Math.ceil(c.pos / alignment) * alignment : c.pos;
-  if (dataOffset > c.length) fail(file, 'tensor data', `starts at ${dataOffset}, past the end of the file (${c.length} bytes)`);
+  if (dataOffset > fileLen) fail(file, 'tensor data', `starts at ${dataOffset}, past the end of the file (${fileLen} bytes)`);
 
   const tensorInfos: GgufTensorInfo[] = [];
   const tensors = new Map<string, View>();
@@ -140,17 +164,32 @@ export function parseGguf(storage: Storage, file: string): GgufFile {
     const byteLength = (n / info.blockSize) * info.blockBytes;
     if (r.offset % alignment !== 0) fail(file, `${field} offset`, `${r.offset} is not a multiple of the alignment ${alignment}`);
     const byteOffset = dataOffset + r.offset;
-    if (byteOffset + byteLength > c.length) {
-      fail(file, `${field} offset`, `data [${byteOffset}, ${byteOffset + byteLength}) runs past the end of the file (${c.length} bytes)`);
+    if (byteOffset + byteLength > fileLen) {
+      fail(file, `${field} offset`, `data [${byteOffset}, ${byteOffset + byteLength}) runs past the end of the file (${fileLen} bytes)`);
     }
     const shape = [...r.dims].reverse();
     tensorInfos.push({ name: r.name, type: r.type, typeName: info.name, dtype: info.dtype, dims: r.dims, shape, offset: r.offset, byteOffset, byteLength });
-    if (info.dtype) tensors.set(r.name, viewAt(storage.buffer, storage.byteOffset + byteOffset, byteLength, info.dtype, shape));
+    if (info.dtype && !big) tensors.set(r.name, viewAt(storage.buffer, storage.byteOffset + byteOffset, byteLength, info.dtype, shape));
   }
   const sorted = [...tensorInfos].sort((a, b) => a.byteOffset - b.byteOffset);
   for (let i = 1; i < sorted.length; i++) {
     const p = sorted[i - 1];
     if (sorted[i].byteOffset < p.byteOffset + p.byteLength) fail(file, `tensor '${sorted[i].name}' offset`, `overlaps tensor '${p.name}'`);
+  }
+  if (big) {
+    // windows of consecutive whole tensors, each mapped as one buffer
+    for (let i = 0; i < sorted.length; ) {
+      const start = sorted[i].byteOffset;
+      let j = i + 1;
+      while (j < sorted.length && sorted[j].byteOffset + sorted[j].byteLength - start <= WINDOW) j++;
+      const end = sorted[j - 1].byteOffset + sorted[j - 1].byteLength;
+      if (end - start >= ONE_BUFFER) fail(file, `tensor '${sorted[i].name}'`, `${end - start} bytes is more than one buffer can hold`);
+      const win = openRange(file, start, end - start);
+      for (const t of sorted.slice(i, j)) {
+        if (t.dtype) tensors.set(t.name, viewAt(win.buffer, win.byteOffset + t.byteOffset - start, t.byteLength, t.dtype, t.shape));
+      }
+      i = j;
+    }
   }
   return { path: file, version, alignment, dataOffset, metadata, metadataTypes, tensorInfos, tensors, storage };
 }

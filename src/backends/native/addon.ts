@@ -17,7 +17,7 @@ export interface NativeAddon {
   init(meta: Float64Array): void;
   alloc(byteLength: number): ArrayBuffer;
   free(buffer: ArrayBuffer): boolean;
-  mapFile(path: string): ArrayBuffer;
+  mapFile(path: string, offset?: number, length?: number): ArrayBuffer | [ArrayBuffer, number];
   copy(out: Buf, a: Buf): void;
   fill(out: Buf): void;
   dequantize(out: Buf, a: Buf): void;

@@ -16,7 +16,7 @@ import { loadAddon, type NativeAddon } from './addon.js';
 import { ARR, BINARY_CODE, META_LEN, REDUCE_CODE, SCAL, UNARY_CODE, meta, setOpt, setView as sv } from './marshal.js';
 
 export { nativeAvailable } from './addon.js';
-export { mapFile, unmapFile } from './mmap.js';
+export { mapFile, mapFileRange, unmapFile } from './mmap.js';
 
 const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
   'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'attentionBackward', 'crossEntropy', 'adamw',

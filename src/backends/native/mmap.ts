@@ -11,8 +11,19 @@ import { loadAddon } from './addon.js';
 export function mapFile(path: string): Storage {
   const n = loadAddon();
   if (!n) throw new Error(`cannot map ${path}: the native backend is not built (run \`npm run build:native\`)`);
-  const buffer = n.mapFile(path);
+  const buffer = n.mapFile(path) as ArrayBuffer;
   return { buffer, byteOffset: 0, byteLength: buffer.byteLength };
+}
+
+/**
+ * Maps bytes [offset, offset + length) of `path` (clamped to the file) as a Storage. Each range is
+ * one buffer (at most 4 GiB on Node 20), so files larger than that are mapped piece by piece.
+ */
+export function mapFileRange(path: string, offset: number, length: number): Storage {
+  const n = loadAddon();
+  if (!n) throw new Error(`cannot map ${path}: the native backend is not built (run \`npm run build:native\`)`);
+  const [buffer, delta] = n.mapFile(path, offset, length) as [ArrayBuffer, number];
+  return { buffer, byteOffset: delta, byteLength: buffer.byteLength - delta };
 }
 
 /** Unmaps now (the ArrayBuffer is detached); idempotent. Views of it must not be used again. */

@@ -147,6 +147,7 @@ const TRAIN_ATT: [string, number, number, number, number, number, number, number
   ['chunk after cache', 2, 2, 2, 5, 21, 8, 8, true, [16, 3], [21, 8]],
   ['non-causal padded MQA', 1, 3, 1, 6, 19, 17, 33, false, [0], [11]],
   ['causal self, 16-multiple widths (register-tiled P.V and dS.K)', 1, 2, 2, 19, 19, 32, 48, true, [0], [19]],
+  ['two-row decode chunk (native row path)', 2, 4, 2, 2, 9, 16, 16, true, [7, 3], [9, 5]],
 ];
 const TRANSPOSED: Layout = { kind: 'permuted', perm: [0, 2, 1, 3] };
 for (const [nm, B, H, Hkv, Tq, Tk, D, Dv, causal, pastLen, kvLen] of TRAIN_ATT) {

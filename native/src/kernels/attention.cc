@@ -5,7 +5,8 @@
 // The forward runs one job per (batch, head, block of 64 queries); the backward one job per
 // (batch, kv head), which owns dK/dV of that head and loops over the query heads sharing it (GQA),
 // so nothing is shared between threads. Each job gathers its head into contiguous f32 panels
-// (K^T, V^T zero-padded to 16 columns), so any strides and f16/bf16 inputs work.
+// (K^T, V^T zero-padded to 16 columns), so any strides and f16/bf16 inputs work; decode (1-2
+// query rows) instead reads K/V rows in place with the row kernels (dot, axpy).
 // Deliberately does not: tile over keys (a head's K/V panels are assumed to fit in L2), or split
 // one head's backward across threads (few-head backward runs on few threads).
 #include <cstring>
@@ -129,6 +130,36 @@ extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const
       for (int64_t r = 0; r < tq; r++) {
         lim[r] = visible(i0 + r, b, Tk, causal, past_len, kv_len);
         n = lim[r] > n ? lim[r] : n;
+      }
+      if (tq <= 2) {  // decode: one row against the cache reads K/V rows in place (no transposed panel)
+        Arena a{scratch(0, n + tq * Dv + n * (D + Dv) + 2 * (D + Dv) + 96)};
+        float* sc = a.take(n);
+        float* ob = a.take(tq * Dv);
+        float* kbuf = a.take(n * D);
+        float* vbuf = a.take(n * Dv);
+        float* bq = a.take(D + Dv);
+        int64_t ldk = D, ldv = Dv;
+        const float* kr = rows_of(*k, b, hk, n, kbuf, &ldk);
+        const float* vr = rows_of(*v, b, hk, n, vbuf, &ldv);
+        for (int64_t r = 0; r < tq; r++) {
+          const float* qr = load_row(bq, q->dtype, at4(*q, b, h, i0 + r), q->strides[3], D);
+          float* acc = ob + r * Dv;
+          for (int64_t e = 0; e < Dv; e++) acc[e] = 0.0f;
+          float l = -INFINITY;
+          if (lim[r] > 0) {
+            for (int64_t j = 0; j < lim[r]; j++) sc[j] = K().dot(qr, kr + j * ldk, D) * scale;
+            const float m = K().max(sc, lim[r]);
+            for (int64_t j = 0; j < lim[r]; j++) sc[j] -= m;
+            K().unary(MOSS_EXP, sc, sc, lim[r]);
+            const double sum = K().sum(sc, lim[r]);
+            const float inv = (float)(1.0 / sum);
+            for (int64_t j = 0; j < lim[r]; j++) K().axpy(acc, sc[j] * inv, vr + j * ldv, Dv);
+            l = m + (float)std::log(sum);
+          }
+          store_row(out->dtype, at4(*out, b, h, i0 + r), out->strides[3], acc, Dv);
+          if (lse) *lse_at(*lse, b, h, i0 + r) = l;
+        }
+        continue;
       }
       const int64_t ldk = round_up(n > 0 ? n : 1, 16);
       const int64_t tqp = round_up(tq, 4);

@@ -5,9 +5,8 @@
  *   1b-q8 / 1b-q4  TinyLlama-1.1B shape (2048 wide, 22 layers, 32 heads / 4 kv, ffn 5632, vocab 32000)
  *   16b            MOSS-16B-sized LLaMA stand-in, Q4_0 (6144 wide, 34 layers, 24 heads, ffn 16384, vocab 107008)
  *   moss16b        our MOSS architecture at the 16B shape, Q4_0 (ours only: llama.cpp has no such arch)
- *   16b-l12 / moss16b-l12  the same widths with 12 layers (3.8 GB files): the native addon cannot
- *                  map files over 4 GiB on Node 20 yet (napi external ArrayBuffers are Buffers), so
- *                  these are the 16B-shape rows that run today
+ *   16b-l12 / moss16b-l12  the same widths with 12 layers (3.8 GB files): the 16B matrix shapes in
+ *                  a third of the time and disk
  * Each measurement runs in a child process (one engine, one thread count) that reports tokens/s and
  * peak RSS (VmHWM); the best thread count of each engine is shown. The bandwidth limit is weight
  * bytes read per token / read bandwidth measured in this run (native probe, all threads).

@@ -191,7 +191,8 @@ extern "C" void moss_cross_entropy(const moss_view* loss, const moss_view* dlogi
       write_d(loss->dtype, elem_ptr(*loss, r), l);
       if (!rd) continue;
       if (keep) {
-        for (int64_t j = 0; j < V; j++) d[j] = std::exp(d[j]) * gscale;
+        K().unary(MOSS_EXP, d, d, V);  // SIMD exp (std::exp here was ~half of a (2048, 8192) call)
+        K().scale(d, gscale, V);
         d[t] -= gscale;
       } else {
         for (int64_t j = 0; j < V; j++) d[j] = 0.0f;

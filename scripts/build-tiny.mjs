@@ -1,7 +1,7 @@
 /* global process */
 /**
  * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing,
- * sized to finish in about 45 minutes on 2 busy cores:
+ * sized to finish in about 45-50 minutes on 2 busy cores:
  * (1) write the bundled document set and synthetic plugin dialogues (src/data; training seeds are
  *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3 = unused reserve),
  * (2) train a byte-level BPE (our trainer) on the text, with every merge that contains a digit
@@ -12,10 +12,12 @@
  * (4) SFT (finetune_moss.py labels, no loss on human turns) on synthetic dialogues + the real plugin
  *     conversations of moss-sft, (5) a second, shorter SFT on fresh synthetic dialogues only (seed 3,
  *     more arithmetic and equations: copying numbers is what the first SFT learns last),
- * (6) export the HF folder + metrics into models/moss-tiny.
+ * (6) a third SFT on fresh synthetic dialogues of up to 10 turns with no meta instruction (seed 4:
+ *     about six times more supervised turns per row; copying arguments and results needs them),
+ * (7) export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=1 reuses
- * stages 1-4 already in the scratch folder and runs only stage 5 and the export.
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5 (or 6)
+ * reuses the earlier stages already in the scratch folder and starts at that stage.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,13 +35,14 @@ const work = process.env.MOSS_TINY_WORK ?? join(root, 'build', 'moss-tiny');
 const scale = Number(process.env.MOSS_TINY_SCALE ?? 1);
 const t0 = Date.now();
 const log = (l) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${l}\n`);
-const resume = process.env.MOSS_TINY_CONTINUE === '1';
+const from = Number(process.env.MOSS_TINY_CONTINUE ?? 1);
 const context = 512;
 const common = { dtype: 'bf16', evalBatches: 4, logEvery: 10, keepLast: 1 };
 const tokDir = join(work, 'tokenizer');
 const docsDir = join(work, 'docs');
 const stage1 = join(work, 'stage1-summary.json');
-if (!resume) {
+const brief = (r) => ({ steps: r.step, firstLoss: r.losses[0]?.loss, lastLoss: r.losses.at(-1)?.loss, eval: r.evals.at(-1), tokPerS: Math.round(r.tokensPerS) });
+if (from <= 4) {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
 
@@ -83,32 +86,46 @@ if (!resume) {
     warmupSteps: 15, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
   }, log);
 
-  const brief = (r) => ({ steps: r.step, firstLoss: r.losses[0]?.loss, lastLoss: r.losses.at(-1)?.loss, eval: r.evals.at(-1), tokPerS: Math.round(r.tokensPerS) });
   writeFileSync(stage1, JSON.stringify({ seconds: Math.round((Date.now() - t0) / 1000), vocab: tok.tokens.length, model, pretrain: brief(pre), sft: brief(res) }, null, 2) + '\n');
 }
 
 // --- 5. second SFT: fresh synthetic dialogues only, arithmetic and equations emphasised ---
-const t5 = Date.now();
 const s1 = JSON.parse(readFileSync(stage1, 'utf8'));
-const mix = { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 };
-writeFileSync(join(work, 'synth2.jsonl'), synthDialogues(2000, 3, docsDir, 3, mix).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const res2 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft2'), init: join(work, 'sft', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth2.jsonl')], context, steps: Math.max(2, Math.round(160 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
-  warmupSteps: 10, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
-}, log);
+const stage5 = join(work, 'stage5-summary.json');
+if (from <= 5) {
+  const t5 = Date.now();
+  const mix = { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 };
+  writeFileSync(join(work, 'synth2.jsonl'), synthDialogues(2000, 3, docsDir, 3, mix).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const res2 = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft2'), init: join(work, 'sft', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [join(work, 'synth2.jsonl')], context, steps: Math.max(2, Math.round(300 * scale)), batchSize: 4, lr: 2e-3, minLr: 1e-4,
+    warmupSteps: 10, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
+  }, log);
+  writeFileSync(stage5, JSON.stringify({ seconds: Math.round((Date.now() - t5) / 1000), sft2: brief(res2) }, null, 2) + '\n');
+}
+const s5 = JSON.parse(readFileSync(stage5, 'utf8'));
 
-// --- 6. export ---
+// --- 6. third SFT: dense meta-free dialogues, arithmetic and equations emphasised ---
+const t6 = Date.now();
+const mix6 = { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 };
+writeFileSync(join(work, 'synth3.jsonl'), synthDialogues(1500, 4, docsDir, 10, mix6, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const res3 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft3'), init: join(work, 'sft2', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth3.jsonl')], context, steps: Math.max(2, Math.round(170 * scale)), batchSize: 4, lr: 1.5e-3, minLr: 1e-4,
+  warmupSteps: 10, weightDecay: 0.0, evalEvery: 85, ckptEvery: 85,
+}, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+
+// --- 7. export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft2', 'final'))) cpSync(join(work, 'sft2', 'final', f), join(out, f));
+for (const f of readdirSync(join(work, 'sft3', 'final'))) cpSync(join(work, 'sft3', 'final', f), join(out, f));
 cpSync(join(work, 'sft', 'loss.png'), join(out, 'sft-loss.png'));
 cpSync(join(work, 'sft2', 'loss.png'), join(out, 'sft2-loss.png'));
+cpSync(join(work, 'sft3', 'loss.png'), join(out, 'sft3-loss.png'));
 cpSync(join(work, 'pretrain', 'loss.png'), join(out, 'pretrain-loss.png'));
-const stage5 = Math.round((Date.now() - t5) / 1000);
+const stage6 = Math.round((Date.now() - t6) / 1000);
 const summary = {
-  seconds: s1.seconds + stage5, secondsStages1to4: s1.seconds, secondsStage5: stage5, scale, vocab: s1.vocab, context, model: s1.model,
-  pretrain: s1.pretrain, sft: s1.sft,
-  sft2: { steps: res2.step, firstLoss: res2.losses[0]?.loss, lastLoss: res2.losses.at(-1)?.loss, eval: res2.evals.at(-1), tokPerS: Math.round(res2.tokensPerS) },
+  seconds: s1.seconds + s5.seconds + stage6, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: stage6, scale, vocab: s1.vocab, context,
+  model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: brief(res3),
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

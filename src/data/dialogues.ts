@@ -12,7 +12,7 @@ import { Generator } from '../tensor/index.js';
 import { synthConversations, type Kind, type SynthConversation } from './synth-plugins.js';
 
 /** Seeds of src/data generators used to build models/moss-tiny (scripts/build-tiny.mjs). Evaluate with other seeds. */
-export const TRAINING_SEEDS: readonly number[] = [1, 2, 3];
+export const TRAINING_SEEDS: readonly number[] = [1, 2, 3, 4];
 
 /** True when `seed` was used to generate training data for the bundled model. */
 export function isTrainingSeed(seed: number): boolean {
@@ -23,9 +23,10 @@ const ALL_ON = metaInstruction({ innerThoughts: true, search: true, calculator: 
 
 /**
  * `n` dialogues of 1..maxTurns turns (uniform), drawn from synthConversations(…, seed, …).
- * Each dialogue's conversation_id is `dialog-<seed>-<i>`.
+ * Each dialogue's conversation_id is `dialog-<seed>-<i>`. `withMeta: false` leaves the meta instruction
+ * empty (dense supervision: many more supervised turns per row for the same compute).
  */
-export function synthDialogues(n: number, seed: number, docsDir: string, maxTurns = 3, mix: Partial<Record<Kind, number>> = {}): SftRecord[] {
+export function synthDialogues(n: number, seed: number, docsDir: string, maxTurns = 3, mix: Partial<Record<Kind, number>> = {}, withMeta = true): SftRecord[] {
   const g = new Generator(seed * 7919 + 17);
   const pool: SynthConversation[] = synthConversations(n * maxTurns, seed, docsDir, mix);
   let next = 0;
@@ -43,7 +44,7 @@ export function synthDialogues(n: number, seed: number, docsDir: string, maxTurn
     }
     const chat: Record<string, TurnFields> = {};
     turns.forEach((t, k) => (chat[`turn_${k + 1}`] = t));
-    out.push({ conversation_id: `dialog-${seed}-${i}`, meta_instruction: first.record.meta_instruction, num_turns: turns.length, chat, category: 'synthetic.dialogue' });
+    out.push({ conversation_id: `dialog-${seed}-${i}`, meta_instruction: withMeta ? first.record.meta_instruction : '', num_turns: turns.length, chat, category: 'synthetic.dialogue' });
   }
   return out;
 }
@@ -56,4 +57,5 @@ export const TRAINING_SETS: readonly { seed: number; conversations: number; mix?
   { seed: 1, conversations: 9000 }, // SFT: synthDialogues(3000, 1, …, 3)
   { seed: 2, conversations: 4500 }, // pre-training: synthDialogues(1500, 2, …, 3)
   { seed: 3, conversations: 6000, mix: { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 } }, // second SFT: synthDialogues(2000, 3, …, 3, mix)
+  { seed: 4, conversations: 15000, mix: { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 } }, // third SFT: synthDialogues(1500, 4, …, 10, mix, false)
 ];

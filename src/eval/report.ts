@@ -21,6 +21,8 @@ export interface Group {
   rightPlugin: Rate;
   rightArgs: Rate;
   rightAnswer: Rate;
+  /** The reply repeats what the calculator/solver returned for the model's own argument. */
+  repeatsResult: Rate;
   /** Items whose prompt also occurs in the training data (null: not checked). */
   seen: number | null;
 }
@@ -44,6 +46,7 @@ function group(items: EvalItem[]): Group {
     rightPlugin: rate(items.map((i) => i.rightPlugin)),
     rightArgs: rate(items.map((i) => i.rightArgs)),
     rightAnswer: rate(items.map((i) => i.rightAnswer)),
+    repeatsResult: rate(items.map((i) => i.repeatsResult)),
     seen: items.some((i) => i.seen === null) ? null : items.filter((i) => i.seen).length,
   };
 }
@@ -69,9 +72,9 @@ const pct = (r: Rate): string => (r.rate === null ? '—' : `${(100 * r.rate).to
 
 /** A fixed-width table: one row per group, overall last. */
 export function formatSummary(s: EvalSummary): string {
-  const head = ['group', 'items', 'well-formed', 'right plugin', 'right args', 'right answer', 'seen in training'];
+  const head = ['group', 'items', 'well-formed', 'right plugin', 'right args', 'right answer', 'repeats tool result', 'seen in training'];
   const rows = [...Object.entries(s.groups), ['overall', s.overall] as const].map(([k, g]) => [
-    k, String(g.items), pct(g.wellFormed), pct(g.rightPlugin), pct(g.rightArgs), pct(g.rightAnswer), g.seen === null ? '—' : String(g.seen),
+    k, String(g.items), pct(g.wellFormed), pct(g.rightPlugin), pct(g.rightArgs), pct(g.rightAnswer), pct(g.repeatsResult), g.seen === null ? '—' : String(g.seen),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');

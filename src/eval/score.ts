@@ -21,6 +21,11 @@ export interface ItemScore {
   rightArgs: boolean | null;
   /** null: not applicable (no plugin answer to repeat: drawings, chit-chat). */
   rightAnswer: boolean | null;
+  /**
+   * The reply repeats the number(s) the plugin actually returned in this turn, right argument or not
+   * (calculator and solver only; null otherwise or when the plugin gave no result).
+   */
+  repeatsResult: boolean | null;
   commands: { name: string; arg: string }[];
   reply: string;
 }
@@ -43,6 +48,18 @@ export function replyHasAnswer(reply: string, e: Expectation): boolean | null {
     return e.answer.split(/,\s*/).every((part) => containsNumber(r, norm(part)));
   }
   return norm(reply).includes(norm(e.answer));
+}
+
+/** The calculator value or solver lines in a Tool Responses field, as an answer string ("x = 1, y = 2"); null if none. */
+export function toolAnswer(results: string, kind: 'calc' | 'solve'): string | null {
+  if (kind === 'calc') {
+    const m = /^Calculate\(.*\) => '([^']*)'$/m.exec(results);
+    return m && m[1] !== 'No result.' ? m[1] : null;
+  }
+  const m = /^Solve\(.*\) =>\n/m.exec(results);
+  const body = m ? results.slice(m.index + m[0].length).split('<eor>')[0] : '';
+  const lines = m ? body.split('\n').map((l) => l.trim()).filter((l) => l && l !== 'No result.') : [];
+  return lines.length ? lines.join(', ') : null;
 }
 
 /** Well-formed: first call `<|Inner Thoughts|>: …<eot>\n<|Commands|>: …<eoc>`, reply call ends with `<eom>`. */
@@ -72,5 +89,10 @@ export function scoreTurn(turn: TurnFields, out: TurnOutputs, e: Expectation, se
     else if (e.kind === 'search') rightArgs = searchFinds(commands[0].arg);
     else rightArgs = norm(commands[0].arg) === norm(e.arg ?? '');
   }
-  return { wellFormed: wellFormed(out), rightPlugin, rightArgs, rightAnswer: replyHasAnswer(reply, e), commands, reply };
+  let repeatsResult: boolean | null = null;
+  if ((e.kind === 'calc' || e.kind === 'solve') && rightPlugin && turn['Tool Responses']) {
+    const got = toolAnswer(turn['Tool Responses'], e.kind);
+    if (got !== null) repeatsResult = replyHasAnswer(reply, { ...e, answer: got });
+  }
+  return { wellFormed: wellFormed(out), rightPlugin, rightArgs, rightAnswer: replyHasAnswer(reply, e), repeatsResult, commands, reply };
 }

@@ -14,7 +14,7 @@ import { TRAINING_SETS, isTrainingSeed } from '../../src/data/dialogues.js';
 import { writeDocuments } from '../../src/data/docs.js';
 import { synthConversations } from '../../src/data/synth-plugins.js';
 import { formatSummary } from '../../src/eval/report.js';
-import { containsNumber, replyHasAnswer } from '../../src/eval/score.js';
+import { containsNumber, replyHasAnswer, toolAnswer } from '../../src/eval/score.js';
 import { evalTools } from '../../src/eval/tools.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
 import { trainBpe, trainedFiles, type Tokenizer } from '../../src/tokenizer/index.js';
@@ -69,7 +69,8 @@ function oracle(edit: Edit = (_p, s) => s): TokenGenerator {
 test('a perfect stand-in scores 100% on every check, en and zh, every category', async () => {
   const r = await evalTools({ generator: oracle(), tokenizer: tok, n: N, seed: SEED });
   const s = r.summary;
-  for (const k of ['wellFormed', 'rightPlugin', 'rightArgs', 'rightAnswer'] as const) assert.equal(s.overall[k].rate, 1, `${k}: ${formatSummary(s)}`);
+  for (const k of ['wellFormed', 'rightPlugin', 'rightArgs', 'rightAnswer', 'repeatsResult'] as const) assert.equal(s.overall[k].rate, 1, `${k}: ${formatSummary(s)}`);
+  assert.equal(s.overall.repeatsResult.n, s.groups.calc.items + s.groups.solve.items);
   for (const k of ['calc', 'solve', 'search', 'image', 'chat', 'en', 'zh']) assert.ok(s.groups[k]?.items > 0, `no ${k} items`);
   assert.equal(s.overall.rightAnswer.n, s.groups.calc.items + s.groups.solve.items + s.groups.search.items);
   assert.equal(s.overall.rightArgs.n, N - s.groups.chat.items);
@@ -106,6 +107,9 @@ test('a wrong argument fails right args; a missing end token fails well-formed',
   const s = (await evalTools({ generator: gen, tokenizer: tok, n: N, seed: SEED })).summary;
   assert.equal(s.groups.calc.rightArgs.rate, 0);
   assert.equal(s.groups.calc.rightPlugin.rate, 1);
+  // the scripted reply still says the right number, which is not what the calculator returned for x+1
+  assert.equal(s.groups.calc.repeatsResult.rate, 0);
+  assert.equal(s.groups.solve.repeatsResult.rate, 1);
   assert.equal(s.groups.image.wellFormed.rate, 0);
   assert.equal(s.groups.calc.wellFormed.rate, 1);
 });
@@ -128,4 +132,11 @@ test('numbers are matched whole; equation answers part by part', () => {
   assert.equal(replyHasAnswer('The solution is x=4，y=3。', e), true);
   assert.equal(replyHasAnswer('The solution is x = 4, y = 31.', e), false);
   assert.equal(replyHasAnswer('anything', { ...e, kind: 'image', answer: null }), null);
+});
+
+test('the tool answer is read back from the Results field', () => {
+  assert.equal(toolAnswer(`<|Results|>:\nCalculate("23*47") => '1081'\n<eor>\n`, 'calc'), '1081');
+  assert.equal(toolAnswer(`<|Results|>:\nCalculate("1/0") => 'No result.'\n<eor>\n`, 'calc'), null);
+  assert.equal(toolAnswer('<|Results|>:\nSolve("x+y=7;2x+3y=17") =>\nx = 4\ny = 3\n<eor>\n', 'solve'), 'x = 4, y = 3');
+  assert.equal(toolAnswer('<|Results|>:\nSolve("x=x+1") =>\nNo result.\n<eor>\n', 'solve'), null);
 });

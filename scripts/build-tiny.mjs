@@ -111,8 +111,8 @@ const mix6 = { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 };
 writeFileSync(join(work, 'synth3.jsonl'), synthDialogues(1500, 4, docsDir, 10, mix6, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
 const res3 = sft({
   ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft3'), init: join(work, 'sft2', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth3.jsonl')], context, steps: Math.max(2, Math.round(170 * scale)), batchSize: 4, lr: 1.5e-3, minLr: 1e-4,
-  warmupSteps: 10, weightDecay: 0.0, evalEvery: 85, ckptEvery: 85,
+  data: [join(work, 'synth3.jsonl')], context, steps: Math.max(2, Math.round(480 * scale)), batchSize: 4, lr: 1.5e-3, minLr: 1e-4,
+  warmupSteps: 10, weightDecay: 0.0, evalEvery: 120, ckptEvery: 120,
 }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
 
 // --- 7. export ---

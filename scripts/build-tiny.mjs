@@ -14,9 +14,10 @@
  *     more arithmetic and equations: copying numbers is what the first SFT learns last),
  * (6) a third SFT on fresh synthetic dialogues of up to 10 turns with no meta instruction (seed 4:
  *     about six times more supervised turns per row; copying arguments and results needs them),
- * (7) export the HF folder + metrics into models/moss-tiny.
+ * (7) a fourth SFT like the third on fresh dialogues (seed 5; copying digits in order improves slowly),
+ * (8) export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5 (or 6)
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5, 6 (or 7)
  * reuses the earlier stages already in the scratch folder and starts at that stage.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -106,26 +107,42 @@ if (from <= 5) {
 const s5 = JSON.parse(readFileSync(stage5, 'utf8'));
 
 // --- 6. third SFT: dense meta-free dialogues, arithmetic and equations emphasised ---
-const t6 = Date.now();
-const mix6 = { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 };
-writeFileSync(join(work, 'synth3.jsonl'), synthDialogues(1500, 4, docsDir, 10, mix6, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const res3 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft3'), init: join(work, 'sft2', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth3.jsonl')], context, steps: Math.max(2, Math.round(480 * scale)), batchSize: 4, lr: 1.5e-3, minLr: 1e-4,
-  warmupSteps: 10, weightDecay: 0.0, evalEvery: 120, ckptEvery: 120,
+const stage6file = join(work, 'stage6-summary.json');
+if (from <= 6) {
+  const t6 = Date.now();
+  const mix6 = { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 };
+  writeFileSync(join(work, 'synth3.jsonl'), synthDialogues(1500, 4, docsDir, 10, mix6, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const res3 = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft3'), init: join(work, 'sft2', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [join(work, 'synth3.jsonl')], context, steps: Math.max(2, Math.round(480 * scale)), batchSize: 4, lr: 1.5e-3, minLr: 1e-4,
+    warmupSteps: 10, weightDecay: 0.0, evalEvery: 120, ckptEvery: 120,
+  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+  writeFileSync(stage6file, JSON.stringify({ seconds: Math.round((Date.now() - t6) / 1000), sft3: brief(res3) }, null, 2) + '\n');
+}
+const s6 = JSON.parse(readFileSync(stage6file, 'utf8'));
+
+// --- 7. fourth SFT: like the third, on fresh dialogues (seed 5) ---
+const t7 = Date.now();
+const mix7 = { calc: 0.45, solve: 0.35, search: 0.1, image: 0.05, chat: 0.05 };
+writeFileSync(join(work, 'synth4.jsonl'), synthDialogues(3000, 5, docsDir, 10, mix7, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const res4 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft4'), init: join(work, 'sft3', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth4.jsonl')], context, steps: Math.max(2, Math.round(1400 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
+  warmupSteps: 10, weightDecay: 0.0, evalEvery: 350, ckptEvery: 350,
 }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
 
-// --- 7. export ---
+// --- 8. export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft3', 'final'))) cpSync(join(work, 'sft3', 'final', f), join(out, f));
+for (const f of readdirSync(join(work, 'sft4', 'final'))) cpSync(join(work, 'sft4', 'final', f), join(out, f));
+cpSync(join(work, 'sft4', 'loss.png'), join(out, 'sft4-loss.png'));
 cpSync(join(work, 'sft', 'loss.png'), join(out, 'sft-loss.png'));
 cpSync(join(work, 'sft2', 'loss.png'), join(out, 'sft2-loss.png'));
 cpSync(join(work, 'sft3', 'loss.png'), join(out, 'sft3-loss.png'));
 cpSync(join(work, 'pretrain', 'loss.png'), join(out, 'pretrain-loss.png'));
-const stage6 = Math.round((Date.now() - t6) / 1000);
+const stage7 = Math.round((Date.now() - t7) / 1000);
 const summary = {
-  seconds: s1.seconds + s5.seconds + stage6, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: stage6, scale, vocab: s1.vocab, context,
-  model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: brief(res3),
+  seconds: s1.seconds + s5.seconds + s6.seconds + stage7, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: s6.seconds, secondsStage7: stage7,
+  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: brief(res4),
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

@@ -32,7 +32,7 @@ import { sft, SFT_DEFAULTS } from '../dist/src/train/sft.js';
 const root = resolve(import.meta.dirname, '..');
 const shared = process.env.MOSS_SHARED ?? join(root, '..', 'shared');
 const out = process.env.MOSS_TINY_OUT ?? join(root, 'models', 'moss-tiny');
-const work = process.env.MOSS_TINY_WORK ?? join(root, 'build', 'moss-tiny');
+const work = process.env.MOSS_TINY_WORK ?? join(root, '.tmp', 'moss-tiny'); // not build/: node-gyp rebuild wipes it
 const scale = Number(process.env.MOSS_TINY_SCALE ?? 1);
 const t0 = Date.now();
 const log = (l) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0)}s] ${l}\n`);

@@ -8,6 +8,7 @@
  * (HF's Strip decoder), control tokens printed as their text unless skipSpecial.
  * Deliberately not here: unigram (score-Viterbi) SentencePiece models, normalizers, sampling.
  */
+import { BinaryHeap } from './heap.js';
 import { AddedTokenSplitter, type AddedToken } from './added-tokens.js';
 import { concatBytes, Utf8StreamDecoder } from './stream-decoder.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
@@ -132,45 +133,17 @@ export class SentencePieceBpe implements Tokenizer {
     const m = start.length;
     const next = start.map((_, i) => (i + 1 < m ? i + 1 : -1));
     const prev = start.map((_, i) => i - 1);
-    const heap: Bigram[] = [];
-    const push = (g: Bigram): void => {
-      let i = heap.length;
-      heap.push(g);
-      while (i > 0) {
-        const p = (i - 1) >> 1;
-        if (!before(g, heap[p])) break;
-        heap[i] = heap[p];
-        i = p;
-      }
-      heap[i] = g;
-    };
-    const pop = (): Bigram => {
-      const top = heap[0];
-      const last = heap.pop()!;
-      if (heap.length > 0) {
-        let i = 0;
-        for (;;) {
-          let c = 2 * i + 1;
-          if (c >= heap.length) break;
-          if (c + 1 < heap.length && before(heap[c + 1], heap[c])) c++;
-          if (!before(heap[c], last)) break;
-          heap[i] = heap[c];
-          i = c;
-        }
-        heap[i] = last;
-      }
-      return top;
-    };
+    const heap = new BinaryHeap<Bigram>(before);
     const tryAdd = (l: number, r: number): void => {
       if (l < 0 || r < 0) return;
       const size = len[l] + len[r];
       const id = this.pieces.get(s.slice(start[l], start[l] + size));
       if (id === undefined) return;
-      push({ left: l, right: r, score: this.scores[id], size });
+      heap.push({ left: l, right: r, score: this.scores[id], size });
     };
     for (let i = 1; i < m; i++) tryAdd(i - 1, i);
-    while (heap.length > 0) {
-      const g = pop();
+    while (heap.size > 0) {
+      const g = heap.pop();
       if (len[g.left] === 0 || len[g.right] === 0 || len[g.left] + len[g.right] !== g.size) continue;
       len[g.left] += len[g.right];
       len[g.right] = 0;

@@ -7,6 +7,7 @@
  * containing the merged pair are touched) with a lazy max-heap.
  * Deliberately not here: min-frequency/alphabet limits, continuing from an existing vocabulary.
  */
+import { BinaryHeap } from './heap.js';
 import { AddedTokenSplitter } from './added-tokens.js';
 import { BYTE_TO_CHAR, GPT2_BYTE_ORDER } from './byte-unicode.js';
 import { ID_LIMIT } from './bpe-merge.js';
@@ -74,41 +75,13 @@ export function trainBpe(texts: Iterable<string>, vocabSize: number, opts: Train
     }
   };
   for (let wi = 0; wi < words.length; wi++) addPairs(wi, 1, null);
-  const heap: Cand[] = [];
-  const push = (c: Cand): void => {
-    let i = heap.length;
-    heap.push(c);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!better(c, heap[p])) break;
-      heap[i] = heap[p];
-      i = p;
-    }
-    heap[i] = c;
-  };
-  const pop = (): Cand => {
-    const top = heap[0];
-    const last = heap.pop()!;
-    if (heap.length > 0) {
-      let i = 0;
-      for (;;) {
-        let c = 2 * i + 1;
-        if (c >= heap.length) break;
-        if (c + 1 < heap.length && better(heap[c + 1], heap[c])) c++;
-        if (!better(heap[c], last)) break;
-        heap[i] = heap[c];
-        i = c;
-      }
-      heap[i] = last;
-    }
-    return top;
-  };
-  for (const [k, count] of pairCount) push({ count, a: Math.floor(k / ID_LIMIT), b: k % ID_LIMIT });
+  const heap = new BinaryHeap<Cand>(better);
+  for (const [k, count] of pairCount) heap.push({ count, a: Math.floor(k / ID_LIMIT), b: k % ID_LIMIT });
   const tokens = GPT2_BYTE_ORDER.map((b) => BYTE_TO_CHAR[b]);
   const idOf = new Map(tokens.map((t, i) => [t, i]));
   const merges: string[] = [];
-  while (tokens.length < 256 + nMerges && heap.length > 0) {
-    const c = pop();
+  while (tokens.length < 256 + nMerges && heap.size > 0) {
+    const c = heap.pop();
     const k = c.a * ID_LIMIT + c.b;
     if (pairCount.get(k) !== c.count) continue; // stale
     if (c.count < 1) continue;
@@ -142,7 +115,7 @@ export function trainBpe(texts: Iterable<string>, vocabSize: number, opts: Train
     for (const t of touched) {
       const n = pairCount.get(t)!;
       if (n <= 0) pairCount.delete(t);
-      else push({ count: n, a: Math.floor(t / ID_LIMIT), b: t % ID_LIMIT });
+      else heap.push({ count: n, a: Math.floor(t / ID_LIMIT), b: t % ID_LIMIT });
     }
   }
   for (const s of specials) tokens.push(s);

@@ -46,7 +46,9 @@ test('commands through stdin: /plugins, /save, clear, /load, unknown, stop ends 
 });
 
 test('Ctrl-C cancels the running reply only; twice at an empty prompt exits', async () => {
-  const p = spawn(process.execPath, [MOSS_BIN, 'chat', '--model', MODEL, '--plugins', 'none', '--max-new-tokens', '900', '--max-context', '1024'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // seeded so the random model's reply is long (seed 8: 690 characters in 300 tokens): unseeded, it
+  // could end before the Ctrl-C arrives (a flake)
+  const p = spawn(process.execPath, [MOSS_BIN, 'chat', '--model', MODEL, '--plugins', 'none', '--max-new-tokens', '900', '--max-context', '1024', '--seed', '8'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (out += d.toString()));

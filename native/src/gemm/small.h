@@ -72,7 +72,7 @@ template <class V, class TB>
 void small_rows(int64_t M, int64_t N, int64_t K, const float* A, const TB* B, int64_t rsb,
                 float* C, int64_t rsc, int64_t csc, int acc) {
   constexpr int W = V::W;
-  // Threads take pieces of 8 (M <= 4) or 16 rows of B (few concurrent streams for the
+  // Slots take pieces of 8 (M <= 4) or 16 rows of B (few concurrent streams for the
   // prefetchers: 64 measured 2x slower at M = 1) and accumulate into their own
   // partial C, which are summed at the end. Within a piece: register tiles of up to 4 rows of A
   // x 4 vectors of columns (B read directly, never packed: each element is used once per row).
@@ -81,14 +81,13 @@ void small_rows(int64_t M, int64_t N, int64_t K, const float* A, const TB* B, in
   const int64_t slots = std::min<int64_t>(num_threads(), pieces);
   float* part = static_cast<float*>(scratch(3, sizeof(float) * slots * M * N));
   const int64_t nv = N / (4 * W) * (4 * W);
-  std::atomic<int64_t> next{0};
+  // Pieces are dealt to slots statically (t, t + slots, ...), not claimed: which partial sum a piece
+  // lands in must not depend on timing, or results (and training runs) would not be reproducible.
   parallel_for(slots, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       float* pc = part + t * M * N;
       std::fill(pc, pc + M * N, 0.f);
-      for (;;) {
-        const int64_t piece = next.fetch_add(1, std::memory_order_relaxed);
-        if (piece >= pieces) break;
+      for (int64_t piece = t; piece < pieces; piece += slots) {
         const int64_t k0 = piece * kGrain, k1 = std::min(K, k0 + kGrain);
         for (int64_t j = 0; j < nv; j += 4 * W) {
           for (int64_t m = 0; m < M; m += 4) {

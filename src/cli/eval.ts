@@ -11,7 +11,8 @@ import { formatSummary } from '../eval/report.js';
 import { evalTools } from '../eval/tools.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel } from '../models/load.js';
-import { DEFAULT_MODEL, number } from './chat/setup.js';
+import { DEFAULT_MODEL } from './chat/setup.js';
+import { number } from './flags.js';
 
 interface Flags {
   model?: string;

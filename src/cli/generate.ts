@@ -13,6 +13,7 @@ import { generate, generationDefaults, type GenerateOptions, type GenerationStat
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel, type LoadedModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
+import { number } from './flags.js';
 
 interface Flags {
   model: string;
@@ -31,15 +32,6 @@ interface Flags {
   json?: boolean;
 }
 
-function number(flag: string, v: string | undefined, o: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-    const range = o.min !== undefined ? ` >= ${o.min}${o.max !== undefined ? ` and <= ${o.max}` : ''}` : '';
-    throw new Error(`--${flag}: "${v}" is not ${o.int ? 'an integer' : 'a number'}${range}`);
-  }
-  return n;
-}
 
 /** The tokenizer for a model: --tokenizer, else one inside/beside the model, else null. */
 function findTokenizer(loaded: LoadedModel, explicit: string | undefined): Tokenizer | null {

@@ -15,6 +15,7 @@ import { loadTokenizer } from '../../io/load-tokenizer.js';
 import { loadModel, type LoadedModel } from '../../models/load.js';
 import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/index.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
+import { number } from '../flags.js';
 
 /** Package root (this file is dist/src/cli/chat/setup.js). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -43,15 +44,6 @@ export interface ChatFlags {
   json?: boolean;
 }
 
-export function number(flag: string, v: string | undefined, o: { int?: boolean; min?: number; max?: number } = {}): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) || (o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-    const range = o.min !== undefined ? ` >= ${o.min}${o.max !== undefined ? ` and <= ${o.max}` : ''}` : '';
-    throw new Error(`--${flag}: "${v}" is not ${o.int ? 'an integer' : 'a number'}${range}`);
-  }
-  return n;
-}
 
 /** Plugin names users type → switch. */
 const NAMES: Record<string, keyof PluginSwitches> = {

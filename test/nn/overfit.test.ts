@@ -1,12 +1,14 @@
 /**
- * A tiny transformer (embedding, one pre-norm block with rotary attention and a GELU MLP, head)
- * overfits one batch with AdamW on every backend, and the backends' loss curves agree.
+ * A tiny transformer (test/train/tiny-lm.ts: embedding, one MOSS-style parallel block with rotary
+ * attention and a GELU MLP, head) overfits one batch with AdamW on every backend, and the backends'
+ * loss curves agree.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backends/backend.js';
-import { Embedding, LayerNorm, Linear, Module, AdamW, clipGradNorm, cosineWithWarmup } from '../../src/nn/index.js';
-import { Generator, ops, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
+import { AdamW, clipGradNorm, cosineWithWarmup } from '../../src/nn/index.js';
+import { TinyLM } from '../train/tiny-lm.js';
+import { Generator, ops, tensor, tidy } from '../../src/tensor/index.js';
 import { backends } from '../tensor/helpers.js';
 
 const V = 17;
@@ -15,46 +17,8 @@ const H = 2;
 const T = 8;
 const B = 2;
 
-class TinyLM extends Module {
-  wte: Embedding;
-  ln: LayerNorm;
-  qkv: Linear;
-  proj: Linear;
-  fc: Linear;
-  out: Linear;
-  head: Linear;
-
-  constructor(backend: Backend) {
-    super();
-    const g = new Generator(1234);
-    const o = { backend, generator: g };
-    this.wte = new Embedding(V, C, { ...o, std: 0.5 });
-    this.ln = new LayerNorm(C, 1e-5, o);
-    this.qkv = new Linear(C, 3 * C, o);
-    this.proj = new Linear(C, C, o);
-    this.fc = new Linear(C, 2 * C, o);
-    this.out = new Linear(2 * C, C, o);
-    this.head = new Linear(C, V, o);
-  }
-
-  forward(ids: Tensor): Tensor {
-    const x = this.wte.forward(ids); // (B, T, C)
-    const h = this.ln.forward(x);
-    const qkv = this.qkv.forward(h).reshape(B, T, 3, H, C / H);
-    const pos = tensor([...Array(T).keys()], [T], { dtype: 'i32', backend: ids.backend });
-    const rp = { rotaryDim: 4, interleaved: true, base: 10000 };
-    const q = ops.rope(ops.squeeze(ops.slice(qkv, 2, 0, 1), 2), pos, rp).transpose(1, 2);
-    const k = ops.rope(ops.squeeze(ops.slice(qkv, 2, 1, 2), 2), pos, rp).transpose(1, 2);
-    const v = ops.squeeze(ops.slice(qkv, 2, 2, 3), 2).transpose(1, 2);
-    const a = ops.sdpa(q, k, v).transpose(1, 2).reshape(B, T, C);
-    const mlp = this.out.forward(ops.gelu(this.fc.forward(h)));
-    const y = ops.add(ops.add(x, this.proj.forward(a)), mlp); // parallel block, as MOSS
-    return this.head.forward(y);
-  }
-}
-
 function train(backend: Backend, steps: number): number[] {
-  const model = new TinyLM(backend);
+  const model = new TinyLM(V, C, H, 1234, 'f32', 0, backend);
   const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.01 });
   const data = new Generator(99);
   const seq = Array.from({ length: B * (T + 1) }, () => data.int(V));

@@ -5,6 +5,7 @@
 import { Dropout, Embedding, LayerNorm, Linear, Module } from '../../src/nn/index.js';
 import { Generator, ops, tensor, type Tensor } from '../../src/tensor/index.js';
 import type { DType } from '../../src/backends/dtype.js';
+import type { Backend } from '../../src/backends/backend.js';
 
 export class TinyLM extends Module {
   wte: Embedding;
@@ -16,9 +17,9 @@ export class TinyLM extends Module {
   head: Linear;
   drop: Dropout;
 
-  constructor(readonly V = 17, readonly C = 16, readonly H = 2, seed = 1234, dtype: DType = 'f32', dropout = 0) {
+  constructor(readonly V = 17, readonly C = 16, readonly H = 2, seed = 1234, dtype: DType = 'f32', dropout = 0, backend?: Backend) {
     super();
-    const o = { generator: new Generator(seed), dtype };
+    const o = { generator: new Generator(seed), dtype, backend };
     this.wte = new Embedding(V, C, { ...o, std: 0.5 });
     this.ln = new LayerNorm(C, 1e-5, o);
     this.qkv = new Linear(C, 3 * C, o);

@@ -22,6 +22,8 @@
 #include "threadpool.h"
 #include "gemm/gemm.h"  // gemm bindings
 #include "quant/quant.h"  // quant bindings
+#include "quant/view.h"
+#include "plan/plan.h"
 
 namespace {
 
@@ -493,6 +495,15 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
 }
 // --- end gemm bindings ---
 
+// True when `bytes` bytes from `p` lie inside the ArrayBuffer `ab`.
+bool span_ok(napi_env env, napi_value ab, const void* p, int64_t bytes) {
+  void* data = nullptr;
+  size_t len = 0;
+  napi_get_arraybuffer_info(env, ab, &data, &len);
+  const int64_t start = static_cast<const char*>(p) - static_cast<char*>(data);
+  return data != nullptr && start >= 0 && start + bytes <= (int64_t)len;
+}
+
 // --- quant bindings ---
 // (owned by the quant engineer; C ABI in quant/quant.h.) qmatmul(out, a, b) with the views of
 // Backend.matmul in meta slots 0..2: out (..., M, N) f32 with unit column stride, a (..., M, K) f32
@@ -502,51 +513,13 @@ void RegisterGemm(Napi::Env env, Napi::Object exports) {
 Napi::Value QMatmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   VIEWS(0, 3)
-  const moss_view &o = V.v[0], &a = V.v[1], &b = V.v[2];
-  const int nd = o.ndim;
-  if (!V.p[0] || !V.p[1] || !V.p[2] || nd < 2 || a.ndim != nd || b.ndim != nd || o.dtype != MOSS_F32 ||
-      a.dtype != MOSS_F32 || (b.dtype != MOSS_Q8_0 && b.dtype != MOSS_Q4_0))
-    return Napi::Boolean::New(env, false);
-  const int64_t M = o.shape[nd - 2], N = o.shape[nd - 1], K = a.shape[nd - 1];
-  const int64_t S = b.strides[nd - 1];
-  if (b.shape[nd - 2] != K || b.shape[nd - 1] != N || a.shape[nd - 2] != M || K % 32 != 0 ||
-      (K > 1 && b.strides[nd - 2] != 1) || (N > 1 && (S % 32 != 0 || S < K)) ||
-      (N > 1 && o.strides[nd - 1] != 1) || (K > 1 && a.strides[nd - 1] != 1))
-    return Napi::Boolean::New(env, false);
-  int64_t bmax = 0;
-  for (int i = 0; i < nd - 2; i++) {
-    if (b.strides[i] % 32 != 0) return Napi::Boolean::New(env, false);
-    if (b.shape[i] > 0) bmax += (b.shape[i] - 1) * b.strides[i];
+  int64_t w_end = 0;
+  if (!moss_qmatmul_view_check(V.p[0], V.p[1], V.p[2], &w_end)) return Napi::Boolean::New(env, false);
+  if (!span_ok(env, info[2], V.v[2].data, w_end)) {  // view_at checked numel blocks; a row stride S > K reaches further
+    Napi::RangeError::New(env, "native qmatmul: weight view reads past its ArrayBuffer").ThrowAsJavaScriptException();
+    return env.Undefined();
   }
-  const int qt = b.dtype == MOSS_Q8_0 ? MOSS_QTYPE_Q8_0 : MOSS_QTYPE_Q4_0;
-  const int64_t bb = moss_qblock_bytes(qt);
-  {  // view_at checked numel blocks; a row stride S > K reaches further: check the real extent
-    void* data = nullptr;
-    size_t len = 0;
-    napi_get_arraybuffer_info(env, info[2], &data, &len);
-    const int64_t last = N > 0 && K > 0 ? bmax + (N - 1) * (N > 1 ? S : 0) + K : 0;
-    const int64_t start = static_cast<char*>(b.data) - static_cast<char*>(data);
-    if (start + last / 32 * bb > (int64_t)len) {
-      Napi::RangeError::New(env, "native qmatmul: weight view reads past its ArrayBuffer").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-  }
-  int64_t batch = 1;
-  for (int i = 0; i < nd - 2; i++) batch *= o.shape[i];
-  for (int64_t t = 0; t < batch; t++) {
-    int64_t rem = t, oo = 0, ao = 0, bo = 0;
-    for (int i = nd - 3; i >= 0; i--) {
-      const int64_t idx = rem % o.shape[i];
-      rem /= o.shape[i];
-      oo += idx * o.strides[i];
-      ao += idx * a.strides[i];
-      bo += idx * b.strides[i];
-    }
-    const int64_t lda = M > 1 ? a.strides[nd - 2] : K, ldc = M > 1 ? o.strides[nd - 2] : N;
-    moss_qmatmul(qt, M, N, K, static_cast<const float*>(a.data) + ao, lda,
-                 static_cast<const uint8_t*>(b.data) + bo / 32 * bb, N > 1 ? S / 32 * bb : K / 32 * bb,
-                 static_cast<float*>(o.data) + oo, ldc);
-  }
+  moss_qmatmul_view(V.p[0], V.p[1], V.p[2]);
   return Napi::Boolean::New(env, true);
 }
 Napi::Value QMatmulIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), moss_qmatmul_isa()); }
@@ -555,6 +528,107 @@ void RegisterQuant(Napi::Env env, Napi::Object exports) {
   exports.Set("qmatmulIsa", Napi::Function::New(env, QMatmulIsa, "qmatmulIsa"));
 }
 // --- end quant bindings ---
+
+// --- decode plan bindings (C ABI in plan/plan.h) ---
+// planNew() -> handle; planAdd(handle, op, code, ...ArrayBuffers) with the views in meta slots
+// 0..n-1 and scalars at kScal (each view bounds-checked now, like any call); planRun(handle, pos);
+// planFree(handle). A plan holds a reference to every ArrayBuffer it reads or writes (so none is
+// collected), and before each run checks that none was freed by `free` (which would leave the
+// plan pointing at released memory): such a plan throws instead of running.
+struct PlanHandle {
+  moss_plan* plan = nullptr;
+  std::vector<napi_ref> refs;
+  std::vector<Block*> blocks;
+};
+void plan_release(napi_env env, PlanHandle* h) {
+  for (napi_ref r : h->refs) napi_delete_reference(env, r);
+  h->refs.clear();
+  h->blocks.clear();
+  if (h->plan) moss_plan_free(h->plan);
+  h->plan = nullptr;
+}
+PlanHandle* plan_arg(const Napi::CallbackInfo& info) {
+  if (!info[0].IsExternal()) {
+    Napi::TypeError::New(info.Env(), "native plan: expected a plan handle").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  PlanHandle* h = info[0].As<Napi::External<PlanHandle>>().Data();
+  if (!h->plan) {
+    Napi::Error::New(info.Env(), "native plan: the plan was freed").ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return h;
+}
+Napi::Value PlanNew(const Napi::CallbackInfo& info) {
+  PlanHandle* h = new PlanHandle();
+  h->plan = moss_plan_new();
+  return Napi::External<PlanHandle>::New(info.Env(), h, [](Napi::Env env, PlanHandle* p) {
+    plan_release(env, p);
+    delete p;
+  });
+}
+Napi::Value PlanAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PlanHandle* h = plan_arg(info);
+  if (!h) return env.Undefined();
+  const int op = arg_int(info, 1), code = arg_int(info, 2);
+  const int n = (int)info.Length() - 3;
+  if (n < 1 || n > 6) {
+    Napi::Error::New(env, "native plan: a step takes 1 to 6 views").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  VIEWS_W(3, n, 0x3fu)
+  if (op == MOSS_PLAN_MATMUL && V.p[2]) {
+    int64_t w_end = 0;
+    if (moss_qmatmul_view_check(V.p[0], V.p[1], V.p[2], &w_end) && !span_ok(env, info[5], V.v[2].data, w_end)) {
+      Napi::RangeError::New(env, "native plan: weight view reads past its ArrayBuffer").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  const double sc[3] = {S(0), S(1), S(2)};
+  if (moss_plan_add(h->plan, op, code, V.p, n, sc) != 0) {
+    Napi::Error::New(env, "native plan: step " + std::to_string(op) + " does not take these views").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (int i = 0; i < n; i++) {
+    if (!V.p[i]) continue;
+    napi_ref r;
+    napi_create_reference(env, info[3 + i], 1, &r);
+    h->refs.push_back(r);
+    void* data = nullptr;
+    size_t len = 0;
+    napi_get_arraybuffer_info(env, info[3 + i], &data, &len);
+    auto it = g_blocks.find(data);
+    if (it != g_blocks.end()) h->blocks.push_back(it->second);
+  }
+  return env.Undefined();
+}
+Napi::Value PlanRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  PlanHandle* h = plan_arg(info);
+  if (!h) return env.Undefined();
+  for (const Block* b : h->blocks) {
+    if (!b->p) {
+      Napi::Error::New(env, "native plan: a buffer the plan uses was freed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  const double pos = info[1].As<Napi::Number>().DoubleValue();
+  if (!(pos >= 0 && pos < 9e15) || moss_plan_run(h->plan, (int64_t)pos) != 0) {
+    Napi::RangeError::New(env, "native plan: position " + std::to_string((long long)pos) + " is outside the plan's caches")
+        .ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+Napi::Value PlanFree(const Napi::CallbackInfo& info) {
+  if (info[0].IsExternal()) plan_release(info.Env(), info[0].As<Napi::External<PlanHandle>>().Data());
+  return info.Env().Undefined();
+}
+Napi::Value PlanSize(const Napi::CallbackInfo& info) {
+  PlanHandle* h = plan_arg(info);
+  return h ? Napi::Number::New(info.Env(), (double)moss_plan_size(h->plan)) : info.Env().Undefined();
+}
+// --- end decode plan bindings ---
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   struct Fn {
@@ -569,7 +643,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
       {"layerNormBackward", LayerNormBackward}, {"rmsNorm", RmsNorm}, {"rmsNormBackward", RmsNormBackward},
       {"rope", Rope}, {"attention", Attention}, {"attentionBackward", AttentionBackward}, {"crossEntropy", CrossEntropy}, {"adamw", AdamW},
       {"matmul", Matmul}, {"isa", Isa}, {"setIsa", SetIsa}, {"numThreads", NumThreads},
-      {"setNumThreads", SetNumThreads},
+      {"setNumThreads", SetNumThreads}, {"planNew", PlanNew}, {"planAdd", PlanAdd}, {"planRun", PlanRun},
+      {"planFree", PlanFree}, {"planSize", PlanSize},
   };
   for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   RegisterGemm(env, exports);

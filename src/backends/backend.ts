@@ -154,6 +154,35 @@ export interface Backend {
   crossEntropy?(loss: View, dlogits: View | null, logits: View, targets: View, ignoreIndex: number, gscale: number): void;
   /** In place AdamW step on contiguous f32 param/grad/m/v. */
   adamw?(param: View, grad: View, m: View, v: View, p: AdamWParams): void;
+  /** A new, empty decode plan (backends that can replay recorded calls; see DecodePlan). */
+  plan?(): DecodePlan;
+}
+
+/**
+ * A recorded list of backend calls for ONE token of a batch-1 decode, replayed by `run(pos)` with
+ * no JavaScript between the kernels (llama.cpp's reused graph, a CUDA graph). Each method takes
+ * the arguments of the Backend method of the same name and records the call on those views; the
+ * views' memory must stay alive until `dispose` (run throws if a recorded storage was freed).
+ * Three steps follow the token position `pos` given to `run`: `rope` (rotates at pos),
+ * `cacheWrite` (a (1, Hkv, 1, D) into row pos of a (1, Hkv, S, D) cache) and `attention` (causal,
+ * over rows 0..pos of (1, Hkv, S, D) caches). Everything else is replayed as recorded.
+ */
+export interface DecodePlan {
+  rmsNorm(y: View, rstd: View, x: View, w: View | null, eps: number): void;
+  layerNorm(y: View, mean: View, rstd: View, x: View, w: View | null, b: View | null, eps: number): void;
+  matmul(out: View, a: View, b: View): void;
+  unary(op: UnaryOp, out: View, a: View): void;
+  binary(op: BinaryOp, out: View, a: View, b: View): void;
+  copy(out: View, a: View): void;
+  rope(out: View, x: View, p: RopeParams): void;
+  cacheWrite(cache: View, a: View): void;
+  attention(out: View, q: View, k: View, v: View, scale: number): void;
+  /** Runs every recorded step for the token at `pos`. */
+  run(pos: number): void;
+  /** Steps recorded so far. */
+  readonly size: number;
+  /** Drops the plan (and its hold on the views' memory). Idempotent. */
+  dispose(): void;
 }
 
 export type FusedOp =

@@ -15,6 +15,8 @@ export class KVCache {
   readonly v: Tensor[] = [];
   /** Cached tokens per batch row. */
   readonly lens: number[];
+  /** The decode plan recorded against this cache (decode-plan.ts), disposed with it. */
+  plan?: { readonly owner: object; readonly step: unknown; dispose(): void };
 
   constructor(
     backend: Backend,
@@ -84,6 +86,8 @@ export class KVCache {
   }
 
   dispose(): void {
+    this.plan?.dispose();
+    this.plan = undefined;
     for (const t of [...this.k, ...this.v]) t.dispose();
   }
 }

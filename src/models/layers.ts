@@ -29,6 +29,10 @@ export class LayerNormW extends Module {
     super();
   }
 
+  get eps(): number {
+    return this._eps;
+  }
+
   static load(w: WeightLoader, prefix: string, dim: number, eps: number): LayerNormW {
     return new LayerNormW(w.take(`${prefix}.weight`, [dim]), w.take(`${prefix}.bias`, [dim]), eps);
   }
@@ -41,6 +45,10 @@ export class LayerNormW extends Module {
 export class RMSNormW extends Module {
   constructor(public weight: Tensor, private readonly _eps: number) {
     super();
+  }
+
+  get eps(): number {
+    return this._eps;
   }
 
   static load(w: WeightLoader, prefix: string, dim: number, eps: number): RMSNormW {

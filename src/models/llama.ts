@@ -13,9 +13,10 @@
  */
 import type { Backend } from '../backends/backend.js';
 import { Module } from '../nn/index.js';
-import { ops, type Tensor } from '../tensor/index.js';
+import { ops, tidy, type Tensor } from '../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
 import { ids, int, num, type Json } from './config.js';
+import { canPlan, planForward, type PlanRecorder, type PlannableModel, type RecordedStep } from './decode-plan.js';
 import { KVCache } from './kv-cache.js';
 import { Dense, EmbeddingW, RMSNormW } from './layers.js';
 import { loadEmbedding } from './quant-embedding.js';
@@ -119,7 +120,7 @@ class LlamaModel extends Module {
 }
 
 /** LLaMA-family causal LM. Build with `LlamaForCausalLM.load`. */
-export class LlamaForCausalLM extends Module implements CausalLM {
+export class LlamaForCausalLM extends Module implements CausalLM, PlannableModel {
   readonly info: ModelInfo;
   /** Tied models read the head from model.embed_tokens (kept out of the state dict walk). */
   private readonly _head: Dense;
@@ -164,6 +165,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   }
 
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    if (canPlan(this, ids, o)) return planForward(this, ids, o);
     const [B, T] = ids.shape;
     const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
     const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts);
@@ -179,6 +181,54 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (o.cache) o.cache.advance(lengths);
     const last = o.logits === 'last' ? lastRows(x, lengths) : x;
     return this._head.forward(this.model.norm.forward(last));
+  }
+
+  planDenses(): Dense[] {
+    const d = this.model.layers.flatMap((l) => [l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj,
+      l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj]);
+    return [...d, this._head];
+  }
+
+  embed(ids: Tensor): Tensor {
+    return this.model.embed_tokens.forward(ids);
+  }
+
+  /** One token of `forward` as plan steps: the same backend calls on the same kinds of views. */
+  recordStep(rec: PlanRecorder, cache: KVCache): RecordedStep {
+    const { hiddenSize: C, intermediateSize: I, nHeads: H, nKvHeads: Hkv, headDim: D, vocabSize: V } = this.config;
+    const p = rec.plan;
+    const rot = { rotaryDim: D, interleaved: this.config.ropeInterleaved, base: this.config.ropeTheta };
+    const x = rec.t(1, 1, C), h = rec.t(1, 1, C), rstd = rec.t(1, 1), out = rec.t(1, 1, C);
+    const q = rec.t(1, 1, H, D), k = rec.t(1, 1, Hkv, D), v = rec.t(1, 1, Hkv, D);
+    const qr = rec.t(1, 1, H, D), kr = rec.t(1, 1, Hkv, D), att = rec.t(1, H, 1, D);
+    const g = rec.t(1, 1, I), u = rec.t(1, 1, I), logits = rec.t(1, V);
+    tidy(() => {
+      const row = (t: Tensor): Tensor => t.reshape(1, t.numel);
+      this.model.layers.forEach((L, l) => {
+        const a = L.self_attn;
+        p.rmsNorm(h, rstd, x, L.input_layernorm.weight, L.input_layernorm.eps);
+        rec.linear(row(q), row(h), a.q_proj);
+        rec.linear(row(k), row(h), a.k_proj);
+        rec.linear(row(v), row(h), a.v_proj);
+        p.rope(qr, q, rot);
+        p.rope(kr, k, rot);
+        p.cacheWrite(cache.k[l], kr.transpose(1, 2));
+        p.cacheWrite(cache.v[l], v.transpose(1, 2));
+        p.attention(att, qr.transpose(1, 2), cache.k[l], cache.v[l], 1 / Math.sqrt(D));
+        rec.linear(row(out), row(att), a.o_proj);
+        p.binary('add', x, x, out);
+        p.rmsNorm(h, rstd, x, L.post_attention_layernorm.weight, L.post_attention_layernorm.eps);
+        rec.linear(row(g), row(h), L.mlp.gate_proj);
+        rec.linear(row(u), row(h), L.mlp.up_proj);
+        p.unary('silu', g, g);
+        p.binary('mul', g, g, u);
+        rec.linear(row(out), row(g), L.mlp.down_proj);
+        p.binary('add', x, x, out);
+      });
+      p.rmsNorm(h, rstd, x, this.model.norm.weight, this.model.norm.eps);
+      rec.linear(logits, row(h), this._head);
+    });
+    return { rec, x, logits };
   }
 
   newCache(batch: number, maxLen: number): KVCache {

@@ -11,9 +11,10 @@
  */
 import type { Backend } from '../backends/backend.js';
 import { Module } from '../nn/index.js';
-import { ops, type Tensor } from '../tensor/index.js';
+import { ops, tidy, type Tensor } from '../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
 import { ids, int, num, type Json } from './config.js';
+import { canPlan, planForward, type PlanRecorder, type PlannableModel, type RecordedStep } from './decode-plan.js';
 import { KVCache } from './kv-cache.js';
 import { Dense, EmbeddingW, LayerNormW } from './layers.js';
 import { loadEmbedding } from './quant-embedding.js';
@@ -107,7 +108,7 @@ class MossTransformer extends Module {
 }
 
 /** MOSS / CodeGen causal LM. Build with `MossForCausalLM.load`. */
-export class MossForCausalLM extends Module implements CausalLM {
+export class MossForCausalLM extends Module implements CausalLM, PlannableModel {
   readonly info: ModelInfo;
 
   constructor(public transformer: MossTransformer, public lm_head: Dense, readonly config: MossConfig, readonly backend: Backend) {
@@ -144,6 +145,7 @@ export class MossForCausalLM extends Module implements CausalLM {
   }
 
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    if (canPlan(this, ids, o)) return planForward(this, ids, o);
     const [B, T] = ids.shape;
     const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
     const lengths = checkChunk(ids, o.lengths, this.config.nPositions, starts);
@@ -159,6 +161,49 @@ export class MossForCausalLM extends Module implements CausalLM {
     if (o.cache) o.cache.advance(lengths);
     const last = o.logits === 'last' ? lastRows(x, lengths) : x;
     return this.lm_head.forward(this.transformer.ln_f.forward(last));
+  }
+
+  planDenses(): Dense[] {
+    return [...this.transformer.h.flatMap((b) => [b.attn.qkv_proj, b.attn.out_proj, b.mlp.fc_in, b.mlp.fc_out]), this.lm_head];
+  }
+
+  embed(ids: Tensor): Tensor {
+    return this.transformer.wte.forward(ids);
+  }
+
+  /** One token of `forward` as plan steps: the same backend calls on the same kinds of views. */
+  recordStep(rec: PlanRecorder, cache: KVCache): RecordedStep {
+    const { nEmbd: C, nHead: H, nInner: I, rotaryDim, vocabSize: V } = this.config;
+    const D = C / H, local = C / MP_NUM;
+    const p = rec.plan;
+    const rot = { rotaryDim, interleaved: true, base: 10000 };
+    const x = rec.t(1, 1, C), h = rec.t(1, 1, C), mean = rec.t(1, 1), rstd = rec.t(1, 1), qkv = rec.t(1, 1, 3 * C);
+    const q = rec.t(1, 1, H, D), k = rec.t(1, 1, H, D), v = rec.t(1, 1, H, D), qr = rec.t(1, 1, H, D), kr = rec.t(1, 1, H, D);
+    const att = rec.t(1, H, 1, D), a = rec.t(1, 1, C), f = rec.t(1, 1, I), m = rec.t(1, 1, C), logits = rec.t(1, V);
+    tidy(() => {
+      const row = (t: Tensor): Tensor => t.reshape(1, t.numel);
+      const shards = qkv.reshape(1, 1, MP_NUM, (3 * C) / MP_NUM);
+      this.transformer.h.forEach((blk, l) => {
+        p.layerNorm(h, mean, rstd, x, blk.ln_1.weight, blk.ln_1.bias, blk.ln_1.eps);
+        rec.linear(row(qkv), row(h), blk.attn.qkv_proj);
+        // shard s holds heads s*H/4 .. (s+1)*H/4 - 1 of each of q, v, k
+        [q, v, k].forEach((dst, i) => p.copy(dst.reshape(1, 1, MP_NUM, local), shards.slice(-1, i * local, (i + 1) * local)));
+        p.rope(qr, q, rot);
+        p.rope(kr, k, rot);
+        p.cacheWrite(cache.k[l], kr.transpose(1, 2));
+        p.cacheWrite(cache.v[l], v.transpose(1, 2));
+        p.attention(att, qr.transpose(1, 2), cache.k[l], cache.v[l], 1 / Math.sqrt(D));
+        rec.linear(row(a), row(att), blk.attn.out_proj);
+        rec.linear(row(f), row(h), blk.mlp.fc_in);
+        p.unary('gelu_new', f, f);
+        rec.linear(row(m), row(f), blk.mlp.fc_out);
+        p.binary('add', a, a, m);
+        p.binary('add', x, a, x);
+      });
+      p.layerNorm(h, mean, rstd, x, this.transformer.ln_f.weight, this.transformer.ln_f.bias, this.transformer.ln_f.eps);
+      rec.linear(logits, row(h), this.lm_head);
+    });
+    return { rec, x, logits };
   }
 
   newCache(batch: number, maxLen: number): KVCache {

@@ -45,6 +45,11 @@ export interface NativeAddon {
   setIsa(level: number): number;
   numThreads(): number;
   setNumThreads(n: number): number;
+  planNew(): object;
+  planAdd(plan: object, op: number, code: number, ...views: Buf[]): void;
+  planRun(plan: object, pos: number): void;
+  planFree(plan: object): void;
+  planSize(plan: object): number;
   [gemm: string]: unknown;
 }
 

@@ -10,8 +10,8 @@
  *   const s = nb!.alloc(16);                  // 64-byte aligned, zero-filled external memory
  *   nb!.free(s);                              // detached and released now
  */
-import type { AdamWParams, AttentionParams, Backend, BinaryOp, FusedOp, ReduceOp, RopeParams, Storage, UnaryOp,
-  View } from '../backend.js';
+import type { AdamWParams, AttentionParams, Backend, BinaryOp, DecodePlan, FusedOp, ReduceOp, RopeParams, Storage,
+  UnaryOp, View } from '../backend.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { ARR, BINARY_CODE, META_LEN, REDUCE_CODE, SCAL, UNARY_CODE, meta, setOpt, setView as sv } from './marshal.js';
 
@@ -35,6 +35,53 @@ function attnParams(p: AttentionParams, B: number): void {
     meta[ARR + b] = p.pastLen[b];
     meta[ARR + B + b] = p.kvLen[b];
   }
+}
+
+/** Step codes of native/src/plan/plan.h. */
+const PLAN = { rmsNorm: 0, layerNorm: 1, matmul: 2, unary: 3, binary: 4, copy: 5, rope: 6, cacheWrite: 7, attention: 8 } as const;
+
+/** A DecodePlan over the addon's plan bindings: each method marshals its views like the Backend
+ *  method of the same name and records the call. */
+function makePlan(n: NativeAddon): DecodePlan {
+  let h: object | null = n.planNew();
+  const live = (): object => {
+    if (!h) throw new Error('decode plan: used after dispose()');
+    return h;
+  };
+  return {
+    rmsNorm(y, rstd, x, w, eps): void {
+      meta[SCAL] = eps;
+      n.planAdd(live(), PLAN.rmsNorm, 0, sv(0, y), sv(1, rstd), sv(2, x), setOpt(3, w));
+    },
+    layerNorm(y, mean, rstd, x, w, b, eps): void {
+      meta[SCAL] = eps;
+      n.planAdd(live(), PLAN.layerNorm, 0, sv(0, y), sv(1, mean), sv(2, rstd), sv(3, x), setOpt(4, w), setOpt(5, b));
+    },
+    matmul: (out, a, b) => n.planAdd(live(), PLAN.matmul, 0, sv(0, out), sv(1, a), sv(2, b)),
+    unary: (op, out, a) => n.planAdd(live(), PLAN.unary, UNARY_CODE[op], sv(0, out), sv(1, a)),
+    binary: (op, out, a, b) => n.planAdd(live(), PLAN.binary, BINARY_CODE[op], sv(0, out), sv(1, a), sv(2, b)),
+    copy: (out, a) => n.planAdd(live(), PLAN.copy, 0, sv(0, out), sv(1, a)),
+    rope(out, x, p): void {
+      meta[SCAL] = p.rotaryDim;
+      meta[SCAL + 1] = p.interleaved ? 1 : 0;
+      meta[SCAL + 2] = p.base;
+      if (p.inverse) throw new Error('decode plan: inverse rope is not recorded');
+      n.planAdd(live(), PLAN.rope, 0, sv(0, out), sv(1, x));
+    },
+    cacheWrite: (cache, a) => n.planAdd(live(), PLAN.cacheWrite, 0, sv(0, cache), sv(1, a)),
+    attention(out, q, k, v, scale): void {
+      meta[SCAL] = scale;
+      n.planAdd(live(), PLAN.attention, 0, sv(0, out), sv(1, q), sv(2, k), sv(3, v));
+    },
+    run: (pos) => n.planRun(live(), pos),
+    get size(): number {
+      return n.planSize(live());
+    },
+    dispose(): void {
+      if (h) n.planFree(h);
+      h = null;
+    },
+  };
 }
 
 function makeBackend(n: NativeAddon): Backend {
@@ -136,6 +183,7 @@ function makeBackend(n: NativeAddon): Backend {
       meta[SCAL + 5] = p.step;
       n.adamw(sv(0, param), sv(1, grad), sv(2, m), sv(3, v));
     },
+    plan: () => makePlan(n),
   };
 }
 

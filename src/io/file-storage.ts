@@ -15,6 +15,18 @@ const canMap = (): boolean => process.env.MOSS_NO_MMAP !== '1' && nativeAvailabl
 /** Largest file read into memory by the fallback path (V8's ArrayBuffer limit is near this). */
 const MAX_READ = 2 ** 32;
 
+/** Bytes per readSync call: its length argument must stay below 2 GiB (a signed 32-bit int). */
+const READ_CHUNK = 2 ** 30;
+
+/** Fills `bytes` from `fd` starting at file offset `offset`, in chunks readSync accepts (exported for tests). */
+export function readInto(path: string, fd: number, bytes: Uint8Array, offset: number, chunk = READ_CHUNK): void {
+  for (let pos = 0; pos < bytes.length; ) {
+    const got = readSync(fd, bytes, pos, Math.min(chunk, bytes.length - pos), offset + pos);
+    if (got === 0) throw new Error(`${path}: file shrank while being read`);
+    pos += got;
+  }
+}
+
 /** Whether `openStorage` memory-maps (true) or reads files (false). `MOSS_NO_MMAP=1` forces reading. */
 export function mmapAvailable(): boolean {
   return canMap();
@@ -27,12 +39,7 @@ export function readStorage(path: string): Storage {
     const size = fstatSync(fd).size;
     if (size > MAX_READ) throw new Error(`${path}: file is ${size} bytes, too large to read into memory without mmap (build the native addon)`);
     const bytes = new Uint8Array(size);
-    let pos = 0;
-    while (pos < size) {
-      const n = readSync(fd, bytes, pos, size - pos, pos);
-      if (n === 0) throw new Error(`${path}: file shrank while being read`);
-      pos += n;
-    }
+    readInto(path, fd, bytes, 0);
     return { buffer: bytes.buffer, byteOffset: 0, byteLength: size };
   } finally {
     closeSync(fd);
@@ -60,11 +67,7 @@ export function openRange(path: string, offset: number, length: number): Storage
     const n = Math.max(0, Math.min(length, size - offset));
     if (n > MAX_READ) throw new Error(`${path}: a range of ${n} bytes is too large to read into memory without mmap`);
     const bytes = new Uint8Array(n);
-    for (let pos = 0; pos < n; ) {
-      const got = readSync(fd, bytes, pos, n - pos, offset + pos);
-      if (got === 0) throw new Error(`${path}: file shrank while being read`);
-      pos += got;
-    }
+    readInto(path, fd, bytes, offset);
     return { buffer: bytes.buffer, byteOffset: 0, byteLength: n };
   } finally {
     closeSync(fd);

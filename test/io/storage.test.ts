@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mmapAvailable, openStorage } from '../../src/io/file-storage.js';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { mmapAvailable, openStorage, readInto } from '../../src/io/file-storage.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readGguf } from '../../src/io/gguf.js';
 import { writeGguf } from '../../src/io/gguf-write.js';
@@ -46,5 +47,20 @@ test('q8_0 / q4_0 tensors from the ref quantizers round-trip through GGUF', () =
     const bytes = new Uint8Array(v.storage.buffer, v.storage.byteOffset, v.storage.byteLength);
     assert.deepEqual(bytes, q);
     assert.deepEqual(deq(bytes, n), deq(q, n));
+  }
+});
+
+test('the read fallback reads in chunks (readSync takes < 2 GiB per call) and stops on a short file', () => {
+  const path = join(tmp(), 'chunks.bin');
+  const data = Uint8Array.from({ length: 100 }, (_, i) => (i * 37) & 255);
+  writeFileSync(path, data);
+  const fd = openSync(path, 'r');
+  try {
+    const got = new Uint8Array(90);
+    readInto(path, fd, got, 10, 7); // 13 chunks of 7 bytes (the last one short) from offset 10
+    assert.deepEqual(got, data.subarray(10));
+    assert.throws(() => readInto(path, fd, new Uint8Array(20), 90, 7), /shrank/);
+  } finally {
+    closeSync(fd);
   }
 });

@@ -73,7 +73,7 @@ const DENSE_DTYPES = new Set(['f32', 'f16', 'bf16', 'q8_0', 'q4_0']);
 
 /** True when `forward(ids, o)` may take the plan path. */
 export function canPlan(model: PlannableModel, ids: Tensor, o: ForwardOptions): o is ForwardOptions & { cache: KVCache } {
-  if (!o.cache || o.trace || ids.shape[0] !== 1 || ids.shape[1] !== 1 || o.cache.batch !== 1) return false;
+  if (!o.cache || o.trace || ids.shape[0] !== 1 || ids.shape[1] !== 1 || o.cache.batch !== 1 || !o.cache.planable) return false;
   if (o.lengths && o.lengths[0] !== 1) return false;
   if (!model.backend.plan || process.env.MOSS_DECODE_PLAN === '0') return false;
   if (o.cache.plan?.owner === model) return true;

@@ -17,6 +17,9 @@ export class KVCache {
   readonly lens: number[];
   /** The decode plan recorded against this cache (decode-plan.ts), disposed with it. */
   plan?: { readonly owner: object; readonly step: unknown; dispose(): void };
+  /** false for short-lived views of another cache (their plan would be recorded per call and
+   *  never disposed): such caches always decode op by op. */
+  planable = true;
 
   constructor(
     backend: Backend,

@@ -44,6 +44,7 @@ export class Scheduler {
   private rows: Seq[] = [];
   private waiting: Seq[] = [];
   private cancelled = new Set<number>();
+  private _row0: KVCache | null = null;
   promptTokens = 0;
 
   constructor(readonly model: CausalLM, readonly slots: number, capacity: number) {
@@ -73,21 +74,38 @@ export class Scheduler {
     this.cancelled.add(id);
   }
 
-  /** A cache whose rows are base rows [r0, r1): same storage, no copy. Only valid inside a tidy. */
+  /** A cache whose rows are base rows [r0, r1): same storage, no copy. Only valid inside a tidy
+   *  (its slices are disposed there); it never records a decode plan. */
   private view(r0: number, r1: number): KVCache {
     const c = this.cache;
     const v = Object.create(KVCache.prototype) as KVCache;
     Object.assign(v, {
       k: c.k.map((t) => t.slice(0, r0, r1)), v: c.v.map((t) => t.slice(0, r0, r1)), lens: c.lens.slice(r0, r1),
-      nLayers: c.nLayers, batch: r1 - r0, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim,
+      nLayers: c.nLayers, batch: r1 - r0, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim, planable: false,
     });
     return v;
+  }
+
+  /** The lasting view of row 0: one sequence alone decodes through its decode plan (recorded once),
+   *  the common case of a local server with one user. */
+  private row0(): KVCache {
+    if (!this._row0) {
+      const c = this.cache;
+      const v = Object.create(KVCache.prototype) as KVCache;
+      Object.assign(v, {
+        k: c.k.map((t) => t.slice(0, 0, 1).keep()), v: c.v.map((t) => t.slice(0, 0, 1).keep()), lens: [0],
+        nLayers: c.nLayers, batch: 1, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim, planable: true,
+      });
+      this._row0 = v;
+    }
+    this._row0.lens[0] = this.cache.lens[0];
+    return this._row0;
   }
 
   /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1). */
   private forward(r0: number, r1: number, ids: number[], T: number): Float32Array {
     const out = tidy(() => {
-      const v = this.view(r0, r1);
+      const v = r0 === 0 && r1 === 1 ? this.row0() : this.view(r0, r1);
       const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: 'last' });
       for (let b = r0; b < r1; b++) this.cache.lens[b] = v.lens[b - r0];
       return t;
@@ -178,6 +196,8 @@ export class Scheduler {
   }
 
   dispose(): void {
+    this._row0?.dispose(); // its plan and its slices (the storage stays with the cache)
+    this._row0 = null;
     this.cache.dispose();
   }
 }

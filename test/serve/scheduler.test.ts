@@ -71,3 +71,27 @@ test('stop ids and cancellation free rows', () => {
   s.dispose();
   t.dispose();
 });
+
+test('one sequence alone decodes through one decode plan; batched rows never record plans', async (t) => {
+  const be = model.backend as { plan?: () => unknown };
+  if (!be.plan) return t.skip('backend records no decode plans');
+  const ref = (await generateAll(model, [[1, 5, 9]], { maxNewTokens: 10 })).ids[0];
+  const orig = be.plan;
+  let made = 0;
+  be.plan = () => (made++, orig.call(be));
+  try {
+    const s = new Scheduler(model, 3, 64);
+    s.add({ id: 0, promptIds: [1, 5, 9], maxNewTokens: 10, stopIds: [], sampling: GREEDY });
+    const alone: number[] = [];
+    for (let i = 0; i < 12 && !s.idle(); i++) for (const [, tok] of s.step().tokens) alone.push(tok);
+    assert.equal(made, 1, 'the row-0 plan is recorded once and reused');
+    assert.deepEqual(alone, ref);
+    s.add({ id: 1, promptIds: [1, 7], maxNewTokens: 6, stopIds: [], sampling: GREEDY });
+    s.add({ id: 2, promptIds: [1, 8], maxNewTokens: 6, stopIds: [], sampling: GREEDY });
+    for (let i = 0; i < 10 && !s.idle(); i++) s.step();
+    assert.equal(made, 1, 'batched steps and rows other than 0 decode op by op');
+    s.dispose();
+  } finally {
+    be.plan = orig;
+  }
+});

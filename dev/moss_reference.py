@@ -200,6 +200,19 @@ def rotate_half(x):
     return torch.cat((-x2, x1), dim=-1)
 
 
+def llama3_inv_freq(inv_freq, rs):
+    """transformers' _compute_llama3_parameters (modeling_rope_utils.py), transcribed."""
+    factor, low, high = rs['factor'], rs['low_freq_factor'], rs['high_freq_factor']
+    old = rs['original_max_position_embeddings']
+    low_wavelen, high_wavelen = old / low, old / high
+    wavelen = 2 * math.pi / inv_freq
+    inv_llama = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+    smooth = (old / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * inv_llama / factor + smooth * inv_llama
+    medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+    return torch.where(medium, smoothed, inv_llama)
+
+
 def llama_forward(cfg, w, ids, past=None):
     C, H = cfg['hidden_size'], cfg['num_attention_heads']
     Hkv = cfg.get('num_key_value_heads', H)
@@ -208,6 +221,11 @@ def llama_forward(cfg, w, ids, past=None):
     Tp = 0 if past is None else past[0][0].shape[2]
     pos = torch.arange(Tp, Tp + T).float()
     inv_freq = 1.0 / (cfg['rope_theta'] ** (torch.arange(0, D, 2).float() / D))
+    rs = cfg.get('rope_scaling')
+    if rs and rs['rope_type'] == 'llama3':
+        inv_freq = llama3_inv_freq(inv_freq, rs)
+    elif rs and rs['rope_type'] == 'linear':
+        inv_freq = inv_freq / rs['factor']
     freqs = torch.outer(pos, inv_freq)
     emb = torch.cat((freqs, freqs), dim=-1)
     cos, sin = emb.cos()[None, None], emb.sin()[None, None]
@@ -369,5 +387,10 @@ if __name__ == '__main__':
     }
     make_llama('llama-gqa', llama, 3, 'f32', qkv_bias=False, tied=False)
     make_llama('qwen2-tied', qwen2, 4, 'bf16', qkv_bias=True, tied=True)
+    # Llama 3.1-style rope scaling; head dim 8 with theta 100 puts one pair in each llama3 regime
+    # (wavelengths 6.3 kept, 19.9 smoothed, 62.8 and 199 slowed by 8 for an original context of 32)
+    llama3 = dict(llama, rope_theta=100.0, rope_scaling={'rope_type': 'llama3', 'factor': 8.0, 'low_freq_factor': 1.0,
+                                                          'high_freq_factor': 4.0, 'original_max_position_embeddings': 32})
+    make_llama('llama3-rope', llama3, 5, 'f32', qkv_bias=False, tied=False)
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print('fixtures:', total, 'bytes')

@@ -97,8 +97,9 @@ void moss_rms_norm_backward(const moss_view* dx, const moss_view* dw, const moss
                             const moss_view* rstd, const moss_view* w);
 /* out, x (B, T, H, D); positions i32/i64 (B, T). Pairs (2i, 2i+1) when interleaved, else
  * (i, i + rotary_dim/2); angle = pos * base^(-2i/rotary_dim) (computed in f64), negated if inverse. */
+/* freq_factors: NULL, or rotary_dim / 2 values dividing each pair's frequency (rope scaling). */
 void moss_rope(const moss_view* out, const moss_view* x, const moss_view* positions, int rotary_dim,
-               int interleaved, double base, int inverse);
+               int interleaved, double base, int inverse, const float* freq_factors);
 /* q (B, H, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv), out (B, H, Tq, Dv), H % Hkv == 0.
  * Query i of batch row b sees keys j < kv_len[b] and (causal) j <= past_len[b] + i. Rows that see
  * no key are 0. lse (B, H, Tq) f32 or NULL: log sum_j exp(scale q.k_j) over visible keys (-inf

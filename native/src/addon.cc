@@ -374,8 +374,22 @@ Napi::Value RmsNormBackward(const Napi::CallbackInfo& info) {
   VIEWS_W(0, 6, 3u) moss_rms_norm_backward(V.p[0], V.p[1], V.p[2], V.p[3], V.p[4], V.p[5]);
   return info.Env().Undefined();
 }
+// Rope frequency factors: count in scalar 4, values in the array area (see index.ts ropeParams).
+bool rope_factors(const Napi::CallbackInfo& info, std::vector<float>* f) {
+  const int64_t n = (int64_t)S(4);
+  if (n < 0 || n > kMetaLen - kArr || (n > 0 && n != (int64_t)S(0) / 2)) {
+    Napi::Error::New(info.Env(), "native rope: bad frequency factor count").ThrowAsJavaScriptException();
+    return false;
+  }
+  f->resize((size_t)n);
+  for (int64_t i = 0; i < n; i++) (*f)[i] = (float)g_meta[kArr + i];
+  return true;
+}
 Napi::Value Rope(const Napi::CallbackInfo& info) {
-  VIEWS(0, 3) moss_rope(V.p[0], V.p[1], V.p[2], (int)S(0), S(1) != 0, S(2), S(3) != 0);
+  VIEWS(0, 3)
+  std::vector<float> f;
+  if (!rope_factors(info, &f)) return info.Env().Undefined();
+  moss_rope(V.p[0], V.p[1], V.p[2], (int)S(0), S(1) != 0, S(2), S(3) != 0, f.empty() ? nullptr : f.data());
   return info.Env().Undefined();
 }
 // attention(out, q, k, v, lse|null) and attentionBackward(dq, dk, dv, dout, q, k, v, out, lse): scale
@@ -586,7 +600,9 @@ Napi::Value PlanAdd(const Napi::CallbackInfo& info) {
     }
   }
   const double sc[3] = {S(0), S(1), S(2)};
-  if (moss_plan_add(h->plan, op, code, V.p, n, sc) != 0) {
+  std::vector<float> f;
+  if (op == MOSS_PLAN_ROPE && !rope_factors(info, &f)) return env.Undefined();
+  if (moss_plan_add(h->plan, op, code, V.p, n, sc, f.empty() ? nullptr : f.data(), (int)f.size()) != 0) {
     Napi::Error::New(env, "native plan: step " + std::to_string(op) + " does not take these views").ThrowAsJavaScriptException();
     return env.Undefined();
   }

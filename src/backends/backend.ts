@@ -56,6 +56,9 @@ export interface RopeParams {
   readonly base: number;
   /** Rotate by -angle (the vjp of rope). */
   readonly inverse?: boolean;
+  /** Per pair i (rotaryDim / 2 values): its frequency base^(-2i/rotaryDim) is divided by
+   *  freqFactors[i] (llama.cpp's rope_freqs tensor; HF rope_scaling 'linear' and 'llama3'). */
+  readonly freqFactors?: readonly number[] | null;
 }
 
 export interface AttentionParams {

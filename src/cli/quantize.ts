@@ -8,6 +8,7 @@
  * travels as `tokenizer.ggml.*` metadata (a GGUF input keeps its own).
  * Deliberately does not: k-quants, importance matrices, or splitting files.
  */
+import { hfRopeFactors } from '../models/rope-scaling.js';
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import type { View } from '../backends/backend.js';
@@ -113,6 +114,9 @@ function hfFolderTensors(dir: string, q: QType, out: GgufWriteTensor[]): Record<
   const heads = num('num_attention_heads');
   const kvHeads = num('num_key_value_heads', heads);
   const hidden = num('hidden_size');
+  // rope scaling travels as llama.cpp's rope_freqs tensor (its convert script does this for llama3)
+  const factors = hfRopeFactors(c.rope_scaling, hidden / heads, num('rope_theta', 10000), `${dir}/config.json`);
+  if (factors) out.push({ name: 'rope_freqs.weight', dtype: 'f32', shape: [factors.length], data: new Uint8Array(Float32Array.from(factors).buffer) });
   // a tied head has no lm_head.weight: llama.cpp then uses token_embd for the output, as we do
   for (const name of names) {
     const gn = llamaCppName(name);

@@ -71,6 +71,9 @@ export function loadGgufModel(path: string, backend: Backend): CausalLM {
   if (!emb) throw new Error(`${path}: tensor 'token_embd.weight' is missing`);
   const C = need('embedding_length');
   const H = need('attention.head_count');
+  const headDim = opt('attention.key_length', C / H);
+  const rotDims = md[`${arch}.rope.dimension_count`];
+  if (typeof rotDims === 'number' && rotDims !== headDim) throw new Error(`${path}: rope on ${rotDims} of ${headDim} head dims (partial rotary) is not supported for arch '${arch}'`);
   const bos = md['tokenizer.ggml.bos_token_id'];
   const eos = md['tokenizer.ggml.eos_token_id'];
   const c: LlamaConfig = {
@@ -80,10 +83,11 @@ export function loadGgufModel(path: string, backend: Backend): CausalLM {
     nLayers: need('block_count'),
     nHeads: H,
     nKvHeads: opt('attention.head_count_kv', H),
-    headDim: opt('attention.key_length', C / H),
+    headDim,
     vocabSize: emb.shape[0],
     rmsNormEps: need('attention.layer_norm_rms_epsilon'),
     ropeTheta: opt('rope.freq_base', 10000),
+    ropeFactors: ggufRopeFactors(path, arch, md, g.tensors.get('rope_freqs.weight'), headDim),
     ropeInterleaved: INTERLEAVED[arch],
     maxPositions: need('context_length'),
     tieWordEmbeddings: !renamed.has('lm_head.weight'),
@@ -93,6 +97,27 @@ export function loadGgufModel(path: string, backend: Backend): CausalLM {
   };
   const src = { ...mapSource(path, [{ file: path, tensors: renamed }]), nameOf: (n: string) => rename(n, 1) ?? n };
   return LlamaForCausalLM.load(checkLlamaConfig(c, path), new WeightLoader(src, backend, `${path} metadata`));
+}
+
+/**
+ * Rope frequency factors of a llama-family GGUF: the `rope_freqs.weight` tensor (Llama 3.1+, as
+ * llama.cpp's convert script computes it) times linear scaling (`rope.scaling.type` 'linear',
+ * `rope.scaling.factor`); null when neither is present. YaRN and other scalings are refused.
+ */
+function ggufRopeFactors(path: string, arch: string, md: Record<string, unknown>, freqs: View | undefined, headDim: number): number[] | null {
+  let f: number[] | null = null;
+  if (freqs) {
+    if (freqs.dtype !== 'f32' || freqs.shape.length !== 1 || freqs.shape[0] !== headDim / 2) {
+      throw new Error(`${path}: tensor 'rope_freqs.weight' must be f32 [${headDim / 2}], got ${freqs.dtype} [${freqs.shape}]`);
+    }
+    f = Array.from(new Float32Array(freqs.storage.buffer, freqs.storage.byteOffset + freqs.offset * 4, headDim / 2));
+  }
+  const type = md[`${arch}.rope.scaling.type`];
+  if (type === undefined || type === 'none') return f;
+  if (type !== 'linear') throw new Error(`${path}: rope scaling '${String(type)}' is not supported (supported: none, linear, rope_freqs)`);
+  const factor = md[`${arch}.rope.scaling.factor`];
+  if (typeof factor !== 'number' || !(factor > 0)) throw new Error(`${path}: ${arch}.rope.scaling.factor must be a positive number, got ${JSON.stringify(factor)}`);
+  return (f ?? new Array<number>(headDim / 2).fill(1)).map((x) => x * factor);
 }
 
 /** Arch `moss`: HF tensor names as stored, hyper-parameters from the config.json text in `moss.config`. */

@@ -7,8 +7,10 @@
  * (arch llama) and llama2.c store q/k rows permuted for adjacent pairs, which interleaved rope on
  * the stored rows reproduces exactly (q.k is unchanged by the same permutation of both), so no
  * weight is rewritten.
- * Not here: rope scaling (refused), sliding-window attention (Mistral's window is ignored, exact
- * for sequences shorter than it), MoE.
+ * Rope scaling: HF rope_scaling 'linear' and 'llama3' (Llama 3.1+) become per-pair frequency
+ * factors (rope-scaling.ts), as do a GGUF's rope_freqs tensor and linear scaling keys.
+ * Not here: position-dependent rope scaling (dynamic NTK, YaRN, LongRoPE: refused), sliding-window
+ * attention (Mistral's window is ignored, exact for sequences shorter than it), MoE.
  * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
  */
 import type { Backend } from '../backends/backend.js';
@@ -16,6 +18,7 @@ import { Module } from '../nn/index.js';
 import { ops, tidy, type Tensor } from '../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
 import { ids, int, num, type Json } from './config.js';
+import { hfRopeFactors } from './rope-scaling.js';
 import { canPlan, planForward, type PlanRecorder, type PlannableModel, type RecordedStep } from './decode-plan.js';
 import { KVCache } from './kv-cache.js';
 import { Dense, EmbeddingW, RMSNormW } from './layers.js';
@@ -34,6 +37,8 @@ export interface LlamaConfig {
   vocabSize: number;
   rmsNormEps: number;
   ropeTheta: number;
+  /** Per-pair rope frequency divisors (headDim / 2), or null (rope-scaling.ts). */
+  ropeFactors: number[] | null;
   /** true: adjacent pairs (GGUF llama, llama2.c); false: half-split pairs (HF). */
   ropeInterleaved: boolean;
   maxPositions: number;
@@ -51,8 +56,9 @@ export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
   const nHeads = int(cfg, file, 'num_attention_heads');
   const act = cfg.hidden_act ?? 'silu';
   if (act !== 'silu') throw new Error(`${file}: hidden_act '${String(act)}' is not supported (expected silu)`);
-  if (cfg.rope_scaling !== undefined && cfg.rope_scaling !== null) throw new Error(`${file}: rope_scaling is not supported yet`);
   const bos = ids(cfg, 'bos_token_id');
+  const headDim = int(cfg, file, 'head_dim', hiddenSize / nHeads);
+  const ropeTheta = num(cfg, file, 'rope_theta', 10000);
   return {
     modelType,
     hiddenSize,
@@ -61,10 +67,11 @@ export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
     nHeads,
     // HF's rule: no num_key_value_heads means one kv head per query head
     nKvHeads: int(cfg, file, 'num_key_value_heads', nHeads),
-    headDim: int(cfg, file, 'head_dim', hiddenSize / nHeads),
+    headDim,
     vocabSize: int(cfg, file, 'vocab_size'),
     rmsNormEps: num(cfg, file, 'rms_norm_eps'),
-    ropeTheta: num(cfg, file, 'rope_theta', 10000),
+    ropeTheta,
+    ropeFactors: hfRopeFactors(cfg.rope_scaling, headDim, ropeTheta, file),
     ropeInterleaved: false,
     maxPositions: int(cfg, file, 'max_position_embeddings'),
     tieWordEmbeddings: cfg.tie_word_embeddings === true,
@@ -78,6 +85,10 @@ export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
 export function checkLlamaConfig(c: LlamaConfig, file: string): LlamaConfig {
   if (c.nKvHeads < 1 || c.nHeads % c.nKvHeads !== 0) throw new Error(`${file}: ${c.nHeads} attention heads are not a multiple of ${c.nKvHeads} kv heads`);
   if (!Number.isInteger(c.headDim) || c.headDim % 2 !== 0) throw new Error(`${file}: head dim ${c.headDim} must be an even integer`);
+  const f = c.ropeFactors;
+  if (f && (f.length !== c.headDim / 2 || !f.every((x) => Number.isFinite(x) && x > 0))) {
+    throw new Error(`${file}: rope frequency factors must be ${c.headDim / 2} positive numbers (one per rotary pair), got ${f.length}`);
+  }
   return c;
 }
 
@@ -89,7 +100,7 @@ class LlamaAttention extends Module {
   forward(h: Tensor, positions: Tensor, cache: KVCache | undefined, layer: number, starts: readonly number[]): Tensor {
     const { nHeads: H, nKvHeads: Hkv, headDim: D, ropeTheta, ropeInterleaved } = this._c;
     const [B, T] = h.shape;
-    const rot = { rotaryDim: D, interleaved: ropeInterleaved, base: ropeTheta };
+    const rot = { rotaryDim: D, interleaved: ropeInterleaved, base: ropeTheta, freqFactors: this._c.ropeFactors };
     const q = ops.rope(this.q_proj.forward(h).reshape(B, T, H, D), positions, rot); // (B, T, H, D)
     const k = ops.rope(this.k_proj.forward(h).reshape(B, T, Hkv, D), positions, rot); // (B, T, Hkv, D)
     const v = this.v_proj.forward(h).reshape(B, T, Hkv, D);
@@ -197,7 +208,7 @@ export class LlamaForCausalLM extends Module implements CausalLM, PlannableModel
   recordStep(rec: PlanRecorder, cache: KVCache): RecordedStep {
     const { hiddenSize: C, intermediateSize: I, nHeads: H, nKvHeads: Hkv, headDim: D, vocabSize: V } = this.config;
     const p = rec.plan;
-    const rot = { rotaryDim: D, interleaved: this.config.ropeInterleaved, base: this.config.ropeTheta };
+    const rot = { rotaryDim: D, interleaved: this.config.ropeInterleaved, base: this.config.ropeTheta, freqFactors: this.config.ropeFactors };
     const x = rec.t(1, 1, C), h = rec.t(1, 1, C), rstd = rec.t(1, 1), out = rec.t(1, 1, C);
     const q = rec.t(1, 1, H, D), k = rec.t(1, 1, Hkv, D), v = rec.t(1, 1, Hkv, D);
     const qr = rec.t(1, 1, H, D), kr = rec.t(1, 1, Hkv, D), att = rec.t(1, H, 1, D);

@@ -25,6 +25,7 @@ export function loadLlama2cModel(path: string, backend: Backend): CausalLM {
     vocabSize: k.vocabSize,
     rmsNormEps: k.normEps,
     ropeTheta: k.ropeTheta,
+    ropeFactors: null,
     ropeInterleaved: k.ropeInterleaved,
     maxPositions: k.seqLen,
     // io hands the tied classifier out as lm_head.weight (the same view), so load it as a head

@@ -119,6 +119,17 @@ for (const dt of FLOATS) {
   }
 }
 
+// rope with per-pair frequency factors (rope scaling), forward and inverse
+for (const [interleaved, inverse] of [[false, false], [true, true]] as const) {
+  add({ name: `rope f32 freqFactors interleaved=${interleaved} inverse=${inverse}`, needs: 'rope', run: (b, rng) => {
+    const x = rand(b, rng, 'f32', [2, 3, 3, 16]);
+    const pos = makeView(b, 'i32', [2, 3], rng.ints(6, 0, 300));
+    const o = outView(b, 'f32', [2, 3, 3, 16]);
+    b.rope!(o, x, pos, { rotaryDim: 12, interleaved, base: 500000, inverse, freqFactors: [1, 1.5, 3.25, 8, 8, 32] });
+    return [o];
+  } });
+}
+
 // --- attention: prefill with cache, decode (Tq = 1), GQA, MQA, padding via kvLen ---
 const ATT: [string, number, number, number, number, number, number, boolean, number[], number[]][] = [
   ['prefill causal', 1, 4, 4, 7, 7, 16, true, [0], [7]],

@@ -17,11 +17,14 @@
 using namespace moss;
 
 extern "C" void moss_rope(const moss_view* out, const moss_view* x, const moss_view* positions, int rotary_dim,
-                          int interleaved, double base, int inverse) {
+                          int interleaved, double base, int inverse, const float* freq_factors) {
   const int64_t B = x->shape[0], T = x->shape[1], H = x->shape[2], D = x->shape[3];
   const int64_t half = rotary_dim / 2;
   std::vector<double> inv(half);
-  for (int64_t i = 0; i < half; i++) inv[i] = std::pow(base, -2.0 * (double)i / (double)rotary_dim);
+  for (int64_t i = 0; i < half; i++) {
+    inv[i] = std::pow(base, -2.0 * (double)i / (double)rotary_dim);
+    if (freq_factors) inv[i] /= (double)freq_factors[i];
+  }
   Rows ro(*out), rx(*x);  // rows of D: (b, t, h) -> row (b*T + t)*H + h
   par(B * T, H * D, [&](int64_t p0, int64_t p1) {
     float* cs = scratch(0, 2 * half + 2);

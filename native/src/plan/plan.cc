@@ -15,6 +15,7 @@ struct moss_plan {
     moss_view v[6];
     bool has[6];
     double s[3];
+    std::vector<float> factors;
   };
   std::vector<Step> steps;
   int64_t capacity = INT64_MAX;  // rows every cache of the plan holds
@@ -54,7 +55,7 @@ extern "C" void moss_plan_free(moss_plan* p) { delete p; }
 extern "C" int64_t moss_plan_size(const moss_plan* p) { return (int64_t)p->steps.size(); }
 
 extern "C" int moss_plan_add(moss_plan* p, int op, int code, const moss_view* const* views, int nviews,
-                             const double* scalars) {
+                             const double* scalars, const float* factors, int n_factors) {
   const int need = views_needed(op);
   if (need < 0 || nviews < need || nviews > 6) return -1;
   moss_plan::Step st{};
@@ -71,6 +72,10 @@ extern "C" int moss_plan_add(moss_plan* p, int op, int code, const moss_view* co
     if (!moss_qmatmul_view_check(&st.v[0], &st.v[1], &st.v[2], &end)) return -1;
   }
   if (op == MOSS_PLAN_ROPE && (st.v[1].ndim != 4 || st.v[1].shape[0] != 1 || st.v[1].shape[1] != 1)) return -1;
+  if (n_factors > 0) {
+    if (op != MOSS_PLAN_ROPE || n_factors != (int)st.s[0] / 2 || !factors) return -1;
+    st.factors.assign(factors, factors + n_factors);
+  }
   if (op == MOSS_PLAN_CACHE_WRITE) {
     const moss_view &c = st.v[0], &a = st.v[1];
     if (!is_cache(c) || a.ndim != 4 || a.shape[0] != 1 || a.shape[1] != c.shape[1] || a.shape[2] != 1 || a.shape[3] != c.shape[3])
@@ -104,7 +109,10 @@ extern "C" int moss_plan_run(moss_plan* p, int64_t pos) {
       case MOSS_PLAN_UNARY: moss_unary(st.code, v[0], v[1]); break;
       case MOSS_PLAN_BINARY: moss_binary(st.code, v[0], v[1], v[2]); break;
       case MOSS_PLAN_COPY: moss_copy(v[0], v[1]); break;
-      case MOSS_PLAN_ROPE: moss_rope(v[0], v[1], &p->positions, (int)st.s[0], st.s[1] != 0, st.s[2], 0); break;
+      case MOSS_PLAN_ROPE:
+        moss_rope(v[0], v[1], &p->positions, (int)st.s[0], st.s[1] != 0, st.s[2], 0,
+                  st.factors.empty() ? nullptr : st.factors.data());
+        break;
       case MOSS_PLAN_CACHE_WRITE: {
         moss_view row = st.v[0];
         row.shape[2] = 1;

@@ -36,7 +36,7 @@ enum moss_plan_op {
   MOSS_PLAN_UNARY = 3,      /* code enum moss_unary; views out, a */
   MOSS_PLAN_BINARY = 4,     /* code enum moss_binary; views out, a, b */
   MOSS_PLAN_COPY = 5,       /* views out, a */
-  MOSS_PLAN_ROPE = 6,       /* views out, x (1, 1, H, D); scalars rotary_dim, interleaved, base */
+  MOSS_PLAN_ROPE = 6,       /* views out, x (1, 1, H, D); scalars rotary_dim, interleaved, base; factors */
   MOSS_PLAN_CACHE_WRITE = 7,/* views cache (1, Hkv, S, D), a (1, Hkv, 1, D) */
   MOSS_PLAN_ATTENTION = 8,  /* views out (1, H, 1, D), q (1, H, 1, D), k, v (1, Hkv, S, D); scalars scale */
 };
@@ -46,8 +46,10 @@ typedef struct moss_plan moss_plan;
 moss_plan* moss_plan_new(void);
 void moss_plan_free(moss_plan* p);
 /** Appends a step. Returns 0, or -1 (nothing appended) for an unknown op, a missing view, or a
- *  layout the step cannot take. */
-int moss_plan_add(moss_plan* p, int op, int code, const moss_view* const* views, int nviews, const double* scalars);
+ *  layout the step cannot take. `factors` (n_factors values, copied) are a ROPE step's frequency
+ *  factors (moss_rope's freq_factors); other steps take none. */
+int moss_plan_add(moss_plan* p, int op, int code, const moss_view* const* views, int nviews, const double* scalars,
+                  const float* factors, int n_factors);
 /** Runs every step for the token at `pos`. Returns 0, or -1 (nothing run) when pos is negative or
  *  row pos lies outside a cache of the plan. */
 int moss_plan_run(moss_plan* p, int64_t pos);

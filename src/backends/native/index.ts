@@ -37,6 +37,19 @@ function attnParams(p: AttentionParams, B: number): void {
   }
 }
 
+/** Rope scalars (rotary dim, interleaved, base, inverse, factor count) and factors into `meta`
+ *  (native/src/addon.cc Rope). */
+function ropeParams(p: RopeParams): void {
+  const f = p.freqFactors ?? null;
+  if (f && (f.length !== p.rotaryDim >> 1 || ARR + f.length > META_LEN)) throw new Error(`native rope: ${f.length} frequency factors for rotary dim ${p.rotaryDim}`);
+  meta[SCAL] = p.rotaryDim;
+  meta[SCAL + 1] = p.interleaved ? 1 : 0;
+  meta[SCAL + 2] = p.base;
+  meta[SCAL + 3] = p.inverse ? 1 : 0;
+  meta[SCAL + 4] = f ? f.length : 0;
+  if (f) for (let i = 0; i < f.length; i++) meta[ARR + i] = f[i];
+}
+
 /** Step codes of native/src/plan/plan.h. */
 const PLAN = { rmsNorm: 0, layerNorm: 1, matmul: 2, unary: 3, binary: 4, copy: 5, rope: 6, cacheWrite: 7, attention: 8 } as const;
 
@@ -62,10 +75,8 @@ function makePlan(n: NativeAddon): DecodePlan {
     binary: (op, out, a, b) => n.planAdd(live(), PLAN.binary, BINARY_CODE[op], sv(0, out), sv(1, a), sv(2, b)),
     copy: (out, a) => n.planAdd(live(), PLAN.copy, 0, sv(0, out), sv(1, a)),
     rope(out, x, p): void {
-      meta[SCAL] = p.rotaryDim;
-      meta[SCAL + 1] = p.interleaved ? 1 : 0;
-      meta[SCAL + 2] = p.base;
       if (p.inverse) throw new Error('decode plan: inverse rope is not recorded');
+      ropeParams(p);
       n.planAdd(live(), PLAN.rope, 0, sv(0, out), sv(1, x));
     },
     cacheWrite: (cache, a) => n.planAdd(live(), PLAN.cacheWrite, 0, sv(0, cache), sv(1, a)),
@@ -154,10 +165,7 @@ function makeBackend(n: NativeAddon): Backend {
       n.rmsNormBackward(sv(0, dx), setOpt(1, dw), sv(2, dy), sv(3, x), sv(4, rstd), setOpt(5, w));
     },
     rope(out: View, x: View, positions: View, p: RopeParams): void {
-      meta[SCAL] = p.rotaryDim;
-      meta[SCAL + 1] = p.interleaved ? 1 : 0;
-      meta[SCAL + 2] = p.base;
-      meta[SCAL + 3] = p.inverse ? 1 : 0;
+      ropeParams(p);
       n.rope(sv(0, out), sv(1, x), sv(2, positions));
     },
     attention(out: View, q: View, k: View, v: View, p: AttentionParams, lse?: View | null): void {

@@ -3,7 +3,8 @@
  * Frequencies follow the HF implementations in float32: inv_freq[i] = 1 / base^(2i/rotaryDim),
  * angle = f32(pos * inv_freq[i]). Pairs: interleaved (2i, 2i+1) = GPT-J/MOSS `rotate_every_two`;
  * half-split (i, i + rotaryDim/2) = LLaMA/NeoX `rotate_half`. Features >= rotaryDim pass through.
- * `inverse` rotates by -angle (the vjp). Not here: scaled/NTK rope variants.
+ * `inverse` rotates by -angle (the vjp). `freqFactors` divide the frequencies (f32, as HF's scaled
+ * inv_freq). Not here: position-dependent variants (dynamic NTK, YaRN).
  */
 import type { RopeParams, View } from '../backend.js';
 import { readF32, readNum, write } from './strided.js';
@@ -25,6 +26,7 @@ export function rope(out: View, x: View, positions: View, p: RopeParams): void {
   const rd = p.rotaryDim;
   const half = rd >> 1;
   const inv = ropeInvFreq(rd, p.base);
+  if (p.freqFactors) for (let i = 0; i < half; i++) inv[i] = fr(inv[i] / p.freqFactors[i]);
   const sign = p.inverse ? -1 : 1;
   const y = Float64Array.from(xs);
   const cos = new Float64Array(half);

@@ -92,6 +92,7 @@ void anon_give(void* p, size_t len) {
 }
 
 void release(napi_env env, Block* b) {
+  moss_qforget(b->p, (int64_t)b->len);  // repacked copies of weights in this memory
   if (b->kind == kFile) forget_map(b);
   if (b->kind == kHeap) std::free(b->p);
   else if (b->kind == kAnon) anon_give(b->p, b->len);
@@ -537,9 +538,33 @@ Napi::Value QMatmul(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 Napi::Value QMatmulIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), moss_qmatmul_isa()); }
+// qprepare(w): w (N, K) q4_0 with contiguous rows in slot 0. Repacks it for the AVX-512 kernels
+// (moss_qprepare) and returns the copy's bytes (0: not repacked). When w lives in a file mapping,
+// the mapping's pages under w are then dropped (MADV_DONTNEED: a private mapping that was never
+// written re-reads the file if touched again), so the copy does not double the resident memory.
+Napi::Value QPrepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VIEWS(0, 1)
+  const moss_view& w = V.v[0];
+  if (!V.p[0] || w.dtype != MOSS_Q4_0 || w.ndim != 2 || w.strides[1] != 1 || w.strides[0] != w.shape[1] || w.shape[1] % 32 != 0)
+    return Napi::Number::New(env, 0);
+  const int64_t N = w.shape[0], K = w.shape[1], wr = K / 32 * 18;
+  const int64_t bytes = moss_qprepare(MOSS_QTYPE_Q4_0, w.data, N, K, wr);
+  void* data = nullptr;
+  size_t len = 0;
+  napi_get_arraybuffer_info(env, info[0], &data, &len);
+  auto it = g_blocks.find(data);
+  if (bytes > 0 && it != g_blocks.end() && it->second->kind == kFile) {
+    const uintptr_t lo = (reinterpret_cast<uintptr_t>(w.data) + 4095) & ~(uintptr_t)4095;
+    const uintptr_t hi = (reinterpret_cast<uintptr_t>(w.data) + (uintptr_t)(N * wr)) & ~(uintptr_t)4095;
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
+  return Napi::Number::New(env, (double)bytes);
+}
 void RegisterQuant(Napi::Env env, Napi::Object exports) {
   exports.Set("qmatmul", Napi::Function::New(env, QMatmul, "qmatmul"));
   exports.Set("qmatmulIsa", Napi::Function::New(env, QMatmulIsa, "qmatmulIsa"));
+  exports.Set("qprepare", Napi::Function::New(env, QPrepare, "qprepare"));
 }
 // --- end quant bindings ---
 

@@ -159,6 +159,12 @@ export interface Backend {
   adamw?(param: View, grad: View, m: View, v: View, p: AdamWParams): void;
   /** A new, empty decode plan (backends that can replay recorded calls; see DecodePlan). */
   plan?(): DecodePlan;
+  /**
+   * Optional, once per loaded weight (N, K) that will only be read, e.g. by matmul as w.T: the
+   * backend may keep a copy in a layout its kernels read faster (the native backend repacks q4_0
+   * 8 rows at a time). Results stay the same sums; the weight must not be written afterwards.
+   */
+  prepareWeight?(w: View): void;
 }
 
 /**

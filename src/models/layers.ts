@@ -16,6 +16,7 @@ export class Dense extends Module {
 
   static load(w: WeightLoader, prefix: string, out: number, inp: number, bias: boolean): Dense {
     const weight = w.take(`${prefix}.weight`, [out, inp], { allowQuant: true });
+    weight.backend.prepareWeight?.(weight); // e.g. q4_0 repacked for the native kernels
     return new Dense(weight, bias ? w.take(`${prefix}.bias`, [out]) : null);
   }
 

@@ -192,6 +192,9 @@ function makeBackend(n: NativeAddon): Backend {
       n.adamw(sv(0, param), sv(1, grad), sv(2, m), sv(3, v));
     },
     plan: () => makePlan(n),
+    prepareWeight(w: View): void {
+      if (w.dtype === 'q4_0' && typeof n.qprepare === 'function' && process.env.MOSS_Q4_REPACK !== '0') (n.qprepare as (b: ArrayBuffer) => number)(sv(0, w));
+    },
   };
 }
 

@@ -46,12 +46,17 @@ void forget_map(Block* b) {
     if (g_maps[i] == b) { g_maps.erase(g_maps.begin() + (long)i); return; }
 }
 
-// Freed big anonymous blocks are kept (MOSS_ALLOC_CACHE_MB, default 1024; 0 = off) and handed out
-// again for the same page-rounded size, zeroed by memset: fresh pages cost a fault per 4 KiB on
-// first touch (~2 GB/s), which dominated the large elementwise ops of a training step (each step
-// frees and reallocates the same shapes). Oldest blocks are unmapped first when over the cap.
+// Blocks of kAnonMin bytes and more are anonymous mappings of their own; freed ones are kept
+// (MOSS_ALLOC_CACHE_MB, default 1024; 0 = off) and handed out again for the same page-rounded
+// size, zeroed by memset: fresh pages cost a fault per 4 KiB on first touch (~2 GB/s), which
+// dominated the large elementwise ops of a training step (each step frees and reallocates the same
+// shapes). Over the cap, whole size classes are unmapped, largest first. Smaller blocks come from
+// malloc. Not lower sizes through malloc: glibc serves them from its brk heap once its dynamic
+// mmap threshold has risen, and a training loop's mix of 64 KiB..1 MiB tensors then fragmented
+// that heap without bound (RSS +5 MB per moss-tiny step, the heap never trimmed).
+constexpr size_t kAnonMin = 64u << 10;
 struct AnonCache {
-  std::vector<std::pair<void*, size_t>> blocks;  // (pointer, page-rounded length), oldest first
+  std::unordered_map<size_t, std::vector<void*>> free;  // page-rounded length -> blocks
   size_t bytes = 0;
   size_t cap = 0;
   AnonCache() {
@@ -65,15 +70,13 @@ inline size_t page_round(size_t len) { return (len + 4095) & ~(size_t)4095; }
 
 void* anon_take(size_t len) {
   const size_t r = page_round(len);
-  for (size_t i = g_anon.blocks.size(); i-- > 0;) {
-    if (g_anon.blocks[i].second != r) continue;
-    void* p = g_anon.blocks[i].first;
-    g_anon.blocks.erase(g_anon.blocks.begin() + (long)i);
-    g_anon.bytes -= r;
-    std::memset(p, 0, len);
-    return p;
-  }
-  return nullptr;
+  auto it = g_anon.free.find(r);
+  if (it == g_anon.free.end() || it->second.empty()) return nullptr;
+  void* p = it->second.back();
+  it->second.pop_back();
+  g_anon.bytes -= r;
+  std::memset(p, 0, len);
+  return p;
 }
 
 void anon_give(void* p, size_t len) {
@@ -82,12 +85,16 @@ void anon_give(void* p, size_t len) {
     ::munmap(p, r);
     return;
   }
-  g_anon.blocks.emplace_back(p, r);
+  g_anon.free[r].push_back(p);
   g_anon.bytes += r;
-  while (g_anon.bytes > g_anon.cap) {
-    ::munmap(g_anon.blocks.front().first, g_anon.blocks.front().second);
-    g_anon.bytes -= g_anon.blocks.front().second;
-    g_anon.blocks.erase(g_anon.blocks.begin());
+  while (g_anon.bytes > g_anon.cap) {  // drop the largest size class (rarely needed again soon)
+    auto big = g_anon.free.begin();
+    for (auto i = g_anon.free.begin(); i != g_anon.free.end(); ++i)
+      if (!i->second.empty() && (big->second.empty() || i->first > big->first)) big = i;
+    if (big->second.empty()) break;
+    for (void* q : big->second) ::munmap(q, big->first);
+    g_anon.bytes -= big->first * big->second.size();
+    big->second.clear();
   }
 }
 
@@ -144,7 +151,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   }
   void* p = nullptr;
   Kind kind;
-  if (len >= (1u << 20)) {  // big: anonymous pages are zero-filled lazily and page aligned
+  if (len >= kAnonMin) {  // big: anonymous pages are zero-filled lazily and page aligned
     p = anon_take(len);
     if (!p) p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) p = nullptr;

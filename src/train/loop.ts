@@ -191,62 +191,67 @@ export function trainLoop(inp: LoopInput): LoopResult {
   let timedTokens = 0;
   model.train();
 
-  // --- the loop ---
-  while (step < cfg.steps) {
-    const lr = cosineWithWarmup(step, { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr });
-    opt.setLr(lr);
-    let lossSum = 0;
-    for (let micro = 0; micro < cfg.gradAccum; micro++) {
-      lossSum += tidy(() => {
-        const [ids, tg] = toTensors(batcher.next(), params[0]);
-        const logits = model.forward(ids);
-        const loss = ops.crossEntropy(logits.reshape(-1, logits.shape[2]), tg);
-        (cfg.gradAccum > 1 ? ops.div(loss, cfg.gradAccum) : loss).backward();
-        return loss.item();
-      });
-    }
-    if (cfg.dtype === 'bf16') {
-      noGrad(() => params.forEach((p, i) => {
-        masters[i].grad?.dispose();
-        masters[i].grad = p.grad ? p.grad.to('f32').keep() : zeros(p.shape, { backend: p.backend }).keep();
-      }));
-    }
-    const gradNorm = cfg.clip > 0 ? clipGradNorm(masters, cfg.clip) : NaN;
-    opt.step();
-    opt.zeroGrad();
-    if (cfg.dtype === 'bf16') {
-      for (const p of params) {
-        p.grad?.dispose();
-        p.grad = null;
+  try {
+    // --- the loop ---
+    while (step < cfg.steps) {
+      const lr = cosineWithWarmup(step, { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr });
+      opt.setLr(lr);
+      let lossSum = 0;
+      for (let micro = 0; micro < cfg.gradAccum; micro++) {
+        lossSum += tidy(() => {
+          const [ids, tg] = toTensors(batcher.next(), params[0]);
+          const logits = model.forward(ids);
+          const loss = ops.crossEntropy(logits.reshape(-1, logits.shape[2]), tg);
+          (cfg.gradAccum > 1 ? ops.div(loss, cfg.gradAccum) : loss).backward();
+          return loss.item();
+        });
       }
-      params.forEach((p, i) => p.backend.copy(p, masters[i]));
+      if (cfg.dtype === 'bf16') {
+        noGrad(() => params.forEach((p, i) => {
+          masters[i].grad?.dispose();
+          masters[i].grad = p.grad ? p.grad.to('f32').keep() : zeros(p.shape, { backend: p.backend }).keep();
+        }));
+      }
+      const gradNorm = cfg.clip > 0 ? clipGradNorm(masters, cfg.clip) : NaN;
+      opt.step();
+      opt.zeroGrad();
+      if (cfg.dtype === 'bf16') {
+        for (const p of params) {
+          p.grad?.dispose();
+          p.grad = null;
+        }
+        params.forEach((p, i) => p.backend.copy(p, masters[i]));
+      }
+      step++;
+      tokensSeen += tokPerStep;
+      timedTokens += tokPerStep;
+      const loss = lossSum / cfg.gradAccum;
+      result.losses.push({ step, loss });
+      const tps = timedTokens / ((performance.now() - t0) / 1000);
+      if (step % cfg.logEvery === 0 || step === cfg.steps) {
+        metrics.write({ step, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tok_per_s: Math.round(tps) });
+        if (!bar) log(`step ${step}/${cfg.steps}: loss ${loss.toFixed(4)}, lr ${lr.toExponential(2)}, ${tps.toFixed(0)} tok/s`);
+      }
+      bar?.update(step, tokPerStep, `loss ${loss.toFixed(3)}`);
+      if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) runEval();
+      if (inp.haltAfter !== undefined && step >= inp.haltAfter) {
+        result.step = step;
+        return result;
+      }
+      if (cfg.ckptEvery > 0 && step % cfg.ckptEvery === 0 && step < cfg.steps) save();
     }
-    step++;
-    tokensSeen += tokPerStep;
-    timedTokens += tokPerStep;
-    const loss = lossSum / cfg.gradAccum;
-    result.losses.push({ step, loss });
-    const tps = timedTokens / ((performance.now() - t0) / 1000);
-    if (step % cfg.logEvery === 0 || step === cfg.steps) {
-      metrics.write({ step, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tok_per_s: Math.round(tps) });
-      if (!bar) log(`step ${step}/${cfg.steps}: loss ${loss.toFixed(4)}, lr ${lr.toExponential(2)}, ${tps.toFixed(0)} tok/s`);
-    }
-    bar?.update(step, tokPerStep, `loss ${loss.toFixed(3)}`);
-    if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step < cfg.steps) runEval();
-    if (inp.haltAfter !== undefined && step >= inp.haltAfter) {
-      result.step = step;
-      return result;
-    }
-    if (cfg.ckptEvery > 0 && step % cfg.ckptEvery === 0 && step < cfg.steps) save();
+    bar?.finish();
+    runEval();
+    save();
+    result.step = step;
+    result.tokensPerS = timedTokens / ((performance.now() - t0) / 1000);
+    writeLossPlot(cfg.outDir);
+    return result;
+  } finally {
+    // optimizer moments and f32 master weights are this run's alone
+    opt.dispose();
+    if (cfg.dtype === 'bf16') for (const m of masters) m.dispose();
   }
-  bar?.finish();
-  runEval();
-  save();
-  result.step = step;
-  result.tokensPerS = timedTokens / ((performance.now() - t0) / 1000);
-  writeLossPlot(cfg.outDir);
-  if (cfg.dtype === 'bf16') for (const m of masters) m.dispose();
-  return result;
 }
 
 /** Writes loss.png (blue: train loss, orange: eval loss) from the run's metrics.jsonl. */

@@ -70,3 +70,34 @@ test('bf16 weights train through f32 master weights; metrics and a valid loss.pn
   assert.ok(existsSync(join(dir, 'step-00000040', 'config.json')));
   assert.deepEqual(JSON.parse(readFileSync(join(dir, 'step-00000040', 'config.json'), 'utf8')), { hello: 1 });
 });
+
+test('training steps leave no tensors behind: live allocations stay flat from step 10 to step 40 (f32, bf16, clipping)', () => {
+  for (const dtype of ['f32', 'bf16'] as const) {
+    const model = new TinyLM(17, 16, 2, 7, dtype);
+    const be = model.parameters()[0].backend;
+    const live = new Set<object>();
+    const { alloc, free } = be;
+    const counts: number[] = [];
+    be.alloc = (n: number) => {
+      const s = alloc.call(be, n);
+      live.add(s);
+      return s;
+    };
+    be.free = (s) => {
+      live.delete(s);
+      free.call(be, s);
+    };
+    try {
+      const train = rows(4, 8, 5);
+      for (const steps of [10, 40]) {
+        trainLoop({ model, train, cfg: cfg(tmp(), { steps, dtype, clip: 1.0 }), config: {}, log: () => {} });
+        counts.push(live.size);
+      }
+    } finally {
+      be.alloc = alloc;
+      be.free = free;
+    }
+    // a second run of 4x the steps on the same model must not hold more memory than the first
+    assert.ok(counts[1] <= counts[0], `${dtype}: ${counts[0]} live allocations after 10 steps, ${counts[1]} after 40 more`);
+  }
+});

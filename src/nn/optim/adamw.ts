@@ -70,6 +70,14 @@ export class AdamW extends Optimizer {
     return s;
   }
 
+  /** Frees the moment estimates (the optimizer is not used afterwards). */
+  dispose(): void {
+    for (const map of [this.m, this.v]) {
+      for (const t of map.values()) t.dispose();
+      map.clear();
+    }
+  }
+
   stateTensors(): Map<string, Tensor> {
     const out = new Map<string, Tensor>();
     this.groups.forEach((g, gi) =>

@@ -545,7 +545,7 @@ Napi::Value QMatmul(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 Napi::Value QMatmulIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), moss_qmatmul_isa()); }
-// qprepare(w): w (N, K) q4_0 with contiguous rows in slot 0. Repacks it for the AVX-512 kernels
+// qprepare(w): w (N, K) q4_0 / q8_0 with contiguous rows in slot 0. Repacks it for the AVX-512 kernels
 // (moss_qprepare) and returns the copy's bytes (0: not repacked). When w lives in a file mapping,
 // the mapping's pages under w are then dropped (MADV_DONTNEED: a private mapping that was never
 // written re-reads the file if touched again), so the copy does not double the resident memory.
@@ -553,10 +553,12 @@ Napi::Value QPrepare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   VIEWS(0, 1)
   const moss_view& w = V.v[0];
-  if (!V.p[0] || w.dtype != MOSS_Q4_0 || w.ndim != 2 || w.strides[1] != 1 || w.strides[0] != w.shape[1] || w.shape[1] % 32 != 0)
+  if (!V.p[0] || (w.dtype != MOSS_Q4_0 && w.dtype != MOSS_Q8_0) || w.ndim != 2 || w.strides[1] != 1 ||
+      w.strides[0] != w.shape[1] || w.shape[1] % 32 != 0)
     return Napi::Number::New(env, 0);
-  const int64_t N = w.shape[0], K = w.shape[1], wr = K / 32 * 18;
-  const int64_t bytes = moss_qprepare(MOSS_QTYPE_Q4_0, w.data, N, K, wr);
+  const int qt = w.dtype == MOSS_Q4_0 ? MOSS_QTYPE_Q4_0 : MOSS_QTYPE_Q8_0;
+  const int64_t N = w.shape[0], K = w.shape[1], wr = K / 32 * moss_qblock_bytes(qt);
+  const int64_t bytes = moss_qprepare(qt, w.data, N, K, wr);
   void* data = nullptr;
   size_t len = 0;
   napi_get_arraybuffer_info(env, info[0], &data, &len);

@@ -174,40 +174,40 @@ if (!process.env.MOSS_QUANT_TEST_CHILD && !skip) {
   }
 }
 
-test('quant q4_0: prepared (repacked 8 rows at a time) weights give the same sums; freed memory forgets its copy', { skip }, () => {
+for (const q of ['q4_0', 'q8_0'] as Q[]) test(`quant ${q}: prepared (repacked 8 rows at a time) weights give the same sums; freed memory forgets its copy`, { skip }, () => {
   const prepare = addon!.qprepare as (b: ArrayBuffer) => number;
   const level = (addon!.qmatmulIsa as () => string)();
-  const weightView = (buf: ArrayBuffer, N: number, K: number): View => ({ storage: { buffer: buf, byteOffset: 0, byteLength: buf.byteLength }, dtype: 'q4_0', shape: [N, K], strides: [K, 1], offset: 0 });
+  const weightView = (buf: ArrayBuffer, N: number, K: number): View => ({ storage: { buffer: buf, byteOffset: 0, byteLength: buf.byteLength }, dtype: q, shape: [N, K], strides: [K, 1], offset: 0 });
   for (const [M, N, K] of [[1, 8, 32], [1, 64, 2048], [3, 16, 96], [4, 40, 256], [5, 24, 4192], [64, 32, 128], [70, 8, 64], [1, 12, 64]] as const) {
-    const { bytes, a } = operands('q4_0', M, N, K);
-    const plain = run(nb!, 'q4_0', bytes, a, M, N, K, K, K);
+    const { bytes, a } = operands(q, M, N, K);
+    const plain = run(nb!, q, bytes, a, M, N, K, K, K);
     const first = prepare(setView(0, weightView(bytes.buffer as ArrayBuffer, N, K)));
     assert.equal(first > 0, level === 'avx512vnni' && N % 8 === 0, `repacked at level ${level}, N=${N}`);
     assert.equal(prepare(setView(0, weightView(bytes.buffer as ArrayBuffer, N, K))), 0, 'preparing twice repacks once');
-    const got = run(nb!, 'q4_0', bytes, a, M, N, K, K, K);
-    const e = normErr(got, model('q4_0', a, K, M, K, bytes, K, N));
-    assert.ok(e <= 2e-5, `prepared M=${M} N=${N} K=${K} (${level}): vs model ${e}`);
+    const got = run(nb!, q, bytes, a, M, N, K, K, K);
+    const e = normErr(got, model(q, a, K, M, K, bytes, K, N));
+    assert.ok(e <= 2e-5, `${q} prepared M=${M} N=${N} K=${K} (${level}): vs model ${e}`);
     assert.ok(normErr(got, plain) <= 2e-6, `prepared vs plain M=${M} N=${N} K=${K}`);
   }
   // a weight in native memory: repacked, freed, and the same (recycled) memory refilled with other
   // weights must be read as they are now, not through the old copy
   // (over 1 MB: the native allocator hands a freed block of the same size back, at the same address)
   const N = 1024, K = 2048;
-  const one = operands('q4_0', 2, N, K), two = operands('q4_0', 2, N, K);
+  const one = operands(q, 2, N, K), two = operands(q, 2, N, K);
   const s1 = nb!.alloc(one.bytes.length);
   new Uint8Array(s1.buffer, 0, one.bytes.length).set(one.bytes);
-  const w1: View = { storage: s1, dtype: 'q4_0', shape: [K, N], strides: [1, K], offset: 0 };
+  const w1: View = { storage: s1, dtype: q, shape: [K, N], strides: [1, K], offset: 0 };
   nb!.prepareWeight!({ ...w1, shape: [N, K], strides: [K, 1] });
   const mm = (w: View, a: Float32Array): Float32Array => {
     const out = new Float32Array(2 * N);
     nb!.matmul(f32View(out, [2, N], [N, 1]), f32View(a, [2, K], [K, 1]), w);
     return out;
   };
-  assert.ok(normErr(mm(w1, one.a), model('q4_0', one.a, K, 2, K, one.bytes, K, N)) <= 2e-5);
+  assert.ok(normErr(mm(w1, one.a), model(q, one.a, K, 2, K, one.bytes, K, N)) <= 2e-5);
   nb!.free(s1);
   const s2 = nb!.alloc(two.bytes.length);
   new Uint8Array(s2.buffer, 0, two.bytes.length).set(two.bytes);
-  const w2: View = { storage: s2, dtype: 'q4_0', shape: [K, N], strides: [1, K], offset: 0 };
-  assert.ok(normErr(mm(w2, two.a), model('q4_0', two.a, K, 2, K, two.bytes, K, N)) <= 2e-5, 'stale repacked copy used');
+  const w2: View = { storage: s2, dtype: q, shape: [K, N], strides: [1, K], offset: 0 };
+  assert.ok(normErr(mm(w2, two.a), model(q, two.a, K, 2, K, two.bytes, K, N)) <= 2e-5, 'stale repacked copy used');
   nb!.free(s2);
 });

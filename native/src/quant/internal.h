@@ -31,6 +31,9 @@ struct Kernels {
    *  C[m, 8g .. 8g + 7] for m < M and groups g in [g0, g1) of the repacked matrix X. */
   void (*prep_x8)(const float* x, int64_t nb, void* out);
   void (*x8_tile)(int64_t M, int64_t g0, int64_t g1, int64_t nb, const void* A, const uint8_t* X, float* C, int64_t ldc);
+  /** The same for q8_0 weights (272 bytes per 8-row block). */
+  void (*prep_x8_q8)(const float* x, int64_t nb, void* out);
+  void (*x8q8_tile)(int64_t M, int64_t g0, int64_t g1, int64_t nb, const void* A, const uint8_t* X, float* C, int64_t ldc);
 };
 
 /** Bytes of one prepared activation row for x8_tile (64 per block). */

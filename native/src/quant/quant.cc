@@ -61,6 +61,7 @@ void* quantize_rows(const Kernels* k, int qtype, int64_t M, int64_t K, const flo
 // Prepared (repacked) weights, keyed by the original data pointer. Lookups happen once per
 // moss_qmatmul call; entries go when moss_qforget is told their memory is freed.
 struct Prepared {
+  int qtype;
   int64_t N, K, wr;
   void* x8;
   int64_t bytes;
@@ -70,23 +71,25 @@ std::map<const void*, Prepared> g_prep;
 
 // The repacked copy of (W, N, K, wr), or null. The copy lives until moss_qforget is told that W's
 // memory is freed, which its owner does only when no call can still be reading W.
-const uint8_t* find_prepared(const void* W, int64_t N, int64_t K, int64_t wr) {
+const uint8_t* find_prepared(int qtype, const void* W, int64_t N, int64_t K, int64_t wr) {
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
-  if (it == g_prep.end() || it->second.N != N || it->second.K != K || it->second.wr != wr) return nullptr;
+  if (it == g_prep.end() || it->second.qtype != qtype || it->second.N != N || it->second.K != K || it->second.wr != wr) return nullptr;
   return static_cast<const uint8_t*>(it->second.x8);
 }
 
-// ggml rows -> groups of 8 rows, per block: 8 f16 scales, then 8 x 16 nibble bytes.
-void repack_x8(const uint8_t* W, int64_t N, int64_t nb, int64_t wr, uint8_t* out) {
+// ggml rows -> groups of 8 rows, per block: 8 f16 scales, then the 8 rows' quants (16 nibble bytes
+// for q4_0, 32 int8 for q8_0).
+void repack_x8(int qtype, const uint8_t* W, int64_t N, int64_t nb, int64_t wr, uint8_t* out) {
+  const int64_t qb = qtype == MOSS_QTYPE_Q4_0 ? 16 : 32, bb = qb + 2, xb = 16 + 8 * qb;
   moss::parallel_for(N / 8, [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; g++) {
-      uint8_t* dst = out + g * nb * 144;
-      for (int64_t b = 0; b < nb; b++, dst += 144) {
+      uint8_t* dst = out + g * nb * xb;
+      for (int64_t b = 0; b < nb; b++, dst += xb) {
         for (int r = 0; r < 8; r++) {
-          const uint8_t* src = W + (8 * g + r) * wr + b * 18;
+          const uint8_t* src = W + (8 * g + r) * wr + b * bb;
           std::memcpy(dst + 2 * r, src, 2);
-          std::memcpy(dst + 16 + 16 * r, src + 2, 16);
+          std::memcpy(dst + 16 + qb * r, src + 2, (size_t)qb);
         }
       }
     }
@@ -94,21 +97,24 @@ void repack_x8(const uint8_t* W, int64_t N, int64_t nb, int64_t wr, uint8_t* out
 }
 
 // C = A @ W^T from the repacked copy: activation rows prepared once, 8-row groups over threads.
-void qmatmul_x8(const Kernels* k, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint8_t* X,
-                float* C, int64_t ldc) {
+void qmatmul_x8(const Kernels* k, int qtype, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                const uint8_t* X, float* C, int64_t ldc) {
+  const bool q4 = qtype == MOSS_QTYPE_Q4_0;
+  const auto prep = q4 ? k->prep_x8 : k->prep_x8_q8;
+  const auto tile = q4 ? k->x8_tile : k->x8q8_tile;
   const int64_t nb = K / 32, rb = x8_row_bytes(nb), groups = N / 8;
   uint8_t* q = static_cast<uint8_t*>(g_scratch.get((size_t)(M * rb)));
   if (!q) std::abort();
   if (M * K >= (1 << 16)) {
     moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) k->prep_x8(A + m * lda, nb, q + m * rb);
+      for (int64_t m = m0; m < m1; m++) prep(A + m * lda, nb, q + m * rb);
     });
   } else {
-    for (int64_t m = 0; m < M; m++) k->prep_x8(A + m * lda, nb, q + m * rb);
+    for (int64_t m = 0; m < M; m++) prep(A + m * lda, nb, q + m * rb);
   }
   const int64_t nt = moss::num_threads();
   if (groups < 4 || nt == 1) {
-    k->x8_tile(M, 0, groups, nb, q, X, C, ldc);
+    tile(M, 0, groups, nb, q, X, C, ldc);
     return;
   }
   const int64_t grain = std::max<int64_t>(1, groups / (nt * 8));
@@ -117,7 +123,7 @@ void qmatmul_x8(const Kernels* k, int64_t M, int64_t N, int64_t K, const float* 
     for (;;) {
       const int64_t g0 = next.fetch_add(grain, std::memory_order_relaxed);
       if (g0 >= groups) break;
-      k->x8_tile(M, g0, std::min(groups, g0 + grain), nb, q, X, C, ldc);
+      tile(M, g0, std::min(groups, g0 + grain), nb, q, X, C, ldc);
     }
   });
 }
@@ -128,17 +134,19 @@ using namespace moss::quant;
 
 extern "C" int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K, int64_t wr) {
   const Kernels* k = active();
-  if (qtype != MOSS_QTYPE_Q4_0 || !k->x8_tile || N <= 0 || N % 8 != 0 || K <= 0 || K % 32 != 0 || wr < K / 32 * 18)
+  const int64_t bb = moss_qblock_bytes(qtype);
+  if ((qtype != MOSS_QTYPE_Q4_0 && qtype != MOSS_QTYPE_Q8_0) || !k->x8_tile || N <= 0 || N % 8 != 0 || K <= 0 ||
+      K % 32 != 0 || wr < K / 32 * bb)
     return 0;
-  if (find_prepared(W, N, K, wr)) return 0;
-  const int64_t nb = K / 32, bytes = N * nb * 18;
+  if (find_prepared(qtype, W, N, K, wr)) return 0;
+  const int64_t nb = K / 32, bytes = N * nb * bb;
   void* x8 = std::aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
   if (!x8) return 0;
-  repack_x8(static_cast<const uint8_t*>(W), N, nb, wr, static_cast<uint8_t*>(x8));
+  repack_x8(qtype, static_cast<const uint8_t*>(W), N, nb, wr, static_cast<uint8_t*>(x8));
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
   if (it != g_prep.end()) std::free(it->second.x8);
-  g_prep[W] = Prepared{N, K, wr, x8, bytes};
+  g_prep[W] = Prepared{qtype, N, K, wr, x8, bytes};
   return bytes;
 }
 
@@ -163,9 +171,9 @@ extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const f
     return;
   }
   const Kernels* k = active();
-  if (qtype == MOSS_QTYPE_Q4_0 && k->x8_tile) {
-    if (const uint8_t* x8 = find_prepared(W, N, K, w_row_bytes)) {
-      qmatmul_x8(k, M, N, K, A, lda, x8, C, ldc);
+  if (k->x8_tile) {
+    if (const uint8_t* x8 = find_prepared(qtype, W, N, K, w_row_bytes)) {
+      qmatmul_x8(k, qtype, M, N, K, A, lda, x8, C, ldc);
       return;
     }
   }

@@ -47,7 +47,7 @@ void moss_qmatmul_cols(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t K, 
                        int64_t lda, const void* W, int64_t w_row_bytes, float* C, int64_t ldc);
 
 /**
- * Prepares a q4_0 weight (N rows of K, row n at byte n * w_row_bytes) for the AVX-512 kernels when
+ * Prepares a q4_0 / q8_0 weight (N rows of K, row n at byte n * w_row_bytes) for the AVX-512 kernels when
  * they are in use and N % 8 == 0: a copy repacked 8 rows at a time (quant/x8_avx512.inc) that later
  * moss_qmatmul calls on the same (W, N, K, w_row_bytes) read instead of W. Results are the same sums
  * (float summation order aside). Returns the copy's bytes, 0 when nothing was done (other type or

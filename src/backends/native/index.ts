@@ -193,7 +193,9 @@ function makeBackend(n: NativeAddon): Backend {
     },
     plan: () => makePlan(n),
     prepareWeight(w: View): void {
-      if (w.dtype === 'q4_0' && typeof n.qprepare === 'function' && process.env.MOSS_Q4_REPACK !== '0') (n.qprepare as (b: ArrayBuffer) => number)(sv(0, w));
+      if ((w.dtype === 'q4_0' || w.dtype === 'q8_0') && typeof n.qprepare === 'function' && process.env.MOSS_QREPACK !== '0') {
+        (n.qprepare as (b: ArrayBuffer) => number)(sv(0, w));
+      }
     },
   };
 }

@@ -26,7 +26,7 @@ struct Kernels {
    *  with weight rows of type qtype (0 q8_0, 1 q4_0). */
   void (*tile)(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t nb, const void* A, int64_t a_stride,
                const uint8_t* W, int64_t w_row_bytes, float* C, int64_t ldc);
-  /** Kernels for q4_0 weights repacked 8 rows at a time (x8_avx512.inc), or null at this level:
+  /** Kernels for q4_0 / q8_0 weights repacked 8 rows at a time (x8_avx512.inc), or null at this level:
    *  prep_x8 quantizes one activation row of nb blocks into nb * 64 bytes; x8_tile computes
    *  C[m, 8g .. 8g + 7] for m < M and groups g in [g0, g1) of the repacked matrix X. */
   void (*prep_x8)(const float* x, int64_t nb, void* out);

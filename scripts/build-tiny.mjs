@@ -3,7 +3,7 @@
  * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing,
  * sized to finish in about 45-50 minutes on 2 busy cores:
  * (1) write the bundled document set and synthetic plugin dialogues (src/data; training seeds are
- *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3 = unused reserve),
+ *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3-6 = later SFT stages),
  * (2) train a byte-level BPE (our trainer) on the text, with every merge that contains a digit
  *     removed so numbers are always spelled digit by digit (copying a number from a tool result
  *     into the reply is then copying the same tokens),
@@ -15,15 +15,20 @@
  * (6) a third SFT on fresh synthetic dialogues of up to 10 turns with no meta instruction (seed 4:
  *     about six times more supervised turns per row; copying arguments and results needs them),
  * (7) a fourth SFT like the third on fresh dialogues (seed 5; copying digits in order improves slowly),
- * (8) export the HF folder + metrics into models/moss-tiny.
+ * (8) a fifth SFT on fresh dense dialogues (seed 6, half arithmetic) mixed with as many copy drills
+ *     (src/data/drills.ts: "Repeat after me: 4+901-59" -> "4+901-59"; ordered copying is what is missing),
+ * (9) export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5, 6 (or 7)
- * reuses the earlier stages already in the scratch folder and starts at that stage.
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5, 6, 7 (or 8)
+ * reuses the earlier stages already in the scratch folder and starts at that stage;
+ * MOSS_TINY_STEPS8 overrides the step count of stage 8 (its cosine schedule is laid out over it);
+ * MOSS_TINY_RESUME=1 resumes stage 8 from its latest checkpoint (with MOSS_TINY_CONTINUE=8).
  */
-import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderText } from '../dist/src/chat/format.js';
 import { synthDialogues } from '../dist/src/data/dialogues.js';
+import { copyDrills } from '../dist/src/data/drills.js';
 import { writeDocuments } from '../dist/src/data/docs.js';
 import { trainBpe, trainedFiles } from '../dist/src/tokenizer/index.js';
 import { pretrain, PRETRAIN_DEFAULTS, SPECIAL_TOKENS } from '../dist/src/train/pretrain.js';
@@ -122,27 +127,43 @@ if (from <= 6) {
 const s6 = JSON.parse(readFileSync(stage6file, 'utf8'));
 
 // --- 7. fourth SFT: like the third, on fresh dialogues (seed 5) ---
-const t7 = Date.now();
-const mix7 = { calc: 0.45, solve: 0.35, search: 0.1, image: 0.05, chat: 0.05 };
-writeFileSync(join(work, 'synth4.jsonl'), synthDialogues(3000, 5, docsDir, 10, mix7, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const res4 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft4'), init: join(work, 'sft3', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth4.jsonl')], context, steps: Math.max(2, Math.round(1400 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
-  warmupSteps: 10, weightDecay: 0.0, evalEvery: 350, ckptEvery: 350,
+const stage7file = join(work, 'stage7-summary.json');
+if (from <= 7) {
+  const t7 = Date.now();
+  const mix7 = { calc: 0.45, solve: 0.35, search: 0.1, image: 0.05, chat: 0.05 };
+  writeFileSync(join(work, 'synth4.jsonl'), synthDialogues(3000, 5, docsDir, 10, mix7, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const res4 = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft4'), init: join(work, 'sft3', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [join(work, 'synth4.jsonl')], context, steps: Math.max(2, Math.round(1400 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
+    warmupSteps: 10, weightDecay: 0.0, evalEvery: 350, ckptEvery: 350,
+  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+  writeFileSync(stage7file, JSON.stringify({ seconds: Math.round((Date.now() - t7) / 1000), sft4: brief(res4) }, null, 2) + '\n');
+}
+const s7 = JSON.parse(readFileSync(stage7file, 'utf8'));
+
+// --- 8. fifth SFT: fresh dense dialogues (seed 6) + copy drills (seed 6), half the rows each ---
+const t8 = Date.now();
+const mix8 = { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 };
+writeFileSync(join(work, 'synth5.jsonl'), synthDialogues(12000, 6, docsDir, 10, mix8, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
+writeFileSync(join(work, 'drills.jsonl'), copyDrills(12000, 6, 10).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const steps8 = Number(process.env.MOSS_TINY_STEPS8 ?? 1500);
+const res5 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft5'), init: join(work, 'sft4', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth5.jsonl'), join(work, 'drills.jsonl')], context, steps: Math.max(2, Math.round(steps8 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
+  warmupSteps: 50, weightDecay: 0.0, evalEvery: 250, ckptEvery: 250, resume: process.env.MOSS_TINY_RESUME === '1',
 }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
 
-// --- 8. export ---
+// --- 9. export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft4', 'final'))) cpSync(join(work, 'sft4', 'final', f), join(out, f));
-cpSync(join(work, 'sft4', 'loss.png'), join(out, 'sft4-loss.png'));
-cpSync(join(work, 'sft', 'loss.png'), join(out, 'sft-loss.png'));
-cpSync(join(work, 'sft2', 'loss.png'), join(out, 'sft2-loss.png'));
-cpSync(join(work, 'sft3', 'loss.png'), join(out, 'sft3-loss.png'));
-cpSync(join(work, 'pretrain', 'loss.png'), join(out, 'pretrain-loss.png'));
-const stage7 = Math.round((Date.now() - t7) / 1000);
+for (const f of readdirSync(join(work, 'sft5', 'final'))) cpSync(join(work, 'sft5', 'final', f), join(out, f));
+for (const [from, to] of [['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
+  if (existsSync(join(work, from, 'loss.png'))) cpSync(join(work, from, 'loss.png'), join(out, `${to}-loss.png`));
+}
+const stage8 = Math.round((Date.now() - t8) / 1000);
 const summary = {
-  seconds: s1.seconds + s5.seconds + s6.seconds + stage7, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: s6.seconds, secondsStage7: stage7,
-  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: brief(res4),
+  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + stage8, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: s6.seconds,
+  secondsStage7: s7.seconds, secondsStage8: stage8,
+  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: brief(res5),
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

@@ -12,7 +12,7 @@ import { Generator } from '../tensor/index.js';
 import { synthConversations, type Kind, type SynthConversation } from './synth-plugins.js';
 
 /** Seeds of src/data generators used to build models/moss-tiny (scripts/build-tiny.mjs). Evaluate with other seeds. */
-export const TRAINING_SEEDS: readonly number[] = [1, 2, 3, 4, 5];
+export const TRAINING_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6];
 
 /** True when `seed` was used to generate training data for the bundled model. */
 export function isTrainingSeed(seed: number): boolean {
@@ -59,4 +59,5 @@ export const TRAINING_SETS: readonly { seed: number; conversations: number; mix?
   { seed: 3, conversations: 6000, mix: { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 } }, // second SFT: synthDialogues(2000, 3, …, 3, mix)
   { seed: 4, conversations: 15000, mix: { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 } }, // third SFT: synthDialogues(1500, 4, …, 10, mix, false)
   { seed: 5, conversations: 30000, mix: { calc: 0.45, solve: 0.35, search: 0.1, image: 0.05, chat: 0.05 } }, // fourth SFT: synthDialogues(3000, 5, …, 10, mix, false)
+  { seed: 6, conversations: 120000, mix: { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 } }, // fifth SFT: synthDialogues(12000, 6, …, 10, mix, false) (+ copyDrills(…, 6), drills.ts)
 ];

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sys/mman.h>
 
 #include "../../include/moss_kernels.h"
 #include "../threadpool.h"
@@ -65,7 +66,26 @@ struct Prepared {
   int64_t N, K, wr;
   void* x8;
   int64_t bytes;
+  size_t mapped;  // length of x8's mapping (huge_alloc)
 };
+
+// Repacked copies live in 2 MiB-aligned anonymous mappings marked MADV_HUGEPAGE: a 16B model's
+// ~9 GB of weights in 4 KiB pages needs ~18 MB of page-table entries, which do not stay cached
+// while the weights stream past, and the hardware prefetchers stop at every 4 KiB page; measured
+// on the 34-layer 16B shape, decode went from ~74% to ~95% of the read bandwidth with huge pages.
+constexpr size_t kHuge = 2u << 20;
+void* huge_alloc(size_t bytes, size_t* mapped) {
+  const size_t len = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(p), aligned = (base + kHuge - 1) & ~(uintptr_t)(kHuge - 1);
+  if (aligned > base) ::munmap(p, aligned - base);
+  const uintptr_t end = aligned + len, mend = base + len + kHuge;
+  if (mend > end) ::munmap(reinterpret_cast<void*>(end), mend - end);
+  ::madvise(reinterpret_cast<void*>(aligned), len, MADV_HUGEPAGE);
+  *mapped = len;
+  return reinterpret_cast<void*>(aligned);
+}
 std::mutex g_prep_mu;
 std::map<const void*, Prepared> g_prep;
 
@@ -140,13 +160,14 @@ extern "C" int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K,
     return 0;
   if (find_prepared(qtype, W, N, K, wr)) return 0;
   const int64_t nb = K / 32, bytes = N * nb * bb;
-  void* x8 = std::aligned_alloc(64, (size_t)((bytes + 63) / 64 * 64));
+  size_t mapped = 0;
+  void* x8 = huge_alloc((size_t)bytes, &mapped);
   if (!x8) return 0;
   repack_x8(qtype, static_cast<const uint8_t*>(W), N, nb, wr, static_cast<uint8_t*>(x8));
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
-  if (it != g_prep.end()) std::free(it->second.x8);
-  g_prep[W] = Prepared{qtype, N, K, wr, x8, bytes};
+  if (it != g_prep.end()) ::munmap(it->second.x8, it->second.mapped);
+  g_prep[W] = Prepared{qtype, N, K, wr, x8, bytes, mapped};
   return bytes;
 }
 
@@ -154,7 +175,7 @@ extern "C" void moss_qforget(const void* p, int64_t len) {
   std::lock_guard<std::mutex> g(g_prep_mu);
   const char* lo = static_cast<const char*>(p);
   for (auto it = g_prep.lower_bound(p); it != g_prep.end() && static_cast<const char*>(it->first) < lo + len;) {
-    std::free(it->second.x8);
+    ::munmap(it->second.x8, it->second.mapped);
     it = g_prep.erase(it);
   }
 }

@@ -127,6 +127,7 @@ export async function main(args: string[]): Promise<void> {
       const tw = performance.now();
       const wbytes = row.kind === 'llama' ? writeLlamaGguf(path, shape, row.q) : writeMossGguf(path, { C: shape.C, L: shape.L, H: shape.H, V: shape.V, rotaryDim: 64 }, row.q);
       const size = statSync(path).size;
+      execFileSync('sync'); // let the file's dirty pages reach the disk before anything is timed
       process.stderr.write(`${row.id}: wrote ${(size / 2 ** 30).toFixed(2)} GiB in ${((performance.now() - tw) / 1e3).toFixed(1)} s\n`);
       const engines: Job['engine'][] = row.peer && peerOk ? ['moss', 'llama.cpp'] : ['moss'];
       for (const engine of engines) {

@@ -3,7 +3,7 @@
  * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing,
  * sized to finish in about 45-50 minutes on 2 busy cores:
  * (1) write the bundled document set and synthetic plugin dialogues (src/data; training seeds are
- *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3-6 = later SFT stages),
+ *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3-7 = later SFT stages),
  * (2) train a byte-level BPE (our trainer) on the text, with every merge that contains a digit
  *     removed so numbers are always spelled digit by digit (copying a number from a tool result
  *     into the reply is then copying the same tokens),
@@ -17,12 +17,14 @@
  * (7) a fourth SFT like the third on fresh dialogues (seed 5; copying digits in order improves slowly),
  * (8) a fifth SFT on fresh dense dialogues (seed 6, half arithmetic) mixed with as many copy drills
  *     (src/data/drills.ts: "Repeat after me: 4+901-59" -> "4+901-59"; ordered copying is what is missing),
- * (9) export the HF folder + metrics into models/moss-tiny.
+ * (9) a sixth SFT continuing from the fifth at a lower learning rate on fresh dense dialogues (seed 7, 60% arithmetic,
+ *     65% Chinese) and copy drills (seed 7) half of which are repeated-digit runs and division results,
+ * then export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5, 6, 7 (or 8)
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5, 6, 7, 8 (or 9)
  * reuses the earlier stages already in the scratch folder and starts at that stage;
- * MOSS_TINY_STEPS8 overrides the step count of stage 8 (its cosine schedule is laid out over it);
- * MOSS_TINY_RESUME=1 resumes stage 8 from its latest checkpoint (with MOSS_TINY_CONTINUE=8).
+ * MOSS_TINY_STEPS8 / MOSS_TINY_STEPS9 override the step count of stage 8 / 9 (the cosine schedule is laid out over it);
+ * MOSS_TINY_RESUME=1 resumes stage 8 or 9 from its latest checkpoint (with MOSS_TINY_CONTINUE=8 or 9).
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -142,28 +144,46 @@ if (from <= 7) {
 const s7 = JSON.parse(readFileSync(stage7file, 'utf8'));
 
 // --- 8. fifth SFT: fresh dense dialogues (seed 6) + copy drills (seed 6), half the rows each ---
-const t8 = Date.now();
-const mix8 = { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 };
-writeFileSync(join(work, 'synth5.jsonl'), synthDialogues(12000, 6, docsDir, 10, mix8, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
-writeFileSync(join(work, 'drills.jsonl'), copyDrills(12000, 6, 10).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const steps8 = Number(process.env.MOSS_TINY_STEPS8 ?? 1500);
-const res5 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft5'), init: join(work, 'sft4', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth5.jsonl'), join(work, 'drills.jsonl')], context, steps: Math.max(2, Math.round(steps8 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
-  warmupSteps: 50, weightDecay: 0.0, evalEvery: 250, ckptEvery: 250, resume: process.env.MOSS_TINY_RESUME === '1',
-}, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+const stage8file = join(work, 'stage8-summary.json');
+if (from <= 8) {
+  const t8 = Date.now();
+  const mix8 = { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 };
+  writeFileSync(join(work, 'synth5.jsonl'), synthDialogues(12000, 6, docsDir, 10, mix8, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(work, 'drills.jsonl'), copyDrills(12000, 6, 10).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const steps8 = Number(process.env.MOSS_TINY_STEPS8 ?? 1500);
+  const res5 = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft5'), init: join(work, 'sft4', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [join(work, 'synth5.jsonl'), join(work, 'drills.jsonl')], context, steps: Math.max(2, Math.round(steps8 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
+    warmupSteps: 50, weightDecay: 0.0, evalEvery: 250, ckptEvery: 250, resume: from === 8 && process.env.MOSS_TINY_RESUME === '1',
+  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+  writeFileSync(stage8file, JSON.stringify({ seconds: Math.round((Date.now() - t8) / 1000), sft5: brief(res5) }, null, 2) + '\n');
+}
+const s8 = JSON.parse(readFileSync(stage8file, 'utf8'));
 
-// --- 9. export ---
+// --- 9. sixth SFT: fresh dense dialogues (seed 7, 60% arithmetic, 65% Chinese) + copy drills (seed 7, half of
+// them repeated-digit runs and division results), continuing from stage 8 at a lower learning rate ---
+const t9 = Date.now();
+const mix9 = { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 };
+writeFileSync(join(work, 'synth6.jsonl'), synthDialogues(10000, 7, docsDir, 10, mix9, false, 0.65).map((r) => JSON.stringify(r)).join('\n') + '\n');
+writeFileSync(join(work, 'drills6.jsonl'), copyDrills(6000, 7, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const steps9 = Number(process.env.MOSS_TINY_STEPS9 ?? 750);
+const res6 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft6'), init: join(work, 'sft5', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth6.jsonl'), join(work, 'drills6.jsonl')], context, steps: Math.max(2, Math.round(steps9 * scale)), batchSize: 4, lr: 5e-4, minLr: 5e-5,
+  warmupSteps: 30, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 9 && process.env.MOSS_TINY_RESUME === '1',
+}, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+const stage9 = Math.round((Date.now() - t9) / 1000);
+
+// --- export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft5', 'final'))) cpSync(join(work, 'sft5', 'final', f), join(out, f));
-for (const [from, to] of [['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
+for (const f of readdirSync(join(work, 'sft6', 'final'))) cpSync(join(work, 'sft6', 'final', f), join(out, f));
+for (const [from, to] of [['sft6', 'sft6'], ['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
   if (existsSync(join(work, from, 'loss.png'))) cpSync(join(work, from, 'loss.png'), join(out, `${to}-loss.png`));
 }
-const stage8 = Math.round((Date.now() - t8) / 1000);
 const summary = {
-  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + stage8, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: s6.seconds,
-  secondsStage7: s7.seconds, secondsStage8: stage8,
-  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: brief(res5),
+  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + stage9, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: s6.seconds,
+  secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: stage9,
+  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: brief(res6),
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

@@ -9,6 +9,7 @@
  */
 import type { SftRecord, TurnFields } from '../chat/format.js';
 import { formatResults } from '../chat/commands.js';
+import { calculate } from '../plugins/index.js';
 import { Generator } from '../tensor/index.js';
 
 const pick = <T>(g: Generator, xs: readonly T[]): T => xs[g.int(xs.length)];
@@ -46,14 +47,28 @@ export function drillText(g: Generator): string {
   return pick(g, [`${num(g, 2)}${v}+${num(g, 3)}=${num(g, 3)}`, `x+y=${num(g, 2)};${num(g, 1)}x+${num(g, 1)}y=${num(g, 3)}`, `x^2-${num(g, 2)}x+${num(g, 3)}=0`, `${v} = ${g.uniform() < 0.3 ? '-' : ''}${num(g, 3)}`]);
 }
 
+/**
+ * The harder strings of stage 9's drills: runs of one repeated digit (inside a number, a float tail or
+ * alone), and real calculator results of divisions such as 16.38888888888889 (long, often repeating tails).
+ */
+export function hardDrillText(g: Generator): string {
+  const r = g.uniform();
+  const d = String(g.int(10));
+  const run = d.repeat(3 + g.int(15));
+  if (r < 0.25) return d === '0' ? `1${run}` : run;
+  if (r < 0.5) return `${g.uniform() < 0.2 ? '-' : ''}${num(g, 3)}.${g.uniform() < 0.5 ? num(g, 2) : ''}${run}${g.uniform() < 0.5 ? String(1 + g.int(9)) : ''}`;
+  const nz = () => String(1 + g.int(99));
+  return calculate(`${num(g, 3)}${pick(g, ['/', '/', '*', '-', '+'])}${nz()}${pick(g, ['/', '/', '*'])}${nz()}`);
+}
+
 const ASK_EN = [(s: string) => `Repeat after me: ${s}`, (s: string) => `Please copy this exactly: ${s}`, (s: string) => `Say ${s}`, (s: string) => `Echo ${s}`, (s: string) => `Write down ${s}`];
 const ASK_ZH = [(s: string) => `跟我重复：${s}`, (s: string) => `请原样输出：${s}`, (s: string) => `请复述${s}`, (s: string) => `写下${s}`];
 const SAY_EN = [(s: string) => s, (s: string) => `${s}`, (s: string) => `You said ${s}.`, (s: string) => `Here it is: ${s}`];
 const SAY_ZH = [(s: string) => s, (s: string) => `你说的是${s}。`, (s: string) => `好的：${s}`];
 
 /** One drill turn: the human asks to repeat a string, MOSS repeats it (no thoughts, no command). */
-export function drillTurn(g: Generator): TurnFields {
-  const s = drillText(g);
+export function drillTurn(g: Generator, hard = false): TurnFields {
+  const s = hard && g.uniform() < 0.5 ? hardDrillText(g) : drillText(g);
   const en = g.uniform() < 0.5;
   return {
     Human: `<|Human|>: ${pick(g, en ? ASK_EN : ASK_ZH)(s)}<eoh>\n`,
@@ -64,13 +79,16 @@ export function drillTurn(g: Generator): TurnFields {
   };
 }
 
-/** `n` records of 1..maxTurns drill turns each (uniform), empty meta instruction; ids `drill-<seed>-<i>`. */
-export function copyDrills(n: number, seed: number, maxTurns = 10): SftRecord[] {
+/**
+ * `n` records of 1..maxTurns drill turns each (uniform), empty meta instruction; ids `drill-<seed>-<i>`.
+ * `hard`: half of the strings come from hardDrillText (repeated-digit runs, division results).
+ */
+export function copyDrills(n: number, seed: number, maxTurns = 10, hard = false): SftRecord[] {
   const g = new Generator(seed * 104729 + 3);
   return Array.from({ length: n }, (_, i) => {
     const k = 1 + g.int(maxTurns);
     const chat: Record<string, TurnFields> = {};
-    for (let t = 0; t < k; t++) chat[`turn_${t + 1}`] = drillTurn(g);
+    for (let t = 0; t < k; t++) chat[`turn_${t + 1}`] = drillTurn(g, hard);
     return { conversation_id: `drill-${seed}-${i}`, meta_instruction: '', num_turns: k, chat, category: 'synthetic.drill' };
   });
 }

@@ -79,9 +79,12 @@ const CHAT: { lang: 'en' | 'zh'; q: string[]; a: string[] }[] = [
 const ALL_ON: PluginSwitches = { innerThoughts: true, search: true, calculator: true, solver: true, text2image: true };
 const SWITCH: Record<Kind, keyof PluginSwitches | null> = { calc: 'calculator', solve: 'solver', search: 'search', image: 'text2image', chat: null };
 
-/** One conversation of `kind` (random language and phrasing). `docsDir`: the written document set. */
-export function synthConversation(g: Generator, kind: Kind, docsDir: string, id: string): SynthConversation {
-  const lang: 'en' | 'zh' = g.uniform() < 0.5 ? 'en' : 'zh';
+/**
+ * One conversation of `kind` (random language and phrasing). `docsDir`: the written document set.
+ * `zhShare`: probability of a Chinese conversation (default 0.5; the random stream does not depend on it).
+ */
+export function synthConversation(g: Generator, kind: Kind, docsDir: string, id: string, zhShare = 0.5): SynthConversation {
+  const lang: 'en' | 'zh' = g.uniform() < 1 - zhShare ? 'en' : 'zh';
   const en = lang === 'en';
   let human: string;
   let thought: string;
@@ -151,8 +154,11 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
   };
 }
 
-/** `n` conversations with kinds in the given proportions (default: calc .3, solve .25, search .2, image .1, chat .15). */
-export function synthConversations(n: number, seed: number, docsDir: string, mix: Partial<Record<Kind, number>> = {}): SynthConversation[] {
+/**
+ * `n` conversations with kinds in the given proportions (default: calc .3, solve .25, search .2, image .1, chat .15),
+ * a share `zhShare` of them in Chinese (default 0.5).
+ */
+export function synthConversations(n: number, seed: number, docsDir: string, mix: Partial<Record<Kind, number>> = {}, zhShare = 0.5): SynthConversation[] {
   const g = new Generator(seed);
   const w: Record<Kind, number> = { calc: 0.3, solve: 0.25, search: 0.2, image: 0.1, chat: 0.15, ...mix };
   const kinds = Object.keys(w) as Kind[];
@@ -166,6 +172,6 @@ export function synthConversations(n: number, seed: number, docsDir: string, mix
         break;
       }
     }
-    return synthConversation(g, kind, docsDir, `synth-${seed}-${i}`);
+    return synthConversation(g, kind, docsDir, `synth-${seed}-${i}`, zhShare);
   });
 }

@@ -81,7 +81,7 @@ function humanText(t: TurnFields): string {
 /** Human prompts of the training conversations (TRAINING_SETS). */
 export function trainingPrompts(docsDir: string): Set<string> {
   const out = new Set<string>();
-  for (const s of TRAINING_SETS) for (const c of synthConversations(s.conversations, s.seed, docsDir, s.mix)) out.add(humanText(c.record.chat.turn_1));
+  for (const s of TRAINING_SETS) for (const c of synthConversations(s.conversations, s.seed, docsDir, s.mix, s.zhShare)) out.add(humanText(c.record.chat.turn_1));
   return out;
 }
 

@@ -44,3 +44,23 @@ test('copy drills are deterministic per seed and differ between seeds', () => {
   assert.deepEqual(copyDrills(20, 3), copyDrills(20, 3));
   assert.notDeepEqual(copyDrills(20, 3).map((d) => d.chat), copyDrills(20, 4).map((d) => d.chat));
 });
+
+test('hard copy drills hold repeated-digit runs and calculator results, and leave the plain drills unchanged', () => {
+  const ds = copyDrills(300, 12, 4, true);
+  const strings: string[] = [];
+  for (const d of ds) {
+    checkRecord(d);
+    for (const t of Object.values(d.chat)) {
+      const s = asked(t.Human!);
+      assert.ok(fieldBody('MOSS', t.MOSS!).includes(s));
+      strings.push(s);
+    }
+  }
+  const runs = strings.filter((s) => /(\d)\1{5,}/.test(s)).length;
+  const longFloats = strings.filter((s) => /^-?\d+\.\d{10,}$/.test(s)).length;
+  assert.ok(runs > strings.length / 10, `only ${runs} of ${strings.length} strings with a run of 6+ equal digits`);
+  assert.ok(longFloats > strings.length / 20, `only ${longFloats} of ${strings.length} calculator-style results with 10+ decimals`);
+  const plain = copyDrills(300, 12, 4).flatMap((d) => Object.values(d.chat).map((t) => asked(t.Human!)));
+  assert.ok(plain.filter((s) => /(\d)\1{5,}/.test(s)).length < runs / 4, 'plain drills rarely hold long runs');
+  assert.deepEqual(copyDrills(20, 3, 10, false), copyDrills(20, 3), 'hard = false is the stage 8 stream');
+});

@@ -19,12 +19,14 @@
  *     (src/data/drills.ts: "Repeat after me: 4+901-59" -> "4+901-59"; ordered copying is what is missing),
  * (9) a sixth SFT continuing from the fifth at a lower learning rate on fresh dense dialogues (seed 7, 60% arithmetic,
  *     65% Chinese) and copy drills (seed 7) half of which are repeated-digit runs and division results,
+ * (10) a seventh SFT from the sixth, lower learning rate again, on seed 8 dialogues (70% arithmetic, 75% Chinese)
+ *     and hard copy drills (seed 8),
  * then export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5, 6, 7, 8 (or 9)
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5 .. 10
  * reuses the earlier stages already in the scratch folder and starts at that stage;
- * MOSS_TINY_STEPS8 / MOSS_TINY_STEPS9 override the step count of stage 8 / 9 (the cosine schedule is laid out over it);
- * MOSS_TINY_RESUME=1 resumes stage 8 or 9 from its latest checkpoint (with MOSS_TINY_CONTINUE=8 or 9).
+ * MOSS_TINY_STEPS8 / 9 / 10 override the step count of stage 8 / 9 / 10 (the cosine schedule is laid out over it);
+ * MOSS_TINY_RESUME=1 resumes stage 8, 9 or 10 from its latest checkpoint (with MOSS_TINY_CONTINUE set to it).
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -162,28 +164,46 @@ const s8 = JSON.parse(readFileSync(stage8file, 'utf8'));
 
 // --- 9. sixth SFT: fresh dense dialogues (seed 7, 60% arithmetic, 65% Chinese) + copy drills (seed 7, half of
 // them repeated-digit runs and division results), continuing from stage 8 at a lower learning rate ---
-const t9 = Date.now();
-const mix9 = { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 };
-writeFileSync(join(work, 'synth6.jsonl'), synthDialogues(10000, 7, docsDir, 10, mix9, false, 0.65).map((r) => JSON.stringify(r)).join('\n') + '\n');
-writeFileSync(join(work, 'drills6.jsonl'), copyDrills(6000, 7, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const steps9 = Number(process.env.MOSS_TINY_STEPS9 ?? 750);
-const res6 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft6'), init: join(work, 'sft5', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth6.jsonl'), join(work, 'drills6.jsonl')], context, steps: Math.max(2, Math.round(steps9 * scale)), batchSize: 4, lr: 5e-4, minLr: 5e-5,
-  warmupSteps: 30, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 9 && process.env.MOSS_TINY_RESUME === '1',
+const stage9file = join(work, 'stage9-summary.json');
+if (from <= 9) {
+  const t9 = Date.now();
+  const mix9 = { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 };
+  writeFileSync(join(work, 'synth6.jsonl'), synthDialogues(10000, 7, docsDir, 10, mix9, false, 0.65).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(work, 'drills6.jsonl'), copyDrills(6000, 7, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const steps9 = Number(process.env.MOSS_TINY_STEPS9 ?? 750);
+  const res6 = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft6'), init: join(work, 'sft5', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [join(work, 'synth6.jsonl'), join(work, 'drills6.jsonl')], context, steps: Math.max(2, Math.round(steps9 * scale)), batchSize: 4, lr: 5e-4, minLr: 5e-5,
+    warmupSteps: 30, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 9 && process.env.MOSS_TINY_RESUME === '1',
+  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+  writeFileSync(stage9file, JSON.stringify({ seconds: Math.round((Date.now() - t9) / 1000), sft6: brief(res6) }, null, 2) + '\n');
+}
+const s9 = JSON.parse(readFileSync(stage9file, 'utf8'));
+
+// --- 10. seventh SFT: fresh dialogues (seed 8, 70% arithmetic, 75% Chinese: most remaining misses were Chinese
+// arithmetic arguments) + hard copy drills (seed 8), from stage 9 at a lower learning rate ---
+const t10 = Date.now();
+const mix10 = { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 };
+writeFileSync(join(work, 'synth7.jsonl'), synthDialogues(8000, 8, docsDir, 10, mix10, false, 0.75).map((r) => JSON.stringify(r)).join('\n') + '\n');
+writeFileSync(join(work, 'drills7.jsonl'), copyDrills(3000, 8, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const steps10 = Number(process.env.MOSS_TINY_STEPS10 ?? 600);
+const res7 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft7'), init: join(work, 'sft6', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth7.jsonl'), join(work, 'drills7.jsonl')], context, steps: Math.max(2, Math.round(steps10 * scale)), batchSize: 4, lr: 3e-4, minLr: 3e-5,
+  warmupSteps: 20, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 10 && process.env.MOSS_TINY_RESUME === '1',
 }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-const stage9 = Math.round((Date.now() - t9) / 1000);
+const stage10 = Math.round((Date.now() - t10) / 1000);
 
 // --- export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft6', 'final'))) cpSync(join(work, 'sft6', 'final', f), join(out, f));
-for (const [from, to] of [['sft6', 'sft6'], ['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
+for (const f of readdirSync(join(work, 'sft7', 'final'))) cpSync(join(work, 'sft7', 'final', f), join(out, f));
+for (const [from, to] of [['sft7', 'sft7'], ['sft6', 'sft6'], ['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
   if (existsSync(join(work, from, 'loss.png'))) cpSync(join(work, from, 'loss.png'), join(out, `${to}-loss.png`));
 }
 const summary = {
-  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + stage9, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds, secondsStage6: s6.seconds,
-  secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: stage9,
-  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: brief(res6),
+  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + s9.seconds + stage10, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds,
+  secondsStage6: s6.seconds, secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: s9.seconds, secondsStage10: stage10,
+  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: s9.sft6, sft7: brief(res7),
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

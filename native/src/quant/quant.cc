@@ -45,19 +45,39 @@ struct Scratch {
 };
 thread_local Scratch g_scratch;
 
-// Quantizes M rows of K floats (row stride `rb` bytes), in parallel over rows when there are many.
-void* quantize_rows(const Kernels* k, int qtype, int64_t M, int64_t K, const float* A, int64_t lda, int64_t rb) {
+// Prepares M activation rows of K floats into the scratch buffer (row stride `rb` bytes) with
+// `row(x, nb, out)`, in parallel over rows when there are many. Aborts when out of memory (a few
+// KB..MB of scratch: nothing sensible to return).
+template <class RowFn>
+uint8_t* prepare_rows(int64_t M, int64_t K, const float* A, int64_t lda, int64_t rb, const RowFn& row) {
   const int64_t nb = K / 32;
   uint8_t* q = static_cast<uint8_t*>(g_scratch.get((size_t)(M * rb)));
-  if (!q) return nullptr;
+  if (!q) std::abort();
   if (M * K >= (1 << 16)) {
     moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) k->quantize_row(qtype, A + m * lda, q + m * rb, nb);
+      for (int64_t m = m0; m < m1; m++) row(A + m * lda, nb, q + m * rb);
     });
   } else {
-    for (int64_t m = 0; m < M; m++) k->quantize_row(qtype, A + m * lda, q + m * rb, nb);
+    for (int64_t m = 0; m < M; m++) row(A + m * lda, nb, q + m * rb);
   }
   return q;
+}
+
+// Runs fn(i0, i1) over [0, items) in grains claimed from a shared counter by every pool thread
+// (~8 grains per thread, at least `min_grain` items each), so a thread that is descheduled on a
+// shared machine simply does fewer grains instead of making the others wait for its fixed share.
+template <class Fn>
+void claim_grains(int64_t items, int64_t min_grain, const Fn& fn) {
+  const int64_t nt = moss::num_threads();
+  const int64_t grain = std::max<int64_t>(min_grain, items / (nt * 8));
+  std::atomic<int64_t> next{0};
+  moss::parallel_for(nt, [&](int64_t, int64_t) {
+    for (;;) {
+      const int64_t i0 = next.fetch_add(grain, std::memory_order_relaxed);
+      if (i0 >= items) break;
+      fn(i0, std::min(items, i0 + grain));
+    }
+  });
 }
 // Prepared (repacked) weights, keyed by the original data pointer. Lookups happen once per
 // moss_qmatmul call; entries go when moss_qforget is told their memory is freed.
@@ -123,29 +143,12 @@ void qmatmul_x8(const Kernels* k, int qtype, int64_t M, int64_t N, int64_t K, co
   const auto prep = q4 ? k->prep_x8 : k->prep_x8_q8;
   const auto tile = q4 ? k->x8_tile : k->x8q8_tile;
   const int64_t nb = K / 32, rb = x8_row_bytes(nb), groups = N / 8;
-  uint8_t* q = static_cast<uint8_t*>(g_scratch.get((size_t)(M * rb)));
-  if (!q) std::abort();
-  if (M * K >= (1 << 16)) {
-    moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) prep(A + m * lda, nb, q + m * rb);
-    });
-  } else {
-    for (int64_t m = 0; m < M; m++) prep(A + m * lda, nb, q + m * rb);
-  }
-  const int64_t nt = moss::num_threads();
-  if (groups < 4 || nt == 1) {
+  const uint8_t* q = prepare_rows(M, K, A, lda, rb, prep);
+  if (groups < 4 || moss::num_threads() == 1) {
     tile(M, 0, groups, nb, q, X, C, ldc);
     return;
   }
-  const int64_t grain = std::max<int64_t>(1, groups / (nt * 8));
-  std::atomic<int64_t> next{0};
-  moss::parallel_for(nt, [&](int64_t, int64_t) {
-    for (;;) {
-      const int64_t g0 = next.fetch_add(grain, std::memory_order_relaxed);
-      if (g0 >= groups) break;
-      tile(M, g0, std::min(groups, g0 + grain), nb, q, X, C, ldc);
-    }
-  });
+  claim_grains(groups, 1, [&](int64_t g0, int64_t g1) { tile(M, g0, g1, nb, q, X, C, ldc); });
 }
 }  // namespace
 }  // namespace moss::quant
@@ -199,8 +202,7 @@ extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const f
     }
   }
   const int64_t nb = K / 32, rb = k->row_bytes(nb);
-  const void* q = quantize_rows(k, qtype, M, K, A, lda, rb);
-  if (!q) std::abort();  // out of memory for a few KB..MB of scratch: nothing sensible to return
+  const uint8_t* q = prepare_rows(M, K, A, lda, rb, [&](const float* x, int64_t n, void* out) { k->quantize_row(qtype, x, out, n); });
   const uint8_t* w = static_cast<const uint8_t*>(W);
   // Chunks are multiples of 4 weight rows (the kernel's strip), at least 16 rows each.
   const int64_t strips = (N + 3) / 4;
@@ -208,19 +210,8 @@ extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const f
     k->tile(qtype, M, 0, N, nb, q, rb, w, w_row_bytes, C, ldc);
     return;
   }
-  // Each pool thread claims grains of ~1/8 of its share from a shared counter until none are left,
-  // so a thread that is descheduled (shared, oversubscribed machines) simply does fewer grains
-  // instead of making the others wait for its fixed half.
-  const int64_t nt = moss::num_threads();
-  const int64_t grain = std::max<int64_t>(2, strips / (nt * 8));
-  std::atomic<int64_t> next{0};
-  moss::parallel_for(nt, [&](int64_t, int64_t) {
-    for (;;) {
-      const int64_t s0 = next.fetch_add(grain, std::memory_order_relaxed);
-      if (s0 >= strips) break;
-      const int64_t n0 = s0 * 4, n1 = std::min(N, (s0 + grain) * 4);
-      k->tile(qtype, M, n0, n1, nb, q, rb, w, w_row_bytes, C, ldc);
-    }
+  claim_grains(strips, 2, [&](int64_t s0, int64_t s1) {
+    k->tile(qtype, M, s0 * 4, std::min(N, s1 * 4), nb, q, rb, w, w_row_bytes, C, ldc);
   });
 }
 

@@ -3,7 +3,7 @@
  * `npm run build:tiny`: rebuilds models/moss-tiny with the project's own recipes, from nothing,
  * sized to finish in about 45-50 minutes on 2 busy cores:
  * (1) write the bundled document set and synthetic plugin dialogues (src/data; training seeds are
- *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3-7 = later SFT stages),
+ *     TRAINING_SEEDS in src/data/dialogues.ts: 1 = SFT dialogues, 2 = pre-training dialogues, 3-9 = later SFT stages),
  * (2) train a byte-level BPE (our trainer) on the text, with every merge that contains a digit
  *     removed so numbers are always spelled digit by digit (copying a number from a tool result
  *     into the reply is then copying the same tokens),
@@ -21,12 +21,14 @@
  *     65% Chinese) and copy drills (seed 7) half of which are repeated-digit runs and division results,
  * (10) a seventh SFT from the sixth, lower learning rate again, on seed 8 dialogues (70% arithmetic, 75% Chinese)
  *     and hard copy drills (seed 8),
+ * (11) an eighth SFT from the seventh, lower learning rate again and twice the steps, on seed 9 dialogues
+ *     (75% arithmetic, 80% Chinese) and hard copy drills (seed 9),
  * then export the HF folder + metrics into models/moss-tiny.
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
- * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=5 .. 10
- * reuses the earlier stages already in the scratch folder and starts at that stage;
- * MOSS_TINY_STEPS8 / 9 / 10 override the step count of stage 8 / 9 / 10 (the cosine schedule is laid out over it);
- * MOSS_TINY_RESUME=1 resumes stage 8, 9 or 10 from its latest checkpoint (with MOSS_TINY_CONTINUE set to it).
+ * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=N
+ * reuses the earlier stages already in the scratch folder and starts at that stage N (5 .. 11);
+ * MOSS_TINY_STEPS8 / 9 / 10 / 11 override the step count of stage 8 / 9 / 10 / 11 (the cosine schedule is laid out over it);
+ * MOSS_TINY_RESUME=1 resumes stage 8, 9, 10 or 11 from its latest checkpoint (with MOSS_TINY_CONTINUE set to it).
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -182,28 +184,46 @@ const s9 = JSON.parse(readFileSync(stage9file, 'utf8'));
 
 // --- 10. seventh SFT: fresh dialogues (seed 8, 70% arithmetic, 75% Chinese: most remaining misses were Chinese
 // arithmetic arguments) + hard copy drills (seed 8), from stage 9 at a lower learning rate ---
-const t10 = Date.now();
-const mix10 = { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 };
-writeFileSync(join(work, 'synth7.jsonl'), synthDialogues(8000, 8, docsDir, 10, mix10, false, 0.75).map((r) => JSON.stringify(r)).join('\n') + '\n');
-writeFileSync(join(work, 'drills7.jsonl'), copyDrills(3000, 8, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const steps10 = Number(process.env.MOSS_TINY_STEPS10 ?? 600);
-const res7 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft7'), init: join(work, 'sft6', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth7.jsonl'), join(work, 'drills7.jsonl')], context, steps: Math.max(2, Math.round(steps10 * scale)), batchSize: 4, lr: 3e-4, minLr: 3e-5,
-  warmupSteps: 20, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 10 && process.env.MOSS_TINY_RESUME === '1',
+const stage10file = join(work, 'stage10-summary.json');
+if (from <= 10) {
+  const t10 = Date.now();
+  const mix10 = { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 };
+  writeFileSync(join(work, 'synth7.jsonl'), synthDialogues(8000, 8, docsDir, 10, mix10, false, 0.75).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  writeFileSync(join(work, 'drills7.jsonl'), copyDrills(3000, 8, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const steps10 = Number(process.env.MOSS_TINY_STEPS10 ?? 600);
+  const res7 = sft({
+    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft7'), init: join(work, 'sft6', 'final'), tokenizer: tokDir, humanLoss: false,
+    data: [join(work, 'synth7.jsonl'), join(work, 'drills7.jsonl')], context, steps: Math.max(2, Math.round(steps10 * scale)), batchSize: 4, lr: 3e-4, minLr: 3e-5,
+    warmupSteps: 20, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 10 && process.env.MOSS_TINY_RESUME === '1',
+  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+  writeFileSync(stage10file, JSON.stringify({ seconds: Math.round((Date.now() - t10) / 1000), sft7: brief(res7) }, null, 2) + '\n');
+}
+const s10 = JSON.parse(readFileSync(stage10file, 'utf8'));
+
+// --- 11. eighth SFT: fresh dialogues (seed 9, 75% arithmetic, 80% Chinese: the misses left were Chinese arguments
+// losing their first digit and long results misquoted) + hard copy drills (seed 9), from stage 10 at a lower rate ---
+const t11 = Date.now();
+const mix11 = { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 };
+writeFileSync(join(work, 'synth8.jsonl'), synthDialogues(8000, 9, docsDir, 10, mix11, false, 0.8).map((r) => JSON.stringify(r)).join('\n') + '\n');
+writeFileSync(join(work, 'drills8.jsonl'), copyDrills(3000, 9, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
+const steps11 = Number(process.env.MOSS_TINY_STEPS11 ?? 1200);
+const res8 = sft({
+  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft8'), init: join(work, 'sft7', 'final'), tokenizer: tokDir, humanLoss: false,
+  data: [join(work, 'synth8.jsonl'), join(work, 'drills8.jsonl')], context, steps: Math.max(2, Math.round(steps11 * scale)), batchSize: 4, lr: 2e-4, minLr: 2e-5,
+  warmupSteps: 20, weightDecay: 0.0, evalEvery: 300, ckptEvery: 300, keepLast: 10, resume: from === 11 && process.env.MOSS_TINY_RESUME === '1',
 }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-const stage10 = Math.round((Date.now() - t10) / 1000);
+const stage11 = Math.round((Date.now() - t11) / 1000);
 
 // --- export ---
 mkdirSync(out, { recursive: true });
-for (const f of readdirSync(join(work, 'sft7', 'final'))) cpSync(join(work, 'sft7', 'final', f), join(out, f));
-for (const [from, to] of [['sft7', 'sft7'], ['sft6', 'sft6'], ['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
+for (const f of readdirSync(join(work, 'sft8', 'final'))) cpSync(join(work, 'sft8', 'final', f), join(out, f));
+for (const [from, to] of [['sft8', 'sft8'], ['sft7', 'sft7'], ['sft6', 'sft6'], ['sft5', 'sft5'], ['sft4', 'sft4'], ['sft3', 'sft3'], ['sft2', 'sft2'], ['sft', 'sft'], ['pretrain', 'pretrain']]) {
   if (existsSync(join(work, from, 'loss.png'))) cpSync(join(work, from, 'loss.png'), join(out, `${to}-loss.png`));
 }
 const summary = {
-  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + s9.seconds + stage10, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds,
-  secondsStage6: s6.seconds, secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: s9.seconds, secondsStage10: stage10,
-  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: s9.sft6, sft7: brief(res7),
+  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + s9.seconds + s10.seconds + stage11, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds,
+  secondsStage6: s6.seconds, secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: s9.seconds, secondsStage10: s10.seconds, secondsStage11: stage11,
+  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: s9.sft6, sft7: s10.sft7, sft8: brief(res8),
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

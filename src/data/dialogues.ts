@@ -12,7 +12,7 @@ import { Generator } from '../tensor/index.js';
 import { synthConversations, type Kind, type SynthConversation } from './synth-plugins.js';
 
 /** Seeds of src/data generators used to build models/moss-tiny (scripts/build-tiny.mjs). Evaluate with other seeds. */
-export const TRAINING_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8];
+export const TRAINING_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /** True when `seed` was used to generate training data for the bundled model. */
 export function isTrainingSeed(seed: number): boolean {
@@ -63,4 +63,5 @@ export const TRAINING_SETS: readonly { seed: number; conversations: number; mix?
   { seed: 6, conversations: 120000, mix: { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 } }, // fifth SFT: synthDialogues(12000, 6, …, 10, mix, false) (+ copyDrills(…, 6), drills.ts)
   { seed: 7, conversations: 100000, mix: { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 }, zhShare: 0.65 }, // sixth SFT: synthDialogues(10000, 7, …, 10, mix, false, 0.65) (+ copyDrills(…, 7, 10, true))
   { seed: 8, conversations: 80000, mix: { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.75 }, // seventh SFT: synthDialogues(8000, 8, …, 10, mix, false, 0.75) (+ copyDrills(…, 8, 10, true))
+  { seed: 9, conversations: 80000, mix: { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.8 }, // eighth SFT: synthDialogues(8000, 9, …, 10, mix, false, 0.8) (+ copyDrills(…, 9, 10, true))
 ];

@@ -162,7 +162,7 @@ export interface Backend {
   /**
    * Optional, once per loaded weight (N, K) that will only be read, e.g. by matmul as w.T: the
    * backend may keep a copy in a layout its kernels read faster (the native backend repacks q4_0 and q8_0
-   * 8 rows at a time). Results stay the same sums; the weight must not be written afterwards.
+   * 16 rows at a time). Results stay the same sums; the weight must not be written afterwards.
    */
   prepareWeight?(w: View): void;
 }

@@ -3,6 +3,7 @@
 // weights far larger than the caches, and reports GB/s of weight bytes, ns and cycles per 32-value
 // block per thread (cycles from the TSC-free estimate `--ghz`), next to a plain read-bandwidth probe
 // over the same bytes (sum of 64-bit words), so "compute bound or memory bound" is visible.
+// QPREP=1 times the repacked (moss_qprepare) copy instead of the ggml rows.
 // Deliberately does not: check results (test/quant/qmatmul.test.ts does).
 #include <chrono>
 #include <cstdio>
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
     uint32_t x = 12345;
     for (auto& b : w) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; b = (uint8_t)x; }
     for (int64_t i = 0; i < bytes; i += bb) { w[i] = 0x1f; w[i + 1] = 0x1d; }
+    // QPREP=1: time the repacked copy (moss_qprepare), as models loaded by the addon use it
+    if (std::getenv("QPREP") && std::atoi(std::getenv("QPREP"))) moss_qprepare(qt, w.data(), N, K, rowb);
     std::vector<float> a((size_t)(M * K)), c((size_t)(M * N));
     for (auto& v : a) { x ^= x << 13; x ^= x >> 17; x ^= x << 5; v = (float)(x % 2001) / 1000.0f - 1.0f; }
     double best = 1e9;

@@ -26,18 +26,19 @@ struct Kernels {
    *  with weight rows of type qtype (0 q8_0, 1 q4_0). */
   void (*tile)(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t nb, const void* A, int64_t a_stride,
                const uint8_t* W, int64_t w_row_bytes, float* C, int64_t ldc);
-  /** Kernels for q4_0 / q8_0 weights repacked 8 rows at a time (x8_avx512.inc), or null at this level:
-   *  prep_x8 quantizes one activation row of nb blocks into nb * 64 bytes; x8_tile computes
-   *  C[m, 8g .. 8g + 7] for m < M and groups g in [g0, g1) of the repacked matrix X. */
-  void (*prep_x8)(const float* x, int64_t nb, void* out);
-  void (*x8_tile)(int64_t M, int64_t g0, int64_t g1, int64_t nb, const void* A, const uint8_t* X, float* C, int64_t ldc);
-  /** The same for q8_0 weights (272 bytes per 8-row block). */
-  void (*prep_x8_q8)(const float* x, int64_t nb, void* out);
-  void (*x8q8_tile)(int64_t M, int64_t g0, int64_t g1, int64_t nb, const void* A, const uint8_t* X, float* C, int64_t ldc);
+  /** Kernels for q4_0 / q8_0 weights repacked 16 rows at a time (x16_avx512.inc), or null at this level:
+   *  prep_x16 quantizes one activation row of nb blocks into nb * 64 bytes; x16_tile computes
+   *  C[m, 16g .. 16g + 15] for m < M and groups g in [g0, g1) of the repacked matrix X (288 bytes per
+   *  16-row block). */
+  void (*prep_x16)(const float* x, int64_t nb, void* out);
+  void (*x16_tile)(int64_t M, int64_t g0, int64_t g1, int64_t nb, const void* A, const uint8_t* X, float* C, int64_t ldc);
+  /** The same for q8_0 weights (544 bytes per 16-row block). */
+  void (*prep_x16_q8)(const float* x, int64_t nb, void* out);
+  void (*x16q8_tile)(int64_t M, int64_t g0, int64_t g1, int64_t nb, const void* A, const uint8_t* X, float* C, int64_t ldc);
 };
 
-/** Bytes of one prepared activation row for x8_tile (64 per block). */
-inline int64_t x8_row_bytes(int64_t nb) { return nb * 64; }
+/** Bytes of one prepared activation row for x16_tile (64 per block). */
+inline int64_t x16_row_bytes(int64_t nb) { return nb * 64; }
 
 const Kernels* kernels_scalar();
 const Kernels* kernels_avx2();

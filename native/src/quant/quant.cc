@@ -84,9 +84,9 @@ void claim_grains(int64_t items, int64_t min_grain, const Fn& fn) {
 struct Prepared {
   int qtype;
   int64_t N, K, wr;
-  void* x8;
+  void* x16;
   int64_t bytes;
-  size_t mapped;  // length of x8's mapping (huge_alloc)
+  size_t mapped;  // length of x16's mapping (huge_alloc)
 };
 
 // Repacked copies live in 2 MiB-aligned anonymous mappings marked MADV_HUGEPAGE: a 16B model's
@@ -115,34 +115,38 @@ const uint8_t* find_prepared(int qtype, const void* W, int64_t N, int64_t K, int
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
   if (it == g_prep.end() || it->second.qtype != qtype || it->second.N != N || it->second.K != K || it->second.wr != wr) return nullptr;
-  return static_cast<const uint8_t*>(it->second.x8);
+  return static_cast<const uint8_t*>(it->second.x16);
 }
 
-// ggml rows -> groups of 8 rows, per block: 8 f16 scales, then the 8 rows' quants (16 nibble bytes
-// for q4_0, 32 int8 for q8_0).
-void repack_x8(int qtype, const uint8_t* W, int64_t N, int64_t nb, int64_t wr, uint8_t* out) {
-  const int64_t qb = qtype == MOSS_QTYPE_Q4_0 ? 16 : 32, bb = qb + 2, xb = 16 + 8 * qb;
-  moss::parallel_for(N / 8, [&](int64_t g0, int64_t g1) {
+// ggml rows -> groups of 16 rows (x16_avx512.inc), per block: 16 f16 scales, then chunk vectors j
+// of 64 bytes whose 4-byte lane r is quant bytes 4j .. 4j + 3 of row r (q4_0: 4 vectors of nibble
+// bytes; q8_0: 8 vectors, each byte + 128).
+void repack_x16(int qtype, const uint8_t* W, int64_t N, int64_t nb, int64_t wr, uint8_t* out) {
+  const bool q4 = qtype == MOSS_QTYPE_Q4_0;
+  const int64_t qb = q4 ? 16 : 32, bb = qb + 2, xb = 32 + 16 * qb;
+  const uint8_t flip = q4 ? 0 : 0x80;
+  moss::parallel_for(N / 16, [&](int64_t g0, int64_t g1) {
     for (int64_t g = g0; g < g1; g++) {
       uint8_t* dst = out + g * nb * xb;
       for (int64_t b = 0; b < nb; b++, dst += xb) {
-        for (int r = 0; r < 8; r++) {
-          const uint8_t* src = W + (8 * g + r) * wr + b * bb;
+        for (int r = 0; r < 16; r++) {
+          const uint8_t* src = W + (16 * g + r) * wr + b * bb;
           std::memcpy(dst + 2 * r, src, 2);
-          std::memcpy(dst + 16 + qb * r, src + 2, (size_t)qb);
+          for (int64_t j = 0; j < qb / 4; j++)
+            for (int e = 0; e < 4; e++) dst[32 + 64 * j + 4 * r + e] = src[2 + 4 * j + e] ^ flip;
         }
       }
     }
   });
 }
 
-// C = A @ W^T from the repacked copy: activation rows prepared once, 8-row groups over threads.
-void qmatmul_x8(const Kernels* k, int qtype, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
-                const uint8_t* X, float* C, int64_t ldc) {
+// C = A @ W^T from the repacked copy: activation rows prepared once, 16-row groups over threads.
+void qmatmul_x16(const Kernels* k, int qtype, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda,
+                 const uint8_t* X, float* C, int64_t ldc) {
   const bool q4 = qtype == MOSS_QTYPE_Q4_0;
-  const auto prep = q4 ? k->prep_x8 : k->prep_x8_q8;
-  const auto tile = q4 ? k->x8_tile : k->x8q8_tile;
-  const int64_t nb = K / 32, rb = x8_row_bytes(nb), groups = N / 8;
+  const auto prep = q4 ? k->prep_x16 : k->prep_x16_q8;
+  const auto tile = q4 ? k->x16_tile : k->x16q8_tile;
+  const int64_t nb = K / 32, rb = x16_row_bytes(nb), groups = N / 16;
   const uint8_t* q = prepare_rows(M, K, A, lda, rb, prep);
   if (groups < 4 || moss::num_threads() == 1) {
     tile(M, 0, groups, nb, q, X, C, ldc);
@@ -158,19 +162,19 @@ using namespace moss::quant;
 extern "C" int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K, int64_t wr) {
   const Kernels* k = active();
   const int64_t bb = moss_qblock_bytes(qtype);
-  if ((qtype != MOSS_QTYPE_Q4_0 && qtype != MOSS_QTYPE_Q8_0) || !k->x8_tile || N <= 0 || N % 8 != 0 || K <= 0 ||
+  if ((qtype != MOSS_QTYPE_Q4_0 && qtype != MOSS_QTYPE_Q8_0) || !k->x16_tile || N <= 0 || N % 16 != 0 || K <= 0 ||
       K % 32 != 0 || wr < K / 32 * bb)
     return 0;
   if (find_prepared(qtype, W, N, K, wr)) return 0;
   const int64_t nb = K / 32, bytes = N * nb * bb;
   size_t mapped = 0;
-  void* x8 = huge_alloc((size_t)bytes, &mapped);
-  if (!x8) return 0;
-  repack_x8(qtype, static_cast<const uint8_t*>(W), N, nb, wr, static_cast<uint8_t*>(x8));
+  void* x16 = huge_alloc((size_t)bytes, &mapped);
+  if (!x16) return 0;
+  repack_x16(qtype, static_cast<const uint8_t*>(W), N, nb, wr, static_cast<uint8_t*>(x16));
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
-  if (it != g_prep.end()) ::munmap(it->second.x8, it->second.mapped);
-  g_prep[W] = Prepared{qtype, N, K, wr, x8, bytes, mapped};
+  if (it != g_prep.end()) ::munmap(it->second.x16, it->second.mapped);
+  g_prep[W] = Prepared{qtype, N, K, wr, x16, bytes, mapped};
   return bytes;
 }
 
@@ -178,7 +182,7 @@ extern "C" void moss_qforget(const void* p, int64_t len) {
   std::lock_guard<std::mutex> g(g_prep_mu);
   const char* lo = static_cast<const char*>(p);
   for (auto it = g_prep.lower_bound(p); it != g_prep.end() && static_cast<const char*>(it->first) < lo + len;) {
-    ::munmap(it->second.x8, it->second.mapped);
+    ::munmap(it->second.x16, it->second.mapped);
     it = g_prep.erase(it);
   }
 }
@@ -195,9 +199,9 @@ extern "C" void moss_qmatmul(int qtype, int64_t M, int64_t N, int64_t K, const f
     return;
   }
   const Kernels* k = active();
-  if (k->x8_tile) {
-    if (const uint8_t* x8 = find_prepared(qtype, W, N, K, w_row_bytes)) {
-      qmatmul_x8(k, qtype, M, N, K, A, lda, x8, C, ldc);
+  if (k->x16_tile) {
+    if (const uint8_t* x16 = find_prepared(qtype, W, N, K, w_row_bytes)) {
+      qmatmul_x16(k, qtype, M, N, K, A, lda, x16, C, ldc);
       return;
     }
   }

@@ -48,10 +48,10 @@ void moss_qmatmul_cols(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t K, 
 
 /**
  * Prepares a q4_0 / q8_0 weight (N rows of K, row n at byte n * w_row_bytes) for the AVX-512 kernels when
- * they are in use and N % 8 == 0: a copy repacked 8 rows at a time (quant/x8_avx512.inc) that later
+ * they are in use and N % 16 == 0: a copy repacked 16 rows at a time (quant/x16_avx512.inc) that later
  * moss_qmatmul calls on the same (W, N, K, w_row_bytes) read instead of W. Results are the same sums
  * (float summation order aside). Returns the copy's bytes, 0 when nothing was done (other type or
- * level, N % 8 != 0, already prepared). W must not change while the copy exists. Thread-safe.
+ * level, N % 16 != 0, already prepared). W must not change while the copy exists. Thread-safe.
  */
 int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K, int64_t w_row_bytes);
 

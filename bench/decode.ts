@@ -28,10 +28,10 @@ interface Row { id: string; kind: 'llama' | 'moss'; q: QType; prompt: number; de
 const ROWS: Row[] = [
   { id: '1b-q8', kind: 'llama', q: 'q8_0', prompt: 64, decode: 32, peer: true },
   { id: '1b-q4', kind: 'llama', q: 'q4_0', prompt: 64, decode: 32, peer: true },
-  { id: '16b', kind: 'llama', q: 'q4_0', prompt: 16, decode: 6, peer: true },
-  { id: 'moss16b', kind: 'moss', q: 'q4_0', prompt: 16, decode: 6, peer: false },
-  { id: '16b-l12', kind: 'llama', q: 'q4_0', prompt: 16, decode: 8, peer: true },
-  { id: 'moss16b-l12', kind: 'moss', q: 'q4_0', prompt: 16, decode: 8, peer: false },
+  { id: '16b', kind: 'llama', q: 'q4_0', prompt: 16, decode: 12, peer: true },
+  { id: 'moss16b', kind: 'moss', q: 'q4_0', prompt: 16, decode: 12, peer: false },
+  { id: '16b-l12', kind: 'llama', q: 'q4_0', prompt: 16, decode: 24, peer: true },
+  { id: 'moss16b-l12', kind: 'moss', q: 'q4_0', prompt: 16, decode: 24, peer: false },
   { id: 'tiny-q4', kind: 'llama', q: 'q4_0', prompt: 16, decode: 16, peer: true }, // smoke test only
 ];
 const SHAPE_1B = { C: 2048, L: 22, H: 32, Hkv: 4, F: 5632, V: 32000 };

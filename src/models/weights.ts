@@ -3,11 +3,14 @@
  * loader step that turns views into engine tensors with one clear error per problem ("<file>:
  * tensor '<name>' has shape [..], config.json implies [..]"). Weights stay in the storage io gave
  * (zero-copy, memory-mapped when the addon maps files). f16/bf16 weights are widened to f32 once at
- * load: the tensor layer's matmul wants both operands in one float dtype and activations are f32.
+ * load: the tensor layer's matmul wants both operands in one float dtype and activations are f32 (a
+ * checkpoint whose widened weights cannot fit in memory is refused up front, naming `moss quantize`).
  * Quantized (q8_0/q4_0) linear weights stay quantized when the backend multiplies them directly, and
  * quantized embedding tables always do (quant-embedding.ts dequantizes the rows a lookup selects).
  * Not here: reading file formats (src/io), dequantizing GPTQ (later).
  */
+import { readFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import type { Backend, View } from '../backends/backend.js';
 import { DTYPES } from '../backends/dtype.js';
 import { Tensor } from '../tensor/index.js';
@@ -23,6 +26,8 @@ export interface WeightSource {
   whereMissing(name: string): string;
   /** The name as the file spells it, for messages (when the source renames tensors). */
   nameOf?(name: string): string;
+  /** Every tensor's view (for the memory estimate before loading), when the source knows them all. */
+  views?(): Iterable<View>;
 }
 
 /** A WeightSource over in-memory maps (one per file). */
@@ -34,7 +39,41 @@ export function mapSource(origin: string, files: ReadonlyArray<{ file: string; t
     has: (n) => byName.has(n),
     get: (n) => byName.get(n),
     whereMissing: (n) => (missingIn ? missingIn(n) : files.length === 1 ? files[0].file : origin),
+    views: () => [...byName.values()].map((e) => e.view),
   };
+}
+
+/** RAM + swap of this machine in bytes (swap from /proc/meminfo where there is one). */
+export function machineMemory(): number {
+  let swap = 0;
+  try {
+    const m = /SwapTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
+    if (m) swap = Number(m[1]) * 1024;
+  } catch {
+    // no /proc: RAM only
+  }
+  return totalmem() + swap;
+}
+
+/**
+ * Refuses, before anything is allocated, a checkpoint whose f16/bf16 weights cannot be widened to f32
+ * in this machine's memory (a 16B fp16 MOSS needs ~64 GB), instead of being killed part way through
+ * loading. `memory` defaults to RAM + swap.
+ */
+export function checkWidenedSize(src: WeightSource, memory = machineMemory()): void {
+  if (!src.views) return;
+  let bytes = 0;
+  for (const v of src.views()) {
+    if (v.dtype !== 'f16' && v.dtype !== 'bf16') continue;
+    bytes += v.shape.reduce((a, d) => a * d, 1) * 4;
+  }
+  if (bytes > memory) {
+    const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
+    throw new Error(
+      `${src.origin}: its f16/bf16 weights become ${gib(bytes)} GiB of f32 when loaded, more than this machine's ${gib(memory)} GiB of memory; ` +
+        'quantize it first (moss quantize --model <this model> --type q4_0|q8_0 --out <file.gguf> widens one tensor at a time) and load the GGUF',
+    );
+  }
 }
 
 export interface TakeOptions {
@@ -50,7 +89,9 @@ export interface TakeOptions {
 export class WeightLoader {
   readonly used = new Set<string>();
 
-  constructor(readonly src: WeightSource, readonly backend: Backend, readonly configFile: string) {}
+  constructor(readonly src: WeightSource, readonly backend: Backend, readonly configFile: string) {
+    checkWidenedSize(src);
+  }
 
   /** Tensor `name` with exactly `shape`, as f32 (or quantized when allowed). Throws when absent. */
   take(name: string, shape: readonly number[], o: TakeOptions = {}): Tensor {

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import type { View } from '../../src/backends/backend.js';
 import { readSafetensors, writeGguf, writeSafetensors } from '../../src/io/index.js';
 import { viewBytes } from '../../src/io/views.js';
+import { hfWeights } from '../../src/models/hf-weights.js';
 import { loadModel } from '../../src/models/load.js';
+import { checkWidenedSize } from '../../src/models/weights.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
 import { assertClose, FIXTURES, golden } from './helpers.js';
 
@@ -133,4 +135,14 @@ test('a missing config field is named', () => {
   delete cfg.rotary_dim;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
   assert.throws(() => loadModel(dir), (e: Error) => e.message === `${join(dir, 'config.json')}: 'rotary_dim' is missing`);
+});
+
+test('a checkpoint whose f16 weights cannot be widened in memory is refused up front, naming moss quantize', () => {
+  const src = hfWeights(join(FIXTURES, 'moss-a-bin'));
+  let bytes = 0;
+  for (const v of src.views!()) if (v.dtype === 'f16' || v.dtype === 'bf16') bytes += v.shape.reduce((a, d) => a * d, 1) * 4;
+  assert.ok(bytes > 0, 'the fixture holds f16 weights');
+  assert.doesNotThrow(() => checkWidenedSize(src, bytes));
+  assert.throws(() => checkWidenedSize(src, bytes - 1), (e: Error) =>
+    e.message.startsWith(`${join(FIXTURES, 'moss-a-bin', 'pytorch_model.bin.index.json')}: its f16/bf16 weights become`) && e.message.includes('moss quantize'));
 });

@@ -4,18 +4,20 @@
  * naming (HF tensor names + the config.json text under `moss.config`; see docs/quantization.md).
  * Quantized blocks are generated directly (no float weights): a 16 MiB pool of random bytes with a
  * fixed f16 scale patched into every block is streamed to disk with a rotating start, so a
- * 16B-parameter file is written at disk speed. Norm weights are 1, biases 0.
+ * 16B-parameter file is written at disk speed (f16 weights: a pool of random halves of magnitude
+ * 2^-10 .. 2^-4). Norm weights are 1, biases 0.
  * Deliberately does not: produce a meaningful model (the weights are noise; only speed is measured).
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { encodeGguf, type GgufWriteTensor } from '../src/io/index.js';
 
-export type QType = 'q8_0' | 'q4_0';
+export type QType = 'q8_0' | 'q4_0' | 'f16';
 export interface LlamaShape { C: number; L: number; H: number; Hkv: number; F: number; V: number }
 export interface MossShape { C: number; L: number; H: number; V: number; rotaryDim: number }
 interface Spec { name: string; dtype: 'f32' | QType; shape: number[]; fill: 'one' | 'zero' | 'rand' }
 
-const BB: Record<QType, number> = { q8_0: 34, q4_0: 18 };
+/** Bytes per block of 32 values. */
+const BB: Record<QType, number> = { q8_0: 34, q4_0: 18, f16: 64 };
 const ALIGN = 32;
 
 /** Bytes a tensor takes in the file (before alignment padding). */
@@ -33,6 +35,11 @@ function pool(q: QType): Uint8Array {
   for (let i = 0; i < w.length; i++) {
     x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
     w[i] = x >>> 0;
+  }
+  if (q === 'f16') {
+    const h = new Uint16Array(p.buffer, 0, p.length >> 1);
+    for (let i = 0; i < h.length; i++) h[i] = (h[i]! & 0x83ff) | ((5 + (h[i]! >> 10) % 6) << 10); // sign, exponent 5..10, mantissa
+    return p;
   }
   // scale ~ 0.02 / 64 (q8_0) or 0.02 / 4 (q4_0) so weights are ~N(0, 0.02)-sized: f16 bits
   const d = q === 'q8_0' ? 0x0d3e : 0x1d1f;
@@ -62,7 +69,7 @@ function writeStreaming(path: string, metadata: Record<string, unknown>, specs: 
       } else {
         let left = n;
         while (left > 0) {
-          const start = (rot * BB[q] * 7919) % rnd.length;
+          const start = ((rot * 7919) % (rnd.length / BB[q])) * BB[q];
           const take = Math.min(left, rnd.length - start);
           writeSync(fd, rnd, start, take);
           left -= take;
@@ -122,7 +129,7 @@ export function writeLlamaGguf(path: string, s: LlamaShape, q: QType): number {
   const md: Record<string, unknown> = {
     'general.architecture': 'llama',
     'general.name': `moss-bench-random-${q}`,
-    'general.file_type': q === 'q8_0' ? 7 : 2,
+    'general.file_type': q === 'q8_0' ? 7 : q === 'q4_0' ? 2 : 1,
     'llama.context_length': 2048,
     'llama.embedding_length': s.C,
     'llama.block_count': s.L,

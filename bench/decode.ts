@@ -1,8 +1,9 @@
 /**
- * `npm run bench -- decode [--json] [--rows 1b-q8,1b-q4,16b,moss16b] [--threads 1,2]`: prefill and
+ * `npm run bench -- decode [--json] [--rows 1b-q8,1b-q4,1b-f16,16b,moss16b] [--threads 1,2]`: prefill and
  * decode tokens/s of this engine and node-llama-cpp (bench/peers) on the SAME random-weight GGUF
  * files, written by bench/decode-model.ts into a temp dir and deleted after each row:
  *   1b-q8 / 1b-q4  TinyLlama-1.1B shape (2048 wide, 22 layers, 32 heads / 4 kv, ffn 5632, vocab 32000)
+ *   1b-f16         the same shape with f16 weights (kept half precision by our loader, see src/models/weights.ts)
  *   16b            MOSS-16B-sized LLaMA stand-in, Q4_0 (6144 wide, 34 layers, 24 heads, ffn 16384, vocab 107008)
  *   moss16b        our MOSS architecture at the 16B shape, Q4_0 (ours only: llama.cpp has no such arch)
  *   16b-l12 / moss16b-l12  the same widths with 12 layers (3.8 GB files): the 16B matrix shapes in
@@ -28,6 +29,7 @@ interface Row { id: string; kind: 'llama' | 'moss'; q: QType; prompt: number; de
 const ROWS: Row[] = [
   { id: '1b-q8', kind: 'llama', q: 'q8_0', prompt: 64, decode: 32, peer: true },
   { id: '1b-q4', kind: 'llama', q: 'q4_0', prompt: 64, decode: 32, peer: true },
+  { id: '1b-f16', kind: 'llama', q: 'f16', prompt: 64, decode: 16, peer: true },
   { id: '16b', kind: 'llama', q: 'q4_0', prompt: 16, decode: 12, peer: true },
   { id: 'moss16b', kind: 'moss', q: 'q4_0', prompt: 16, decode: 12, peer: false },
   { id: '16b-l12', kind: 'llama', q: 'q4_0', prompt: 16, decode: 24, peer: true },
@@ -109,7 +111,7 @@ export async function main(args: string[]): Promise<void> {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
   };
-  const rowIds = (opt('--rows') ?? '1b-q8,1b-q4,16b,moss16b').split(',');
+  const rowIds = (opt('--rows') ?? '1b-q8,1b-q4,1b-f16,16b,moss16b').split(',');
   const threads = (opt('--threads') ?? '1,2').split(',').map(Number);
   const peerOk = existsSync(join(PEERS, 'node_modules', 'node-llama-cpp'));
   if (!peerOk) process.stdout.write('node-llama-cpp NOT installed: run `cd bench/peers && npm install` to compare\n');

@@ -501,6 +501,8 @@ Napi::Value GemmBf16(const Napi::CallbackInfo& info) { return GemmCall<uint16_t,
 Napi::Value GemmF32Bf16(const Napi::CallbackInfo& info) { return GemmCall<float, uint16_t>(info, moss_gemm_f32_bf16); }
 Napi::Value MatvecF32(const Napi::CallbackInfo& info) { return GemmCall<float, float>(info, moss_matvec_f32); }
 Napi::Value MatvecF32Bf16(const Napi::CallbackInfo& info) { return GemmCall<float, uint16_t>(info, moss_matvec_f32_bf16); }
+Napi::Value GemmF32F16(const Napi::CallbackInfo& info) { return GemmCall<float, uint16_t>(info, moss_gemm_f32_f16); }
+Napi::Value MatvecF32F16(const Napi::CallbackInfo& info) { return GemmCall<float, uint16_t>(info, moss_matvec_f32_f16); }
 Napi::Value ProbeFma(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), moss_probe_fma_gflops(arg_int(info, 0), info[1].As<Napi::Number>().DoubleValue()));
 }
@@ -511,7 +513,7 @@ Napi::Value GemmIsa(const Napi::CallbackInfo& info) { return Napi::String::New(i
 void RegisterGemm(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Value (*)(const Napi::CallbackInfo&)> fns[] = {
       {"gemm_f32", GemmF32}, {"gemm_bf16", GemmBf16}, {"gemm_f32_bf16", GemmF32Bf16}, {"matvec_f32", MatvecF32},
-      {"matvec_f32_bf16", MatvecF32Bf16}, {"probe_fma_gflops", ProbeFma}, {"probe_read_gbps", ProbeRead},
+      {"matvec_f32_bf16", MatvecF32Bf16}, {"gemm_f32_f16", GemmF32F16}, {"matvec_f32_f16", MatvecF32F16}, {"probe_fma_gflops", ProbeFma}, {"probe_read_gbps", ProbeRead},
       {"gemm_isa", GemmIsa}, {"num_threads", NumThreads}, {"set_num_threads", SetNumThreads}};
   for (const auto& f : fns) exports.Set(f.first, Napi::Function::New(env, f.second, f.first));
 }

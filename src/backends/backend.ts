@@ -112,7 +112,8 @@ export interface Backend {
   /**
    * Batched matmul: a (...batch, M, K) @ b (...batch, K, N) -> out (...batch, M, N).
    * Batch dims are already broadcast (stride 0 allowed); a and b may be transposed views.
-   * Float inputs (f32/f16/bf16, b may also be q8_0/q4_0 when supports('matmul_quant')).
+   * Float inputs of one dtype (f32/f16/bf16); b may also be q8_0/q4_0 when supports('matmul_quant'),
+   * and f16/bf16 with an f32 a when supports('matmul_half') (half-precision weights kept as loaded).
    */
   matmul(out: View, a: View, b: View): void;
 
@@ -196,7 +197,7 @@ export interface DecodePlan {
 
 export type FusedOp =
   | 'softmax' | 'logSoftmax' | 'layerNorm' | 'rmsNorm' | 'rope' | 'attention' | 'attentionBackward'
-  | 'crossEntropy' | 'adamw' | 'matmul_quant';
+  | 'crossEntropy' | 'adamw' | 'matmul_quant' | 'matmul_half';
 
 // --- helpers shared by backends ---
 

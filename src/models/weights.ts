@@ -2,9 +2,10 @@
  * Where model weights come from: a name -> View map over one or more checkpoint files, and the
  * loader step that turns views into engine tensors with one clear error per problem ("<file>:
  * tensor '<name>' has shape [..], config.json implies [..]"). Weights stay in the storage io gave
- * (zero-copy, memory-mapped when the addon maps files). f16/bf16 weights are widened to f32 once at
- * load: the tensor layer's matmul wants both operands in one float dtype and activations are f32 (a
- * checkpoint whose widened weights cannot fit in memory is refused up front, naming `moss quantize`).
+ * (zero-copy, memory-mapped when the addon maps files). f16/bf16 linear weights stay half precision
+ * on backends that multiply them with f32 activations (supports('matmul_half'): the native one);
+ * other f16/bf16 tensors, and all of them elsewhere, are widened to f32 once at load (a checkpoint
+ * whose widened weights cannot fit in memory is refused up front, naming `moss quantize`).
  * Quantized (q8_0/q4_0) linear weights stay quantized when the backend multiplies them directly, and
  * quantized embedding tables always do (quant-embedding.ts dequantizes the rows a lookup selects).
  * Not here: reading file formats (src/io), dequantizing GPTQ (later).
@@ -55,18 +56,28 @@ export function machineMemory(): number {
   return totalmem() + swap;
 }
 
+/** True when 2-D f16/bf16 weights stay half precision on `backend` (MOSS_WIDEN_HALF=1 widens them to f32). */
+export function keepsHalf(backend: Backend): boolean {
+  return backend.supports('matmul_half') && process.env.MOSS_WIDEN_HALF !== '1';
+}
+
 /**
  * Refuses, before anything is allocated, a checkpoint whose f16/bf16 weights cannot be widened to f32
  * in this machine's memory (a 16B fp16 MOSS needs ~64 GB), instead of being killed part way through
- * loading. `memory` defaults to RAM + swap.
+ * loading. `memory` defaults to RAM + swap. With `keepHalf` (backends that multiply half weights
+ * directly) linear weights stay as they are: only 1-D tensors and the largest 2-D one (the embedding
+ * table, which is widened) are counted.
  */
-export function checkWidenedSize(src: WeightSource, memory = machineMemory()): void {
+export function checkWidenedSize(src: WeightSource, memory = machineMemory(), keepHalf = false): void {
   if (!src.views) return;
-  let bytes = 0;
+  let bytes = 0, largest2d = 0;
   for (const v of src.views()) {
     if (v.dtype !== 'f16' && v.dtype !== 'bf16') continue;
-    bytes += v.shape.reduce((a, d) => a * d, 1) * 4;
+    const n = v.shape.reduce((a, d) => a * d, 1) * 4;
+    if (keepHalf && v.shape.length === 2) largest2d = Math.max(largest2d, n);
+    else bytes += n;
   }
+  bytes += largest2d;
   if (bytes > memory) {
     const gib = (b: number): string => (b / 2 ** 30).toFixed(1);
     throw new Error(
@@ -77,7 +88,7 @@ export function checkWidenedSize(src: WeightSource, memory = machineMemory()): v
 }
 
 export interface TakeOptions {
-  /** Keep a quantized weight as is (for linear layers, when the backend supports it). */
+  /** Keep a quantized or f16/bf16 weight as is (for linear layers, when the backend multiplies it directly). */
   allowQuant?: boolean;
   /** Keep a quantized weight as is on every backend (embedding tables: only rows are dequantized). */
   keepQuant?: boolean;
@@ -90,7 +101,7 @@ export class WeightLoader {
   readonly used = new Set<string>();
 
   constructor(readonly src: WeightSource, readonly backend: Backend, readonly configFile: string) {
-    checkWidenedSize(src);
+    checkWidenedSize(src, machineMemory(), keepsHalf(backend));
   }
 
   /** Tensor `name` with exactly `shape`, as f32 (or quantized when allowed). Throws when absent. */
@@ -114,6 +125,7 @@ export class WeightLoader {
       return d;
     }
     if (!info.isFloat) throw new Error(`${file}: tensor '${shown}' has dtype ${view.dtype}, expected a float tensor`);
+    if (o.allowQuant && shape.length === 2 && keepsHalf(this.backend)) return t; // f16/bf16 linear weight, multiplied as is
     const w = t.to('f32').keep();
     t.dispose();
     return w;

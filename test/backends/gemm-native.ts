@@ -21,6 +21,8 @@ export interface GemmAddon {
   gemm_f32_bf16: GemmFn;
   matvec_f32: GemmFn;
   matvec_f32_bf16: GemmFn;
+  gemm_f32_f16: GemmFn;
+  matvec_f32_f16: GemmFn;
   probe_fma_gflops(threads: number, seconds: number): number;
   probe_read_gbps(threads: number, bytes: number): number;
   gemm_isa(): string;

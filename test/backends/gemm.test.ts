@@ -2,7 +2,7 @@
  * Native GEMM / mat-vec entry points (native/src/gemm) against a naive float64 triple loop:
  * odd shapes (incl. 1 and sizes crossing the KC/NB/MB blocks), transposed and generally strided
  * operands, offsets, ldc > N, accumulate, bf16 (against the exact product of the bf16 inputs), the
- * mixed f32 x bf16 path, the forced mat-vec path, bounds checks, and every ISA level (this file
+ * mixed f32 x bf16 and f32 x f16 (IEEE half weights) paths, the forced mat-vec path, bounds checks, and every ISA level (this file
  * re-runs itself in child processes with MOSS_NATIVE_ISA=scalar|avx2).
  * Skips when the addon is not built.
  */
@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { f16ToF32, f32ToF16 } from '../../src/backends/dtype.js';
 import { loadGemmAddon, toBf16, fromBf16, type GemmFn } from './gemm-native.js';
 
 const addon = loadGemmAddon();
@@ -31,15 +32,15 @@ function layout(kind: number, rows: number, cols: number): Layout {
   return { rs: 2 * cols + 1, cs: 2, len: off + rows * (2 * cols + 1), off };
 }
 
-type Kind = 'f32' | 'bf16' | 'f32_bf16';
+type Kind = 'f32' | 'bf16' | 'f32_bf16' | 'f32_f16';
 
 function check(fn: GemmFn, kind: Kind, M: number, N: number, K: number, la: number, lb: number, acc: boolean): void {
   const A = layout(la, M, K), B = layout(lb, K, N);
   const af = new Float32Array(A.len).map(() => rnd()), bf = new Float32Array(B.len).map(() => rnd());
-  const aBf = kind === 'bf16', bBf = kind !== 'f32';
-  const a16 = Uint16Array.from(af, toBf16), b16 = Uint16Array.from(bf, toBf16);
+  const aBf = kind === 'bf16', bBf = kind !== 'f32', bF16 = kind === 'f32_f16';
+  const a16 = Uint16Array.from(af, toBf16), b16 = Uint16Array.from(bf, bF16 ? f32ToF16 : toBf16);
   const av = aBf ? Float64Array.from(a16, fromBf16) : Float64Array.from(af);
-  const bv = bBf ? Float64Array.from(b16, fromBf16) : Float64Array.from(bf);
+  const bv = bBf ? Float64Array.from(b16, bF16 ? f16ToF32 : fromBf16) : Float64Array.from(bf);
   const ldc = N + 2, offC = 1;
   const C = new Float32Array(offC + M * ldc).map(() => rnd());
   const C0 = C.slice();
@@ -79,8 +80,8 @@ test('gemm: isa selection honours MOSS_NATIVE_ISA', { skip }, () => {
   if (childIsa) assert.equal(isa, childIsa, 'child ran at the requested ISA (is the CPU new enough?)');
 });
 
-for (const [name, kind] of [['gemm_f32', 'f32'], ['gemm_bf16', 'bf16'], ['gemm_f32_bf16', 'f32_bf16'],
-  ['matvec_f32', 'f32'], ['matvec_f32_bf16', 'f32_bf16']] as [keyof NonNullable<typeof addon>, Kind][]) {
+for (const [name, kind] of [['gemm_f32', 'f32'], ['gemm_bf16', 'bf16'], ['gemm_f32_bf16', 'f32_bf16'], ['gemm_f32_f16', 'f32_f16'],
+  ['matvec_f32', 'f32'], ['matvec_f32_bf16', 'f32_bf16'], ['matvec_f32_f16', 'f32_f16']] as [keyof NonNullable<typeof addon>, Kind][]) {
   test(`${name}: odd shapes, transposed/strided operands, accumulate`, { skip }, () => {
     const fn = addon![name] as GemmFn;
     for (const [M, N, K] of SHAPES) {
@@ -141,6 +142,28 @@ test('gemm: bf16 path is exact on exactly representable products', { skip }, () 
       let s = 0;
       for (let k = 0; k < K; k++) s += fromBf16(A[i * K + k]!) * fromBf16(B[k * N + j]!);
       assert.equal(C[i * N + j], s);
+    }
+  }
+});
+
+test('gemm: f16 weights widen exactly, subnormals and the largest finite value included', { skip }, () => {
+  // f16 bit patterns: subnormals (0x0001 = 2^-24, 0x03ff), the smallest normal, -0, 1, the largest
+  // finite (65504) and negatives; A holds powers of two so every product and sum below is exact in f32.
+  const bits = [0x0001, 0x03ff, 0x8001, 0x0400, 0x8000, 0x3c00, 0x7bff, 0xfbff, 0x3555, 0xc000];
+  const K = bits.length;
+  for (const M of [1, 40]) {
+    for (const N of [1, 33]) {
+      const A = new Float32Array(M * K).map((_, i) => 2 ** ((i % 5) - 2));
+      const B = new Uint16Array(K * N).map((_, i) => bits[Math.floor(i / N)]!); // row-major (K, N): row k = bits[k]
+      for (const fn of [addon!.gemm_f32_f16, addon!.matvec_f32_f16]) {
+        const C = new Float32Array(M * N);
+        fn(M, N, K, A, 0, K, 1, B, 0, N, 1, C, 0, N, false);
+        for (let i = 0; i < M; i++) {
+          let want = 0;
+          for (let k = 0; k < K; k++) want += A[i * K + k]! * f16ToF32(bits[k]!);
+          for (let j = 0; j < N; j++) assert.equal(C[i * N + j], Math.fround(want), `M=${M} N=${N} C[${i},${j}]`);
+        }
+      }
     }
   }
 });

@@ -9,10 +9,12 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { View } from '../../src/backends/backend.js';
+import { availableBackends } from '../../src/backends/index.js';
 import { readSafetensors, writeGguf, writeSafetensors } from '../../src/io/index.js';
 import { viewBytes } from '../../src/io/views.js';
 import { hfWeights } from '../../src/models/hf-weights.js';
 import { loadModel } from '../../src/models/load.js';
+import type { Module } from '../../src/nn/index.js';
 import { checkWidenedSize } from '../../src/models/weights.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
 import { assertClose, FIXTURES, golden } from './helpers.js';
@@ -145,4 +147,32 @@ test('a checkpoint whose f16 weights cannot be widened in memory is refused up f
   assert.doesNotThrow(() => checkWidenedSize(src, bytes));
   assert.throws(() => checkWidenedSize(src, bytes - 1), (e: Error) =>
     e.message.startsWith(`${join(FIXTURES, 'moss-a-bin', 'pytorch_model.bin.index.json')}: its f16/bf16 weights become`) && e.message.includes('moss quantize'));
+});
+
+test('f16/bf16 linear weights stay half precision on a backend that multiplies them, with the logits of widened weights', () => {
+  const backend = availableBackends().find((b) => b.supports('matmul_half'));
+  if (!backend) return; // the ref backend widens every half weight (covered by the goldens)
+  for (const [name, dtype] of [['moss-a-bin', 'f16'], ['qwen2-tied', 'bf16']] as const) {
+    const g = golden(name.replace(/-bin$/, '')); // moss-a-bin holds moss-a's weights as fp16 shards
+    const [B, T] = g.shape;
+    const logits = (): { dtypes: Set<string>; out: Float32Array } => {
+      const { model } = loadModel(join(FIXTURES, name), { backend });
+      const dtypes = new Set([...(model as unknown as Module).namedParameters()].map(([, p]) => p.dtype));
+      const out = tidy(() => model.forward(tensor(g.input_ids.flat(), [B, T], { dtype: 'i32', backend })).toFloat32Array());
+      model.dispose();
+      return { dtypes, out };
+    };
+    const kept = logits();
+    assert.ok(kept.dtypes.has(dtype), `${name}: ${dtype} weights kept (got ${[...kept.dtypes]})`);
+    process.env.MOSS_WIDEN_HALF = '1';
+    let widened;
+    try {
+      widened = logits();
+    } finally {
+      delete process.env.MOSS_WIDEN_HALF;
+    }
+    assert.deepEqual([...widened.dtypes], ['f32'], `${name}: MOSS_WIDEN_HALF=1 widens every weight`);
+    assertClose(kept.out, widened.out, 1e-6, `${name}: half vs widened logits`);
+    assertClose(kept.out, g.logits, 2e-5, `${name}: half weights vs PyTorch`);
+  }
 });

@@ -104,4 +104,20 @@ for (const backend of backends) {
     assert.throws(() => ops.exp(tensor([1], [1], { backend, dtype: 'i32' })), /expected a float tensor/);
     assert.throws(() => zeros([2, -1], o), /invalid shape/);
   });
+
+  test(`f32 @ f16/bf16 weights: computed on backends with matmul_half, a dtype mismatch elsewhere [${backend.name}]`, () => {
+    const a = t([1, -2, 0.5, 3, 0.25, -1], [2, 3]);
+    const w = [0.5, -1.5, 2, 0.125, 3, -0.75]; // exact in f16 and bf16
+    for (const dtype of ['f16', 'bf16'] as const) {
+      const b = tensor(w, [2, 3], { backend, dtype }); // weight (N=2, K=3), used as w.T
+      if (backend.supports('matmul_half')) {
+        const y = ops.matmul(a, ops.transpose(b, 0, 1));
+        close(y.toArray(), ops.matmul(a, ops.transpose(b.to('f32'), 0, 1)).toArray(), 0);
+        b.requiresGrad_(true);
+        assert.throws(() => ops.matmul(a, ops.transpose(b, 0, 1)), new RegExp(`a ${dtype} operand with an f32 one must not require grad`));
+      } else {
+        assert.throws(() => ops.matmul(a, ops.transpose(b, 0, 1)), new RegExp(`dtype mismatch f32 vs ${dtype}`));
+      }
+    }
+  });
 }

@@ -73,7 +73,7 @@ bool try_small(int64_t M, int64_t N, int64_t K, const TA* A, int64_t rsa, int64_
                int acc) {
   if (csb != 1 && rsb != 1) return false;
   const Impl* im = sel().impl;
-  const SmallFn f = std::is_same<TB, float>::value ? im->small_f32 : im->small_bf16;
+  const SmallFn f = std::is_same<TB, float>::value ? im->small_f32 : std::is_same<TB, f16>::value ? im->small_f16 : im->small_bf16;
   for (int64_t m0 = 0; m0 < M; m0 += 32) {
     const int64_t mc = M - m0 < 32 ? M - m0 : 32;
     float* buf = static_cast<float*>(scratch(2, sizeof(float) * mc * K));
@@ -153,6 +153,11 @@ void moss_gemm_f32_bf16(int64_t M, int64_t N, int64_t K, const float* A, int64_t
   route(sel().impl->gemm_f32_bf16, false, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, acc);
 }
 
+void moss_gemm_f32_f16(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
+                       const uint16_t* B, int64_t rsb, int64_t csb, float* C, int64_t ldc, int acc) {
+  route(sel().impl->gemm_f32_f16, false, M, N, K, A, rsa, csa, reinterpret_cast<const f16*>(B), rsb, csb, C, ldc, acc);
+}
+
 void moss_matvec_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa,
                      const float* B, int64_t rsb, int64_t csb, float* C, int64_t ldc, int acc) {
   route(sel().impl->gemm_f32, true, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, acc);
@@ -162,6 +167,12 @@ void moss_matvec_f32_bf16(int64_t M, int64_t N, int64_t K, const float* A, int64
                           int64_t csa, const uint16_t* B, int64_t rsb, int64_t csb, float* C,
                           int64_t ldc, int acc) {
   route(sel().impl->gemm_f32_bf16, true, M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, acc);
+}
+
+void moss_matvec_f32_f16(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa,
+                         int64_t csa, const uint16_t* B, int64_t rsb, int64_t csb, float* C,
+                         int64_t ldc, int acc) {
+  route(sel().impl->gemm_f32_f16, true, M, N, K, A, rsa, csa, reinterpret_cast<const f16*>(B), rsb, csb, C, ldc, acc);
 }
 
 double moss_probe_fma_gflops(int threads, double seconds) {

@@ -54,6 +54,12 @@ void moss_gemm_f32_bf16(int64_t M, int64_t N, int64_t K, const float* A, int64_t
                         int64_t csa, const uint16_t* B, int64_t rsb, int64_t csb, float* C,
                         int64_t ldc, int accumulate);
 
+/** Mixed: A f32 (activations) x B f16 (IEEE half weights, as raw bits) -> f32; products are exact
+ *  f32 (B widened with vcvtph2ps / F16C, or in software at the scalar level). */
+void moss_gemm_f32_f16(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa,
+                       int64_t csa, const uint16_t* B, int64_t rsb, int64_t csb, float* C,
+                       int64_t ldc, int accumulate);
+
 /** Mat-vec / small-M path forced (any M works, but it is meant for M <= 8): streams B once per
  *  call on all threads. Fast when B is row-major (csb == 1) or a transposed row-major weight
  *  (rsb == 1); other B layouts fall back to the packed GEMM. */
@@ -64,6 +70,11 @@ void moss_matvec_f32(int64_t M, int64_t N, int64_t K, const float* A, int64_t rs
 void moss_matvec_f32_bf16(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa,
                           int64_t csa, const uint16_t* B, int64_t rsb, int64_t csb, float* C,
                           int64_t ldc, int accumulate);
+
+/** Same with f16 weights B (A f32). */
+void moss_matvec_f32_f16(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa,
+                         int64_t csa, const uint16_t* B, int64_t rsb, int64_t csb, float* C,
+                         int64_t ldc, int accumulate);
 
 /** Peak FMA throughput: `threads` threads (<= 0: pool size) run independent FMA chains on the
  *  widest enabled vectors for about `seconds`; returns the sum over threads of each thread's best

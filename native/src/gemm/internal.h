@@ -11,7 +11,7 @@
 namespace moss {
 namespace gemm {
 
-/** Packed (GotoBLAS) GEMM. A/B element types depend on the entry (f32 or bf16 as uint16_t). */
+/** Packed (GotoBLAS) GEMM. A/B element types depend on the entry (f32, bf16 as uint16_t, or f16). */
 using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const void* A, int64_t rsa, int64_t csa,
                         const void* B, int64_t rsb, int64_t csb, float* C, int64_t ldc, int acc);
 
@@ -31,6 +31,8 @@ struct Impl {
   double (*fma_loop)(double seconds);
   /** Sum n floats (n a multiple of 64, p 64-byte aligned) with the widest loads. */
   float (*sum_f32)(const float* p, int64_t n);
+  GemmFn gemm_f32_f16;  // A f32, B f16 (IEEE half, widened while packing)
+  SmallFn small_f16;    // B f16
 };
 
 const Impl* impl_scalar();

@@ -21,6 +21,8 @@ const Impl* impl_avx2() {
       small_any<V256, uint16_t>,
       fma_loop<V256>,
       sum_f32<V256>,
+      gemm_entry<F32T, float, f16>,
+      small_any<V256, f16>,
   };
   return &impl;
 }

@@ -75,6 +75,8 @@ const Impl* impl_avx512() {
       small_any<V512, uint16_t>,
       fma_loop<V512>,
       sum_f32<V512>,
+      gemm_entry<F32T, float, f16>,
+      small_any<V512, f16>,
   };
   return &impl;
 }
@@ -90,6 +92,8 @@ const Impl* impl_avx512_nobf16() {
       small_any<V512, uint16_t>,
       fma_loop<V512>,
       sum_f32<V512>,
+      gemm_entry<F32T, float, f16>,
+      small_any<V512, f16>,
   };
   return &impl;
 }

@@ -20,6 +20,8 @@ const Impl* impl_scalar() {
       small_any<V1, uint16_t>,
       fma_loop<V1>,
       sum_f32<V1>,
+      gemm_entry<F32T, float, f16>,
+      small_any<V1, f16>,
   };
   return &impl;
 }

@@ -39,6 +39,8 @@ template <class V>
 inline typename V::reg ldv(const float* p) { return V::load(p); }
 template <class V>
 inline typename V::reg ldv(const uint16_t* p) { return V::loadw(p); }
+template <class V>
+inline typename V::reg ldv(const f16* p) { return V::loadw(p); }
 
 // MG (1..4) rows of A x 4 vectors of columns of B over rows [k0, k1) of B, in registers; the
 // result is added to the partial sums P (row stride N).
@@ -157,12 +159,46 @@ inline void dots_group(int64_t K, const float* A, const TB* Wt, int64_t csb, int
   }
 }
 
+// One row of A (decode) against weight rows [n0, n1) one after another: with csb == K the rows are
+// ONE sequential stream, prefetched 512 bytes ahead (the 4-rows-at-once walk below reads 4 streams a
+// row apart, and a row of K = 2048 halves is one 4 KiB page, where the hardware prefetchers stop).
+// Measured on f16 / bf16 weights (M = 1, N = 90112, K = 2048, 2 threads): ~28 GB/s against ~25 for
+// the 4-row walk, read probe ~31. 4 accumulators cover the FMA latency.
+template <class V, class TB>
+inline void dots_row1(int64_t K, const float* A, const TB* Wt, int64_t csb, int64_t n0, int64_t n1,
+                      float* C, int64_t csc, int acc) {
+  constexpr int W = V::W;
+  const int64_t k4 = K / (4 * W) * (4 * W), kv = K / W * W;
+  for (int64_t n = n0; n < n1; ++n) {
+    const TB* w = Wt + n * csb;
+    typename V::reg r0 = V::zero(), r1 = V::zero(), r2 = V::zero(), r3 = V::zero();
+    int64_t k = 0;
+    for (; k < k4; k += 4 * W) {
+      for (int64_t o = 0; o < 4 * W * static_cast<int64_t>(sizeof(TB)); o += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(w + k) + 512 + o, 0, 3);
+      r0 = V::fma(V::load(A + k), ldv<V>(w + k), r0);
+      r1 = V::fma(V::load(A + k + W), ldv<V>(w + k + W), r1);
+      r2 = V::fma(V::load(A + k + 2 * W), ldv<V>(w + k + 2 * W), r2);
+      r3 = V::fma(V::load(A + k + 3 * W), ldv<V>(w + k + 3 * W), r3);
+    }
+    for (; k < kv; k += W) r0 = V::fma(V::load(A + k), ldv<V>(w + k), r0);
+    float s = V::hsum(V::add(V::add(r0, r1), V::add(r2, r3)));
+    for (; k < K; ++k) s += A[k] * widen(w[k]);
+    float* c = C + n * csc;
+    *c = acc ? *c + s : s;
+  }
+}
+
 template <class V, class TB>
 void small_dots(int64_t M, int64_t N, int64_t K, const float* A, const TB* B, int64_t csb,
                 float* C, int64_t rsc, int64_t csc, int acc) {
   // Pieces of 64 weight rows (>= 64 x K contiguous elements), claimed dynamically.
   // For each 4 weight rows, all row groups of A run back to back, so those weight rows come from
   // memory once and from L1/L2 for the other groups: W is streamed once whatever M is.
+  if (M == 1) {
+    dynamic_for(N, 64, [&](int64_t n0, int64_t n1) { dots_row1<V>(K, A, B, csb, n0, n1, C, csc, acc); });
+    return;
+  }
   dynamic_for(N, 64, [&](int64_t n0, int64_t n1) {
     for (int64_t nb = n0; nb < n1; nb += 4) {
       const int64_t ne = std::min(n1, nb + 4);

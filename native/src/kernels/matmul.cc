@@ -16,6 +16,8 @@ void moss_gemm_bf16(int64_t, int64_t, int64_t, const uint16_t*, int64_t, int64_t
                     int64_t, float*, int64_t, int) __attribute__((weak));
 void moss_gemm_f32_bf16(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const uint16_t*, int64_t,
                         int64_t, float*, int64_t, int) __attribute__((weak));
+void moss_gemm_f32_f16(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const uint16_t*, int64_t,
+                       int64_t, float*, int64_t, int) __attribute__((weak));
 }
 
 using namespace moss;
@@ -61,7 +63,8 @@ extern "C" void moss_matmul(const moss_view* out, const moss_view* a, const moss
   const bool gemm_ok = out->dtype == MOSS_F32 && (out->strides[nd - 1] == 1 || out->shape[nd - 1] == 1) &&
                        ((a->dtype == MOSS_F32 && b->dtype == MOSS_F32 && moss_gemm_f32) ||
                         (a->dtype == MOSS_BF16 && b->dtype == MOSS_BF16 && moss_gemm_bf16) ||
-                        (a->dtype == MOSS_F32 && b->dtype == MOSS_BF16 && moss_gemm_f32_bf16));
+                        (a->dtype == MOSS_F32 && b->dtype == MOSS_BF16 && moss_gemm_f32_bf16) ||
+                        (a->dtype == MOSS_F32 && b->dtype == MOSS_F16 && moss_gemm_f32_f16));
   if (gemm_ok) {
     const int64_t M = out->shape[nd - 2], N = out->shape[nd - 1], K = a->shape[nd - 1];
     int64_t batch = 1;
@@ -84,9 +87,12 @@ extern "C" void moss_matmul(const moss_view* out, const moss_view* a, const moss
       else if (a->dtype == MOSS_BF16)
         moss_gemm_bf16(M, N, K, reinterpret_cast<const uint16_t*>(a->data) + ao, rsa, csa,
                        reinterpret_cast<const uint16_t*>(b->data) + bo, rsb, csb, C, ldc, 0);
-      else
+      else if (b->dtype == MOSS_BF16)
         moss_gemm_f32_bf16(M, N, K, reinterpret_cast<const float*>(a->data) + ao, rsa, csa,
                            reinterpret_cast<const uint16_t*>(b->data) + bo, rsb, csb, C, ldc, 0);
+      else
+        moss_gemm_f32_f16(M, N, K, reinterpret_cast<const float*>(a->data) + ao, rsa, csa,
+                          reinterpret_cast<const uint16_t*>(b->data) + bo, rsb, csb, C, ldc, 0);
     }
     return;
   }

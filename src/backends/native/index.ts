@@ -20,7 +20,7 @@ export { mapFile, mapFileRange, unmapFile } from './mmap.js';
 
 const FUSED: ReadonlySet<FusedOp> = new Set<FusedOp>([
   'softmax', 'logSoftmax', 'layerNorm', 'rmsNorm', 'rope', 'attention', 'attentionBackward', 'crossEntropy', 'adamw',
-  'matmul_quant',
+  'matmul_quant', 'matmul_half',
 ]);
 
 /** native/src/addon.cc qmatmul (quant bindings): true when it computed out. */

@@ -14,6 +14,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   requireFloat('matmul', a);
   const bq = DTYPES[b.dtype].isQuant;
   if (!bq) requireFloat('matmul', b);
+  // half-precision weights kept as loaded (f32 activations) on backends that multiply them directly
+  const bh = a.dtype === 'f32' && (b.dtype === 'f16' || b.dtype === 'bf16') && a.backend.supports('matmul_half');
+  if (bh && b.requiresGrad) throw new Error(`matmul: a ${b.dtype} operand with an f32 one must not require grad (convert it with .to('f32') to train it)`);
   if (a.ndim === 0 || b.ndim === 0) throw new Error('matmul: operands must be at least 1-d');
   if (a.ndim === 1) {
     const a2 = reshape(a, [1, a.shape[0]]);
@@ -28,7 +31,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const [M, K] = a.shape.slice(-2);
   const [K2, N] = b.shape.slice(-2);
   if (K !== K2) throw new Error(`matmul: inner dimensions differ: [${a.shape}] @ [${b.shape}]`);
-  if (!bq && a.dtype !== b.dtype) throw new Error(`matmul: dtype mismatch ${a.dtype} vs ${b.dtype}`);
+  if (!bq && !bh && a.dtype !== b.dtype) throw new Error(`matmul: dtype mismatch ${a.dtype} vs ${b.dtype}`);
   if (bq && (b.ndim !== 2 || !(b.strides[0] === 1 && b.strides[1] === K))) {
     throw new Error('matmul: a quantized operand must be a transposed 2-d weight, i.e. w.T for w of shape [N, K]');
   }

@@ -572,7 +572,29 @@ Napi::Value QPrepare(const Napi::CallbackInfo& info) {
   }
   return Napi::Number::New(env, (double)bytes);
 }
+// hprepare(w): w (N, K) f16 / bf16 with contiguous rows in slot 0: a huge-page copy (moss_hprepare)
+// that the f32 x half matmul reads instead; the file pages under w are dropped as for qprepare.
+Napi::Value HPrepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  VIEWS(0, 1)
+  const moss_view& w = V.v[0];
+  if (!V.p[0] || (w.dtype != MOSS_F16 && w.dtype != MOSS_BF16) || w.ndim != 2 || w.strides[1] != 1 || w.strides[0] != w.shape[1])
+    return Napi::Number::New(env, 0);
+  const int64_t len = w.shape[0] * w.shape[1] * 2;
+  const int64_t bytes = moss_hprepare(w.data, len);
+  void* data = nullptr;
+  size_t blen = 0;
+  napi_get_arraybuffer_info(env, info[0], &data, &blen);
+  auto it = g_blocks.find(data);
+  if (bytes > 0 && it != g_blocks.end() && it->second->kind == kFile) {
+    const uintptr_t lo = (reinterpret_cast<uintptr_t>(w.data) + 4095) & ~(uintptr_t)4095;
+    const uintptr_t hi = (reinterpret_cast<uintptr_t>(w.data) + (uintptr_t)len) & ~(uintptr_t)4095;
+    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+  }
+  return Napi::Number::New(env, (double)bytes);
+}
 void RegisterQuant(Napi::Env env, Napi::Object exports) {
+  exports.Set("hprepare", Napi::Function::New(env, HPrepare, "hprepare"));
   exports.Set("qmatmul", Napi::Function::New(env, QMatmul, "qmatmul"));
   exports.Set("qmatmulIsa", Napi::Function::New(env, QMatmulIsa, "qmatmulIsa"));
   exports.Set("qprepare", Napi::Function::New(env, QPrepare, "qprepare"));

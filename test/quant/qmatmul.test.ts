@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Backend, View } from '../../src/backends/backend.js';
-import { f16ToF32 } from '../../src/backends/dtype.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/backends/dtype.js';
 import { refBackend } from '../../src/backends/ref/index.js';
 import { loadNativeBackend } from '../../src/backends/native/index.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
@@ -209,5 +209,41 @@ for (const q of ['q4_0', 'q8_0'] as Q[]) test(`quant ${q}: prepared (repacked 16
   new Uint8Array(s2.buffer, 0, two.bytes.length).set(two.bytes);
   const w2: View = { storage: s2, dtype: q, shape: [K, N], strides: [1, K], offset: 0 };
   assert.ok(normErr(mm(w2, two.a), model(q, two.a, K, 2, K, two.bytes, K, N)) <= 2e-5, 'stale repacked copy used');
+  nb!.free(s2);
+});
+
+for (const h of ['f16', 'bf16'] as const) test(`half ${h}: a prepared (huge-page copy) weight gives the widened sums; freed memory forgets its copy`, { skip }, () => {
+  // over 1 MiB (smaller weights are not copied), in native memory like a loaded checkpoint
+  const N = 640, K = 1024, M = 3;
+  const toHalf = h === 'f16' ? f32ToF16 : f32ToBf16, fromHalf = h === 'f16' ? f16ToF32 : bf16ToF32;
+  const make = (seed: number): { bits: Uint16Array; w32: Float32Array } => {
+    const bits = new Uint16Array(N * K).map((_, i) => toHalf(Math.sin(i * 0.37 + seed) * 0.05));
+    return { bits, w32: Float32Array.from(bits, fromHalf) };
+  };
+  const a = new Float32Array(M * K).map((_, i) => Math.cos(i * 0.11));
+  const want = (w32: Float32Array): Float64Array => {
+    const c = new Float64Array(M * N);
+    for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) { let s = 0; for (let k = 0; k < K; k++) s += a[m * K + k]! * w32[n * K + k]!; c[m * N + n] = s; }
+    return c;
+  };
+  const mm = (w: View, rows: number): Float32Array => {
+    const out = new Float32Array(rows * N);
+    nb!.matmul(f32View(out, [rows, N], [N, 1]), f32View(a.subarray(0, rows * K), [rows, K], [K, 1]), w);
+    return out;
+  };
+  const one = make(1), two = make(2);
+  const s1 = nb!.alloc(one.bits.byteLength);
+  new Uint16Array(s1.buffer, 0, one.bits.length).set(one.bits);
+  const w1: View = { storage: s1, dtype: h, shape: [K, N], strides: [1, K], offset: 0 };
+  const prepared = (addon!.hprepare as (b: ArrayBuffer) => number)(setView(0, { ...w1, shape: [N, K], strides: [K, 1] }));
+  assert.equal(prepared, N * K * 2, 'copied');
+  // f32 sums of 1024 terms against a float64 reference (the scalar level sums in one chain): <= 1e-5;
+  // reading the other weights instead would be off by O(1)
+  for (const rows of [1, M]) assert.ok(normErr(mm(w1, rows), want(one.w32).subarray(0, rows * N)) <= 1e-5, `prepared ${h} M=${rows}`);
+  nb!.free(s1);
+  const s2 = nb!.alloc(two.bits.byteLength);
+  new Uint16Array(s2.buffer, 0, two.bits.length).set(two.bits);
+  const w2: View = { storage: s2, dtype: h, shape: [K, N], strides: [1, K], offset: 0 };
+  assert.ok(normErr(mm(w2, M), want(two.w32)) <= 1e-5, 'stale copy used after free');
   nb!.free(s2);
 });

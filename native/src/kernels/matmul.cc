@@ -18,6 +18,7 @@ void moss_gemm_f32_bf16(int64_t, int64_t, int64_t, const float*, int64_t, int64_
                         int64_t, float*, int64_t, int) __attribute__((weak));
 void moss_gemm_f32_f16(int64_t, int64_t, int64_t, const float*, int64_t, int64_t, const uint16_t*, int64_t,
                        int64_t, float*, int64_t, int) __attribute__((weak));
+const void* moss_hfind(const void*, int64_t) __attribute__((weak));  // quant/quant.h: prepared half weights
 }
 
 using namespace moss;
@@ -59,6 +60,23 @@ void quant_panel(float* pb, const View& b, int64_t off, int64_t K, int64_t N, in
 
 extern "C" void moss_matmul(const moss_view* out, const moss_view* a, const moss_view* b) {
   const int nd = out->ndim;
+  // An f16/bf16 weight with a huge-page copy (moss_hprepare): read the copy, same layout.
+  moss_view bc;
+  if ((b->dtype == MOSS_F16 || b->dtype == MOSS_BF16) && moss_hfind) {
+    int64_t last = 0;
+    bool ok = true;
+    for (int i = 0; i < b->ndim; i++) {
+      if (b->shape[i] <= 0 || b->strides[i] < 0) ok = false;
+      else last += (b->shape[i] - 1) * b->strides[i];
+    }
+    if (ok) {
+      if (const void* copy = moss_hfind(b->data, (last + 1) * 2)) {
+        bc = *b;
+        bc.data = const_cast<void*>(copy);
+        b = &bc;
+      }
+    }
+  }
   // Fast path: the gemm engine, when built in, for f32 output with unit column stride.
   const bool gemm_ok = out->dtype == MOSS_F32 && (out->strides[nd - 1] == 1 || out->shape[nd - 1] == 1) &&
                        ((a->dtype == MOSS_F32 && b->dtype == MOSS_F32 && moss_gemm_f32) ||

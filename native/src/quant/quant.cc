@@ -79,7 +79,7 @@ void claim_grains(int64_t items, int64_t min_grain, const Fn& fn) {
     }
   });
 }
-// Prepared (repacked) weights, keyed by the original data pointer. Lookups happen once per
+// Prepared (repacked, or for f16/bf16 copied) weights, keyed by the original data pointer. Lookups happen once per
 // moss_qmatmul call; entries go when moss_qforget is told their memory is freed.
 struct Prepared {
   int qtype;
@@ -176,6 +176,36 @@ extern "C" int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K,
   if (it != g_prep.end()) ::munmap(it->second.x16, it->second.mapped);
   g_prep[W] = Prepared{qtype, N, K, wr, x16, bytes, mapped};
   return bytes;
+}
+
+namespace {
+constexpr int kHalf = -1;  // Prepared::qtype of a plain (same layout) copy of an f16/bf16 weight
+}
+
+extern "C" int64_t moss_hprepare(const void* W, int64_t bytes) {
+  if (!W || bytes < (1 << 20)) return 0;
+  {
+    std::lock_guard<std::mutex> g(g_prep_mu);
+    if (g_prep.count(W)) return 0;
+  }
+  size_t mapped = 0;
+  void* copy = huge_alloc((size_t)bytes, &mapped);
+  if (!copy) return 0;
+  const int64_t chunk = 1 << 20, chunks = (bytes + chunk - 1) / chunk;
+  moss::parallel_for(chunks, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; c++)
+      std::memcpy(static_cast<char*>(copy) + c * chunk, static_cast<const char*>(W) + c * chunk, (size_t)std::min(chunk, bytes - c * chunk));
+  });
+  std::lock_guard<std::mutex> g(g_prep_mu);
+  g_prep[W] = Prepared{kHalf, bytes, 0, 0, copy, bytes, mapped};
+  return bytes;
+}
+
+extern "C" const void* moss_hfind(const void* W, int64_t span) {
+  std::lock_guard<std::mutex> g(g_prep_mu);
+  auto it = g_prep.find(W);
+  if (it == g_prep.end() || it->second.qtype != kHalf || it->second.bytes < span) return nullptr;
+  return it->second.x16;
 }
 
 extern "C" void moss_qforget(const void* p, int64_t len) {

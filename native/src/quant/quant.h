@@ -55,6 +55,17 @@ void moss_qmatmul_cols(int qtype, int64_t M, int64_t n0, int64_t n1, int64_t K, 
  */
 int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K, int64_t w_row_bytes);
 
+/**
+ * Prepares an f16/bf16 weight of `bytes` contiguous bytes at W: a copy in 2 MiB huge-page memory (the
+ * same registry as moss_qprepare) that moss_hfind hands to the f32 x half mat-vec instead of W (file
+ * mappings come in 4 KiB pages, where the hardware prefetchers stop and TLB misses pile up). Weights
+ * under 1 MiB are left alone. Returns the copy's bytes, 0 when nothing was done. Thread-safe.
+ */
+int64_t moss_hprepare(const void* W, int64_t bytes);
+
+/** The prepared copy of the half weight starting at W when it covers `span` bytes, else null. */
+const void* moss_hfind(const void* W, int64_t span);
+
 /** Drops the prepared copies of weights starting in [p, p + len) (that memory is being freed). */
 void moss_qforget(const void* p, int64_t len);
 

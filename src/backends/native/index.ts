@@ -196,6 +196,9 @@ function makeBackend(n: NativeAddon): Backend {
       if ((w.dtype === 'q4_0' || w.dtype === 'q8_0') && typeof n.qprepare === 'function' && process.env.MOSS_QREPACK !== '0') {
         (n.qprepare as (b: ArrayBuffer) => number)(sv(0, w));
       }
+      if ((w.dtype === 'f16' || w.dtype === 'bf16') && typeof n.hprepare === 'function' && process.env.MOSS_QREPACK !== '0') {
+        (n.hprepare as (b: ArrayBuffer) => number)(sv(0, w));
+      }
     },
   };
 }

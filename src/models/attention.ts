@@ -42,14 +42,14 @@ export function lastRows(x: Tensor, lengths: readonly number[]): Tensor {
 }
 
 /** Validates ids (B, T) and lengths; returns lengths (default all T). */
-export function checkChunk(ids: Tensor, lengths: readonly number[] | undefined, maxPositions: number, starts: readonly number[]): number[] {
+export function checkChunk(ids: Tensor, lengths: readonly number[] | undefined, maxPositions: number, starts: readonly number[], why = ''): number[] {
   if (ids.ndim !== 2) throw new Error(`forward: ids must be (B, T), got [${ids.shape}]`);
   if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new Error(`forward: ids must be i32 or i64, got ${ids.dtype}`);
   const [B, T] = ids.shape;
   const lens = lengths ? [...lengths] : new Array<number>(B).fill(T);
   if (lens.length !== B || lens.some((n) => !Number.isInteger(n) || n < 1 || n > T)) throw new Error(`forward: lengths [${lens}] must be ${B} values in [1, ${T}]`);
   for (let b = 0; b < B; b++) {
-    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions`);
+    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions${why}`);
   }
   return lens;
 }

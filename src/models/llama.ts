@@ -10,7 +10,7 @@
  * Rope scaling: HF rope_scaling 'linear' and 'llama3' (Llama 3.1+) become per-pair frequency
  * factors (rope-scaling.ts), as do a GGUF's rope_freqs tensor and linear scaling keys.
  * Not here: position-dependent rope scaling (dynamic NTK, YaRN, LongRoPE: refused), sliding-window
- * attention (Mistral's window is ignored, exact for sequences shorter than it), MoE.
+ * attention (positions past Mistral's window are refused, see positions(); exact below it), MoE.
  * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
  */
 import type { Backend } from '../backends/backend.js';
@@ -41,12 +41,28 @@ export interface LlamaConfig {
   ropeFactors: number[] | null;
   /** true: adjacent pairs (GGUF llama, llama2.c); false: half-split pairs (HF). */
   ropeInterleaved: boolean;
+  /** Positions the model can attend over: max_position_embeddings, or Mistral's sliding window when smaller. */
   maxPositions: number;
+  /** The sliding window that capped maxPositions (HF `sliding_window`), or null. */
+  slidingWindow?: number | null;
   tieWordEmbeddings: boolean;
   /** q/k/v projections carry biases (Qwen2). */
   qkvBias: boolean;
   bosId: number | null;
   eosIds: number[];
+}
+
+/**
+ * max_position_embeddings, capped by a sliding window (Mistral v0.1: 4096 of 32768) that applies:
+ * attention past the window is not implemented, and within it a sliding window changes nothing, so
+ * positions beyond it are refused (checkChunk) rather than computed wrongly. Qwen2's
+ * `use_sliding_window: false` turns it off. GGUF files carry no window (llama.cpp ignores it too).
+ */
+function positions(cfg: Json, file: string): { maxPositions: number; slidingWindow: number | null } {
+  const max = int(cfg, file, 'max_position_embeddings');
+  const w = cfg.sliding_window;
+  if (typeof w === 'number' && Number.isInteger(w) && w > 0 && cfg.use_sliding_window !== false && w < max) return { maxPositions: w, slidingWindow: w };
+  return { maxPositions: max, slidingWindow: null };
 }
 
 /** Reads an HF llama/mistral/qwen2 config.json object. */
@@ -73,7 +89,7 @@ export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
     ropeTheta,
     ropeFactors: hfRopeFactors(cfg.rope_scaling, headDim, ropeTheta, file),
     ropeInterleaved: false,
-    maxPositions: int(cfg, file, 'max_position_embeddings'),
+    ...positions(cfg, file),
     tieWordEmbeddings: cfg.tie_word_embeddings === true,
     qkvBias: modelType === 'qwen2' || cfg.attention_bias === true,
     bosId: bos.length ? bos[0] : null,
@@ -179,7 +195,7 @@ export class LlamaForCausalLM extends Module implements CausalLM, PlannableModel
     if (canPlan(this, ids, o)) return planForward(this, ids, o);
     const [B, T] = ids.shape;
     const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
-    const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts);
+    const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts, this.config.slidingWindow ? ` (its sliding window: attention past it is not implemented)` : '');
     const positions = chunkPositions(ids, starts, T);
     let x = this.model.embed_tokens.forward(ids); // (B, T, C)
     this.model.layers.forEach((layer, i) => {

@@ -2,7 +2,7 @@
  * `npm run bench -- gemm [--json] [--quick] [--no-peer]`: the native GEMM engine against the machine's own limits,
  * measured in the same run: FMA peak (all threads, widest vectors) and memory read bandwidth (1 GiB,
  * all threads), then f32 and bf16 GEMM at M=N=K in {256, 1024, 2048} (GFLOP/s, % of the f32 FMA
- * peak) and f32 / bf16-weight mat-vec 1x4096 @ 4096x4096 (GB/s of weights streamed, % of the read
+ * peak) and f32 / bf16 / f16-weight mat-vec 1x4096 @ 4096x4096 (GB/s of weights streamed, % of the read
  * bandwidth), plus f32/bf16 1024^3 on one thread against the one-thread FMA peak (rows
  * `gemm_1thread`). Best of several runs (the machine may be shared). Writes bench/results/gemm.json.
  * Peer: when `python3` with numpy is on the PATH (numpy wheels bundle OpenBLAS), the same shapes
@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { f32ToF16 } from '../src/backends/dtype.js';
 import { loadGemmAddon, repoRoot, toBf16, type GemmAddon, type GemmFn } from '../test/backends/gemm-native.js';
 
 interface Row {
@@ -51,7 +52,7 @@ function gemmRow(addon: GemmAddon, dtype: 'f32' | 'bf16', s: number, peak: numbe
   return { name: 'gemm', dtype, m: s, n: s, k: s, gflops, ms, pct_peak: (100 * gflops) / peak };
 }
 
-function matvecRow(addon: GemmAddon, dtype: 'f32' | 'bf16', layout: 'rows' | 'linear', K: number, N: number,
+function matvecRow(addon: GemmAddon, dtype: 'f32' | 'bf16' | 'f16', layout: 'rows' | 'linear', K: number, N: number,
   bw: number, budget: number): Row {
   const x = randF32(K), y = new Float32Array(N);
   const bytes = K * N * (dtype === 'f32' ? 4 : 2);
@@ -59,8 +60,8 @@ function matvecRow(addon: GemmAddon, dtype: 'f32' | 'bf16', layout: 'rows' | 'li
   // weights from memory, as decode does (each layer has its own weights).
   const copies = Math.max(2, Math.ceil((256 << 20) / bytes));
   const wf = randF32(K * N);
-  const Ws = Array.from({ length: copies }, () => (dtype === 'f32' ? wf.slice() : Uint16Array.from(wf, toBf16)));
-  const fn: GemmFn = dtype === 'f32' ? addon.matvec_f32 : addon.matvec_f32_bf16;
+  const Ws = Array.from({ length: copies }, () => (dtype === 'f32' ? wf.slice() : Uint16Array.from(wf, dtype === 'f16' ? f32ToF16 : toBf16)));
+  const fn: GemmFn = dtype === 'f32' ? addon.matvec_f32 : dtype === 'f16' ? addon.matvec_f32_f16 : addon.matvec_f32_bf16;
   // rows: B is [K,N] row-major; linear: B = W^T with W [N,K] row-major (the nn.Linear layout).
   const [rsb, csb] = layout === 'rows' ? [N, 1] : [1, K];
   let i = 0;
@@ -145,6 +146,7 @@ export async function main(args: string[]): Promise<void> {
   rows.push(matvecRow(addon, 'f32', 'rows', 4096, 4096, bw, budget));
   rows.push(matvecRow(addon, 'f32', 'linear', 4096, 4096, bw, budget));
   rows.push(matvecRow(addon, 'bf16', 'linear', 4096, 4096, bw, budget));
+  rows.push(matvecRow(addon, 'f16', 'linear', 4096, 4096, bw, budget));
   if (!args.includes('--no-peer')) rows.push(...numpyPeer(quick ? [256, 1024] : [256, 1024, 2048], budget, peak, bw));
   // The probe again after the kernels: a drifting machine shows up as a different number here.
   const peak2 = addon.probe_fma_gflops(0, quick ? 0.3 : 1.0);

@@ -147,72 +147,53 @@ if (from <= 7) {
 }
 const s7 = JSON.parse(readFileSync(stage7file, 'utf8'));
 
-// --- 8. fifth SFT: fresh dense dialogues (seed 6) + copy drills (seed 6), half the rows each ---
-const stage8file = join(work, 'stage8-summary.json');
-if (from <= 8) {
-  const t8 = Date.now();
-  const mix8 = { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 };
-  writeFileSync(join(work, 'synth5.jsonl'), synthDialogues(12000, 6, docsDir, 10, mix8, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  writeFileSync(join(work, 'drills.jsonl'), copyDrills(12000, 6, 10).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const steps8 = Number(process.env.MOSS_TINY_STEPS8 ?? 1500);
-  const res5 = sft({
-    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft5'), init: join(work, 'sft4', 'final'), tokenizer: tokDir, humanLoss: false,
-    data: [join(work, 'synth5.jsonl'), join(work, 'drills.jsonl')], context, steps: Math.max(2, Math.round(steps8 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
-    warmupSteps: 50, weightDecay: 0.0, evalEvery: 250, ckptEvery: 250, resume: from === 8 && process.env.MOSS_TINY_RESUME === '1',
-  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-  writeFileSync(stage8file, JSON.stringify({ seconds: Math.round((Date.now() - t8) / 1000), sft5: brief(res5) }, null, 2) + '\n');
+// --- 8-11: later SFT stages, each on fresh dense dialogues + copy drills from the previous stage's weights ---
+/**
+ * One of stages 8-11: writes `synth` dialogues (synthDialogues(count, seed, docs, 10, mix, false, zhShare)) and
+ * `drills` (copyDrills(count, seed, 10, hard)), trains `steps` (MOSS_TINY_STEPS<n> overrides; scaled by
+ * MOSS_TINY_SCALE) from `init`/final into `out`, and writes stage<n>-summary.json; a stage before
+ * MOSS_TINY_CONTINUE only reads its summary. Returns the summary.
+ */
+function drillStage(n, key, out, init, synth, drills, o) {
+  const file = join(work, `stage${n}-summary.json`);
+  if (from <= n) {
+    const t = Date.now();
+    writeFileSync(join(work, synth.file), synthDialogues(synth.count, synth.seed, docsDir, 10, synth.mix, false, synth.zhShare).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    writeFileSync(join(work, drills.file), copyDrills(drills.count, drills.seed, 10, drills.hard).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const steps = Number(process.env[`MOSS_TINY_STEPS${n}`] ?? o.steps);
+    const res = sft({
+      ...SFT_DEFAULTS, ...common, outDir: join(work, out), init: join(work, init, 'final'), tokenizer: tokDir, humanLoss: false,
+      data: [join(work, synth.file), join(work, drills.file)], context, steps: Math.max(2, Math.round(steps * scale)), batchSize: 4, lr: o.lr, minLr: o.minLr,
+      warmupSteps: o.warmup, weightDecay: 0.0, evalEvery: o.every, ckptEvery: o.every, keepLast: o.keepLast ?? common.keepLast,
+      resume: from === n && process.env.MOSS_TINY_RESUME === '1',
+    }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
+    writeFileSync(file, JSON.stringify({ seconds: Math.round((Date.now() - t) / 1000), [key]: brief(res) }, null, 2) + '\n');
+  }
+  return JSON.parse(readFileSync(file, 'utf8'));
 }
-const s8 = JSON.parse(readFileSync(stage8file, 'utf8'));
 
-// --- 9. sixth SFT: fresh dense dialogues (seed 7, 60% arithmetic, 65% Chinese) + copy drills (seed 7, half of
-// them repeated-digit runs and division results), continuing from stage 8 at a lower learning rate ---
-const stage9file = join(work, 'stage9-summary.json');
-if (from <= 9) {
-  const t9 = Date.now();
-  const mix9 = { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 };
-  writeFileSync(join(work, 'synth6.jsonl'), synthDialogues(10000, 7, docsDir, 10, mix9, false, 0.65).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  writeFileSync(join(work, 'drills6.jsonl'), copyDrills(6000, 7, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const steps9 = Number(process.env.MOSS_TINY_STEPS9 ?? 750);
-  const res6 = sft({
-    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft6'), init: join(work, 'sft5', 'final'), tokenizer: tokDir, humanLoss: false,
-    data: [join(work, 'synth6.jsonl'), join(work, 'drills6.jsonl')], context, steps: Math.max(2, Math.round(steps9 * scale)), batchSize: 4, lr: 5e-4, minLr: 5e-5,
-    warmupSteps: 30, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 9 && process.env.MOSS_TINY_RESUME === '1',
-  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-  writeFileSync(stage9file, JSON.stringify({ seconds: Math.round((Date.now() - t9) / 1000), sft6: brief(res6) }, null, 2) + '\n');
-}
-const s9 = JSON.parse(readFileSync(stage9file, 'utf8'));
-
-// --- 10. seventh SFT: fresh dialogues (seed 8, 70% arithmetic, 75% Chinese: most remaining misses were Chinese
-// arithmetic arguments) + hard copy drills (seed 8), from stage 9 at a lower learning rate ---
-const stage10file = join(work, 'stage10-summary.json');
-if (from <= 10) {
-  const t10 = Date.now();
-  const mix10 = { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 };
-  writeFileSync(join(work, 'synth7.jsonl'), synthDialogues(8000, 8, docsDir, 10, mix10, false, 0.75).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  writeFileSync(join(work, 'drills7.jsonl'), copyDrills(3000, 8, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const steps10 = Number(process.env.MOSS_TINY_STEPS10 ?? 600);
-  const res7 = sft({
-    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft7'), init: join(work, 'sft6', 'final'), tokenizer: tokDir, humanLoss: false,
-    data: [join(work, 'synth7.jsonl'), join(work, 'drills7.jsonl')], context, steps: Math.max(2, Math.round(steps10 * scale)), batchSize: 4, lr: 3e-4, minLr: 3e-5,
-    warmupSteps: 20, weightDecay: 0.0, evalEvery: 200, ckptEvery: 200, keepLast: 10, resume: from === 10 && process.env.MOSS_TINY_RESUME === '1',
-  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-  writeFileSync(stage10file, JSON.stringify({ seconds: Math.round((Date.now() - t10) / 1000), sft7: brief(res7) }, null, 2) + '\n');
-}
-const s10 = JSON.parse(readFileSync(stage10file, 'utf8'));
-
-// --- 11. eighth SFT: fresh dialogues (seed 9, 75% arithmetic, 80% Chinese: the misses left were Chinese arguments
-// losing their first digit and long results misquoted) + hard copy drills (seed 9), from stage 10 at a lower rate ---
-const t11 = Date.now();
-const mix11 = { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 };
-writeFileSync(join(work, 'synth8.jsonl'), synthDialogues(8000, 9, docsDir, 10, mix11, false, 0.8).map((r) => JSON.stringify(r)).join('\n') + '\n');
-writeFileSync(join(work, 'drills8.jsonl'), copyDrills(3000, 9, 10, true).map((r) => JSON.stringify(r)).join('\n') + '\n');
-const steps11 = Number(process.env.MOSS_TINY_STEPS11 ?? 1200);
-const res8 = sft({
-  ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft8'), init: join(work, 'sft7', 'final'), tokenizer: tokDir, humanLoss: false,
-  data: [join(work, 'synth8.jsonl'), join(work, 'drills8.jsonl')], context, steps: Math.max(2, Math.round(steps11 * scale)), batchSize: 4, lr: 2e-4, minLr: 2e-5,
-  warmupSteps: 20, weightDecay: 0.0, evalEvery: 300, ckptEvery: 300, keepLast: 10, resume: from === 11 && process.env.MOSS_TINY_RESUME === '1',
-}, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-const stage11 = Math.round((Date.now() - t11) / 1000);
+// 8. fifth SFT: seed 6 dialogues (half arithmetic) + as many copy drills
+const s8 = drillStage(8, 'sft5', 'sft5', 'sft4',
+  { file: 'synth5.jsonl', count: 12000, seed: 6, mix: { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 } },
+  { file: 'drills.jsonl', count: 12000, seed: 6, hard: false },
+  { steps: 1500, lr: 1e-3, minLr: 1e-4, warmup: 50, every: 250 });
+// 9. sixth SFT, lower learning rate: seed 7 (60% arithmetic, 65% Chinese) + drills half of them hard
+// (repeated-digit runs and division results)
+const s9 = drillStage(9, 'sft6', 'sft6', 'sft5',
+  { file: 'synth6.jsonl', count: 10000, seed: 7, mix: { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 }, zhShare: 0.65 },
+  { file: 'drills6.jsonl', count: 6000, seed: 7, hard: true },
+  { steps: 750, lr: 5e-4, minLr: 5e-5, warmup: 30, every: 200, keepLast: 10 });
+// 10. seventh SFT, lower again: seed 8 (70% arithmetic, 75% Chinese: most misses were Chinese arithmetic arguments)
+const s10 = drillStage(10, 'sft7', 'sft7', 'sft6',
+  { file: 'synth7.jsonl', count: 8000, seed: 8, mix: { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.75 },
+  { file: 'drills7.jsonl', count: 3000, seed: 8, hard: true },
+  { steps: 600, lr: 3e-4, minLr: 3e-5, warmup: 20, every: 200, keepLast: 10 });
+// 11. eighth SFT, lower again and twice the steps: seed 9 (75% arithmetic, 80% Chinese: the misses left were
+// Chinese arguments losing their first digit and long results misquoted)
+const s11 = drillStage(11, 'sft8', 'sft8', 'sft7',
+  { file: 'synth8.jsonl', count: 8000, seed: 9, mix: { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.8 },
+  { file: 'drills8.jsonl', count: 3000, seed: 9, hard: true },
+  { steps: 1200, lr: 2e-4, minLr: 2e-5, warmup: 20, every: 300, keepLast: 10 });
 
 // --- export ---
 mkdirSync(out, { recursive: true });
@@ -221,9 +202,9 @@ for (const [from, to] of [['sft8', 'sft8'], ['sft7', 'sft7'], ['sft6', 'sft6'], 
   if (existsSync(join(work, from, 'loss.png'))) cpSync(join(work, from, 'loss.png'), join(out, `${to}-loss.png`));
 }
 const summary = {
-  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + s9.seconds + s10.seconds + stage11, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds,
-  secondsStage6: s6.seconds, secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: s9.seconds, secondsStage10: s10.seconds, secondsStage11: stage11,
-  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: s9.sft6, sft7: s10.sft7, sft8: brief(res8),
+  seconds: s1.seconds + s5.seconds + s6.seconds + s7.seconds + s8.seconds + s9.seconds + s10.seconds + s11.seconds, secondsStages1to4: s1.seconds, secondsStage5: s5.seconds,
+  secondsStage6: s6.seconds, secondsStage7: s7.seconds, secondsStage8: s8.seconds, secondsStage9: s9.seconds, secondsStage10: s10.seconds, secondsStage11: s11.seconds,
+  scale, vocab: s1.vocab, context, model: s1.model, pretrain: s1.pretrain, sft: s1.sft, sft2: s5.sft2, sft3: s6.sft3, sft4: s7.sft4, sft5: s8.sft5, sft6: s9.sft6, sft7: s10.sft7, sft8: s11.sft8,
 };
 writeFileSync(join(out, 'build-summary.json'), JSON.stringify(summary, null, 2) + '\n');
 log(`done: ${JSON.stringify(summary)}`);

@@ -4,7 +4,8 @@
 //                     private partial C's (register tiles of 4 rows x 4 vectors), then sum them.
 //   dots  (rsb == 1): B[k, n] = B[n*csb + k]  — a row-major weight W[N,K] used as W^T (the
 //                     PyTorch Linear layout); threads split N, 4 weight rows are dotted at once
-//                     against up to 4 rows of A.
+//                     against up to 4 rows of A (one row of A: one weight row after another, a
+//                     single sequential stream).
 // Work is shared out in small pieces claimed dynamically (robust when a core is busy elsewhere).
 // A is contiguous f32 [M,K] (the dispatcher copies/widens it). C has strides (rsc, csc).
 //

@@ -547,6 +547,20 @@ Napi::Value QMatmul(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 Napi::Value QMatmulIsa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), moss_qmatmul_isa()); }
+// After a weight got a prepared copy: when its ArrayBuffer `buf` is a file mapping, drops the whole
+// pages under [p, p + len) (MADV_DONTNEED: a private mapping that was never written re-reads the
+// file if touched again), so the copy does not double the resident memory.
+void drop_file_pages(napi_env env, napi_value buf, const void* p, int64_t len) {
+  void* data = nullptr;
+  size_t blen = 0;
+  napi_get_arraybuffer_info(env, buf, &data, &blen);
+  auto it = g_blocks.find(data);
+  if (it == g_blocks.end() || it->second->kind != kFile) return;
+  const uintptr_t lo = (reinterpret_cast<uintptr_t>(p) + 4095) & ~(uintptr_t)4095;
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(p) + (uintptr_t)len) & ~(uintptr_t)4095;
+  if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+}
+
 // qprepare(w): w (N, K) q4_0 / q8_0 with contiguous rows in slot 0. Repacks it for the AVX-512 kernels
 // (moss_qprepare) and returns the copy's bytes (0: not repacked). When w lives in a file mapping,
 // the mapping's pages under w are then dropped (MADV_DONTNEED: a private mapping that was never
@@ -561,15 +575,7 @@ Napi::Value QPrepare(const Napi::CallbackInfo& info) {
   const int qt = w.dtype == MOSS_Q4_0 ? MOSS_QTYPE_Q4_0 : MOSS_QTYPE_Q8_0;
   const int64_t N = w.shape[0], K = w.shape[1], wr = K / 32 * moss_qblock_bytes(qt);
   const int64_t bytes = moss_qprepare(qt, w.data, N, K, wr);
-  void* data = nullptr;
-  size_t len = 0;
-  napi_get_arraybuffer_info(env, info[0], &data, &len);
-  auto it = g_blocks.find(data);
-  if (bytes > 0 && it != g_blocks.end() && it->second->kind == kFile) {
-    const uintptr_t lo = (reinterpret_cast<uintptr_t>(w.data) + 4095) & ~(uintptr_t)4095;
-    const uintptr_t hi = (reinterpret_cast<uintptr_t>(w.data) + (uintptr_t)(N * wr)) & ~(uintptr_t)4095;
-    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-  }
+  if (bytes > 0) drop_file_pages(env, info[0], w.data, N * wr);
   return Napi::Number::New(env, (double)bytes);
 }
 // hprepare(w): w (N, K) f16 / bf16 with contiguous rows in slot 0: a huge-page copy (moss_hprepare)
@@ -582,15 +588,7 @@ Napi::Value HPrepare(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, 0);
   const int64_t len = w.shape[0] * w.shape[1] * 2;
   const int64_t bytes = moss_hprepare(w.data, len);
-  void* data = nullptr;
-  size_t blen = 0;
-  napi_get_arraybuffer_info(env, info[0], &data, &blen);
-  auto it = g_blocks.find(data);
-  if (bytes > 0 && it != g_blocks.end() && it->second->kind == kFile) {
-    const uintptr_t lo = (reinterpret_cast<uintptr_t>(w.data) + 4095) & ~(uintptr_t)4095;
-    const uintptr_t hi = (reinterpret_cast<uintptr_t>(w.data) + (uintptr_t)len) & ~(uintptr_t)4095;
-    if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
-  }
+  if (bytes > 0) drop_file_pages(env, info[0], w.data, len);
   return Napi::Number::New(env, (double)bytes);
 }
 void RegisterQuant(Napi::Env env, Napi::Object exports) {

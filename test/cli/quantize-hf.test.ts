@@ -18,6 +18,7 @@ import { dequantizeQ8_0 } from '../../src/backends/ref/quant.js';
 import { tokenizerFromGgufMetadata } from '../../src/tokenizer/index.js';
 import { Tensor, tensor, tidy } from '../../src/tensor/index.js';
 import { refBackend } from '../../src/backends/ref/index.js';
+import { normErr } from '../models/helpers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIX = join(root, 'test', 'fixtures', 'models');
@@ -29,16 +30,6 @@ function logits(path: string): Float32Array {
   const out = tidy(() => model.forward(tensor(ids, [1, ids.length], { dtype: 'i32', backend: model.backend })).toFloat32Array());
   model.dispose();
   return out;
-}
-
-function normErr(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    m = Math.max(m, Math.abs(b[i]));
-  }
-  return d / m;
 }
 
 test('quantize: HF LLaMA (GQA) folder -> llama.cpp GGUF with the same logits (q8_0)', () => {

@@ -41,3 +41,13 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   assert.ok(worst <= tol * scale, `${what}: max abs diff ${worst} > ${tol * scale}`);
   return worst;
 }
+
+/** Largest absolute difference over the largest |expected|: one normalised error for a whole tensor. */
+export function normErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let d = 0, m = 0;
+  for (let i = 0; i < actual.length; i++) {
+    d = Math.max(d, Math.abs(actual[i] - expected[i]));
+    m = Math.max(m, Math.abs(expected[i]));
+  }
+  return d / m;
+}

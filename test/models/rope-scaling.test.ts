@@ -18,7 +18,7 @@ import type { LlamaForCausalLM } from '../../src/models/llama.js';
 import { loadModel } from '../../src/models/load.js';
 import { hfRopeFactors, llama3Factors } from '../../src/models/rope-scaling.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
-import { FIXTURES } from './helpers.js';
+import { FIXTURES, normErr } from './helpers.js';
 
 const DIR = join(FIXTURES, 'llama3-rope');
 
@@ -47,15 +47,6 @@ function logits(path: string): Float32Array {
   const out = tidy(() => model.forward(tensor(ids, [1, ids.length], { dtype: 'i32', backend: model.backend })).toFloat32Array());
   model.dispose();
   return out;
-}
-
-function normErr(a: Float32Array, b: Float32Array): number {
-  let d = 0, n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    n = Math.max(n, Math.abs(b[i]));
-  }
-  return d / n;
 }
 
 test('GGUF: quantize writes rope_freqs, the loader applies it; linear keys, YaRN and partial rotary', () => {

@@ -27,8 +27,8 @@
  * MOSS_TINY_SCALE (default 1) scales every step count (e.g. 0.1 for a quick smoke build);
  * MOSS_TINY_OUT / MOSS_TINY_WORK override the output / scratch folders; MOSS_TINY_CONTINUE=N
  * reuses the earlier stages already in the scratch folder and starts at that stage N (5 .. 11);
- * MOSS_TINY_STEPS8 / 9 / 10 / 11 override the step count of stage 8 / 9 / 10 / 11 (the cosine schedule is laid out over it);
- * MOSS_TINY_RESUME=1 resumes stage 8, 9, 10 or 11 from its latest checkpoint (with MOSS_TINY_CONTINUE set to it).
+ * MOSS_TINY_STEPS5 .. 11 override the step count of stage 5 .. 11 (the cosine schedule is laid out over it);
+ * MOSS_TINY_RESUME=1 resumes stage 5 .. 11 from its latest checkpoint (with MOSS_TINY_CONTINUE set to it).
  */
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -101,69 +101,28 @@ if (from <= 4) {
   writeFileSync(stage1, JSON.stringify({ seconds: Math.round((Date.now() - t0) / 1000), vocab: tok.tokens.length, model, pretrain: brief(pre), sft: brief(res) }, null, 2) + '\n');
 }
 
-// --- 5. second SFT: fresh synthetic dialogues only, arithmetic and equations emphasised ---
-const s1 = JSON.parse(readFileSync(stage1, 'utf8'));
-const stage5 = join(work, 'stage5-summary.json');
-if (from <= 5) {
-  const t5 = Date.now();
-  const mix = { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 };
-  writeFileSync(join(work, 'synth2.jsonl'), synthDialogues(2000, 3, docsDir, 3, mix).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const res2 = sft({
-    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft2'), init: join(work, 'sft', 'final'), tokenizer: tokDir, humanLoss: false,
-    data: [join(work, 'synth2.jsonl')], context, steps: Math.max(2, Math.round(300 * scale)), batchSize: 4, lr: 2e-3, minLr: 1e-4,
-    warmupSteps: 10, weightDecay: 0.0, evalEvery: 80, ckptEvery: 80,
-  }, log);
-  writeFileSync(stage5, JSON.stringify({ seconds: Math.round((Date.now() - t5) / 1000), sft2: brief(res2) }, null, 2) + '\n');
-}
-const s5 = JSON.parse(readFileSync(stage5, 'utf8'));
-
-// --- 6. third SFT: dense meta-free dialogues, arithmetic and equations emphasised ---
-const stage6file = join(work, 'stage6-summary.json');
-if (from <= 6) {
-  const t6 = Date.now();
-  const mix6 = { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 };
-  writeFileSync(join(work, 'synth3.jsonl'), synthDialogues(1500, 4, docsDir, 10, mix6, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const res3 = sft({
-    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft3'), init: join(work, 'sft2', 'final'), tokenizer: tokDir, humanLoss: false,
-    data: [join(work, 'synth3.jsonl')], context, steps: Math.max(2, Math.round(480 * scale)), batchSize: 4, lr: 1.5e-3, minLr: 1e-4,
-    warmupSteps: 10, weightDecay: 0.0, evalEvery: 120, ckptEvery: 120,
-  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-  writeFileSync(stage6file, JSON.stringify({ seconds: Math.round((Date.now() - t6) / 1000), sft3: brief(res3) }, null, 2) + '\n');
-}
-const s6 = JSON.parse(readFileSync(stage6file, 'utf8'));
-
-// --- 7. fourth SFT: like the third, on fresh dialogues (seed 5) ---
-const stage7file = join(work, 'stage7-summary.json');
-if (from <= 7) {
-  const t7 = Date.now();
-  const mix7 = { calc: 0.45, solve: 0.35, search: 0.1, image: 0.05, chat: 0.05 };
-  writeFileSync(join(work, 'synth4.jsonl'), synthDialogues(3000, 5, docsDir, 10, mix7, false).map((r) => JSON.stringify(r)).join('\n') + '\n');
-  const res4 = sft({
-    ...SFT_DEFAULTS, ...common, outDir: join(work, 'sft4'), init: join(work, 'sft3', 'final'), tokenizer: tokDir, humanLoss: false,
-    data: [join(work, 'synth4.jsonl')], context, steps: Math.max(2, Math.round(1400 * scale)), batchSize: 4, lr: 1e-3, minLr: 1e-4,
-    warmupSteps: 10, weightDecay: 0.0, evalEvery: 350, ckptEvery: 350,
-  }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
-  writeFileSync(stage7file, JSON.stringify({ seconds: Math.round((Date.now() - t7) / 1000), sft4: brief(res4) }, null, 2) + '\n');
-}
-const s7 = JSON.parse(readFileSync(stage7file, 'utf8'));
-
-// --- 8-11: later SFT stages, each on fresh dense dialogues + copy drills from the previous stage's weights ---
+// --- 5-11: SFT stages, each on fresh synthetic dialogues (from 8 on, plus copy drills) from the previous stage's weights ---
 /**
- * One of stages 8-11: writes `synth` dialogues (synthDialogues(count, seed, docs, 10, mix, false, zhShare)) and
- * `drills` (copyDrills(count, seed, 10, hard)), trains `steps` (MOSS_TINY_STEPS<n> overrides; scaled by
- * MOSS_TINY_SCALE) from `init`/final into `out`, and writes stage<n>-summary.json; a stage before
- * MOSS_TINY_CONTINUE only reads its summary. Returns the summary.
+ * One of stages 5-11: writes `synth` dialogues (synthDialogues(count, seed, docs, maxTurns, mix, meta,
+ * zhShare)) and, when given, `drills` (copyDrills(count, seed, 10, hard)), trains `steps` (MOSS_TINY_STEPS<n>
+ * overrides; scaled by MOSS_TINY_SCALE) from `init`/final into `out`, and writes stage<n>-summary.json; a
+ * stage before MOSS_TINY_CONTINUE only reads its summary. Returns the summary.
  */
-function drillStage(n, key, out, init, synth, drills, o) {
+function sftStage(n, key, out, init, synth, drills, o) {
   const file = join(work, `stage${n}-summary.json`);
   if (from <= n) {
     const t = Date.now();
-    writeFileSync(join(work, synth.file), synthDialogues(synth.count, synth.seed, docsDir, 10, synth.mix, false, synth.zhShare).map((r) => JSON.stringify(r)).join('\n') + '\n');
-    writeFileSync(join(work, drills.file), copyDrills(drills.count, drills.seed, 10, drills.hard).map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const dialogues = synthDialogues(synth.count, synth.seed, docsDir, synth.maxTurns ?? 10, synth.mix, synth.meta ?? false, synth.zhShare);
+    writeFileSync(join(work, synth.file), dialogues.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const data = [join(work, synth.file)];
+    if (drills) {
+      writeFileSync(join(work, drills.file), copyDrills(drills.count, drills.seed, 10, drills.hard).map((r) => JSON.stringify(r)).join('\n') + '\n');
+      data.push(join(work, drills.file));
+    }
     const steps = Number(process.env[`MOSS_TINY_STEPS${n}`] ?? o.steps);
     const res = sft({
       ...SFT_DEFAULTS, ...common, outDir: join(work, out), init: join(work, init, 'final'), tokenizer: tokDir, humanLoss: false,
-      data: [join(work, synth.file), join(work, drills.file)], context, steps: Math.max(2, Math.round(steps * scale)), batchSize: 4, lr: o.lr, minLr: o.minLr,
+      data, context, steps: Math.max(2, Math.round(steps * scale)), batchSize: 4, lr: o.lr, minLr: o.minLr,
       warmupSteps: o.warmup, weightDecay: 0.0, evalEvery: o.every, ckptEvery: o.every, keepLast: o.keepLast ?? common.keepLast,
       resume: from === n && process.env.MOSS_TINY_RESUME === '1',
     }, (l) => (l.startsWith('skipped ') ? undefined : log(l)));
@@ -172,25 +131,38 @@ function drillStage(n, key, out, init, synth, drills, o) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
+const s1 = JSON.parse(readFileSync(stage1, 'utf8'));
+// 5. second SFT: fresh synthetic dialogues of 1-3 turns under the meta instruction, arithmetic and equations emphasised
+const s5 = sftStage(5, 'sft2', 'sft2', 'sft',
+  { file: 'synth2.jsonl', count: 2000, seed: 3, maxTurns: 3, meta: true, mix: { calc: 0.35, solve: 0.3, search: 0.15, image: 0.1, chat: 0.1 } },
+  null, { steps: 300, lr: 2e-3, minLr: 1e-4, warmup: 10, every: 80 });
+// 6. third SFT: dense meta-free dialogues (up to 10 turns), arithmetic and equations emphasised
+const s6 = sftStage(6, 'sft3', 'sft3', 'sft2',
+  { file: 'synth3.jsonl', count: 1500, seed: 4, mix: { calc: 0.4, solve: 0.35, search: 0.1, image: 0.05, chat: 0.1 } },
+  null, { steps: 480, lr: 1.5e-3, minLr: 1e-4, warmup: 10, every: 120 });
+// 7. fourth SFT: like the third, on fresh dialogues (seed 5)
+const s7 = sftStage(7, 'sft4', 'sft4', 'sft3',
+  { file: 'synth4.jsonl', count: 3000, seed: 5, mix: { calc: 0.45, solve: 0.35, search: 0.1, image: 0.05, chat: 0.05 } },
+  null, { steps: 1400, lr: 1e-3, minLr: 1e-4, warmup: 10, every: 350 });
 // 8. fifth SFT: seed 6 dialogues (half arithmetic) + as many copy drills
-const s8 = drillStage(8, 'sft5', 'sft5', 'sft4',
+const s8 = sftStage(8, 'sft5', 'sft5', 'sft4',
   { file: 'synth5.jsonl', count: 12000, seed: 6, mix: { calc: 0.5, solve: 0.3, search: 0.08, image: 0.06, chat: 0.06 } },
   { file: 'drills.jsonl', count: 12000, seed: 6, hard: false },
   { steps: 1500, lr: 1e-3, minLr: 1e-4, warmup: 50, every: 250 });
 // 9. sixth SFT, lower learning rate: seed 7 (60% arithmetic, 65% Chinese) + drills half of them hard
 // (repeated-digit runs and division results)
-const s9 = drillStage(9, 'sft6', 'sft6', 'sft5',
+const s9 = sftStage(9, 'sft6', 'sft6', 'sft5',
   { file: 'synth6.jsonl', count: 10000, seed: 7, mix: { calc: 0.6, solve: 0.2, search: 0.08, image: 0.06, chat: 0.06 }, zhShare: 0.65 },
   { file: 'drills6.jsonl', count: 6000, seed: 7, hard: true },
   { steps: 750, lr: 5e-4, minLr: 5e-5, warmup: 30, every: 200, keepLast: 10 });
 // 10. seventh SFT, lower again: seed 8 (70% arithmetic, 75% Chinese: most misses were Chinese arithmetic arguments)
-const s10 = drillStage(10, 'sft7', 'sft7', 'sft6',
+const s10 = sftStage(10, 'sft7', 'sft7', 'sft6',
   { file: 'synth7.jsonl', count: 8000, seed: 8, mix: { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.75 },
   { file: 'drills7.jsonl', count: 3000, seed: 8, hard: true },
   { steps: 600, lr: 3e-4, minLr: 3e-5, warmup: 20, every: 200, keepLast: 10 });
 // 11. eighth SFT, lower again and twice the steps: seed 9 (75% arithmetic, 80% Chinese: the misses left were
 // Chinese arguments losing their first digit and long results misquoted)
-const s11 = drillStage(11, 'sft8', 'sft8', 'sft7',
+const s11 = sftStage(11, 'sft8', 'sft8', 'sft7',
   { file: 'synth8.jsonl', count: 8000, seed: 9, mix: { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.8 },
   { file: 'drills8.jsonl', count: 3000, seed: 9, hard: true },
   { steps: 1200, lr: 2e-4, minLr: 2e-5, warmup: 20, every: 300, keepLast: 10 });

@@ -13,24 +13,17 @@ import { fileURLToPath } from 'node:url';
 import { quantizeModel } from '../../src/cli/quantize.js';
 import { openHfFolder, readGguf } from '../../src/io/index.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
-import { loadModel } from '../../src/models/load.js';
 import { dequantizeQ8_0 } from '../../src/backends/ref/quant.js';
 import { tokenizerFromGgufMetadata } from '../../src/tokenizer/index.js';
-import { Tensor, tensor, tidy } from '../../src/tensor/index.js';
+import { Tensor } from '../../src/tensor/index.js';
 import { refBackend } from '../../src/backends/ref/index.js';
-import { normErr } from '../models/helpers.js';
+import { logitsOf, normErr } from '../models/helpers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const FIX = join(root, 'test', 'fixtures', 'models');
 const SHARED = process.env.MOSS_SHARED ?? join(root, '..', 'shared');
 
-function logits(path: string): Float32Array {
-  const { model } = loadModel(path);
-  const ids = [1, 5, 9, 3, 7, 2, 11, 4];
-  const out = tidy(() => model.forward(tensor(ids, [1, ids.length], { dtype: 'i32', backend: model.backend })).toFloat32Array());
-  model.dispose();
-  return out;
-}
+const logits = (path: string): Float32Array => logitsOf(path, [1, 5, 9, 3, 7, 2, 11, 4]);
 
 test('quantize: HF LLaMA (GQA) folder -> llama.cpp GGUF with the same logits (q8_0)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'moss-qhf-'));

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadModel } from '../../src/models/load.js';
+import { tensor, tidy } from '../../src/tensor/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root (tests run from dist/test/models). */
@@ -50,4 +52,12 @@ export function normErr(actual: ArrayLike<number>, expected: ArrayLike<number>):
     m = Math.max(m, Math.abs(expected[i]));
   }
   return d / m;
+}
+
+/** Full-sequence logits (1, T, V) of the model at `path` (any format loadModel reads) for `ids`, flattened. */
+export function logitsOf(path: string, ids: readonly number[]): Float32Array {
+  const { model } = loadModel(path);
+  const out = tidy(() => model.forward(tensor([...ids], [1, ids.length], { dtype: 'i32', backend: model.backend })).toFloat32Array());
+  model.dispose();
+  return out;
 }

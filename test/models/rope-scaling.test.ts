@@ -17,8 +17,7 @@ import { ggufWriteInput, writeGguf } from '../../src/io/gguf-write.js';
 import type { LlamaForCausalLM } from '../../src/models/llama.js';
 import { loadModel } from '../../src/models/load.js';
 import { hfRopeFactors, llama3Factors } from '../../src/models/rope-scaling.js';
-import { tensor, tidy } from '../../src/tensor/index.js';
-import { FIXTURES, normErr } from './helpers.js';
+import { FIXTURES, logitsOf, normErr } from './helpers.js';
 
 const DIR = join(FIXTURES, 'llama3-rope');
 
@@ -41,13 +40,7 @@ test('HF rope_scaling: linear, llama3, default; position-dependent schemes refus
   assert.deepEqual(m.config.ropeFactors, f);
 });
 
-function logits(path: string): Float32Array {
-  const { model } = loadModel(path);
-  const ids = [3, 17, 5, 9, 30, 2, 11, 7, 25, 1, 12, 19];
-  const out = tidy(() => model.forward(tensor(ids, [1, ids.length], { dtype: 'i32', backend: model.backend })).toFloat32Array());
-  model.dispose();
-  return out;
-}
+const logits = (path: string): Float32Array => logitsOf(path, [3, 17, 5, 9, 30, 2, 11, 7, 25, 1, 12, 19]);
 
 test('GGUF: quantize writes rope_freqs, the loader applies it; linear keys, YaRN and partial rotary', () => {
   const dir = mkdtempSync(join(tmpdir(), 'moss-rope-'));

@@ -80,13 +80,13 @@ void claim_grains(int64_t items, int64_t min_grain, const Fn& fn) {
   });
 }
 // Prepared (repacked, or for f16/bf16 copied) weights, keyed by the original data pointer. Lookups happen once per
-// moss_qmatmul call; entries go when moss_qforget is told their memory is freed.
+// moss_qmatmul call (and f16/bf16 moss_matmul call); entries go when moss_qforget is told their memory is freed.
 struct Prepared {
   int qtype;
   int64_t N, K, wr;
-  void* x16;
+  void* copy;  // repacked (x16 layout) or, for f16/bf16, same-layout copy
   int64_t bytes;
-  size_t mapped;  // length of x16's mapping (huge_alloc)
+  size_t mapped;  // length of copy's mapping (huge_alloc)
 };
 
 // Repacked copies live in 2 MiB-aligned anonymous mappings marked MADV_HUGEPAGE: a 16B model's
@@ -115,7 +115,7 @@ const uint8_t* find_prepared(int qtype, const void* W, int64_t N, int64_t K, int
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
   if (it == g_prep.end() || it->second.qtype != qtype || it->second.N != N || it->second.K != K || it->second.wr != wr) return nullptr;
-  return static_cast<const uint8_t*>(it->second.x16);
+  return static_cast<const uint8_t*>(it->second.copy);
 }
 
 // ggml rows -> groups of 16 rows (x16_avx512.inc), per block: 16 f16 scales, then chunk vectors j
@@ -173,7 +173,7 @@ extern "C" int64_t moss_qprepare(int qtype, const void* W, int64_t N, int64_t K,
   repack_x16(qtype, static_cast<const uint8_t*>(W), N, nb, wr, static_cast<uint8_t*>(x16));
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
-  if (it != g_prep.end()) ::munmap(it->second.x16, it->second.mapped);
+  if (it != g_prep.end()) ::munmap(it->second.copy, it->second.mapped);
   g_prep[W] = Prepared{qtype, N, K, wr, x16, bytes, mapped};
   return bytes;
 }
@@ -205,14 +205,14 @@ extern "C" const void* moss_hfind(const void* W, int64_t span) {
   std::lock_guard<std::mutex> g(g_prep_mu);
   auto it = g_prep.find(W);
   if (it == g_prep.end() || it->second.qtype != kHalf || it->second.bytes < span) return nullptr;
-  return it->second.x16;
+  return it->second.copy;
 }
 
 extern "C" void moss_qforget(const void* p, int64_t len) {
   std::lock_guard<std::mutex> g(g_prep_mu);
   const char* lo = static_cast<const char*>(p);
   for (auto it = g_prep.lower_bound(p); it != g_prep.end() && static_cast<const char*>(it->first) < lo + len;) {
-    ::munmap(it->second.x16, it->second.mapped);
+    ::munmap(it->second.copy, it->second.mapped);
     it = g_prep.erase(it);
   }
 }

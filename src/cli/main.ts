@@ -24,6 +24,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  score: () => import('./score.js'),
 };
 
 const name = process.argv[2];

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
 import { BadDataLog } from './corpus.js';
+import { Batcher } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
 import { DPO_LOSSES, dpoLoss, needsReference, type DpoLossType, type Metrics } from './losses.js';
 import { exportHfFolder, loadTrainableMoss } from './model-io.js';
@@ -74,16 +75,22 @@ export function trainDpo(cfg: DpoConfig, log: (l: string) => void = (l) => proce
   const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
   const withRef = (items: PairItem[], ref: { chosen: Float32Array; rejected: Float32Array } | null, off: number): DpoItem[] =>
     items.map((p, i) => ({ ...p, refChosen: ref ? ref.chosen[off + i] : NaN, refRejected: ref ? ref.rejected[off + i] : NaN }));
-  let ref = null;
+  const trainItems = withRef(train, null, 0);
+  let heldItems = withRef(held, null, 0);
   if (needsReference(cfg.loss)) {
+    // only the pairs this run will draw (the batch order is a function of the seed) and the held-out ones
+    const order = new Batcher(train.map((_, i) => i), cfg.batchSize, cfg.seed);
+    const used = new Set<number>();
+    for (let s = 0; s < cfg.steps * cfg.gradAccum && used.size < train.length; s++) for (const i of order.next()) used.add(i);
+    const visit = [...used].sort((a, b) => a - b);
     const refModel = cfg.ref ? loadTrainableMoss(cfg.ref, cfg.seed).model : model;
     if (cfg.ref) checkSameTokenizer(tok, tokDir, loadTokenizer(cfg.ref), cfg.ref);
-    ref = referenceLogps(cfg.outDir, refModel, [...train, ...held], pad, cfg.loss, cfg.batchSize);
+    const ref = referenceLogps(cfg.outDir, refModel, [...visit.map((i) => train[i]), ...held], pad, cfg.loss, cfg.batchSize);
     if (refModel !== model) refModel.dispose();
-    log(`reference log-probs for ${train.length + held.length} pairs ${ref.cached ? 'read from' : 'written to'} ${join(cfg.outDir, 'ref-logps.json')}`);
+    log(`reference log-probs for ${visit.length + held.length} pairs ${ref.cached ? 'read from' : 'written to'} ${join(cfg.outDir, 'ref-logps.json')}`);
+    visit.forEach((i, k) => (trainItems[i] = { ...train[i], refChosen: ref.chosen[k], refRejected: ref.rejected[k] }));
+    heldItems = withRef(held, ref, visit.length);
   }
-  const trainItems = withRef(train, ref, 0);
-  const heldItems = withRef(held, ref, train.length);
   let params;
   if (cfg.loraRank > 0) {
     model.requiresGrad_(false);

@@ -8,9 +8,10 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Storage } from '../backends/backend.js';
 import { nativeAvailable } from '../backends/native/addon.js';
 import { mapFile, mapFileRange } from '../backends/native/mmap.js';
+import { engineOptions } from '../backends/options.js';
 
 // mapFile throws when the addon is not built; nativeAvailable() says so up front.
-const canMap = (): boolean => process.env.MOSS_NO_MMAP !== '1' && nativeAvailable();
+const canMap = (): boolean => engineOptions().mmap && nativeAvailable();
 
 /** Largest file read into memory by the fallback path (V8's ArrayBuffer limit is near this). */
 const MAX_READ = 2 ** 32;
@@ -27,7 +28,7 @@ export function readInto(path: string, fd: number, bytes: Uint8Array, offset: nu
   }
 }
 
-/** Whether `openStorage` memory-maps (true) or reads files (false). `MOSS_NO_MMAP=1` forces reading. */
+/** Whether `openStorage` memory-maps (true) or reads files (false). The engine switch `mmap: false` (MOSS_NO_MMAP=1) forces reading. */
 export function mmapAvailable(): boolean {
   return canMap();
 }

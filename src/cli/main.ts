@@ -3,6 +3,8 @@
  * `moss tokenize` does not pay for loading the engine. User mistakes print one line and a hint.
  */
 import { Command } from 'commander';
+import { configureEngine } from '../backends/index.js';
+import { engineFromEnv } from './options.js';
 
 // A closed pipe (`moss … | head`) ends the program quietly instead of throwing EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -40,6 +42,12 @@ program.hook('preAction', async (_root, cmd) => {
 });
 
 const name = process.argv[2];
+try {
+  configureEngine(engineFromEnv(process.env)); // MOSS_* switches, once; flags of a command override them
+} catch (err) {
+  process.stderr.write(`moss: ${(err as Error).message}\n`);
+  process.exit(1);
+}
 const loaders = name && commands[name] ? [commands[name]] : Object.values(commands);
 for (const load of loaders) (await load()).register(program);
 

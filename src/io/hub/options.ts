@@ -1,7 +1,7 @@
 /**
  * The options of every Hub call, read from flags and the environment by src/cli (HF_ENDPOINT,
  * HF_HOME / HF_HUB_CACHE, HF_TOKEN, HF_HUB_OFFLINE) and passed down: nothing in src/io/hub reads
- * process.env. Not here: proxies or custom CA settings (Node's own fetch settings apply).
+ * the environment. Not here: proxies or custom CA settings (Node's own fetch settings apply).
  */
 
 /** What a pull reports while it works (the CLI draws a progress bar from it). */

@@ -26,6 +26,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  synth: () => import('./synth.js'),
 };
 
 const name = process.argv[2];

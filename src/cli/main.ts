@@ -27,6 +27,8 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
   synth: () => import('./synth.js'),
+  annotate: () => import('./annotate.js'),
+  sample: () => import('./sample.js'),
 };
 
 const name = process.argv[2];

@@ -15,7 +15,7 @@ import { readSeeds, parseTurns, type BadLine, type Seed } from '../data/pipeline
 import { runPipeline, type Item } from '../data/pipeline/runner.js';
 import { conversationId, synthConversation } from '../data/pipeline/synth.js';
 import { validateSft } from '../data/pipeline/validate.js';
-import type { SftRecord, TurnFields } from '../chat/format.js';
+import type { SftRecord, TurnFields } from '../data/pipeline/moss-format.js';
 import { number } from './flags.js';
 import { callerOptions, concurrencyOf, endpointOptions, finish, reportBad, type EndpointFlags } from './pipeline-flags.js';
 

@@ -113,7 +113,7 @@ export async function runPipeline<I>(o: RunOptions<I>): Promise<Summary> {
     }
     // secondary files first, the main output last, then the done-log
     for (let i = r.records.length - 1; i >= 0; i--) if (r.records[i] !== undefined) store.write(i, it.id, r.records[i]);
-    if (!already) written++;
+    if (!already && r.records[0] !== undefined) written++;
     store.finish(it.id, 'written');
   };
 

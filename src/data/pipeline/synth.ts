@@ -10,15 +10,13 @@
  * call cache applies. Model text is untrusted: control tokens are neutralised.
  * Deliberately no file handling or dedup here (./runner.ts, the CLI).
  */
-import { formatResults, type Command, type Outcome } from '../../chat/commands.js';
-import { neutralize, type SftRecord, type TurnFields } from '../../chat/format.js';
-import { anyPlugin, metaInstruction, type PluginSwitches } from '../../chat/meta.js';
 import type { Plugin, PluginResult } from '../../plugins/types.js';
 import { sha256 } from './cache.js';
 import type { ChatFn } from './call.js';
 import type { ChatMessage, ChatResult, ToolSpec } from './client.js';
 import { dropReason, type FilterOptions, type TurnText } from './filters.js';
 import type { Seed } from './inputs.js';
+import { anyPlugin, defang, formatResults, metaInstruction, type Command, type Outcome, type PluginSwitches, type SftRecord, type TurnFields } from './moss-format.js';
 import { cleanUserTurn, PLUGIN_CATEGORIES, SIM_VERSION, simSystem, simTranscript } from './synth-prompts.js';
 
 export interface SynthOptions {
@@ -95,7 +93,7 @@ async function runPlugin(p: Plugin | undefined, c: Command, ms: number): Promise
 }
 
 const field = (head: string, body: string, end: string): string => `${head} ${body}${end}\n`;
-const clean = (s: string): string => neutralize(s).trim();
+const clean = (s: string): string => defang(s).trim();
 
 export type SynthResult = { readonly record: SftRecord; readonly turns: readonly TurnText[] } | { readonly drop: string };
 

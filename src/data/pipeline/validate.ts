@@ -7,7 +7,7 @@
  * renderer (`renderSft`) must keep every turn within `maxLen`. Deliberately throws the first
  * problem as one line (the caller counts it), never repairs.
  */
-import { checkRecord, CONTROL_TOKENS, FIELDS, parseTranscript, renderSft, renderText, ROLE, type SftRecord } from '../../chat/format.js';
+import { checkRecord, CONTROL_TOKENS, FIELDS, parseTranscript, renderSft, renderText, ROLE, type SftRecord } from './moss-format.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 
 const KEYS = ['conversation_id', 'meta_instruction', 'num_turns', 'chat', 'category'];

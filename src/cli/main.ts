@@ -26,10 +26,23 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  pull: () => import('./pull.js'),
   synth: () => import('./synth.js'),
   annotate: () => import('./annotate.js'),
   sample: () => import('./sample.js'),
 };
+
+// `--model org/name[@rev]` of these commands is resolved through the Hub cache (downloaded when
+// missing) before the command runs; other commands' --model may name an endpoint's model.
+const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval', 'sample']);
+program.hook('preAction', async (_root, cmd) => {
+  let top = cmd;
+  while (top.parent && top.parent !== program) top = top.parent;
+  const spec: unknown = cmd.opts().model;
+  if (!HUB_MODEL_COMMANDS.has(top.name()) || typeof spec !== 'string' || cmd.opts().endpoint !== undefined) return;
+  const { resolveModelArg } = await import('./hub.js');
+  cmd.setOptionValue('model', await resolveModelArg(spec));
+});
 
 const name = process.argv[2];
 try {

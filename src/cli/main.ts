@@ -26,7 +26,20 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  pull: () => import('./pull.js'),
 };
+
+// `--model org/name[@rev]` of these commands is resolved through the Hub cache (downloaded when
+// missing) before the command runs; other commands' --model may name an endpoint's model.
+const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval']);
+program.hook('preAction', async (_root, cmd) => {
+  let top = cmd;
+  while (top.parent && top.parent !== program) top = top.parent;
+  const spec: unknown = cmd.opts().model;
+  if (!HUB_MODEL_COMMANDS.has(top.name()) || typeof spec !== 'string' || cmd.opts().endpoint !== undefined) return;
+  const { resolveModelArg } = await import('./hub.js');
+  cmd.setOptionValue('model', await resolveModelArg(spec));
+});
 
 const name = process.argv[2];
 try {

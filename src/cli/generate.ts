@@ -8,12 +8,13 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { setNativeThreads } from '../backends/native/index.js';
+import { configureEngine } from '../backends/index.js';
 import { generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel, type LoadedModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { number } from './flags.js';
+import { engineFromFlags } from './options.js';
 
 interface Flags {
   model: string;
@@ -57,11 +58,7 @@ function parseIds(s: string): number[] {
 
 async function run(o: Flags): Promise<void> {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new Error('generate: give exactly one of --prompt or --prompt-ids');
-  const threads = number('threads', o.threads, { int: true, min: 1 });
-  if (threads !== undefined) {
-    process.env.MOSS_THREADS = String(threads);
-    setNativeThreads(threads);
-  }
+  configureEngine(engineFromFlags({ threads: o.threads }));
   const loaded = loadModel(o.model);
   const { model } = loaded;
   const tok = findTokenizer(loaded, o.tokenizer);

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { configureEngine, engineOptions } from '../backends/index.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { createPlugins } from '../plugins/index.js';
 import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
@@ -15,6 +16,7 @@ import { createApp } from '../serve/app.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
 import { WorkerEngine } from '../serve/worker-engine.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { engineFromFlags } from './options.js';
 
 interface Flags {
   model?: string;
@@ -76,16 +78,15 @@ export function register(program: Command): void {
       const port = int('port', f.port, 0, 65535);
       const slots = int('parallel', f.parallel, 1, 256);
       const ctx = int('ctx', f.ctx, 16, 1 << 20);
-      if (f.threads) process.env.MOSS_THREADS = String(int('threads', f.threads, 1, 1024));
       const switches: Record<keyof PluginSwitches, boolean> = { ...ALL_OFF };
       for (const p of (f.plugins ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
         if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
         switches[SWITCHES[p]] = true;
       }
-      if (f.backend !== undefined && f.backend !== 'ref' && f.backend !== 'native') throw new Error(`--backend: "${f.backend}" is not ref or native`);
+      configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
       const tokenizer = findTokenizer(model, f.tokenizer);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, backend: f.backend as 'ref' | 'native' | undefined, maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
       const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx) });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);

@@ -8,12 +8,13 @@
  * stays the reference (test/models/decode-plan.test.ts compares them token for token).
  *
  * Used only when: batch 1, one new token, a KV cache, no trace, the backend records plans, no
- * weight wants gradients, and MOSS_DECODE_PLAN is not 0. Everything else takes the op-by-op path.
+ * weight wants gradients, and the engine switch decodePlan is on. Everything else takes the op-by-op path.
  * Deliberately does not: know any model's layers (llama.ts / moss.ts record their own steps with
  * `PlanRecorder`), batch several sequences (the server's batched decode stays op by op), or plan
  * prompts (prefill is matrix-bound; its per-op overhead is small).
  */
 import type { Backend, DecodePlan } from '../backends/backend.js';
+import { engineOptions } from '../backends/options.js';
 import { Tensor } from '../tensor/index.js';
 import type { KVCache } from './kv-cache.js';
 import { Dense } from './layers.js';
@@ -75,7 +76,7 @@ const DENSE_DTYPES = new Set(['f32', 'f16', 'bf16', 'q8_0', 'q4_0']);
 export function canPlan(model: PlannableModel, ids: Tensor, o: ForwardOptions): o is ForwardOptions & { cache: KVCache } {
   if (!o.cache || o.trace || ids.shape[0] !== 1 || ids.shape[1] !== 1 || o.cache.batch !== 1 || !o.cache.planable) return false;
   if (o.lengths && o.lengths[0] !== 1) return false;
-  if (!model.backend.plan || process.env.MOSS_DECODE_PLAN === '0') return false;
+  if (!model.backend.plan || !engineOptions().decodePlan) return false;
   if (o.cache.plan?.owner === model) return true;
   return model.planDenses().every((d) => d instanceof Dense && !d.weight.requiresGrad && !d.bias?.requiresGrad
     && d.weight.ndim === 2 && DENSE_DTYPES.has(d.weight.dtype));

@@ -4,6 +4,7 @@
  * initialise their own weights in the constructor, which a 16B-parameter load cannot afford; these
  * adopt the loaded tensors instead. Not here: initialisation (training builds nn layers).
  */
+import { engineOptions } from '../backends/options.js';
 import { Module } from '../nn/index.js';
 import { ops, type Tensor } from '../tensor/index.js';
 import type { WeightLoader } from './weights.js';
@@ -16,7 +17,7 @@ export class Dense extends Module {
 
   static load(w: WeightLoader, prefix: string, out: number, inp: number, bias: boolean): Dense {
     const weight = w.take(`${prefix}.weight`, [out, inp], { allowQuant: true });
-    weight.backend.prepareWeight?.(weight); // e.g. q4_0 repacked for the native kernels
+    if (engineOptions().repack) weight.backend.prepareWeight?.(weight); // e.g. q4_0 repacked for the native kernels
     return new Dense(weight, bias ? w.take(`${prefix}.bias`, [out]) : null);
   }
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getBackend, availableBackends } from '../../src/backends/index.js';
+import { getBackend, availableBackends, configureEngine } from '../../src/backends/index.js';
 import { quantizeModel } from '../../src/cli/quantize.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { loadModel } from '../../src/models/load.js';
@@ -26,8 +26,7 @@ const STORIES = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
 
 /** Greedy decode of `steps` tokens after `prompt`, one token per forward; logits of every step. */
 function decode(model: CausalLM, prompt: number[], steps: number, plan: boolean): { ids: number[]; logits: Float32Array[]; planned: boolean } {
-  const before = process.env.MOSS_DECODE_PLAN;
-  process.env.MOSS_DECODE_PLAN = plan ? '1' : '0';
+  const before = configureEngine({ decodePlan: plan });
   const cache = model.newCache(1, prompt.length + steps + 1);
   try {
     const be = model.backend;
@@ -46,8 +45,7 @@ function decode(model: CausalLM, prompt: number[], steps: number, plan: boolean)
     return { ids, logits, planned: cache.plan !== undefined };
   } finally {
     cache.dispose();
-    if (before === undefined) delete process.env.MOSS_DECODE_PLAN;
-    else process.env.MOSS_DECODE_PLAN = before;
+    configureEngine(before);
   }
 }
 
@@ -55,7 +53,7 @@ function samePaths(path: string, prompt: number[], steps = 12): void {
   const { model } = loadModel(path, { backend: getBackend('native') });
   const ops = decode(model, prompt, steps, false);
   const planned = decode(model, prompt, steps, true);
-  assert.equal(ops.planned, false, 'MOSS_DECODE_PLAN=0 must take the op-by-op path');
+  assert.equal(ops.planned, false, 'decodePlan: false (MOSS_DECODE_PLAN=0) must take the op-by-op path');
   assert.equal(planned.planned, true, `${path}: the plan path was not taken`);
   assert.deepEqual(planned.ids, ops.ids, `${path}: greedy ids`);
   planned.logits.forEach((l, i) => assert.deepEqual(l, ops.logits[i], `${path}: logits of step ${i} differ`));

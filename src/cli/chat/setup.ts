@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setNativeThreads } from '../../backends/native/index.js';
+import { configureEngine } from '../../backends/index.js';
 import { ModelGenerator } from '../../chat/generator-adapter.js';
 import { ALL_OFF, anyPlugin, type PluginSwitches } from '../../chat/meta.js';
 import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
@@ -16,6 +16,7 @@ import { loadModel, type LoadedModel } from '../../models/load.js';
 import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/index.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
 import { number } from '../flags.js';
+import { engineFromFlags } from '../options.js';
 
 /** Package root (this file is dist/src/cli/chat/setup.js). */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -129,11 +130,7 @@ export function setUp(f: ChatFlags): ChatSetup {
   if (f.model === undefined && !existsSync(path)) {
     throw new Error(`chat: the bundled model ${path} is not there (not trained/installed yet); pass --model <HF folder, .gguf or llama2.c .bin>`);
   }
-  const threads = number('threads', f.threads, { int: true, min: 1 });
-  if (threads !== undefined) {
-    process.env.MOSS_THREADS = String(threads);
-    setNativeThreads(threads);
-  }
+  configureEngine(engineFromFlags({ threads: f.threads }));
   const pcfg = pluginsConfig(f);
   const loaded = loadModel(path);
   let tokenizer: Tokenizer;

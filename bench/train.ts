@@ -20,7 +20,7 @@ import { defaultBackend } from '../src/backends/index.js';
 import { nativeThreads, setNativeThreads } from '../src/backends/native/index.js';
 import { AdamW } from '../src/nn/index.js';
 import { ops, tensor, tidy } from '../src/tensor/index.js';
-import { Dense } from '../src/models/layers.js';
+import { Linear } from '../src/nn/index.js';
 import { dpoLoss, pmLoss } from '../src/train/losses.js';
 import { newMoss } from '../src/train/moss-init.js';
 import type { Seq } from '../src/train/pairs.js';
@@ -67,7 +67,7 @@ function runOurs(steps: number, profile: boolean, mode: Mode): { tps: number; pa
   const ref = mode === 'dpo' ? newMoss(CFG, 1, backend).model.requiresGrad_(false) : null; // a frozen copy, as TRL's default reference
   if (mode === 'pm') {
     model.lm_head.dispose();
-    model.lm_head = new Dense(randn([1, CFG.nEmbd], { backend, std: 0.05, requiresGrad: true }).keep(), null);
+    model.lm_head = new Linear(randn([1, CFG.nEmbd], { backend, std: 0.05, requiresGrad: true }).keep(), null);
   }
   const opt = new AdamW(model.parameters(), { lr: 1e-4 });
   const ids = tensor(Array.from({ length: B * T }, (_, i) => (i * 7919) % CFG.vocabSize), [B, T], { dtype: 'i32', backend }).keep();

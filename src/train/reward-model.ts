@@ -14,7 +14,7 @@ import { defaultBackend } from '../backends/index.js';
 import { writeSafetensors } from '../io/index.js';
 import { readJson } from '../models/config.js';
 import { hfWeights } from '../models/hf-weights.js';
-import { Dense } from '../models/layers.js';
+import { Linear } from '../nn/index.js';
 import { MossForCausalLM, parseMossConfig } from '../models/moss.js';
 import { expectRole } from '../models/role.js';
 import { WeightLoader } from '../models/weights.js';
@@ -29,7 +29,7 @@ export function toRewardModel(model: MossForCausalLM, seed: number): MossForCaus
   const C = model.config.nEmbd;
   const w = randn([1, C], { backend: model.backend, generator: new Generator(seed), std: 1 / Math.sqrt(C + 1), requiresGrad: true }).keep();
   model.lm_head.dispose();
-  model.lm_head = new Dense(w, null);
+  model.lm_head = new Linear(w, null);
   return model;
 }
 

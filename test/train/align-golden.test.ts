@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Dense } from '../../src/models/layers.js';
+import { Linear } from '../../src/nn/index.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
 import { dpoLoss, lastTokenIndex, pmLoss, type DpoLossType } from '../../src/train/losses.js';
 import { loadTrainableMoss } from '../../src/train/model-io.js';
@@ -60,7 +60,7 @@ for (const [ci, pm] of G.pm.entries()) {
   test(`PM loss, rewards, accuracy and gradients equal PyTorch (center ${pm.center})`, () => {
     const { model } = loadTrainableMoss(join(DIR, 'policy'));
     model.lm_head.dispose();
-    model.lm_head = new Dense(tensor(G.score_weight, [1, G.score_weight.length], { requiresGrad: true }).keep(), null);
+    model.lm_head = new Linear(tensor(G.score_weight, [1, G.score_weight.length], { requiresGrad: true }).keep(), null);
     tidy(() => {
       const P = G.pairs.length;
       const r = rewardsOf(model, seqs(), G.eos);

@@ -40,6 +40,7 @@ export function pullProgress(stream: NodeJS.WriteStream = process.stderr): (e: P
   };
   return (e) => {
     if (e.kind === 'plan') {
+      if (e.toFetch === 0) return; // the caller says "nothing to fetch"
       total = e.bytes;
       done = e.resumed;
       files = e.toFetch;

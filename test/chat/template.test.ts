@@ -7,12 +7,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
 import { ChatTemplate, TemplateError, templateMessages, type TemplateMessage } from '../../src/chat/template.js';
 import { chatTemplateFromGguf, loadChatTemplateInfo } from '../../src/chat/template-source.js';
 import { readGguf } from '../../src/io/index.js';
-import type { Tokenizer } from '../../src/tokenizer/index.js';
+import { tokenizerFromGgufMetadata, type ByteLevelBpe, type Tokenizer } from '../../src/tokenizer/index.js';
+import { CharTokenizer } from '../../src/serve/scripted-engine.js';
 import { sharedPath, skipUnless } from '../tokenizer/shared.js';
 
 interface Example { name: string; messages: TemplateMessage[]; tools?: unknown[]; add_generation_prompt: boolean; rendered: string; ids?: number[] }
@@ -124,4 +127,42 @@ test('a template that fails names its source and the Jinja error', () => {
   assert.throws(() => new ChatTemplate({ template: '{% for %}', source: 'x/tokenizer_config.json chat_template' }), (e: Error) => e instanceof TemplateError && /^chat template \(x\/tokenizer_config\.json chat_template\) does not parse: /.test(e.message));
   const t = new ChatTemplate({ template: "{{ raise_exception('Conversation roles must alternate') }}", source: 'm.gguf tokenizer.chat_template' });
   assert.throws(() => t.render([{ role: 'user', content: 'x' }]), (e: Error) => e instanceof TemplateError && /failed to render: .*Conversation roles must alternate/.test(e.message));
+});
+
+test('the Llama 3.1 tokenizer + template written as GGUF metadata gives the same prompt ids and stops', { skip: skipUnless('tokenizers/hf/llama3/llama3.chat.json') }, () => {
+  const tok = tokOf('tokenizers/hf/llama3') as ByteLevelBpe;
+  const cfg = JSON.parse(readFileSync(sharedPath('tokenizers/hf/llama3/tokenizer_config.json'), 'utf8')) as { chat_template: string };
+  const md = { ...tok.ggufMetadata(), 'tokenizer.chat_template': cfg.chat_template, 'tokenizer.ggml.bos_token_id': 128000, 'tokenizer.ggml.eos_token_id': 128009, 'tokenizer.ggml.add_bos_token': true };
+  const gtok = tokenizerFromGgufMetadata(md, 'llama3.gguf');
+  const tpl = new ChatTemplate(chatTemplateFromGguf(gtok, md, 'llama3.gguf'));
+  for (const e of examples('tokenizers/hf/llama3/llama3.chat.json')) {
+    const r = tpl.encode(gtok, e.messages, { addGenerationPrompt: e.add_generation_prompt, tools: e.tools });
+    assert.equal(r.text, e.rendered, e.name);
+    assert.deepEqual(r.ids, e.ids, e.name);
+  }
+  assert.deepEqual(tpl.stopIds(gtok).sort(), [128001, 128008, 128009]);
+});
+
+test('HF sources: chat_template.jinja wins over tokenizer_config.json; a named list gives default and tool_use', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moss-tpl-'));
+  try {
+    const tok = new CharTokenizer();
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ chat_template: [{ name: 'default', template: 'D{{ messages[0].content }}' }, { name: 'tool_use', template: 'T{{ tools[0].function.name }}' }], eos_token: '<eom>', add_bos_token: false }));
+    writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [7, 8] }));
+    const info = loadChatTemplateInfo(dir, tok);
+    const tpl = new ChatTemplate(info);
+    assert.equal(tpl.render([{ role: 'user', content: 'x' }]), 'Dx');
+    assert.equal(tpl.render([{ role: 'user', content: 'x' }], { tools: [{ type: 'function', function: { name: 'f' } }] }), 'Tf');
+    assert.ok(tpl.supportsTools);
+    assert.deepEqual([...info.stopIds!].sort(), [7, 8, tok.tokenToId('<eom>')!, tok.tokenToId('<|endoftext|>')!].sort());
+    writeFileSync(join(dir, 'chat_template.jinja'), 'J{{ messages[0].content }}');
+    const j = loadChatTemplateInfo(dir, tok);
+    assert.equal(new ChatTemplate(j).render([{ role: 'user', content: 'x' }]), 'Jx');
+    assert.match(j.source, /chat_template\.jinja$/);
+    writeFileSync(join(dir, 'tokenizer_config.json'), '{"chat_template": 3}');
+    rmSync(join(dir, 'chat_template.jinja'));
+    assert.throws(() => loadChatTemplateInfo(dir, tok), /tokenizer_config\.json: chat_template is neither a string nor a list/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -124,16 +124,25 @@ export async function runTurn(conv: Conversation, o: TurnOptions): Promise<TurnR
     const dec = tok.streamDecoder();
     let stopped = false;
     let n = 0;
+    /** A reply or the commands are complete (by their end token or a repair): nothing more to read. */
+    let complete = false;
     const emit = (pieces: ReturnType<FieldStream['push']>): void => {
       fields.add(pieces);
-      for (const piece of pieces) if (!piece.placeholder) o.onEvent?.({ type: 'field', field: piece.field, text: piece.text, done: piece.done });
+      for (const piece of pieces) {
+        if (piece.placeholder) continue;
+        o.onEvent?.({ type: 'field', field: piece.field, text: piece.text, done: piece.done });
+        if (piece.done && (piece.field === 'MOSS' || piece.field === 'Commands')) complete = true;
+      }
     };
     const budget = o.keepHistory ? maxNew - completionTokens : maxNew;
-    for await (const t of o.model.generate(p, { stopIds, maxNewTokens: Math.min(budget, ctx - p.length), signal: o.signal })) {
+    const ac = new AbortController(); // ends the generation early (a header the model wrote mid-reply)
+    const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
+    for await (const t of o.model.generate(p, { stopIds, maxNewTokens: Math.min(budget, ctx - p.length), signal })) {
       n++;
       emit(fs.push(dec.push(t)));
-      if (stopIds.includes(t)) {
+      if (stopIds.includes(t) || complete) {
         stopped = true;
+        ac.abort();
         break;
       }
     }

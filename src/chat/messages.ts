@@ -99,7 +99,10 @@ export function messagesConversation(messages: readonly ChatMessage[], o: Messag
       return;
     }
     flush();
-    if (!t['Tool Responses']) Object.assign(t, noneFields(pluginsOn));
+    if (!t['Tool Responses']) {
+      Object.assign(t, noneFields(pluginsOn));
+      if (m.reasoning) t['Inner Thoughts'] = fieldText('Inner Thoughts', ` ${defang(m.reasoning)}`);
+    }
     t.MOSS = fieldText('MOSS', ` ${defang(m.content)}`);
   });
   const last = messages[messages.length - 1];

@@ -74,7 +74,7 @@ export function callToCommand(c: ToolCall, tools: ToolMap): Command {
   } catch {
     // not JSON: the raw string is the argument
   }
-  return { name: def ? commandName(def) : c.name, arg };
+  return { name: def ? commandName(def) : (ALIASES[c.name.toLowerCase()] ?? c.name), arg };
 }
 
 /** The model's commands as OpenAI tool calls (unknown commands are dropped). */

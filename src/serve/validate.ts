@@ -132,6 +132,7 @@ function message(m: unknown, i: number): ChatMessage {
     return { role, content: text, toolCalls, ...(typeof m.reasoning_content === 'string' ? { reasoning: m.reasoning_content } : {}) };
   }
   if (role !== 'assistant' && (m.content === undefined || m.content === null)) throw badField(`messages[${i}].content`, `a ${role} message needs content`);
+  if (role === 'assistant' && typeof m.reasoning_content === 'string') return { role, content: text, reasoning: m.reasoning_content };
   return { role: role === 'developer' ? 'system' : role, content: text };
 }
 

@@ -1,7 +1,12 @@
 /**
  * `npm run bench -- <name> [--json]`: dispatches to bench/<name>.ts. Each bench prints a table and,
- * with --json, JSON lines; results are also written under bench/results/.
+ * with --json, JSON lines; results are also written under bench/results/. The MOSS_* engine
+ * switches apply as they do for the CLI (src/cli/options.ts).
  */
+import { configureEngine } from '../src/backends/index.js';
+import { engineFromEnv } from '../src/cli/options.js';
+
+configureEngine(engineFromEnv(process.env));
 const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   gemm: () => import('./gemm.js'),
   decode: () => import('./decode.js'),

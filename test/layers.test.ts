@@ -66,3 +66,17 @@ test('imports under src/ point down the layers', () => {
   }
   assert.deepEqual(bad, []);
 });
+
+// Options at the edge (DESIGN.md §1, issue 12 item 5): flags and environment are read where the
+// program starts (src/cli, src/serve) and passed down as a typed object (src/backends/options.ts).
+test('no process.env below src/cli and src/serve', () => {
+  const bad: string[] = [];
+  for (const file of walk(root)) {
+    const rel = relative(root, file);
+    if (rel.startsWith('cli/') || rel.startsWith('serve/')) continue;
+    readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+      if (line.includes('process.env')) bad.push(`src/${rel}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  assert.deepEqual(bad, [], 'library code reads no environment: resolve it in src/cli/options.ts and pass an EngineOptions down');
+});

@@ -1,10 +1,12 @@
 /**
  * Backend registry: `ref` (plain TypeScript, the oracle) and `native` (the C++ addon, when built).
- * The default is native when it loads; `MOSS_BACKEND=ref|native` or `setDefaultBackend` picks.
+ * The default is native when it loads; `configureEngine({ backend })` (the CLI's --backend or
+ * MOSS_BACKEND) or `setDefaultBackend` picks.
  */
 import type { Backend } from './backend.js';
 import { refBackend } from './ref/index.js';
-import { loadNativeBackend } from './native/index.js';
+import { loadNativeBackend, setNativeThreads } from './native/index.js';
+import { setEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './options.js';
 
 export type BackendName = 'ref' | 'native';
 
@@ -30,12 +32,25 @@ export function availableBackends(): Backend[] {
 }
 
 export function defaultBackend(): Backend {
-  if (!current) {
-    const env = process.env.MOSS_BACKEND;
-    if (env && env !== 'ref' && env !== 'native') throw new Error(`MOSS_BACKEND must be ref or native, got ${env}`);
-    current = env ? getBackend(env as BackendName) : (nativeBackend() ?? refBackend);
-  }
+  current ??= chosen ? getBackend(chosen) : (nativeBackend() ?? refBackend);
   return current;
+}
+
+let chosen: BackendName | undefined;
+
+/**
+ * Applies engine switches resolved at the program's edge (src/backends/options.ts): the default
+ * backend, native threads (now if the addon is loaded, else when it loads) and the switches that
+ * loading and decoding read. Returns the switches in force before, so a caller can restore them.
+ */
+export function configureEngine(o: EngineOptions): ResolvedEngineOptions {
+  const before = setEngineOptions(o);
+  if (o.backend !== undefined) {
+    chosen = o.backend;
+    current = undefined;
+  }
+  if (o.threads !== undefined && nativeCache) setNativeThreads(o.threads);
+  return before;
 }
 
 export function setDefaultBackend(b: Backend | BackendName): void {
@@ -43,3 +58,4 @@ export function setDefaultBackend(b: Backend | BackendName): void {
 }
 
 export type { Backend } from './backend.js';
+export { engineOptions, type EngineOptions, type ResolvedEngineOptions } from './options.js';

@@ -6,12 +6,13 @@
  * (moss chat), serving, batching several prompts.
  */
 import type { Command } from 'commander';
-import { setNativeThreads } from '../backends/native/index.js';
+import { configureEngine } from '../backends/index.js';
 import { addsBos, generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
 import { loadModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { number } from './flags.js';
 import { findTokenizer, modelPath } from './model-files.js';
+import { engineFromFlags } from './options.js';
 
 interface Flags {
   model?: string;
@@ -40,11 +41,7 @@ function parseIds(s: string): number[] {
 
 async function run(o: Flags): Promise<void> {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new Error('generate: give exactly one of --prompt or --prompt-ids');
-  const threads = number('threads', o.threads, { int: true, min: 1 });
-  if (threads !== undefined) {
-    process.env.MOSS_THREADS = String(threads);
-    setNativeThreads(threads);
-  }
+  configureEngine(engineFromFlags({ threads: o.threads }));
   const path = modelPath('generate', o.model);
   const loaded = loadModel(path);
   const { model } = loaded;

@@ -3,6 +3,8 @@
  * `moss tokenize` does not pay for loading the engine. User mistakes print one line and a hint.
  */
 import { Command } from 'commander';
+import { configureEngine } from '../backends/index.js';
+import { engineFromEnv } from './options.js';
 
 // A closed pipe (`moss … | head`) ends the program quietly instead of throwing EPIPE.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -24,9 +26,28 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  pull: () => import('./pull.js'),
 };
 
+// `--model org/name[@rev]` of these commands is resolved through the Hub cache (downloaded when
+// missing) before the command runs; other commands' --model may name an endpoint's model.
+const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval']);
+program.hook('preAction', async (_root, cmd) => {
+  let top = cmd;
+  while (top.parent && top.parent !== program) top = top.parent;
+  const spec: unknown = cmd.opts().model;
+  if (!HUB_MODEL_COMMANDS.has(top.name()) || typeof spec !== 'string' || cmd.opts().endpoint !== undefined) return;
+  const { resolveModelArg } = await import('./hub.js');
+  cmd.setOptionValue('model', await resolveModelArg(spec));
+});
+
 const name = process.argv[2];
+try {
+  configureEngine(engineFromEnv(process.env)); // MOSS_* switches, once; flags of a command override them
+} catch (err) {
+  process.stderr.write(`moss: ${(err as Error).message}\n`);
+  process.exit(1);
+}
 const loaders = name && commands[name] ? [commands[name]] : Object.values(commands);
 for (const load of loaders) (await load()).register(program);
 

@@ -7,12 +7,14 @@
 import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
+import { configureEngine, engineOptions } from '../backends/index.js';
 import { createPlugins } from '../plugins/index.js';
 import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
 import { WorkerEngine } from '../serve/worker-engine.js';
 import { findTokenizer, modelPath } from './model-files.js';
+import { engineFromFlags } from './options.js';
 
 interface Flags {
   model?: string;
@@ -60,13 +62,12 @@ export function register(program: Command): void {
       const port = int('port', f.port, 0, 65535);
       const slots = int('parallel', f.parallel, 1, 256);
       const ctx = int('ctx', f.ctx, 16, 1 << 20);
-      if (f.threads) process.env.MOSS_THREADS = String(int('threads', f.threads, 1, 1024));
       const switches: Record<keyof PluginSwitches, boolean> = { ...ALL_OFF };
       for (const p of (f.plugins ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
         if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
         switches[SWITCHES[p]] = true;
       }
-      if (f.backend !== undefined && f.backend !== 'ref' && f.backend !== 'native') throw new Error(`--backend: "${f.backend}" is not ref or native`);
+      configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
       let tokenizer;
       try {
@@ -75,7 +76,7 @@ export function register(program: Command): void {
         throw new Error(`serve: no tokenizer for ${model}: ${(e as Error).message} (give one with --tokenizer <path>)`, { cause: e });
       }
       if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, backend: f.backend as 'ref' | 'native' | undefined, maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
       const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx) });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);

@@ -1,12 +1,13 @@
 /**
- * Picks and builds a tokenizer from a path: a folder (tokenizer.json; vocab.json/encoder.json +
+ * Picks and builds a tokenizer from a path: a folder (tokenizer.json [+ tokenizer_config.json for
+ * BOS/EOS], preferred; else vocab.json/encoder.json +
  * merges.txt/vocab.bpe [+ added_tokens.json, special_tokens_map.json]; or MOSS's merges.txt +
  * added_tokens.json with no vocab), a tokenizer.json file, a .gguf (tokenizer.ggml.* metadata) or a
  * llama2.c tokenizer .bin. Errors name the file and what is wrong.
  * Deliberately not here: tokenizer logic (src/tokenizer), downloading from hubs.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   ByteLevelBpe, SentencePieceBpe, byteLevelFromMergesOnly, byteLevelFromTokenizerJson, byteLevelFromVocabFiles,
   parseLlama2cTokenizer, parseMerges, tokenizerFromGgufMetadata, type Tokenizer,
@@ -40,6 +41,8 @@ function fromFolder(dir: string): Tokenizer {
   const special = optionalJson(join(dir, 'special_tokens_map.json'));
   const vocabFile = ['vocab.json', 'encoder.json'].find(has);
   const mergesFile = ['merges.txt', 'vocab.bpe'].find(has);
+  // tokenizer.json first: it carries the pre-tokenizer and normalizer (Qwen2 ships both forms)
+  if (has('tokenizer.json')) return fromTokenizerJson(join(dir, 'tokenizer.json'));
   if (vocabFile && mergesFile) {
     const vocab = readJsonFile(join(dir, vocabFile)) as Record<string, number>;
     const merges = parseMerges(readFileSync(join(dir, mergesFile), 'utf8'));
@@ -49,14 +52,21 @@ function fromFolder(dir: string): Tokenizer {
       throw new Error(`${join(dir, vocabFile)}: ${(e as Error).message}`, { cause: e });
     }
   }
-  if (has('tokenizer.json')) return fromTokenizerJson(join(dir, 'tokenizer.json'));
   if (mergesFile && added) return byteLevelFromMergesOnly(parseMerges(readFileSync(join(dir, mergesFile), 'utf8')), added, special);
   if (has('tokenizer.bin')) return fromLlama2c(join(dir, 'tokenizer.bin'));
   throw new Error(`${dir}: no tokenizer found (looked for vocab.json+merges.txt, encoder.json+vocab.bpe, tokenizer.json, merges.txt+added_tokens.json, tokenizer.bin)`);
 }
 
+/** tokenizer.json, with BOS/EOS from tokenizer_config.json (else special_tokens_map.json) beside it. */
 function fromTokenizerJson(path: string): Tokenizer {
-  return new ByteLevelBpe(byteLevelFromTokenizerJson(readJsonFile(path), path));
+  const dir = dirname(path);
+  const config = optionalJson(join(dir, 'tokenizer_config.json')) ?? optionalJson(join(dir, 'special_tokens_map.json'));
+  try {
+    return new ByteLevelBpe(byteLevelFromTokenizerJson(readJsonFile(path), path, config));
+  } catch (e) {
+    const m = (e as Error).message;
+    throw new Error(m.startsWith(path) ? m : `${path}: ${m}`, { cause: e });
+  }
 }
 
 function fromLlama2c(path: string): Tokenizer {

@@ -5,14 +5,17 @@
  * Reading is zero-copy over the file storage (see views.ts); F64 is narrowed to f32 and U8/I8/I16
  * are widened to i32 (copies) because the engine has no such dtypes — `tensorInfos` keeps the
  * source dtype and the raw byte range. Every header field is checked against the file before use.
- * Not supported: big-endian files, F8 types (refused with the tensor's name).
+ * Files past WINDOWED_ABOVE get one mapped window per tensor (so files over 4 GiB read fine).
+ * Not supported: big-endian files, F8 types (refused with the tensor's name), one tensor > 4 GiB.
  */
 import type { Storage, View } from '../backends/backend.js';
 import type { DType } from '../backends/dtype.js';
 import { fail } from './errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeUtf8 } from './cursor.js';
-import { openStorage, storageBytes } from './file-storage.js';
+import { statSync } from 'node:fs';
+import { WINDOWED_ABOVE, fileSource, openStorage, storageBytes, type ByteSource } from './file-storage.js';
+import { ONE_BUFFER } from './zip.js';
 import { checkShape, elemBytes, viewAt, viewBytes, viewOf } from './views.js';
 
 /** Source dtypes and their element sizes. */
@@ -46,17 +49,26 @@ export interface SafetensorsFile {
  * @example const { tensors } = readSafetensors('model.safetensors'); tensors.get('lm_head.weight')
  */
 export function readSafetensors(path: string): SafetensorsFile {
-  return parseSafetensors(openStorage(path), path);
+  const size = statSync(path).size;
+  if (size <= WINDOWED_ABOVE) return parseSafetensors(openStorage(path), path);
+  // big files: read the header, then map each tensor's own window (never one buffer for the file)
+  const src = fileSource(path);
+  const n = Math.min(MAX_HEADER, Number(new DataView(src.read(0, 8).buffer).getBigUint64(0, true) & 0xffffffffn));
+  return parseSafetensors(src.window(0, 8 + n), path, src);
 }
 
-/** Parses safetensors bytes held in `storage`; `file` names it in errors. */
-export function parseSafetensors(storage: Storage, file: string): SafetensorsFile {
+/**
+ * Parses safetensors bytes held in `storage`; `file` names it in errors. With `big`, `storage`
+ * holds only the header and each tensor is a window of `big`.
+ */
+export function parseSafetensors(storage: Storage, file: string, big?: ByteSource): SafetensorsFile {
   const bytes = storageBytes(storage);
-  if (bytes.byteLength < 8) fail(file, 'header length', `file is only ${bytes.byteLength} bytes`);
+  const fileLen = big ? big.size : bytes.byteLength;
+  if (fileLen < 8 || bytes.byteLength < 8) fail(file, 'header length', `file is only ${fileLen} bytes`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER)) fail(file, 'header length', `${n64} exceeds the ${MAX_HEADER}-byte limit`);
   const n = Number(n64);
-  if (8 + n > bytes.byteLength) fail(file, 'header length', `${n} runs past the end of the file (${bytes.byteLength} bytes)`);
+  if (8 + n > fileLen || 8 + n > bytes.byteLength) fail(file, 'header length', `${n} runs past the end of the file (${fileLen} bytes)`);
   if (n < 2 || bytes[8] !== 0x7b) fail(file, 'header', 'does not start with "{"');
   let header: unknown;
   try {
@@ -66,7 +78,7 @@ export function parseSafetensors(storage: Storage, file: string): SafetensorsFil
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(file, 'header', 'is not a JSON object');
   const dataStart = 8 + n;
-  const dataLen = bytes.byteLength - dataStart;
+  const dataLen = fileLen - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, View>();
   const tensorInfos = new Map<string, SafetensorsTensorInfo>();
@@ -97,7 +109,8 @@ export function parseSafetensors(storage: Storage, file: string): SafetensorsFil
     const abs = dataStart + b;
     const shp = shape as number[];
     tensorInfos.set(name, { dtype, shape: shp, byteOffset: abs, byteLength: e - b });
-    tensors.set(name, makeView(storage, abs, e - b, dtype, shp, count));
+    if (big && e - b > ONE_BUFFER) fail(file, `${field} data_offsets`, `${e - b} bytes is more than one buffer can hold`);
+    tensors.set(name, makeView(big ? big.window(abs, e - b) : storage, big ? 0 : abs, e - b, dtype, shp, count));
   }
   ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   for (let i = 1; i < ranges.length; i++) {

@@ -2,7 +2,8 @@
  * PyTorch checkpoints in the zip format (torch.save since 1.6, as MOSS's pytorch_model*.bin ship):
  * `<archive>/data.pkl` unpickled by the restricted unpickler (pickle.ts) with an allow-list of
  * exactly the tensor rebuild functions, the typed storage classes and collections.OrderedDict;
- * storages come from `<archive>/data/<key>` as zero-copy views (torch aligns them to 64 bytes).
+ * storages come from `<archive>/data/<key>` as zero-copy views (torch aligns them to 64 bytes),
+ * each a mapped window of the file, so shards past 4 GiB (ZIP64) load without one big buffer.
  * Tensors keep their storage offset and strides (non-contiguous stays strided); tensors sharing a
  * storage share one Storage. f64 storages become f32 and u8/i8/i16 become i32 (copies) because the
  * engine has no such dtypes. Nested dicts are flattened with '.' (or pick one with `key`).
@@ -11,9 +12,9 @@
  */
 import type { Storage, View } from '../backends/backend.js';
 import type { DType } from '../backends/dtype.js';
-import { fail } from './errors.js';
-import { openStorage, storageBytes } from './file-storage.js';
-import { openZip, type ZipArchive } from './zip.js';
+import { FormatError, fail } from './errors.js';
+import { sourceFor, memorySource, storageBytes, type ByteSource } from './file-storage.js';
+import { openZip, scanTruncated, type ZipArchive } from './zip.js';
 import { unpickle, type PickleFn } from './pickle.js';
 
 /** torch storage class -> (source element size, engine dtype after any conversion). */
@@ -61,20 +62,66 @@ export interface TorchReadOptions {
  * @example const { tensors } = readTorch('pytorch_model.bin'); tensors.get('transformer.wte.weight')
  */
 export function readTorch(path: string, opts: TorchReadOptions = {}): TorchFile {
-  return parseTorch(storageBytes(openStorage(path)), path, opts);
+  return parseTorchSource(sourceFor(path), opts);
 }
 
-/** Parses checkpoint bytes; `file` names it in errors. */
+/** Parses checkpoint bytes held in memory; `file` names it in errors. */
 export function parseTorch(bytes: Uint8Array, file: string, opts: TorchReadOptions = {}): TorchFile {
+  return parseTorchSource(memorySource(bytes, file), opts);
+}
+
+/** Largest data.pkl accepted (a 16B state dict's is ~60 kB; this bounds inflating a hostile one). */
+export const MAX_PICKLE = 256 * 2 ** 20;
+
+/**
+ * Parses a checkpoint from a ByteSource: only the directory and data.pkl are read; each storage is
+ * a window of the file (mapped), so files of any size load without holding them in one buffer.
+ */
+export function parseTorchSource(src: ByteSource, opts: TorchReadOptions = {}): TorchFile {
+  const file = src.file;
+  const bytes = src.read(0, 4);
   if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] <= 5) {
     fail(file, 'format', 'legacy (pre-1.6, non-zip) PyTorch checkpoints are not supported: re-save with torch.save(obj, path) from torch >= 1.6');
   }
   if (bytes.length < 4 || bytes[0] !== 0x50 || bytes[1] !== 0x4b) fail(file, 'format', 'not a PyTorch zip checkpoint (no zip signature)');
-  const zip = openZip(bytes, file);
+  let zip: ZipArchive;
+  try {
+    zip = openZip(src);
+  } catch (e) {
+    if (e instanceof FormatError && /end of central directory: not found/.test(e.message)) truncated(src, opts, e);
+    throw e;
+  }
+  return parseArchive(zip, file, opts, false);
+}
+
+/** Names the tensor a truncated checkpoint lost (from its local headers and data.pkl), then throws. */
+function truncated(src: ByteSource, opts: TorchReadOptions, original: Error): never {
+  let found: ReturnType<typeof scanTruncated>;
+  try {
+    found = scanTruncated(src);
+  } catch {
+    throw original;
+  }
+  if (!found) throw original;
+  const { archive, cut } = found;
+  const key = /\/data\/([\w.-]+)$/.exec(cut.name)?.[1];
+  let names: string[];
+  try {
+    const dry = parseArchive(archive, src.file, opts, true);
+    names = [...dry.tensors].filter(([, v]) => (v.storage as { key?: string }).key === key).map(([n]) => n);
+  } catch {
+    names = [];
+  }
+  const what = names.length > 0 ? `tensor '${names[0]}'${names.length > 1 ? ` (and ${names.length - 1} sharing its storage)` : ''}` : `zip entry '${cut.name}'`;
+  return fail(src.file, what, `truncated: the file ends at byte ${src.size}, inside ${cut.name} [${cut.dataOffset}, ${cut.dataOffset + cut.compressedSize})`);
+}
+
+/** Unpickles data.pkl of `zip`; with `dry`, storages are not read (empty, tagged with their key). */
+function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry: boolean): TorchFile {
   const pkls = [...zip.entries.keys()].filter((n) => n === 'data.pkl' || /^[^/]+\/data\.pkl$/.test(n));
   if (pkls.length !== 1) fail(file, 'data.pkl', pkls.length === 0 ? 'no data.pkl entry in the archive' : 'several data.pkl entries');
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
-  const bo = zip.entries.has(`${prefix}byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}byteorder`)) : 'little';
+  const bo = zip.entries.has(`${prefix}byteorder`) ? new TextDecoder().decode(zip.read(`${prefix}byteorder`, undefined, 16)) : 'little';
   if (bo !== 'little') fail(file, 'byteorder', `'${bo}' archives are not supported`);
 
   const views = new WeakSet<object>();
@@ -92,9 +139,16 @@ export function parseTorch(bytes: Uint8Array, file: string, opts: TorchReadOptio
     if (cached) return cached;
     const info = STORAGES[type.name];
     const entry = `${prefix}data/${key}`;
-    const raw = zip.read(entry);
-    if (raw.byteLength < numel * info.size) fail(file, `storage '${key}'`, `entry ${entry} has ${raw.byteLength} bytes, ${type.name} of ${numel} needs ${numel * info.size}`);
-    const s: LoadedStorage = { storage: toStorage(raw.subarray(0, numel * info.size), info.src, info.size), dtype: info.dtype, numel };
+    if (dry) {
+      const s: LoadedStorage = { storage: Object.assign({ buffer: new ArrayBuffer(0), byteOffset: 0, byteLength: 0 }, { key }), dtype: info.dtype, numel };
+      loaded.set(key, s);
+      return s;
+    }
+    const e = zip.entries.get(entry);
+    if (!e) fail(file, `storage '${key}'`, `entry ${entry} is missing from the archive`);
+    if (e.size < numel * info.size) fail(file, `storage '${key}'`, `entry ${entry} has ${e.size} bytes, ${type.name} of ${numel} needs ${numel * info.size}`);
+    const raw = storageBytes(zip.storage(entry, numel * info.size));
+    const s: LoadedStorage = { storage: toStorage(raw, info.src, info.size), dtype: info.dtype, numel };
     loaded.set(key, s);
     sources.set(s, info.src);
     return s;
@@ -143,7 +197,7 @@ export function parseTorch(bytes: Uint8Array, file: string, opts: TorchReadOptio
     globals.set(`torch.${name}`, Object.assign(() => fail(where, `torch.${name}`, 'storage classes cannot be called'), { marker: t }));
   }
 
-  const root = unpickle(zip.read(pkls[0]), where, {
+  const root = unpickle(zip.read(pkls[0], undefined, MAX_PICKLE), where, {
     globals,
     // A storage class appears as a GLOBAL inside the persistent id tuple: unwrap it there.
     persistentLoad: (pid) => persistentLoad(Array.isArray(pid) ? pid.map(unwrapStorageType) : pid),
@@ -215,5 +269,5 @@ function describe(v: unknown): string {
 
 /** For tests/tools: the zip entries of a checkpoint. */
 export function torchEntries(bytes: Uint8Array, file: string): ZipArchive {
-  return openZip(bytes, file);
+  return openZip(memorySource(bytes, file));
 }

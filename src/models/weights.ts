@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { Backend, View } from '../backends/backend.js';
 import { DTYPES } from '../backends/dtype.js';
+import { engineOptions } from '../backends/options.js';
 import { Tensor } from '../tensor/index.js';
 
 /** A checkpoint as a flat name -> view map, each tensor knowing its file. */
@@ -56,9 +57,9 @@ export function machineMemory(): number {
   return totalmem() + swap;
 }
 
-/** True when 2-D f16/bf16 weights stay half precision on `backend` (MOSS_WIDEN_HALF=1 widens them to f32). */
+/** True when 2-D f16/bf16 weights stay half precision on `backend` (engine switch keepHalf; MOSS_WIDEN_HALF=1 turns it off). */
 export function keepsHalf(backend: Backend): boolean {
-  return backend.supports('matmul_half') && process.env.MOSS_WIDEN_HALF !== '1';
+  return backend.supports('matmul_half') && engineOptions().keepHalf;
 }
 
 /**

@@ -5,6 +5,7 @@
  * Deliberately holds no tensors: only ids cross the thread boundary.
  */
 import { Worker } from 'node:worker_threads';
+import type { EngineOptions } from '../backends/options.js';
 import { addsBos } from '../generate/defaults.js';
 import type { ModelInfo } from '../models/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -21,8 +22,9 @@ export interface WorkerEngineOptions {
   readonly maxQueue?: number;
   /** Context length cap (the model's own limit applies too). Default 2048. */
   readonly ctx?: number;
-  /** Backend of the worker ('ref' or 'native'); default: the engine's default. */
-  readonly backend?: 'ref' | 'native';
+  /** Engine switches for the worker thread (its module state is its own): the CLI passes the
+   *  ones it resolved (engineOptions()); default: the engine's defaults. */
+  readonly engine?: EngineOptions;
 }
 
 type FromWorker =
@@ -51,7 +53,7 @@ export class WorkerEngine implements Engine {
     this.modelId = o.modelId;
     this.slots = o.slots ?? 4;
     this.maxQueue = o.maxQueue ?? 4 * this.slots;
-    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, backend: o.backend };
+    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, engine: o.engine ?? {} };
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
   }
 

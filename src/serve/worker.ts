@@ -6,7 +6,7 @@
  * Deliberately no tokenizer here (ids only).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { getBackend } from '../backends/index.js';
+import { configureEngine, type EngineOptions } from '../backends/index.js';
 import { loadModel } from '../models/load.js';
 import { Scheduler, type SeqRequest } from './scheduler.js';
 
@@ -14,8 +14,8 @@ export interface WorkerInit {
   readonly modelPath: string;
   readonly slots: number;
   readonly ctx: number;
-  /** 'ref' or 'native'; default: the engine's default backend. */
-  readonly backend?: 'ref' | 'native';
+  /** Engine switches resolved by the main thread (backend, threads, mmap, ...). */
+  readonly engine: EngineOptions;
 }
 
 export type ToWorker = { type: 'submit'; req: SeqRequest } | { type: 'cancel'; id: number } | { type: 'close' };
@@ -24,7 +24,8 @@ const port = parentPort!;
 const init = workerData as WorkerInit;
 let sched: Scheduler;
 try {
-  const { model } = loadModel(init.modelPath, init.backend ? { backend: getBackend(init.backend) } : {});
+  configureEngine(init.engine);
+  const { model } = loadModel(init.modelPath);
   sched = new Scheduler(model, init.slots, init.ctx);
   port.postMessage({ type: 'ready', info: { ...model.info, contextLength: sched.capacity } });
 } catch (e) {

@@ -1,14 +1,18 @@
 /**
- * Byte-level BPE (GPT-2 / CodeGen / MOSS), following HF tokenizers' ByteLevel + BPE: added tokens are
- * cut out first (added-tokens.ts), the rest is split by GPT-2's regex (pretokenize.ts), each pre-token
- * becomes UTF-8 bytes -> the 256 byte-symbol ids -> merged by rank (bpe-merge.ts). Words are cached in a
- * bounded map (oldest entry evicted first). Decoding maps byte-level characters back to bytes.
+ * Byte-level BPE (GPT-2 / CodeGen / MOSS / Llama 3 / Qwen2 / DeepSeek / Falcon / StarCoder …), following
+ * HF tokenizers' [normalizer +] pre-tokenizer + ByteLevel + BPE: added tokens are cut out first
+ * (added-tokens.ts), the rest is normalized (NFC for Qwen2) and split by the model's pre-tokenizer
+ * (GPT-2's regex by default; pre-tokenizers.ts), each pre-token becomes UTF-8 bytes -> the 256
+ * byte-symbol ids -> merged by rank (bpe-merge.ts), or taken whole when it is a vocabulary word and
+ * the model ignores merges (Llama 3). Words are cached in a bounded map (oldest entry evicted first).
+ * Decoding maps byte-level characters back to bytes.
  * Deliberately not here: file parsing (formats.ts), add_prefix_space, offsets, dropout.
  */
 import { AddedTokenSplitter, type AddedToken } from './added-tokens.js';
 import { BYTE_TO_CHAR, byteLevelToBytes } from './byte-unicode.js';
 import { bpeMerge, ID_LIMIT, MergeTable } from './bpe-merge.js';
 import { gpt2Split } from './pretokenize.js';
+import { GPT2_PRE, type PreTokenizer } from './pre-tokenizers.js';
 import { concatBytes, Utf8StreamDecoder } from './stream-decoder.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
 
@@ -24,6 +28,12 @@ export interface ByteLevelBpeSpec {
   readonly eosId?: number | null;
   /** Word-cache entries (default 65536; 0 disables). */
   readonly cacheSize?: number;
+  /** The pre-tokenizer (default GPT-2's regex). */
+  readonly preTokenizer?: PreTokenizer;
+  /** A pre-token that is a vocabulary word is one token, unmerged (HF `ignore_merges`; Llama 3). */
+  readonly ignoreMerges?: boolean;
+  /** Unicode normalization of plain text before pre-tokenizing (HF `normalizer`; Qwen2: NFC). */
+  readonly normalize?: 'NFC' | 'NFD' | 'NFKC' | 'NFKD';
 }
 
 const utf8 = new TextEncoder();
@@ -48,6 +58,10 @@ export class ByteLevelBpe implements Tokenizer {
   private scratch = new Int32Array(1024);
   /** Merges as given, "a b", in rank order (kept for export). */
   private readonly mergeList: string[] = [];
+  readonly preTokenizer: PreTokenizer;
+  readonly ignoreMerges: boolean;
+  readonly normalize: 'NFC' | 'NFD' | 'NFKC' | 'NFKD' | undefined;
+  private readonly missingBytes: boolean;
 
   constructor(spec: ByteLevelBpeSpec) {
     this.tokens = [...spec.tokens];
@@ -64,11 +78,16 @@ export class ByteLevelBpe implements Tokenizer {
     });
     for (const a of added) this.vocab.set(a.content, a.id);
     this.vocabSize = this.tokens.length;
+    // A byte without a symbol (Falcon's vocabulary lacks a few control bytes) is dropped from the
+    // text, as HF's BPE does with no unk_token.
+    let missing = 0;
     for (let b = 0; b < 256; b++) {
       const id = this.vocab.get(BYTE_TO_CHAR[b]);
-      if (id === undefined) throw new Error(`bpe: byte symbol ${JSON.stringify(BYTE_TO_CHAR[b])} (byte ${b}) missing from vocabulary`);
-      this.byteIds[b] = id;
+      if (id === undefined) missing++;
+      this.byteIds[b] = id ?? -1;
     }
+    if (missing > 64) throw new Error(`bpe: ${missing} of the 256 byte symbols are missing from the vocabulary (not a byte-level BPE vocabulary?)`);
+    this.missingBytes = missing > 0;
     const table = new MergeTable();
     let skipped = 0;
     for (const m of spec.merges) {
@@ -97,6 +116,9 @@ export class ByteLevelBpe implements Tokenizer {
     this.bosId = spec.bosId ?? null;
     this.eosId = spec.eosId ?? null;
     this.cacheSize = spec.cacheSize ?? 65536;
+    this.preTokenizer = spec.preTokenizer ?? GPT2_PRE;
+    this.ignoreMerges = spec.ignoreMerges ?? false;
+    this.normalize = spec.normalize;
   }
 
   /**
@@ -111,7 +133,8 @@ export class ByteLevelBpe implements Tokenizer {
       tokens.push(t ?? `<unused${id}>`);
       types[id] = t === undefined ? 5 : this.specialIds.has(id) ? 3 : this.addedIds.has(id) ? 4 : 1;
     }
-    const md: Record<string, unknown> = { 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': 'gpt-2', 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.token_type': types, 'tokenizer.ggml.merges': [...this.mergeList] };
+    if (this.preTokenizer.name === undefined) throw new Error('bpe: this pre-tokenizer has no llama.cpp name, so it cannot be written to GGUF');
+    const md: Record<string, unknown> = { 'tokenizer.ggml.model': 'gpt2', 'tokenizer.ggml.pre': this.preTokenizer.name, 'tokenizer.ggml.tokens': tokens, 'tokenizer.ggml.token_type': types, 'tokenizer.ggml.merges': [...this.mergeList] };
     if (this.bosId !== null) md['tokenizer.ggml.bos_token_id'] = this.bosId;
     if (this.eosId !== null) md['tokenizer.ggml.eos_token_id'] = this.eosId;
     return md;
@@ -131,7 +154,9 @@ export class ByteLevelBpe implements Tokenizer {
 
   /** Encodes text with no added-token handling. */
   private encodePlain(s: string, out: number[]): void {
-    gpt2Split(s, (a, b) => this.encodeWord(s.slice(a, b), out));
+    if (this.normalize !== undefined) s = s.normalize(this.normalize);
+    if (this.preTokenizer.isGpt2) gpt2Split(s, (a, b) => this.encodeWord(s.slice(a, b), out));
+    else this.preTokenizer.split(s, (a, b) => this.encodeWord(s.slice(a, b), out));
   }
 
   private encodeWord(w: string, out: number[]): void {
@@ -181,6 +206,17 @@ export class ByteLevelBpe implements Tokenizer {
       s[n++] = bi[0xe0 | (c >> 12)];
       s[n++] = bi[0x80 | ((c >> 6) & 63)];
       s[n++] = bi[0x80 | (c & 63)];
+    }
+    if (this.missingBytes) {
+      let k = 0;
+      for (let i = 0; i < n; i++) if (s[i] >= 0) s[k++] = s[i];
+      n = k;
+    }
+    if (this.ignoreMerges && n > 1) {
+      let bl = '';
+      for (let i = 0; i < n; i++) bl += this.tokens[s[i]];
+      const id = this.vocab.get(bl);
+      if (id !== undefined && !this.addedIds.has(id)) return [id];
     }
     return bpeMerge(this.merges, s, n);
   }

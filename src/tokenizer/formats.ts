@@ -7,6 +7,7 @@
  */
 import type { AddedToken } from './added-tokens.js';
 import type { ByteLevelBpeSpec } from './byte-level-bpe.js';
+import { preTokenizerFromHf } from './pre-tokenizers.js';
 import type { SpmSpec } from './spm.js';
 
 /** Lines of merges.txt / vocab.bpe without the `#version` header and blank lines. */
@@ -91,24 +92,53 @@ export function byteLevelFromVocabFiles(
   return { tokens, merges, added, bosId: idOf(sm.bos), eosId: idOf(sm.eos) };
 }
 
-/** A byte-level BPE spec from a parsed HF tokenizer.json (model BPE with a ByteLevel pre-tokenizer). */
-export function byteLevelFromTokenizerJson(json: unknown, where = 'tokenizer.json'): ByteLevelBpeSpec {
+type NormalForm = 'NFC' | 'NFD' | 'NFKC' | 'NFKD';
+
+/** HF `normalizer` -> a Unicode normalization form (null, one of NFC/NFD/NFKC/NFKD, or a Sequence of one). */
+function normalForm(n: unknown, where: string): NormalForm | undefined {
+  const j = n as { type?: string; normalizers?: unknown[] } | null | undefined;
+  if (j === null || j === undefined) return undefined;
+  if (j.type === 'Sequence' && (j.normalizers ?? []).length <= 1) return normalForm(j.normalizers?.[0], where);
+  if (j.type === 'NFC' || j.type === 'NFD' || j.type === 'NFKC' || j.type === 'NFKD') return j.type;
+  throw new Error(`${where}: normalizer ${String(j.type)} is not supported for byte-level BPE (supported: none, NFC, NFD, NFKC, NFKD)`);
+}
+
+/**
+ * A byte-level BPE spec from a parsed HF tokenizer.json (model BPE with a ByteLevel pre-tokenizer,
+ * optionally after Split/Digits/Punctuation steps and a Unicode normalizer). BOS/EOS are the
+ * `bos_token`/`eos_token` of tokenizer_config.json (or special_tokens_map.json) when given, else
+ * `<|endoftext|>` when the vocabulary has it.
+ */
+export function byteLevelFromTokenizerJson(json: unknown, where = 'tokenizer.json', config?: unknown): ByteLevelBpeSpec {
   const j = json as {
-    model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
-    pre_tokenizer?: { type?: string; pretokenizers?: { type?: string }[] } | null;
+    model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[]; ignore_merges?: boolean };
+    normalizer?: unknown;
+    pre_tokenizer?: unknown;
     added_tokens?: { id: number; content: string; special?: boolean }[];
   };
   const model = j?.model;
   if (!model || (model.type !== undefined && model.type !== 'BPE') || !model.vocab || !model.merges)
     throw new Error(`${where}: model is ${model?.type ?? 'missing'}, expected a BPE model with vocab and merges`);
-  const pre = j.pre_tokenizer;
-  const kinds = pre?.type === 'Sequence' ? (pre.pretokenizers ?? []).map((p) => p.type) : [pre?.type];
-  if (!kinds.includes('ByteLevel')) {
-    throw new Error(`${where}: pre-tokenizer ${kinds.join('+') || 'none'} is not byte-level (only GPT-2-style byte-level BPE is supported)`);
-  }
+  const preTokenizer = preTokenizerFromHf(j.pre_tokenizer, where);
   const added: AddedToken[] = (j.added_tokens ?? []).map((t) => ({ id: t.id, content: t.content, special: t.special === true }));
-  const eot = added.find((t) => t.content === '<|endoftext|>');
-  return { tokens: tokensFromVocab(model.vocab), merges: model.merges, added, bosId: eot?.id ?? null, eosId: eot?.id ?? null };
+  const idOf = (t: string | undefined): number | null => {
+    if (t === undefined) return null;
+    return added.find((a) => a.content === t)?.id ?? model.vocab![t] ?? null;
+  };
+  const sm = parseSpecialTokensMap(config);
+  const has = (k: string): boolean => config !== null && typeof config === 'object' && Object.hasOwn(config, k);
+  const eot = idOf('<|endoftext|>');
+  return {
+    tokens: tokensFromVocab(model.vocab),
+    merges: model.merges,
+    added,
+    // a config that names bos_token: null (Qwen2) means no BOS
+    bosId: has('bos_token') ? idOf(sm.bos) : eot,
+    eosId: has('eos_token') ? idOf(sm.eos) : eot,
+    preTokenizer,
+    ignoreMerges: model.ignore_merges === true,
+    normalize: normalForm(j.normalizer, where),
+  };
 }
 
 /**

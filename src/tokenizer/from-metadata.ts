@@ -3,12 +3,14 @@
  * this layer never reads GGUF itself) and MOSS-style folders that ship merges.txt + added_tokens.json
  * without vocab.json (the vocabulary is rebuilt by vocab-from-merges.ts).
  * GGUF `gpt2` models: control tokens (type 3) are special added tokens, user-defined (type 4) plain
- * added tokens; only the GPT-2 pre-tokenizer is implemented (pre = gpt-2/default, else an error).
+ * added tokens; the pre-tokenizer is chosen by `tokenizer.ggml.pre` (pre-tokenizers.ts; an unknown
+ * name is refused with the supported list).
  * Deliberately not here: file reading (src/io/load-tokenizer.ts), other GGUF tokenizer models.
  */
 import type { AddedToken } from './added-tokens.js';
 import { ByteLevelBpe } from './byte-level-bpe.js';
 import { byteLevelFromVocabFiles } from './formats.js';
+import { preTokenizerByName } from './pre-tokenizers.js';
 import { SentencePieceBpe, TokenType } from './spm.js';
 import type { Tokenizer } from './types.js';
 import { vocabFromMerges } from './vocab-from-merges.js';
@@ -32,15 +34,14 @@ export function tokenizerFromGgufMetadata(md: Record<string, unknown>, where = '
   const bosId = optId(md, 'tokenizer.ggml.bos_token_id');
   const eosId = optId(md, 'tokenizer.ggml.eos_token_id');
   if (model === 'gpt2') {
-    const pre = md['tokenizer.ggml.pre'];
-    if (pre !== undefined && pre !== 'gpt-2' && pre !== 'default')
-      throw new Error(`${where}: pre-tokenizer "${String(pre)}" is not supported (only GPT-2's regex is implemented)`);
+    const preName = md['tokenizer.ggml.pre'];
+    const { pre, ignoreMerges } = preTokenizerByName(preName === undefined ? undefined : String(preName), where);
     const added: AddedToken[] = [];
     types?.forEach((t, id) => {
       if (t === TokenType.CONTROL || t === TokenType.USER_DEFINED) added.push({ id, content: tokens[id], special: t === TokenType.CONTROL });
     });
     const merges = Array.from(arr<string>(md, 'tokenizer.ggml.merges', where));
-    return new ByteLevelBpe({ tokens, merges, added, bosId, eosId });
+    return new ByteLevelBpe({ tokens, merges, added, bosId, eosId, preTokenizer: pre, ignoreMerges });
   }
   if (model === 'llama') {
     const asp = md['tokenizer.ggml.add_space_prefix'];

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { configureEngine } from '../../src/backends/index.js';
 import { mmapAvailable, openStorage, readInto } from '../../src/io/file-storage.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readGguf } from '../../src/io/gguf.js';
@@ -22,12 +23,12 @@ test('mmap and read fallback give identical tensors', (t) => {
     gg: values(readGguf(join(fixtures, 'mixed.gguf')).tensors.get('w32')!),
   });
   const mapped = load();
-  process.env.MOSS_NO_MMAP = '1';
+  const before = configureEngine({ mmap: false }); // what MOSS_NO_MMAP=1 sets at the CLI
   try {
     assert.equal(mmapAvailable(), false);
     assert.deepEqual(load(), mapped);
   } finally {
-    delete process.env.MOSS_NO_MMAP;
+    configureEngine(before);
   }
   assert.equal(openStorage(join(fixtures, 'mixed.gguf')).byteLength, 1728);
 });

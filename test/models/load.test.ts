@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { View } from '../../src/backends/backend.js';
-import { availableBackends } from '../../src/backends/index.js';
+import { availableBackends, configureEngine } from '../../src/backends/index.js';
 import { readSafetensors, writeGguf, writeSafetensors } from '../../src/io/index.js';
 import { viewBytes } from '../../src/io/views.js';
 import { hfWeights } from '../../src/models/hf-weights.js';
@@ -164,14 +164,14 @@ test('f16/bf16 linear weights stay half precision on a backend that multiplies t
     };
     const kept = logits();
     assert.ok(kept.dtypes.has(dtype), `${name}: ${dtype} weights kept (got ${[...kept.dtypes]})`);
-    process.env.MOSS_WIDEN_HALF = '1';
+    const before = configureEngine({ keepHalf: false }); // what MOSS_WIDEN_HALF=1 sets at the CLI
     let widened;
     try {
       widened = logits();
     } finally {
-      delete process.env.MOSS_WIDEN_HALF;
+      configureEngine(before);
     }
-    assert.deepEqual([...widened.dtypes], ['f32'], `${name}: MOSS_WIDEN_HALF=1 widens every weight`);
+    assert.deepEqual([...widened.dtypes], ['f32'], `${name}: keepHalf false (MOSS_WIDEN_HALF=1) widens every weight`);
     assertClose(kept.out, widened.out, 1e-6, `${name}: half vs widened logits`);
     assertClose(kept.out, g.logits, 2e-5, `${name}: half weights vs PyTorch`);
   }

@@ -32,3 +32,10 @@ test('user mistakes print one line naming the problem', { skip: skipUnless('mode
   const c = moss('tokenize', '--tokenizer', sharedPath('models/stories260K/tok512.bin'));
   assert.match(c.stderr, /exactly one of --text or --file/);
 });
+
+test('docs/tokenizers.md: the pre-tokenizer commands print what the page shows', { skip: skipUnless('tokenizers/hf/llama3/tokenizer.json', 'tokenizers/llamacpp-goldens/ggml-vocab-deepseek-coder.gguf') }, () => {
+  const a = moss('tokenize', '--tokenizer', sharedPath('tokenizers/hf/llama3'), '--text', "I've 12345 apples", '--json');
+  assert.equal(a.stdout, '{"ids":[40,3077,220,4513,1774,41776],"tokens":["I","\'ve","Ġ","123","45","Ġapples"]}\n', a.stderr);
+  const b = moss('tokenize', '--tokenizer', sharedPath('tokenizers/llamacpp-goldens/ggml-vocab-deepseek-coder.gguf'), '--text', "I've 12345 apples", '--json');
+  assert.equal(b.stdout, '{"ids":[40,6,312,207,16,17,18,19,20,27923],"tokens":["I","\'","ve","Ġ","1","2","3","4","5","Ġapples"]}\n', b.stderr);
+});

@@ -2,13 +2,14 @@
  * Loads the compiled addon (build/Release/moss_native.node) and describes its raw interface.
  * The package root is found by walking up from this file to the package.json named "moss-ts", so
  * this works from src/ (tsx) and dist/ alike. Returns null when the addon is absent or fails to
- * load (e.g. not built on this machine); set MOSS_NATIVE_DEBUG=1 to see why.
+ * load (e.g. not built on this machine); the engine switch `nativeDebug` (MOSS_NATIVE_DEBUG=1) says why.
  * Deliberately does not: build the addon, or know the Backend interface (index.ts does).
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { engineOptions } from '../options.js';
 
 type Buf = ArrayBuffer | null;
 
@@ -83,7 +84,7 @@ export function loadAddon(): NativeAddon | null {
     try {
       cached = createRequire(import.meta.url)(file) as NativeAddon;
     } catch (e) {
-      if (process.env.MOSS_NATIVE_DEBUG) console.error(`moss: cannot load ${file}: ${(e as Error).message}`);
+      if (engineOptions().nativeDebug) console.error(`moss: cannot load ${file}: ${(e as Error).message}`);
       cached = null;
     }
   }

@@ -13,6 +13,7 @@
 import type { AdamWParams, AttentionParams, Backend, BinaryOp, DecodePlan, FusedOp, ReduceOp, RopeParams, Storage,
   UnaryOp, View } from '../backend.js';
 import { loadAddon, type NativeAddon } from './addon.js';
+import { engineOptions } from '../options.js';
 import { ARR, BINARY_CODE, META_LEN, REDUCE_CODE, SCAL, UNARY_CODE, meta, setOpt, setView as sv } from './marshal.js';
 
 export { nativeAvailable } from './addon.js';
@@ -193,10 +194,10 @@ function makeBackend(n: NativeAddon): Backend {
     },
     plan: () => makePlan(n),
     prepareWeight(w: View): void {
-      if ((w.dtype === 'q4_0' || w.dtype === 'q8_0') && typeof n.qprepare === 'function' && process.env.MOSS_QREPACK !== '0') {
+      if ((w.dtype === 'q4_0' || w.dtype === 'q8_0') && typeof n.qprepare === 'function') {
         (n.qprepare as (b: ArrayBuffer) => number)(sv(0, w));
       }
-      if ((w.dtype === 'f16' || w.dtype === 'bf16') && typeof n.hprepare === 'function' && process.env.MOSS_QREPACK !== '0') {
+      if ((w.dtype === 'f16' || w.dtype === 'bf16') && typeof n.hprepare === 'function') {
         (n.hprepare as (b: ArrayBuffer) => number)(sv(0, w));
       }
     },
@@ -210,6 +211,7 @@ export function loadNativeBackend(): Backend | null {
   if (backend === undefined) {
     const n = loadAddon();
     backend = n ? makeBackend(n) : null;
+    if (n && engineOptions().threads) n.setNumThreads(engineOptions().threads); // configured before the addon loaded
   }
   return backend;
 }
@@ -227,7 +229,7 @@ export function setNativeIsa(level: 'scalar' | 'avx2' | 'avx512'): string {
   return n.isa();
 }
 
-/** Threads used by native kernels; setNativeThreads(0) restores the default (MOSS_THREADS / cores). */
+/** Threads used by native kernels; setNativeThreads(0) restores the addon's default (one per core). */
 export function nativeThreads(): number {
   return loadAddon()?.numThreads() ?? 1;
 }

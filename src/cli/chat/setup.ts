@@ -5,7 +5,7 @@
  * runs the chat loop on the model. Deliberately no terminal I/O here (./repl.ts, ../chat.ts).
  */
 import { existsSync } from 'node:fs';
-import { setNativeThreads } from '../../backends/native/index.js';
+import { configureEngine } from '../../backends/index.js';
 import { ModelGenerator } from '../../chat/generator-adapter.js';
 import { ALL_OFF, anyPlugin, type PluginSwitches } from '../../chat/meta.js';
 import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
@@ -14,6 +14,7 @@ import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/in
 import type { Tokenizer } from '../../tokenizer/index.js';
 import { number } from '../flags.js';
 import { findTokenizer, modelPath } from '../model-files.js';
+import { engineFromFlags } from '../options.js';
 
 
 export interface ChatFlags {
@@ -121,11 +122,7 @@ export interface ChatSetup {
 /** Loads the model and tokenizer and builds the adapter. */
 export function setUp(f: ChatFlags): ChatSetup {
   const path = modelPath('chat', f.model);
-  const threads = number('threads', f.threads, { int: true, min: 1 });
-  if (threads !== undefined) {
-    process.env.MOSS_THREADS = String(threads);
-    setNativeThreads(threads);
-  }
+  configureEngine(engineFromFlags({ threads: f.threads }));
   const pcfg = pluginsConfig(f);
   const loaded = loadModel(path);
   let tokenizer: Tokenizer | null;

@@ -27,11 +27,14 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
   pull: () => import('./pull.js'),
+  synth: () => import('./synth.js'),
+  annotate: () => import('./annotate.js'),
+  sample: () => import('./sample.js'),
 };
 
 // `--model org/name[@rev]` of these commands is resolved through the Hub cache (downloaded when
 // missing) before the command runs; other commands' --model may name an endpoint's model.
-const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval']);
+const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval', 'sample']);
 program.hook('preAction', async (_root, cmd) => {
   let top = cmd;
   while (top.parent && top.parent !== program) top = top.parent;

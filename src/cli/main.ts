@@ -42,6 +42,8 @@ program.hook('preAction', async (_root, cmd) => {
   if (!HUB_MODEL_COMMANDS.has(top.name()) || typeof spec !== 'string' || cmd.opts().endpoint !== undefined) return;
   const { resolveModelArg } = await import('./hub.js');
   cmd.setOptionValue('model', await resolveModelArg(spec));
+  const q = await import('./quantize-flag.js');
+  if (q.QUANTIZE_COMMANDS.has(top.name())) q.applyQuantizeFlag(cmd); // --quantize / too big for memory (io)
 });
 
 const name = process.argv[2];
@@ -53,6 +55,7 @@ try {
 }
 const loaders = name && commands[name] ? [commands[name]] : Object.values(commands);
 for (const load of loaders) (await load()).register(program);
+(await import('./quantize-flag.js')).declareQuantizeFlag(program); // --quantize on chat/generate/serve (io)
 
 try {
   await program.parseAsync(process.argv);

@@ -15,6 +15,7 @@ import { loadGgufModel } from './gguf-model.js';
 import { loadLlama2cModel } from './llama2c.js';
 import { LlamaForCausalLM, parseLlamaConfig } from './llama.js';
 import { MossForCausalLM, parseMossConfig } from './moss.js';
+import { expectRole } from './role.js';
 import type { CausalLM } from './types.js';
 import { WeightLoader } from './weights.js';
 
@@ -68,6 +69,7 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
   if (!family) {
     throw new Error(`${file}: model_type ${type === undefined ? '(missing)' : `'${type}'`} is not supported (supported: ${Object.keys(FAMILIES).join(', ')})`);
   }
+  expectRole(cfg, dir, 'policy');
   let src = hfWeights(dir);
   // MOSS GPTQ releases (-int4/-int8): qweight/qzeros/scales/g_idx become engine q4_0/q8_0 blocks at load
   const wbits = cfg.wbits ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.bits;

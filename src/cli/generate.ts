@@ -79,6 +79,7 @@ async function run(o: Flags): Promise<void> {
     stopIds: [...stopIds],
     stopStrings: o.stop,
     decoder: tok ? () => tok.streamDecoder() : undefined,
+    vocabSize: tok?.vocabSize, // padding rows past the tokenizer's vocabulary are never sampled
   };
   const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
     if (v !== undefined) opts[k] = v;

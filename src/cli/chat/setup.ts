@@ -161,6 +161,6 @@ export function setUp(f: ChatFlags): ChatSetup {
   const maxNewTokens = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 }) ?? defaults.maxNewTokens ?? 512;
   const eot = tokenizer.tokenToId('<|endoftext|>');
   const stopIds = [...(o.stopIds ?? []), ...(eot !== undefined ? [eot] : [])];
-  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext });
+  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext, vocabSize: tokenizer.vocabSize }); // padding rows past the vocab are never sampled
   return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens };
 }

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { ModelGenerator } from '../chat/generator-adapter.js';
+import { ModelGenerator } from '../generate/prefix-cache.js';
 import { formatSummary } from '../eval/report.js';
 import { evalTools } from '../eval/tools.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';

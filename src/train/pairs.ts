@@ -17,7 +17,8 @@
  * whole, as TRL's RewardTrainer does), malformed records.
  * Not here: batching (./pref-batch.ts), models.
  */
-import { checkRecord, FIELDS, parseFields, renderSft, ROLE, type SftRecord, type TurnFields } from '../chat/format.js';
+import { checkRecord, FIELDS, fieldText, renderSft, ROLE, type SftRecord, type TurnFields } from '../chat/format.js';
+import { parseFields } from '../chat/parse.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { BadDataLog, readJsonl } from './corpus.js';
 import { IGNORE } from './data.js';
@@ -82,10 +83,10 @@ function splitMeta(context: string): [string, string] {
 /** The completion as turn fields: an object is taken as is, text is parsed into fields (a bare reply becomes the MOSS field). */
 function completionFields(v: unknown): TurnFields {
   if (typeof v !== 'string') return v as TurnFields;
-  const { fields } = parseFields(v);
+  const fields = parseFields(v);
   if (!fields.length) return { MOSS: `${ROLE.MOSS.head} ${v.trimStart()}` };
   const out: TurnFields = {};
-  for (const f of fields) out[f.name] = f.text;
+  for (const f of fields) out[f.name] = fieldText(f.name, f.name === 'Tool Responses' && f.body.startsWith('\n') ? f.body : ` ${f.body}`);
   return out;
 }
 

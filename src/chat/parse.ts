@@ -9,6 +9,7 @@
  *  - text outside any field counts as the reply; `<|endoftext|>` closes whatever is open.
  * Follows llama.cpp server's partial-stop handling. Deliberately no ids here (text only).
  */
+import { heldBack } from '../generate/stop.js';
 import { FIELDS, ROLE, type FieldName, type SftRecord, type TurnFields } from './format.js';
 
 export interface FieldText {
@@ -28,12 +29,6 @@ const MARKS = [...HEADS.map(([, h]) => h), ...ENDS.map(([e]) => e)];
 /** A body that may still turn out to be the `None` placeholder. */
 const PLACEHOLDER = /^\s*(N(o(ne?)?)?)?\s*$/;
 
-/** Length of the longest suffix of `s` that is a proper prefix of one of `words`. */
-export function heldBack(s: string, words: readonly string[]): number {
-  let best = 0;
-  for (const w of words) for (let k = Math.min(w.length - 1, s.length); k > best; k--) if (s.endsWith(w.slice(0, k))) { best = k; break; }
-  return best;
-}
 
 export class FieldStream {
   private buf = '';

@@ -10,7 +10,7 @@
 import type { Command } from 'commander';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelGenerator } from '../chat/generator-adapter.js';
+import { ModelGenerator } from '../generate/prefix-cache.js';
 import { fieldBody } from '../chat/format.js';
 import { chatTurn } from '../chat/loop.js';
 import { ALL_OFF } from '../chat/meta.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDocuments } from '../data/docs.js';
 import { evalToolsReal, formatReal } from '../eval/tools-real.js';
-import { ModelGenerator } from '../chat/generator-adapter.js';
+import { ModelGenerator } from '../generate/prefix-cache.js';
 import { formatSummary } from '../eval/report.js';
 import { evalPlugins, evalTools } from '../eval/tools.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';

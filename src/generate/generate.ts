@@ -10,7 +10,8 @@
 import type { StreamDecoder } from '../tokenizer/index.js';
 import { Generator, tensor, tidy } from '../tensor/index.js';
 import type { CausalLM } from '../models/types.js';
-import { isGreedy, sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
+import type { SamplingOptions } from './sampler.js';
+import { Sequence, step } from './sequence.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most per row (default 256; also capped by the model's positions). */
@@ -50,16 +51,6 @@ export interface Step {
   id: number;
 }
 
-/** Per-row bookkeeping. */
-interface Row {
-  out: number[];
-  seen: number[];
-  counts: Map<number, number>;
-  done: FinishReason | null;
-  text: string;
-  dec: StreamDecoder | null;
-}
-
 function emptyStats(): GenerationStats {
   return { promptTokens: 0, completionTokens: 0, prefillMs: 0, decodeMs: 0, decodeSteps: 0, finishReasons: [], seed: 0 };
 }
@@ -82,11 +73,9 @@ export async function* generateBatch(model: CausalLM, prompts: readonly (readonl
   const stats = o.stats ?? emptyStats();
   Object.assign(stats, emptyStats(), { seed: o.seed ?? Math.floor(Math.random() * 2 ** 32) });
   stats.promptTokens = prompts.reduce((s, p) => s + p.length, 0);
-  const gen = new Generator(stats.seed);
-  const stopIds = new Set(o.stopIds ?? []);
-  const stops = o.stopStrings ?? [];
   const useCache = o.useCache ?? true;
-  const rows: Row[] = prompts.map((p) => ({ out: [], seen: [...p], counts: new Map(), done: null, text: '', dec: o.decoder ? o.decoder() : null }));
+  const rng = new Generator(stats.seed); // one stream, drawn row by row
+  const rows = prompts.map((p) => new Sequence(p, { ...o, maxNewTokens: maxNew, seed: stats.seed, rng, decoder: o.decoder?.() }));
   const backend = model.backend;
   const cache = useCache ? model.newCache(B, Tmax + maxNew) : null;
   const lengths = prompts.map((p) => p.length);
@@ -103,33 +92,23 @@ export async function* generateBatch(model: CausalLM, prompts: readonly (readonl
     t.dispose();
     return v;
   };
+  let aborted = false;
   try {
     let t0 = performance.now();
     const first = padded(prompts);
     let logits = logitsOf(first.ids, first.T, lengths);
     stats.prefillMs = performance.now() - t0;
     t0 = performance.now();
-    for (let step = 0; step < maxNew; step++) {
+    for (let k = 0; k < maxNew; k++) {
+      const ids = step(rows, logits, V);
       for (let b = 0; b < B; b++) {
-        const r = rows[b];
-        if (r.done) continue;
-        const row = withinVocab(logits.subarray(b * V, (b + 1) * V), o.vocabSize);
-        const id = isGreedy(o) && (o.repetitionPenalty ?? 1) === 1 && !o.presencePenalty && !o.frequencyPenalty ? argmaxRow(row) : sampleNext(row, o, gen, r.seen, r.counts);
-        r.out.push(id);
-        r.seen.push(id);
-        r.counts.set(id, (r.counts.get(id) ?? 0) + 1);
+        if (ids[b] === null) continue;
         stats.completionTokens++;
-        if (stopIds.has(id)) r.done = 'stop';
-        else if (r.dec && stops.length) {
-          r.text += r.dec.push(id);
-          if (stops.some((s) => r.text.includes(s))) r.done = 'stop';
-        }
-        if (!r.done && r.out.length >= maxNew) r.done = 'length';
-        yield { row: b, id };
+        yield { row: b, id: ids[b]! };
       }
       if (rows.every((r) => r.done)) break;
       if (o.signal?.aborted) {
-        for (const r of rows) r.done ??= 'abort';
+        aborted = true;
         break;
       }
       await new Promise((res) => setImmediate(res)); // let I/O (Ctrl-C, HTTP) run between steps
@@ -147,14 +126,8 @@ export async function* generateBatch(model: CausalLM, prompts: readonly (readonl
   } finally {
     cache?.dispose();
   }
-  stats.finishReasons = rows.map((r) => r.done ?? 'length');
+  stats.finishReasons = rows.map((r) => r.done ?? (aborted ? 'abort' : 'length'));
   return stats;
-}
-
-function argmaxRow(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
 }
 
 /**

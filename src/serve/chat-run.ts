@@ -19,7 +19,7 @@ import type { Plugin } from '../plugins/types.js';
 import { QueueFullError, type Engine, type SamplingParams } from './engine.js';
 import { ApiError } from './errors.js';
 import { callToCommand, commandName, commandsToCalls, toolMap } from './prompt.js';
-import { StopStrings } from './text-stream.js';
+import { StopStrings } from '../generate/stop.js';
 import type { ChatParams } from './validate.js';
 
 export type ChatEvent =

@@ -6,21 +6,12 @@
  * Follows the shape of vLLM's AsyncLLMEngine.generate(), reduced to ids. Deliberately no text,
  * no chat format and no HTTP here: those live above, in the serve routes.
  */
+import type { SamplingOptions } from '../generate/sampler.js';
+import type { FinishReason } from '../generate/scheduler.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
-/** Sampling knobs, already validated (OpenAI names mapped to ours). */
-export interface SamplingParams {
-  /** 0 = greedy. */
-  readonly temperature: number;
-  readonly topP: number;
-  /** 0 = off. */
-  readonly topK: number;
-  readonly seed?: number;
-  readonly presencePenalty: number;
-  readonly frequencyPenalty: number;
-  /** HF/MOSS style: divide positive logits, multiply negative ones; 1 = off. */
-  readonly repetitionPenalty: number;
-}
+/** Sampling knobs, already validated (OpenAI names mapped to ours): src/generate's options, all given. */
+export type SamplingParams = Readonly<Required<Pick<SamplingOptions, 'temperature' | 'topP' | 'topK' | 'presencePenalty' | 'frequencyPenalty' | 'repetitionPenalty'>>> & { readonly seed?: number };
 
 export const GREEDY: SamplingParams = { temperature: 0, topP: 1, topK: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1 };
 
@@ -38,7 +29,7 @@ export interface GenRequest {
 }
 
 /** Why a stream ended. */
-export type FinishReason = 'stop' | 'length' | 'cancelled';
+export type { FinishReason };
 
 /** A running generation: new ids in order; `finish` resolves when it ends. */
 export interface TokenStream extends AsyncIterable<number> {

@@ -11,7 +11,7 @@ import { ApiError, errorResponse, json } from './errors.js';
 import { busy, startChat, type ChatDeps, type ChatEvent } from './chat-run.js';
 import type { Metrics } from './metrics.js';
 import { sseResponse } from './sse.js';
-import { StopStrings } from './text-stream.js';
+import { StopStrings } from '../generate/stop.js';
 import { parseChat, parseCompletion } from './validate.js';
 
 export interface RouteDeps extends ChatDeps {

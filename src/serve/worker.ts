@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { configureEngine, type EngineOptions } from '../backends/index.js';
 import { loadModel } from '../models/load.js';
-import { Scheduler, type SeqRequest } from './scheduler.js';
+import { Scheduler, type SeqRequest } from '../generate/scheduler.js';
 
 export interface WorkerInit {
   readonly modelPath: string;

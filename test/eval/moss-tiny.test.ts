@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseCommands } from '../../src/chat/commands.js';
 import { fieldBody } from '../../src/chat/format.js';
-import { ModelGenerator } from '../../src/chat/generator-adapter.js';
+import { ModelGenerator } from '../../src/generate/prefix-cache.js';
 import { chatTurn, type TokenGenerator } from '../../src/chat/loop.js';
 import { ALL_OFF } from '../../src/chat/meta.js';
 import { wellFormed } from '../../src/eval/score.js';

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { configureEngine } from '../../backends/index.js';
-import { ModelGenerator } from '../../chat/generator-adapter.js';
+import { ModelGenerator } from '../../generate/prefix-cache.js';
 import { ALL_OFF, anyPlugin, type PluginSwitches } from '../../chat/meta.js';
 import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
 import { loadModel, type LoadedModel } from '../../models/load.js';

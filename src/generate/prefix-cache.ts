@@ -1,17 +1,17 @@
 /**
- * The chat loop's `TokenGenerator` over a real model: one KV cache kept across calls, so that a
- * prompt that extends the previous call's prompt + output (the plugin loop re-sends the whole
- * conversation at every step) only prefills its new tokens. The decode loop is src/generate's
- * single-row loop (same samplers, same seeded draws, same greedy fast path), so its ids equal
+ * The chat loop's model (a `TokenGenerator` of src/chat/loop.ts) over a real model: one KV cache
+ * kept across calls, so that a prompt that extends the previous call's prompt + output (the plugin
+ * loop re-sends the whole conversation at every step) only prefills its new tokens. A thin driver
+ * of the one generation step (./sequence.ts: same samplers, same seeded draws), so its ids equal
  * `generate(model, prompt, { seed })` token for token; the cache only saves work.
  * Follows llama.cpp server's prompt-prefix cache reuse (`cache_prompt`).
  * Deliberately not here: batching several conversations, text, stop strings (the loop stops on ids).
  */
 import type { CausalLM } from '../models/types.js';
 import type { KVCache } from '../models/kv-cache.js';
-import { argmax, isGreedy, sampleNext, withinVocab, type SamplingOptions } from '../generate/index.js';
-import { Generator, tensor, tidy } from '../tensor/index.js';
-import type { TokenGenerator } from './loop.js';
+import { tensor, tidy } from '../tensor/index.js';
+import type { SamplingOptions } from './sampler.js';
+import { Sequence } from './sequence.js';
 
 export interface AdapterOptions extends SamplingOptions {
   /** Base seed: call k (from 0) samples with seed + k. Default: a random seed per call. */
@@ -47,7 +47,7 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
  * const gen = new ModelGenerator(model, { ...MOSS_DEFAULTS, stopIds: model.info.eosIds });
  * const turn = await chatTurn(history, 'hi', { model: gen, tokenizer, plugins, switches });
  */
-export class ModelGenerator implements TokenGenerator {
+export class ModelGenerator {
   private cache: KVCache | null = null;
   /** The ids whose keys/values are in the cache, in order (cache.lens[0] === ids.length). */
   private cached: number[] = [];
@@ -94,13 +94,9 @@ export class ModelGenerator implements TokenGenerator {
     if (T >= this.capacity) throw new Error(`generate: the prompt (${T} tokens) fills the context of ${this.capacity}`);
     const o = this.options;
     const maxNew = Math.min(opts.maxNewTokens, this.capacity - T);
-    const stopIds = new Set([...opts.stopIds, ...(o.stopIds ?? [])]);
     const seed = o.seed !== undefined ? o.seed + this.calls : Math.floor(Math.random() * 2 ** 32);
     this.calls++;
-    const gen = new Generator(seed);
-    const fast = isGreedy(o) && (o.repetitionPenalty ?? 1) === 1 && !o.presencePenalty && !o.frequencyPenalty;
-    const seen = [...promptIds];
-    const counts = new Map<number, number>();
+    const seq = new Sequence(promptIds, { ...o, seed, maxNewTokens: maxNew, stopIds: [...opts.stopIds, ...(o.stopIds ?? [])] });
     // Keep at least one prompt token to feed: its logits pick the first new token.
     const reuse = o.reusePrefix === false ? 0 : Math.min(commonPrefix(this.cached, promptIds), T - 1);
     const stats: AdapterCallStats = { promptTokens: T, reusedTokens: reuse, completionTokens: 0, seed, finishReason: 'length' };
@@ -109,22 +105,21 @@ export class ModelGenerator implements TokenGenerator {
       stats.finishReason = 'abort'; // cancelled before it started: no prefill, nothing yielded
       return;
     }
+    if (seq.done) return;
     this.busy = true;
     try {
       if (this.cache) this.cache.truncate(0, reuse);
       this.cached = this.cached.slice(0, reuse);
       let logits = this.feed(promptIds.slice(reuse));
-      for (let step = 0; step < maxNew; step++) {
-        const id = fast ? argmax(withinVocab(logits, o.vocabSize)) : sampleNext(logits, o, gen, seen, counts);
-        seen.push(id);
-        counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (;;) {
+        const id = seq.pick(logits);
         stats.completionTokens++;
         yield id;
-        if (stopIds.has(id)) {
+        if (seq.done === 'stop') {
           stats.finishReason = 'stop';
           return;
         }
-        if (step + 1 >= maxNew) break;
+        if (seq.done) break;
         if (opts.signal?.aborted) {
           stats.finishReason = 'abort';
           return;

@@ -1,9 +1,15 @@
 /**
- * `StopStrings` cuts a text stream at the first of the user's stop strings, holding back a tail
- * that may still become one. Follows llama.cpp server's partial-stop handling. Deliberately works
- * on text, not ids (MOSS fields are read by src/chat/parse.ts).
+ * Stop strings, in one place: `StopStrings` cuts a text stream at the first of them, holding back a
+ * tail that may still become one (llama.cpp server's partial-stop handling). Used by the sequence
+ * state (./sequence.ts) and, for reply text, by the server. Deliberately works on text, not ids.
  */
-import { heldBack } from '../chat/parse.js';
+
+/** Length of the longest suffix of `s` that is a proper prefix of one of `words`. */
+export function heldBack(s: string, words: readonly string[]): number {
+  let best = 0;
+  for (const w of words) for (let k = Math.min(w.length - 1, s.length); k > best; k--) if (s.endsWith(w.slice(0, k))) { best = k; break; }
+  return best;
+}
 
 /** Cuts a text stream at the first of `stops`. */
 export class StopStrings {

@@ -4,31 +4,31 @@
  * sequences are admitted (prefilled alone in their row), then ONE batched decode step runs over
  * rows 0..n-1 through a row-range view of the cache. A finished or cancelled sequence frees its
  * row by moving the last row's keys/values into it, so the batch stays dense.
- * Sampling is src/generate's `sampleNext` (seeded per sequence). Runs wherever the model lives
- * (the worker thread); it is synchronous per step and knows nothing of messages or HTTP.
+ * Each sequence is a `Sequence` of ./sequence.ts (the one generation step: seeded sampling,
+ * penalties, stop ids). Runs wherever the model lives (the server's worker thread); it is
+ * synchronous per step and knows nothing of messages or HTTP.
  * Deliberately no prefix caching, no chunked prefill and no preemption.
  * Legend: B active rows, T chunk, V vocab, S cache capacity.
  */
-import { sampleNext } from '../generate/sampler.js';
 import { KVCache } from '../models/kv-cache.js';
 import type { CausalLM } from '../models/types.js';
-import { Generator, tensor, tidy } from '../tensor/index.js';
-import type { FinishReason, SamplingParams } from './engine.js';
+import { tensor, tidy } from '../tensor/index.js';
+import type { SamplingOptions } from './sampler.js';
+import { Sequence } from './sequence.js';
+
+/** Why a sequence left the scheduler. */
+export type FinishReason = 'stop' | 'length' | 'cancelled';
 
 export interface SeqRequest {
   readonly id: number;
   readonly promptIds: readonly number[];
   readonly maxNewTokens: number;
   readonly stopIds: readonly number[];
-  readonly sampling: SamplingParams;
+  readonly sampling: SamplingOptions & { readonly seed?: number };
 }
 
 interface Seq extends SeqRequest {
-  seen: number[];
-  counts: Map<number, number>;
-  gen: Generator;
-  out: number;
-  last: number;
+  seq: Sequence;
 }
 
 /** What one step produced: new tokens and finished sequences. */
@@ -66,8 +66,7 @@ export class Scheduler {
 
   add(r: SeqRequest): void {
     if (r.promptIds.length < 1 || r.promptIds.length >= this.capacity) throw new Error(`prompt of ${r.promptIds.length} tokens does not fit the context of ${this.capacity}`);
-    const seed = r.sampling.seed ?? Math.floor(Math.random() * 2 ** 32);
-    this.waiting.push({ ...r, seen: [...r.promptIds], counts: new Map(), gen: new Generator(seed), out: 0, last: -1 });
+    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds }) });
   }
 
   cancel(id: number): void {
@@ -115,21 +114,9 @@ export class Scheduler {
     return a;
   }
 
-  private pick(s: Seq, row: Float32Array): number {
-    const o = s.sampling;
-    const id = sampleNext(row, { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty, presencePenalty: o.presencePenalty, frequencyPenalty: o.frequencyPenalty }, s.gen, s.seen, s.counts);
-    s.seen.push(id);
-    s.counts.set(id, (s.counts.get(id) ?? 0) + 1);
-    s.out++;
-    s.last = id;
-    return id;
-  }
-
-  /** Why `s` is done after its last token, or null. */
+  /** Why `s` is done after its last token, or null (the context is the scheduler's own limit). */
   private doneReason(s: Seq, row: number): FinishReason | null {
-    if (s.stopIds.includes(s.last)) return 'stop';
-    if (s.out >= s.maxNewTokens || this.cache.lens[row] + 1 >= this.capacity) return 'length';
-    return null;
+    return s.seq.done ?? (this.cache.lens[row] + 1 >= this.capacity ? 'length' : null);
   }
 
   /** Frees row `i` by moving the last active row into it. */
@@ -166,7 +153,7 @@ export class Scheduler {
       this.cache.lens[r] = 0;
       const logits = this.forward(r, r + 1, [...s.promptIds], s.promptIds.length);
       this.promptTokens += s.promptIds.length;
-      tokens.push([s.id, this.pick(s, logits)]);
+      tokens.push([s.id, s.seq.pick(logits)]);
       const why = this.doneReason(s, r);
       if (why) finish(r, why);
     }
@@ -174,11 +161,11 @@ export class Scheduler {
     const B = this.rows.length;
     if (B === 0) return { tokens, finished, batch: 0 };
     const V = this.model.info.vocabSize;
-    const logits = this.forward(0, B, this.rows.map((s) => s.last), 1);
+    const logits = this.forward(0, B, this.rows.map((s) => s.seq.last), 1);
     // downwards, so the row that free() moves into b was already handled
     for (let b = B - 1; b >= 0; b--) {
       const s = this.rows[b];
-      tokens.push([s.id, this.pick(s, logits.subarray(b * V, (b + 1) * V))]);
+      tokens.push([s.id, s.seq.pick(logits.subarray(b * V, (b + 1) * V))]);
       const why = this.doneReason(s, b);
       if (why) finish(b, why);
     }

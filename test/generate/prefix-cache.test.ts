@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ModelGenerator } from '../../src/chat/generator-adapter.js';
+import { ModelGenerator } from '../../src/generate/prefix-cache.js';
 import { generateAll, type GenerateOptions } from '../../src/generate/index.js';
 import { loadModel } from '../../src/models/load.js';
 import type { CausalLM } from '../../src/models/types.js';

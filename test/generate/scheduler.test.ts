@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { generateAll } from '../../src/generate/index.js';
 import { loadModel } from '../../src/models/load.js';
 import { GREEDY } from '../../src/serve/engine.js';
-import { Scheduler } from '../../src/serve/scheduler.js';
+import { Scheduler } from '../../src/generate/scheduler.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const { model } = loadModel(join(root, 'test/fixtures/models/moss-a'));

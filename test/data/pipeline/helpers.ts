@@ -79,3 +79,25 @@ export function sameLines(actual: string, expected: string, what: string): void 
   const i = a.findIndex((l, k) => l !== e[k]);
   throw new Error(`${what}: ${a.length - 1} lines vs ${e.length - 1} expected; first difference at line ${i + 1}:\n  got      ${a[i]?.slice(0, 300)}\n  expected ${e[i]?.slice(0, 300)}`);
 }
+
+/** A real `moss serve` (moss-tiny, loopback, any free port). */
+export async function startServe(extra: readonly string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--model', TINY, '--tokenizer', TINY, '--port', '0', '--parallel', '4', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) res(`${m[1]}/v1`);
+    });
+    child.on('close', (code) => rej(new Error(`moss serve exited (${code}): ${err}`)));
+  });
+  const stop = () => new Promise<void>((res) => {
+    child.removeAllListeners('close');
+    child.on('close', () => res());
+    child.kill('SIGTERM');
+  });
+  return { url, stop };
+}

@@ -26,8 +26,8 @@ export interface Ran {
 }
 
 /** Starts `moss <args>`; `done` resolves when it exits. */
-export function startMoss(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Ran> } {
-  const child = spawn(process.execPath, [MOSS_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startMoss(args: readonly string[], env: Record<string, string> = {}, cwd?: string): { child: ChildProcess; done: Promise<Ran> } {
+  const child = spawn(process.execPath, [MOSS_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -36,8 +36,8 @@ export function startMoss(args: readonly string[], env: Record<string, string> =
   return { child, done };
 }
 
-export function runMoss(args: readonly string[], env: Record<string, string> = {}): Promise<Ran> {
-  return startMoss(args, env).done;
+export function runMoss(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Ran> {
+  return startMoss(args, env, cwd).done;
 }
 
 /** The last JSON object printed on stdout (the summary). */

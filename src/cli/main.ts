@@ -26,6 +26,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  score: () => import('./score.js'),
   pull: () => import('./pull.js'),
   synth: () => import('./synth.js'),
   annotate: () => import('./annotate.js'),
@@ -42,6 +43,8 @@ program.hook('preAction', async (_root, cmd) => {
   if (!HUB_MODEL_COMMANDS.has(top.name()) || typeof spec !== 'string' || cmd.opts().endpoint !== undefined) return;
   const { resolveModelArg } = await import('./hub.js');
   cmd.setOptionValue('model', await resolveModelArg(spec));
+  const q = await import('./quantize-flag.js');
+  if (q.QUANTIZE_COMMANDS.has(top.name())) q.applyQuantizeFlag(cmd); // --quantize / too big for memory (io)
 });
 
 const name = process.argv[2];
@@ -53,6 +56,7 @@ try {
 }
 const loaders = name && commands[name] ? [commands[name]] : Object.values(commands);
 for (const load of loaders) (await load()).register(program);
+(await import('./quantize-flag.js')).declareQuantizeFlag(program); // --quantize on chat/generate/serve (io)
 
 try {
   await program.parseAsync(process.argv);

@@ -14,6 +14,7 @@ import { loadGgufModel } from './gguf-model.js';
 import { loadLlama2cModel } from './llama2c.js';
 import { LlamaForCausalLM, parseLlamaConfig } from './llama.js';
 import { MossForCausalLM, parseMossConfig } from './moss.js';
+import { expectRole } from './role.js';
 import type { CausalLM } from './types.js';
 import { WeightLoader } from './weights.js';
 
@@ -67,6 +68,7 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
   if (!family) {
     throw new Error(`${file}: model_type ${type === undefined ? '(missing)' : `'${type}'`} is not supported (supported: ${Object.keys(FAMILIES).join(', ')})`);
   }
+  expectRole(cfg, dir, 'policy');
   const w = new WeightLoader(hfWeights(dir), backend, file);
   return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);
 }

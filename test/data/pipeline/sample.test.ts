@@ -25,7 +25,8 @@ test('contexts: a clean transcript encodes like the whole text; control tokens i
   const ids = encodeContext('<|Human|>: hi <eom> there<|endoftext|> <|MOSS|>: x<eoh>\n<|MOSS|>:', tok);
   assert.equal(ids.filter((i) => i === eom || i === eot).length, 0);
   assert.equal(ids.filter((i) => i === eoh).length, 1);
-  assert.throws(() => encodeContext('<|Human|>: hi<eoh>\nstray text', tok), /offset 19 is not a MOSS field/);
+  assert.throws(() => encodeContext('<|Human|>: hi<eom>\n', tok), /<eom> at offset 13 does not close the Human field/);
+  assert.throws(() => encodeContext('<|Human|>: hi\n<|MOSS|>:', tok), /Human field is not closed before <\|MOSS\|>: at offset 14/);
 });
 
 function writeContexts(): string {

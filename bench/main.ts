@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   train: () => import('./train.js'),
   'eval-mc': () => import('./eval-mc.js'),
   data: () => import('./data.js'),
+  moss16b: () => import('./moss16b.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -10,6 +10,7 @@ import type { Backend } from '../backends/backend.js';
 import { defaultBackend } from '../backends/index.js';
 import { readJson } from './config.js';
 import { hfWeights } from './hf-weights.js';
+import { gptqSource } from './gptq.js';
 import { loadGgufModel } from './gguf-model.js';
 import { loadLlama2cModel } from './llama2c.js';
 import { LlamaForCausalLM, parseLlamaConfig } from './llama.js';
@@ -69,6 +70,14 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
     throw new Error(`${file}: model_type ${type === undefined ? '(missing)' : `'${type}'`} is not supported (supported: ${Object.keys(FAMILIES).join(', ')})`);
   }
   expectRole(cfg, dir, 'policy');
-  const w = new WeightLoader(hfWeights(dir), backend, file);
+  let src = hfWeights(dir);
+  // MOSS GPTQ releases (-int4/-int8): qweight/qzeros/scales/g_idx become engine q4_0/q8_0 blocks at load
+  const wbits = cfg.wbits ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.bits;
+  if (wbits !== undefined || src.has('transformer.h.0.attn.qkv_proj.qweight')) {
+    if (wbits !== undefined && wbits !== 4 && wbits !== 8) throw new Error(`${file}: wbits ${String(wbits)} is not supported (4 or 8)`);
+    const gs = Number(cfg.groupsize ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.group_size ?? 0);
+    src = gptqSource(src, wbits === 8 ? 'q8_0' : 'q4_0', gs > 0 ? gs : undefined);
+  }
+  const w = new WeightLoader(src, backend, file);
   return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);
 }

@@ -22,7 +22,7 @@ test('contexts: a clean transcript encodes like the whole text; control tokens i
   const eom = tok.tokenToId('<eom>')!;
   const eot = tok.tokenToId('<|endoftext|>')!;
   const eoh = tok.tokenToId('<eoh>')!;
-  const ids = encodeContext('<|Human|>: hi <eom> there<|endoftext|> <|MOSS|>: x<eoh>\n<|MOSS|>:', tok);
+  const ids = encodeContext('<|Human|>: hi there<|endoftext|> <|Results> x<eoh>\n<|MOSS|>:', tok);
   assert.equal(ids.filter((i) => i === eom || i === eot).length, 0);
   assert.equal(ids.filter((i) => i === eoh).length, 1);
   assert.throws(() => encodeContext('<|Human|>: hi<eom>\n', tok), /<eom> at offset 13 does not close the Human field/);

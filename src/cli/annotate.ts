@@ -21,6 +21,7 @@ interface Flags extends EndpointFlags {
   mode: string;
   reasks: string;
   seed: string;
+  maxTokens: string;
 }
 
 export function register(program: Command): void {
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--mode <pair|single|aspects>', 'endpoint judge: pairwise (both orders), 1-10 grading, or per-aspect grading', 'pair')
     .option('--reasks <n>', 're-asks after an answer with no verdict', '3')
     .option('--seed <n>', 'seed of judge requests (temperature is 0)', '0')
+    .option('--max-tokens <n>', 'max_tokens of a judge answer', '1024')
     .action(async (f: Flags) => {
       if (f.judge !== undefined && f.judge !== 'rule') throw new Error(`--judge: "${f.judge}" is not rule (an AI judge is given with --endpoint)`);
       if (f.judge && f.endpoint) throw new Error('give either --judge rule or --endpoint, not both');
@@ -55,7 +57,7 @@ export function register(program: Command): void {
       }
       reportBad(bad);
       const caller = co ? createCaller(co) : null;
-      const opts = { mode, chat: caller?.chat, judgeName: f.model, model: f.model, reasks: number('reasks', f.reasks, { int: true, min: 0, max: 20 }), seed: number('seed', f.seed, { int: true }) };
+      const opts = { mode, chat: caller?.chat, judgeName: f.model, model: f.model, reasks: number('reasks', f.reasks, { int: true, min: 0, max: 20 }), seed: number('seed', f.seed, { int: true }), maxTokens: number('max-tokens', f.maxTokens, { int: true, min: 1 }) };
       const judgements = `${f.out}.judgements.jsonl`;
       const summary = await runPipeline<AnnotateItem>({
         label: 'annotate', out: [f.out, judgements], items, concurrency, maxErrors, progress: f.progress,

@@ -17,7 +17,7 @@ import type { Plugin } from '../../plugins/types.js';
 import { tensor, tidy } from '../../tensor/index.js';
 import type { Tokenizer } from '../../tokenizer/types.js';
 import { derive } from './synth.js';
-import { defang, fieldsFrom, formatResults, metaInstruction, parseCommands, ROLE, type Outcome } from './moss-format.js';
+import { defang, fieldsFrom, formatResults, metaInstruction, parseCommands, ROLE, type FieldName, type Outcome } from './moss-format.js';
 
 export interface SampleItem {
   readonly id: string;
@@ -56,24 +56,36 @@ export function promptContext(prompt: string): string {
   return `${metaInstruction()}<|Human|>: ${defang(prompt)}<eoh>\n<|Inner Thoughts|>: None<eot>\n<|Commands|>: None<eoc>\n<|Results|>: None<eor>\n<|MOSS|>:`;
 }
 
-/** Ids of a MOSS context: bodies with control tokens off, end tokens on. Throws on text that is not fields. */
+const MARK = /(<\|(?:Human|Inner Thoughts|Commands|Results|MOSS)\|>:)|(<eoh>|<eot>|<eoc>|<eor>|<eom>)/g;
+
+/**
+ * Ids of a MOSS context, exactly as written: headers as plain text, each field's own end token as a
+ * control token, everything else (meta instruction, bodies) defanged and encoded with control
+ * tokens off. Throws on an end token that does not close the open field, or a field left open
+ * before the last one.
+ */
 export function encodeContext(context: string, tok: Tokenizer): number[] {
-  const first = context.indexOf(ROLE.Human.head);
-  const meta = first < 0 ? context : context.slice(0, first);
-  const ids = tok.encode(defang(meta), { special: 'none' });
-  if (first < 0) return ids;
-  const { fields, rest } = fieldsFrom(context, first);
-  if (rest !== context.length) throw new Error(`context: text at offset ${rest} is not a MOSS field (<|Human|>: …<eoh>, …)`);
-  fields.forEach((f, i) => {
-    const { head, end } = ROLE[f.name];
-    if (!f.closed && i !== fields.length - 1) throw new Error(`context: ${f.name} field without ${end}`);
-    // header and body as written, with control tokens off; the end token (and its newline) on
-    const stop = f.closed ? f.text.lastIndexOf(end) : f.text.length;
-    ids.push(...tok.encode(head, { special: 'none' }));
-    const body = f.text.slice(head.length, stop);
-    if (body) ids.push(...tok.encode(defang(body), { special: 'none' }));
-    if (f.closed) ids.push(...tok.encode(f.text.slice(stop), { special: 'allow' }));
-  });
+  const ids: number[] = [];
+  const plain = (s: string) => {
+    if (s) ids.push(...tok.encode(defang(s), { special: 'none' }));
+  };
+  let open: FieldName | null = null;
+  let pos = 0;
+  for (const m of context.matchAll(MARK)) {
+    plain(context.slice(pos, m.index));
+    pos = m.index! + m[0].length;
+    if (m[1]) {
+      const name = (Object.keys(ROLE) as FieldName[]).find((f) => ROLE[f].head === m[1])!;
+      if (open) throw new Error(`context: ${open} field is not closed before ${m[1]} at offset ${m.index}`);
+      ids.push(...tok.encode(m[1], { special: 'none' }));
+      open = name;
+    } else {
+      if (!open || ROLE[open].end !== m[2]) throw new Error(`context: ${m[2]} at offset ${m.index} does not close ${open ? `the ${open} field` : 'any field'}`);
+      ids.push(...tok.encode(m[2], { special: 'allow' }));
+      open = null;
+    }
+  }
+  plain(context.slice(pos));
   return ids;
 }
 

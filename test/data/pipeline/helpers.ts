@@ -26,8 +26,8 @@ export interface Ran {
 }
 
 /** Starts `moss <args>`; `done` resolves when it exits. */
-export function startMoss(args: readonly string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<Ran> } {
-  const child = spawn(process.execPath, [MOSS_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startMoss(args: readonly string[], env: Record<string, string> = {}, cwd?: string): { child: ChildProcess; done: Promise<Ran> } {
+  const child = spawn(process.execPath, [MOSS_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -36,8 +36,8 @@ export function startMoss(args: readonly string[], env: Record<string, string> =
   return { child, done };
 }
 
-export function runMoss(args: readonly string[], env: Record<string, string> = {}): Promise<Ran> {
-  return startMoss(args, env).done;
+export function runMoss(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Ran> {
+  return startMoss(args, env, cwd).done;
 }
 
 /** The last JSON object printed on stdout (the summary). */
@@ -78,4 +78,26 @@ export function sameLines(actual: string, expected: string, what: string): void 
   const e = expected.split('\n');
   const i = a.findIndex((l, k) => l !== e[k]);
   throw new Error(`${what}: ${a.length - 1} lines vs ${e.length - 1} expected; first difference at line ${i + 1}:\n  got      ${a[i]?.slice(0, 300)}\n  expected ${e[i]?.slice(0, 300)}`);
+}
+
+/** A real `moss serve` (moss-tiny, loopback, any free port). */
+export async function startServe(extra: readonly string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--model', TINY, '--tokenizer', TINY, '--port', '0', '--parallel', '4', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const url = await new Promise<string>((res, rej) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) res(`${m[1]}/v1`);
+    });
+    child.on('close', (code) => rej(new Error(`moss serve exited (${code}): ${err}`)));
+  });
+  const stop = () => new Promise<void>((res) => {
+    child.removeAllListeners('close');
+    child.on('close', () => res());
+    child.kill('SIGTERM');
+  });
+  return { url, stop };
 }

@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   'native-kernels': () => import('./native-kernels.js'),
   train: () => import('./train.js'),
   'eval-mc': () => import('./eval-mc.js'),
+  moss16b: () => import('./moss16b.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -12,7 +12,7 @@ import { formatSummary } from '../eval/report.js';
 import { evalTools } from '../eval/tools.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel } from '../models/load.js';
-import { DEFAULT_MODEL } from './chat/setup.js';
+import { DEFAULT_MODEL } from './model-files.js';
 import { registerBench } from './eval-bench.js';
 import { number } from './flags.js';
 

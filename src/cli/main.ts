@@ -26,6 +26,7 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  score: () => import('./score.js'),
   pull: () => import('./pull.js'),
   synth: () => import('./synth.js'),
   annotate: () => import('./annotate.js'),

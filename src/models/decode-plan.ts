@@ -96,7 +96,9 @@ function captureStep(model: PlannableModel, ids: Tensor, o: ForwardOptions, cach
   const out = output(be, logits, o);
   const plan = be.plan!();
   try {
-    translate(plan, cap.calls, cache, pos);
+    const steps = translate(cap.calls, cache, pos);
+    for (const s of shareBuffers(steps, cap.held, logits.storage)) be.free(s);
+    for (const st of steps) (plan[st.m] as (...a: unknown[]) => void).apply(plan, st.args);
     cache.plan?.dispose();
     cache.plan = { owner: model, step: { plan, x, logits } satisfies Recorded, dispose: () => { plan.dispose(); x.dispose(); cap.release(); } };
   } catch {
@@ -115,8 +117,17 @@ function firstI32(v: View): number {
   return new Int32Array(v.storage.buffer, v.storage.byteOffset + v.offset * 4, 1)[0];
 }
 
-/** Appends the captured calls to `plan`, mapping the three position-dependent ones (see header). */
-function translate(plan: DecodePlan, calls: readonly Call[], cache: KVCache, pos: number): void {
+/** One plan step: a DecodePlan method and its arguments. */
+interface Step {
+  readonly m: Exclude<keyof DecodePlan, 'run' | 'size' | 'dispose'>;
+  readonly args: unknown[];
+}
+
+/** The arguments each plan method writes (outputs first, after the op code of unary/binary). */
+const WRITES: Record<Step['m'], number[]> = { rmsNorm: [0, 1], layerNorm: [0, 1, 2], matmul: [0], unary: [1], binary: [1], copy: [0], rope: [0], cacheWrite: [0], attention: [0] };
+
+/** The captured calls as plan steps, mapping the three position-dependent ones (see header). */
+function translate(calls: readonly Call[], cache: KVCache, pos: number): Step[] {
   const caches = new Map<Storage, Tensor>();
   for (const t of [...cache.k, ...cache.v]) caches.set(t.storage, t);
   const fail = (why: string): never => {
@@ -126,15 +137,12 @@ function translate(plan: DecodePlan, calls: readonly Call[], cache: KVCache, pos
     const c = caches.get(v.storage);
     return c && v.offset === c.offset && v.shape.every((d, i) => d === c.shape[i] && v.strides[i] === c.strides[i]) ? c : undefined;
   };
-  // outputs come first (backend.ts), after the op code of unary/binary; norms also write their stats
-  const OUTPUTS: Record<string, number[]> = { unary: [1], binary: [1], layerNorm: [0, 1, 2], rmsNorm: [0, 1] };
-  const written = new Set<Storage>();
-  for (const { op, args } of calls) if (op !== 'fill') for (const i of OUTPUTS[op] ?? [0]) written.add((args[i] as View).storage);
+  const steps: Step[] = [];
+  const fills: Storage[] = [];
   for (const { op, args } of calls) {
     const a = args as View[];
     if (op === 'fill') {
-      // a constant (e.g. a scalar operand): filled once by the capture and never written again
-      if (written.has(a[0].storage) || caches.has(a[0].storage)) fail('a filled buffer is written again');
+      fills.push(a[0].storage); // a constant (e.g. a scalar operand), if nothing writes it again (checked below)
       continue;
     }
     const touchesCache = args.some((v) => !!v && typeof v === 'object' && caches.has((v as View).storage));
@@ -143,24 +151,70 @@ function translate(plan: DecodePlan, calls: readonly Call[], cache: KVCache, pos
       const c = caches.get(a[0].storage)!;
       const row = a[0].shape.length === 4 && a[0].shape[2] === 1 && a[0].offset === c.offset + pos * c.strides[2];
       if (!row || caches.has(a[1].storage)) fail('a cache write not at the step position');
-      plan.cacheWrite(c, a[1]);
+      steps.push({ m: 'cacheWrite', args: [c, a[1]] });
     } else if (op === 'attention') {
       const [out, q, k, v] = a;
       const p = args[4] as { scale: number; causal: boolean; pastLen: number[]; kvLen: number[] };
       const c = whole(k) && whole(v);
       if (!c || !p.causal || p.pastLen[0] !== pos || p.kvLen[0] !== pos + 1 || args[5]) fail('attention other than causal over the caches up to the step');
-      plan.attention(out, q, k, v, p.scale);
+      steps.push({ m: 'attention', args: [out, q, k, v, p.scale] });
     } else if (touchesCache) fail(`${op} reads or writes a KV cache`);
     else if (op === 'rope') {
       const positions = a[2];
       if (positions.dtype !== 'i32' || positions.shape.length !== 2 || firstI32(positions) !== pos) fail('rope not at the step position');
-      plan.rope(a[0], a[1], args[3] as Parameters<DecodePlan['rope']>[2]);
-    } else if (op === 'matmul') plan.matmul(a[0], a[1], a[2]);
-    else if (op === 'copy') plan.copy(a[0], a[1]);
-    else if (op === 'unary') plan.unary(args[0] as Parameters<DecodePlan['unary']>[0], a[1], a[2]);
-    else if (op === 'binary') plan.binary(args[0] as Parameters<DecodePlan['binary']>[0], a[1], a[2], a[3]);
-    else if (op === 'rmsNorm') plan.rmsNorm(a[0], a[1], a[2], a[3], args[4] as number);
-    else if (op === 'layerNorm') plan.layerNorm(a[0], a[1], a[2], a[3], a[4], a[5], args[6] as number);
+      steps.push({ m: 'rope', args: [a[0], a[1], args[3]] });
+    } else if (op in WRITES && op !== 'cacheWrite') steps.push({ m: op as Step['m'], args: [...args] });
     else fail(`the forward calls ${op}, which a plan does not replay`);
   }
+  const written = new Set(steps.flatMap((st) => WRITES[st.m].map((i) => (st.args[i] as View).storage)));
+  if (fills.some((f) => written.has(f))) fail('a filled buffer is written again');
+  return steps;
+}
+
+const viewsOf = (st: Step): [number, View][] =>
+  st.args.flatMap((v, i): [number, View][] => (v && typeof v === 'object' && 'storage' in v ? [[i, v as View]] : []));
+
+/**
+ * Lets step buffers share memory when their lifetimes do not overlap (tinygrad's memory planner),
+ * so a plan touches about one layer's worth of activations, as a hand-written plan with scratch
+ * buffers would. Only buffers the capture allocated and the steps write before reading are
+ * shared; `keep` (the output) is not. Returns the storages no step uses any more.
+ */
+function shareBuffers(steps: Step[], held: ReadonlySet<Storage>, keep: Storage): Storage[] {
+  const first = new Map<Storage, number>(), last = new Map<Storage, number>(), constant = new Set<Storage>([keep]);
+  steps.forEach((st, i) => {
+    const outs = WRITES[st.m];
+    for (const [j, v] of viewsOf(st)) {
+      const s = v.storage;
+      if (!held.has(s) || constant.has(s)) continue;
+      if (!first.has(s)) {
+        if (!outs.includes(j)) {
+          constant.add(s); // read before any step writes it: computed once by the capture
+          continue;
+        }
+        first.set(s, i);
+      }
+      last.set(s, i);
+    }
+  });
+  const slotOf = new Map<Storage, Storage>();
+  const busy: { slot: Storage; until: number }[] = [];
+  const free: Storage[] = [];
+  for (const [s, i] of [...first].filter(([x]) => !constant.has(x)).sort((a, b) => a[1] - b[1])) {
+    for (let k = busy.length - 1; k >= 0; k--) if (busy[k].until < i) free.push(busy.splice(k, 1)[0].slot);
+    // the smallest free slot that fits, else this buffer becomes a slot of its own
+    let best = -1;
+    free.forEach((f, k) => {
+      if (f.byteLength >= s.byteLength && (best < 0 || f.byteLength < free[best].byteLength)) best = k;
+    });
+    const slot = best >= 0 ? free.splice(best, 1)[0] : s;
+    slotOf.set(s, slot);
+    busy.push({ slot, until: last.get(s)! });
+  }
+  for (const st of steps) for (const [j, v] of viewsOf(st)) {
+    const slot = slotOf.get(v.storage);
+    if (slot && slot !== v.storage) st.args[j] = { ...v, storage: slot } satisfies View;
+  }
+  const slots = new Set(slotOf.values());
+  return [...slotOf.keys()].filter((s) => !slots.has(s));
 }

@@ -127,8 +127,12 @@ export class MossForCausalLM extends Module implements CausalLM {
     this.eval();
   }
 
-  /** Builds the model from checkpoint weights (names as in HF checkpoints). */
-  static load(c: MossConfig, w: WeightLoader): MossForCausalLM {
+  /**
+   * Builds the model from checkpoint weights (names as in HF checkpoints). `head: 'score'` loads a
+   * preference model instead: the same backbone with `score.weight` (1, C), no bias, as the head,
+   * so forward gives one reward per position (B, T, 1).
+   */
+  static load(c: MossConfig, w: WeightLoader, head: 'lm_head' | 'score' = 'lm_head'): MossForCausalLM {
     const { nEmbd: C, nInner: I, layerNormEpsilon: eps } = c;
     const blocks: MossBlock[] = [];
     for (let i = 0; i < c.nLayer; i++) {
@@ -141,7 +145,8 @@ export class MossForCausalLM extends Module implements CausalLM {
     }
     const wte = loadEmbedding(w, 'transformer.wte.weight', [c.vocabSize, C]);
     const transformer = new MossTransformer(wte, blocks, loadLayerNorm(w, 'transformer.ln_f', C, eps));
-    return new MossForCausalLM(transformer, loadLinear(w, 'lm_head', c.vocabSize, C, true), c, w.backend);
+    const out = head === 'score' ? loadLinear(w, 'score', 1, C, false) : loadLinear(w, 'lm_head', c.vocabSize, C, true);
+    return new MossForCausalLM(transformer, out, c, w.backend);
   }
 
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {

@@ -4,28 +4,29 @@
  * plugin result layout) is re-exported or wrapped here, so the pipeline follows src/chat as it
  * evolves and never keeps a copy of the format. Deliberately no logic of its own.
  */
-export { checkRecord, CONTROL_TOKENS, FIELDS, parseTranscript, renderSft, renderText, ROLE, type SftRecord, type TurnFields, type FieldName } from '../../chat/format.js';
+export { checkRecord, CONTROL_TOKENS, defang, FIELDS, renderSft, renderText, ROLE, type SftRecord, type TurnFields, type FieldName } from '../../chat/format.js';
+export { parseTranscript } from '../../chat/parse.js';
 export { formatResults, parseCommands, type Command, type Outcome } from '../../chat/commands.js';
 export { anyPlugin, metaInstruction, type PluginSwitches } from '../../chat/meta.js';
-import { neutralize, parseFields, type FieldName } from '../../chat/format.js';
-
-/** Untrusted text (model output, user text) with control tokens and role headers made harmless. */
-export function defang(text: string): string {
-  return neutralize(text);
-}
+import { ROLE, type FieldName } from '../../chat/format.js';
+import { parseFields } from '../../chat/parse.js';
 
 export interface Field {
   readonly name: FieldName;
-  /** The field's full text: header, body, end token and its newline, as written. */
+  /** The field's full text: header, body, end token and its newline (rebuilt in the data's layout). */
   readonly text: string;
   /** Body without the header, the end token and the one conventional leading space. */
   readonly body: string;
-  /** False when the field has no end token (a context that stops inside it, or a truncated generation). */
+  /** False when the field has no end token of its own (a context that stops inside it, a truncated or repaired generation). */
   readonly closed: boolean;
 }
 
-/** The fields of `text` from offset `from` on, and where parsing stopped (text that is not a field). */
+/** The fields of `text` from offset `from` on (src/chat/parse.ts: text outside a field counts as the reply), and where parsing stopped. */
 export function fieldsFrom(text: string, from: number): { fields: Field[]; rest: number } {
-  const { fields, rest } = parseFields(text, from);
-  return { fields: fields.map((f) => ({ name: f.name, text: f.text, body: f.body, closed: f.closed })), rest };
+  const fields = parseFields(text.slice(from)).map((f) => {
+    const { head, end } = ROLE[f.name];
+    const sep = f.name === 'Tool Responses' && f.body.startsWith('\n') ? '' : ' ';
+    return { name: f.name, body: f.body, closed: f.closed, text: `${head}${sep}${f.body}${f.closed ? `${end}\n` : ''}` };
+  });
+  return { fields, rest: text.length };
 }

@@ -31,6 +31,7 @@
         "native/src/gemm/dispatch.cc",
         "native/src/gemm/isa_scalar.cc",
         "native/src/quant/quant.cc",
+        "native/src/io/convert.cc",
         "native/src/quant/view.cc",
         "native/src/plan/plan.cc",
         "native/src/quant/isa_scalar.cc"

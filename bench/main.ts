@@ -14,6 +14,8 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   serve: () => import('./serve.js'),
   'native-kernels': () => import('./native-kernels.js'),
   train: () => import('./train.js'),
+  'eval-mc': () => import('./eval-mc.js'),
+  moss16b: () => import('./moss16b.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

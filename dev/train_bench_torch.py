@@ -2,6 +2,11 @@
 attention + MLP block, fused qkv without bias split q/v/k per 4 shards, GPT-J interleaved rotary on
 the first rotary_dim dims, gelu_new MLP, lm_head with bias), same shapes, f32 on CPU,
 forward + backward + AdamW; prints one JSON line with tokens_per_s (best step).
+--mode dpo: a DPO step as TRL's DPOTrainer (B/2 pairs: chosen and rejected rows in one policy
+forward with grad, the same rows through a frozen reference copy without grad, completion log-probs
+summed past a 64-token prompt, -logsigmoid(beta * logits)); --mode pm: a reward-model step (the
+backbone's last hidden state through Linear(C, 1, bias=False) at the last token, Bradley-Terry loss).
+Tokens/s counts the policy's rows (B x T) in every mode.
 Needs Debian's python3-torch (1.13: no F.scaled_dot_product_attention, so attention is composed
 like HF's modeling_codegen.py). Usage: /usr/bin/python3 dev/train_bench_torch.py --threads 2 --steps 2
 """
@@ -67,17 +72,21 @@ class Moss(nn.Module):
         self.register_buffer('sin', torch.repeat_interleave(ang.sin(), 2, -1)[None, :, None, :])
         self.register_buffer('cos', torch.repeat_interleave(ang.cos(), 2, -1)[None, :, None, :])
 
-    def forward(self, ids):
+    def hidden(self, ids):
         x = self.wte(ids)
         for b in self.h:
             x = b(x, self.sin, self.cos)
-        return self.lm_head(self.ln_f(x))
+        return self.ln_f(x)
+
+    def forward(self, ids):
+        return self.lm_head(self.hidden(ids))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--steps', type=int, default=2)
+    ap.add_argument('--mode', choices=['lm', 'dpo', 'pm'], default='lm')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -86,8 +95,33 @@ def main():
     ids = torch.randint(0, V, (B, T))
     tg = torch.randint(0, V, (B * T,))
 
+    P, prompt, beta = B // 2, 64, 0.1
+    mask = torch.zeros(B, T - 1)
+    mask[:, prompt - 1:] = 1  # targets past the prompt
+
+    def seq_logps(m, x):
+        lp = m(x)[:, :-1].log_softmax(-1).gather(-1, x[:, 1:, None]).squeeze(-1)
+        return (lp * mask).sum(-1)
+
+    if a.mode == 'dpo':
+        ref = Moss()
+        ref.load_state_dict(model.state_dict())
+        ref.requires_grad_(False)
+    if a.mode == 'pm':
+        score = nn.Linear(C, 1, bias=False)
+        opt = torch.optim.AdamW(list(model.parameters()) + list(score.parameters()), lr=1e-4)
+
     def step():
-        loss = F.cross_entropy(model(ids).view(B * T, V), tg)
+        if a.mode == 'lm':
+            loss = F.cross_entropy(model(ids).view(B * T, V), tg)
+        elif a.mode == 'dpo':
+            pi = seq_logps(model, ids)
+            with torch.no_grad():
+                rf = seq_logps(ref, ids)
+            loss = -F.logsigmoid(beta * ((pi[:P] - pi[P:]) - (rf[:P] - rf[P:]))).mean()
+        else:
+            r = score(model.hidden(ids))[:, -1, 0]
+            loss = -F.logsigmoid(r[:P] - r[P:]).mean()
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
@@ -99,7 +133,7 @@ def main():
         step()
         best = min(best, time.perf_counter() - t0)
     params = sum(p.numel() for p in model.parameters())
-    print(json.dumps({'engine': 'pytorch', 'torch': torch.__version__, 'threads': a.threads, 'params': params, 'tokens_per_s': B * T / best}))
+    print(json.dumps({'engine': 'pytorch', 'mode': a.mode, 'torch': torch.__version__, 'threads': a.threads, 'params': params, 'tokens_per_s': B * T / best}))
 
 
 if __name__ == '__main__':

@@ -23,6 +23,8 @@
 #include "gemm/gemm.h"  // gemm bindings
 #include "quant/quant.h"  // quant bindings
 #include "quant/view.h"
+#include "io/convert.h"  // io bindings
+#include <cmath>
 #include "plan/plan.h"
 
 namespace {
@@ -702,6 +704,30 @@ Napi::Value PlanSize(const Napi::CallbackInfo& info) {
 }
 // --- end decode plan bindings ---
 
+// --- io bindings (owned by io; C ABI in io/convert.h) ---
+// quantizeRows(qtype, srcType, src, srcOffset, n, dst, dstOffset): quantizes n values (n % 32 == 0)
+// of src (f32/f16/bf16 per srcType) starting at byte srcOffset into q8_0 (0) / q4_0 (1) blocks at
+// dst + dstOffset. Both ranges are checked against their ArrayBuffers first.
+Napi::Value QuantizeRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int qt = info[0].As<Napi::Number>().Int32Value();
+  const int st = info[1].As<Napi::Number>().Int32Value();
+  Napi::ArrayBuffer src = info[2].As<Napi::ArrayBuffer>();
+  const double so = info[3].As<Napi::Number>().DoubleValue();
+  const double n = info[4].As<Napi::Number>().DoubleValue();
+  Napi::ArrayBuffer dst = info[5].As<Napi::ArrayBuffer>();
+  const double dofs = info[6].As<Napi::Number>().DoubleValue();
+  const double es = st == 0 ? 4 : 2, bb = qt == 0 ? 34 : 18;
+  if ((qt != 0 && qt != 1) || st < 0 || st > 2 || n < 0 || so < 0 || dofs < 0 || std::fmod(n, 32) != 0 ||
+      so + n * es > (double)src.ByteLength() || dofs + n / 32 * bb > (double)dst.ByteLength()) {
+    Napi::RangeError::New(env, "native quantizeRows: bad type or range past a buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  moss_quantize_rows(qt, st, static_cast<char*>(src.Data()) + (int64_t)so, (int64_t)n, static_cast<char*>(dst.Data()) + (int64_t)dofs);
+  return env.Undefined();
+}
+// --- end io bindings ---
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   struct Fn {
     const char* name;
@@ -721,6 +747,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   RegisterGemm(env, exports);
   RegisterQuant(env, exports);  // quant bindings
+  exports.Set("quantizeRows", Napi::Function::New(env, QuantizeRows, "quantizeRows"));  // io bindings
   exports.Set("metaLayout", Napi::String::New(env, "slot=20,scal=200,arr=256,len=4096"));
   return exports;
 }

@@ -11,8 +11,9 @@
  * - Float math is done in f32; f16/bf16 inputs are widened on read and outputs rounded to
  *   nearest even on write. Integer outputs (argmax) are i32.
  * - Shapes of `out` and inputs already agree (the tensor layer broadcasts by strides).
- * Optional fused kernels are announced by `supports(name)`; the tensor layer composes the op from
- * primitives when a backend says no.
+ * Optional fused kernels are announced by `supports(name)`: softmax, logSoftmax and attention are
+ * composed from primitives when a backend says no; layerNorm, rmsNorm, rope and crossEntropy have no
+ * composed form and need the kernel (src/tensor/ops/fused.ts says so per op).
  */
 
 import type { DType } from './dtype.js';

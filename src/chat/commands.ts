@@ -10,7 +10,7 @@
  * Deliberately no plugin execution here (./loop.ts).
  */
 import type { PluginResult } from '../plugins/types.js';
-import { neutralize } from './format.js';
+import { defang, fieldText } from './format.js';
 
 export interface Command {
   readonly name: string;
@@ -39,26 +39,24 @@ export type Outcome = { readonly ok: true; readonly result: PluginResult } | { r
 
 /** The full `Tool Responses` field text for the commands and their outcomes. */
 export function formatResults(cmds: readonly Command[], outcomes: readonly Outcome[], pluginsOn: boolean): string {
-  if (cmds.length === 0) return pluginsOn ? '<|Results|>:\nNone\n<eor>\n' : '<|Results|>: None<eor>\n';
-  if (cmds.length === 1 && cmds[0].name === 'Text2Image') {
-    return `<|Results|>: ${outcomes[0].ok ? 'Image generated successfully.' : 'No result.'}<eor>\n`;
-  }
+  if (cmds.length === 0) return fieldText('Tool Responses', pluginsOn ? '\nNone\n' : ' None');
+  if (cmds.length === 1 && cmds[0].name === 'Text2Image') return fieldText('Tool Responses', ` ${outcomes[0].ok ? 'Image generated successfully.' : 'No result.'}`);
   let hit = 0;
-  let text = '<|Results|>:\n';
+  let text = '\n';
   cmds.forEach((c, i) => {
     const o = outcomes[i];
-    const head = `${c.name}(${JSON.stringify(neutralize(c.arg)).replace(/\\u[0-9a-f]{4}/g, '')}) =>`;
+    const head = `${c.name}(${JSON.stringify(defang(c.arg)).replace(/\\u[0-9a-f]{4}/g, '')}) =>`;
     const r = o.ok ? o.result : undefined;
     if (c.name === 'Search') {
       const hits = r?.kind === 'hits' ? r.hits : [];
-      text += `${head}\n` + (hits.length ? hits.map((h) => `<|${++hit}|>: ${pyQuote(neutralize(h.snippet))}\n`).join('') : 'No result.\n');
+      text += `${head}\n` + (hits.length ? hits.map((h) => `<|${++hit}|>: ${pyQuote(defang(h.snippet))}\n`).join('') : 'No result.\n');
     } else if (c.name === 'Solve') {
-      text += `${head}\n` + (r?.kind === 'lines' && r.lines.length ? r.lines.map((l) => `${neutralize(l)}\n`).join('') : 'No result.\n');
+      text += `${head}\n` + (r?.kind === 'lines' && r.lines.length ? r.lines.map((l) => `${defang(l)}\n`).join('') : 'No result.\n');
     } else if (c.name === 'Text2Image') {
       text += `${head} ${r ? 'Image generated successfully.' : 'No result.'}\n`;
     } else {
-      text += `${head} ${pyQuote(r?.kind === 'value' ? neutralize(r.text) : 'No result.')}\n`;
+      text += `${head} ${pyQuote(r?.kind === 'value' ? defang(r.text) : 'No result.')}\n`;
     }
   });
-  return `${text}<eor>\n`;
+  return fieldText('Tool Responses', text);
 }

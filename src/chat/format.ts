@@ -1,11 +1,16 @@
 /**
- * The MOSS-003 conversation format, both directions, in one place (DESIGN.md §6):
- *  - render an SFT record (`meta_instruction`, `num_turns`, `chat.turn_N.{Human, Inner Thoughts,
- *    Commands, Tool Responses, MOSS}`) to text, to ids and to training labels, exactly as
- *    OpenMOSS/MOSS `finetune_moss.py` (SFTDataset.load_data / __getitem__) does;
- *  - parse text (a transcript or a model's output) back into turns and fields.
- * Roles: `<|Human|>: …<eoh>`, `<|Inner Thoughts|>: …<eot>`, `<|Commands|>: …<eoc>`,
- * `<|Results|>: …<eor>`, `<|MOSS|>: …<eom>`, each field followed by `\n`.
+ * The MOSS-003 conversation format, rendered in ONE walk for every caller (DESIGN.md §6, STYLE.md
+ * "one renderer"; nanochat's render_conversation): SFT ids and labels, the chat loop's prompts, the
+ * server's prompts, `/moss`, data generators and `moss data render` all turn a conversation into
+ * typed segments here and encode them with `encodeSegments`. Each segment says who wrote it —
+ * trusted template text (headers, end tokens, our meta instruction) or untrusted text (every field
+ * body, a client's system message), which is defanged and encoded with control tokens disallowed,
+ * so it can never become `<eom>` & co. — and whether it takes loss. Model output is read back with
+ * ./parse.ts (same roles, with repair).
+ * Layout: `<|Human|>: …<eoh>\n<|Inner Thoughts|>: …<eot>\n<|Commands|>: …<eoc>\n<|Results|>: …<eor>\n
+ * <|MOSS|>: …<eom>\n`; labels follow OpenMOSS/MOSS `finetune_moss.py` (no loss on the meta
+ * instruction and on the body of plugin results; with the MOSS tokenizer `<|Results|>:` is the 5
+ * tokens its `[start+5, end-2)` span keeps).
  * Deliberately not here: running plugins (./loop.ts), the meta instruction text (./meta.ts).
  */
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -23,7 +28,7 @@ export const ROLE: Record<FieldName, { readonly head: string; readonly end: stri
   MOSS: { head: '<|MOSS|>:', end: '<eom>' },
 };
 
-/** Control strings that user or plugin text must never carry into the prompt. */
+/** Control tokens of the format (the end tokens and the tokenizer's end of text). */
 export const CONTROL_TOKENS = ['<eoh>', '<eot>', '<eoc>', '<eor>', '<eom>', '<|endoftext|>'];
 
 /** One turn: each field's full text (`<|Human|>: hi<eoh>\n`), as in the data. */
@@ -48,7 +53,10 @@ export function checkRecord(x: unknown): SftRecord {
   for (let i = 1; i <= Number(r.num_turns); i++) {
     const t = r.chat[`turn_${i}`];
     if (!t || typeof t !== 'object') throw new Error(`chat.turn_${i} is missing`);
-    for (const [k, v] of Object.entries(t)) if (typeof v !== 'string') throw new Error(`chat.turn_${i}.${k} is not a string`);
+    for (const [k, v] of Object.entries(t)) {
+      if (typeof v !== 'string') throw new Error(`chat.turn_${i}.${k} is not a string`);
+      if (!(k in ROLE)) throw new Error(`chat.turn_${i}.${k} is not a MOSS field (${FIELDS.join(', ')})`);
+    }
   }
   return r;
 }
@@ -61,6 +69,89 @@ export function recordTurns(r: SftRecord): TurnFields[] {
 /** The full text: meta instruction followed by every field of every turn, verbatim. */
 export function renderText(r: SftRecord): string {
   return r.meta_instruction + recordTurns(r).map((t) => Object.values(t).join('')).join('');
+}
+
+/**
+ * Untrusted text made harmless: control-token strings removed, role headers (`<|MOSS|>`, plain
+ * text to the tokenizer but the format's structure) written as `<MOSS>`. Idempotent.
+ */
+export function defang(text: string): string {
+  let s = text;
+  for (const t of CONTROL_TOKENS) s = s.split(t).join('');
+  return s.replace(/<\|(Human|Inner Thoughts|Commands|Results|MOSS)\|>/g, '<$1>');
+}
+
+/** The complete text of a field: `<|X|>:` + body + end token + `\n` (body as written, e.g. ` hi`). */
+export function fieldText(name: FieldName, body: string): string {
+  return `${ROLE[name].head}${body}${ROLE[name].end}\n`;
+}
+
+/**
+ * The body of a field's text: between `<|X|>:` and its end token (the last one when the text ends
+ * with `end\n`, as stored fields do), without the one conventional leading space.
+ */
+export function fieldBody(name: FieldName, text: string): string {
+  const { head, end } = ROLE[name];
+  let s = text.startsWith(head) ? text.slice(head.length) : text;
+  const e = s.endsWith(`${end}\n`) ? s.length - end.length - 1 : s.indexOf(end);
+  if (e >= 0) s = s.slice(0, e);
+  return s.startsWith(' ') ? s.slice(1) : s;
+}
+
+/** The raw body of a field's text (header and end stripped, leading space kept). */
+function rawBody(name: FieldName, text: string): string {
+  const { head, end } = ROLE[name];
+  const s = text.startsWith(head) ? text.slice(head.length) : text;
+  return s.endsWith(`${end}\n`) ? s.slice(0, -end.length - 1) : s.endsWith(end) ? s.slice(0, -end.length) : s;
+}
+
+/** A piece of the conversation: who wrote it and whether it takes loss. */
+export interface Segment {
+  readonly text: string;
+  /** Trusted template text may hold control tokens; untrusted text is defanged and encoded with specials off. */
+  readonly trusted: boolean;
+  readonly loss: boolean;
+}
+
+/** Loss of a field's three parts (header, body, end) — false for no loss. */
+export type FieldLoss = { readonly head: boolean; readonly body: boolean; readonly end: boolean };
+const ALL: FieldLoss = { head: true, body: true, end: true };
+const NONE: FieldLoss = { head: false, body: false, end: false };
+
+/** A field as segments: trusted header, untrusted body, trusted end token + `\n` (or none when `open`). */
+export function fieldSegments(name: FieldName, body: string, loss: FieldLoss = NONE, open = false): Segment[] {
+  const { head, end } = ROLE[name];
+  const out: Segment[] = [{ text: head, trusted: true, loss: loss.head }];
+  if (body) out.push({ text: body, trusted: false, loss: loss.body });
+  if (!open) out.push({ text: `${end}\n`, trusted: true, loss: loss.end });
+  return out;
+}
+
+/** Loss per field as finetune_moss.py gives it (humanLoss false: none on Human, a named option beyond it). */
+export function sftLoss(name: FieldName, humanLoss = true): FieldLoss {
+  if (name === 'Tool Responses') return { head: true, body: false, end: true };
+  if (name === 'Human' && !humanLoss) return NONE;
+  return ALL;
+}
+
+/** A stored turn (fields in their order) as segments. */
+export function turnSegments(t: TurnFields, loss: (name: FieldName) => FieldLoss = () => NONE): Segment[] {
+  return (Object.keys(t) as FieldName[]).flatMap((k) => fieldSegments(k, rawBody(k, t[k]!), loss(k)));
+}
+
+/** Ids and labels (-100 where a segment takes no loss) of segments, in one walk. */
+export function encodeSegments(tok: Tokenizer, segs: readonly Segment[]): { ids: number[]; labels: number[] } {
+  const ids: number[] = [];
+  const labels: number[] = [];
+  for (const s of segs) {
+    if (!s.text) continue;
+    const part = s.trusted ? tok.encode(s.text, { special: 'allow' }) : tok.encode(defang(s.text), { special: 'none' });
+    for (const id of part) {
+      ids.push(id);
+      labels.push(s.loss ? id : -100);
+    }
+  }
+  return { ids, labels };
 }
 
 export interface RenderOptions {
@@ -76,104 +167,32 @@ export interface Rendered {
   readonly labels: number[];
   /** How many turns were kept. */
   readonly turns: number;
-  /** [start, end) token spans with label -100, as finetune_moss.py records them. */
-  readonly noLossSpans: [number, number][];
 }
 
 /**
- * Ids and labels exactly as finetune_moss.py builds them: the meta instruction is encoded alone
- * and gets -100; per turn each field's text is encoded separately (control tokens recognised) and
- * concatenated; for `Tool Responses` the span [start+5, end-2) gets -100, so the `<|Results|>:`
- * header tokens plus the next token, and the closing `<eor>\n`, keep their loss. A turn that would
- * pass `maxLen` is dropped with all that follow; returns null when no turn is left (skipped).
+ * An SFT record to training ids and labels (finetune_moss.py): the meta instruction without loss,
+ * then whole turns while they fit `maxLen` (a turn that would pass it is dropped with all that
+ * follow); null when no turn fits (skipped).
  */
 export function renderSft(r: SftRecord, tok: Tokenizer, opts: RenderOptions = {}): Rendered | null {
   const maxLen = opts.maxLen ?? 2048;
-  const enc = (s: string): number[] => tok.encode(s, { special: 'allow' });
-  const meta = enc(r.meta_instruction);
-  const ids = [...meta];
-  const spans: [number, number][] = [[0, meta.length]];
+  const out = encodeSegments(tok, [{ text: r.meta_instruction, trusted: true, loss: false }]);
   let turns = 0;
-  for (const turn of recordTurns(r)) {
-    const cur: number[] = [];
-    const curSpans: [number, number][] = [];
-    for (const [key, value] of Object.entries(turn)) {
-      const fid = enc(value);
-      const start = ids.length + cur.length;
-      if (key === 'Tool Responses') curSpans.push([start + 5, start + fid.length - 2]);
-      if (key === 'Human' && opts.humanLoss === false) curSpans.push([start, start + fid.length]);
-      cur.push(...fid);
-    }
-    if (ids.length + cur.length > maxLen) break;
-    ids.push(...cur);
-    spans.push(...curSpans);
+  for (const t of recordTurns(r)) {
+    const cur = encodeSegments(tok, turnSegments(t, (k) => sftLoss(k, opts.humanLoss !== false)));
+    if (out.ids.length + cur.ids.length > maxLen) break;
+    out.ids.push(...cur.ids);
+    out.labels.push(...cur.labels);
     turns++;
   }
-  if (turns === 0) return null;
-  const labels = ids.slice();
-  // Python slice semantics: an empty or reversed span masks nothing.
-  for (const [s, e] of spans) for (let i = s; i < Math.min(e, labels.length); i++) labels[i] = -100;
-  return { inputIds: ids, labels, turns, noLossSpans: spans };
+  return turns === 0 ? null : { inputIds: out.ids, labels: out.labels, turns };
 }
 
-/** A parsed field: its name, full text (with header, end token and newline) and body. */
-export interface ParsedField {
-  readonly name: FieldName;
-  readonly text: string;
-  readonly body: string;
-  /** False when the end token was missing (a truncated generation). */
-  readonly closed: boolean;
-}
-
-/** The body between `<|X|>:` and the end token, without the one conventional leading space. */
-export function fieldBody(name: FieldName, text: string): string {
-  const { head, end } = ROLE[name];
-  let s = text.startsWith(head) ? text.slice(head.length) : text;
-  const e = s.indexOf(end);
-  if (e >= 0) s = s.slice(0, e);
-  return s.startsWith(' ') ? s.slice(1) : s;
-}
-
-/**
- * Splits text into fields starting at `pos`: each field runs from its header to its end token and
- * one following `\n`. Stops at text that does not start with a known header.
- */
-export function parseFields(text: string, pos = 0): { fields: ParsedField[]; rest: number } {
-  const fields: ParsedField[] = [];
-  for (;;) {
-    const name = FIELDS.find((f) => text.startsWith(ROLE[f].head, pos));
-    if (!name) return { fields, rest: pos };
-    const endTok = ROLE[name].end;
-    const e = text.indexOf(endTok, pos + ROLE[name].head.length);
-    let stop = e < 0 ? text.length : e + endTok.length;
-    if (e >= 0 && text[stop] === '\n') stop++;
-    const t = text.slice(pos, stop);
-    fields.push({ name, text: t, body: fieldBody(name, t), closed: e >= 0 });
-    pos = stop;
-    if (e < 0) return { fields, rest: pos };
-  }
-}
-
-/** Parses a whole transcript (meta instruction + turns) back into an SFT-shaped record. */
-export function parseTranscript(text: string, id: string | number = ''): SftRecord {
-  const first = text.indexOf(ROLE.Human.head);
-  const meta = first < 0 ? text : text.slice(0, first);
-  const { fields, rest } = parseFields(text, meta.length);
-  if (rest !== text.length) throw new Error(`unparsed text at offset ${rest}`);
-  const turns: TurnFields[] = [];
-  for (const f of fields) {
-    if (f.name === 'Human' || turns.length === 0) turns.push({});
-    turns[turns.length - 1][f.name] = f.text;
-  }
-  const chat: Record<string, TurnFields> = {};
-  turns.forEach((t, i) => (chat[`turn_${i + 1}`] = t));
-  return { conversation_id: id, meta_instruction: meta, num_turns: turns.length, chat };
-}
-
-/** Removes control tokens and role headers from untrusted text (user input, plugin output). */
-export function neutralize(text: string): string {
-  let s = text;
-  for (const t of CONTROL_TOKENS) s = s.split(t).join('');
-  // `<|Human|>:` etc. are plain text to the tokenizer but would confuse parseFields.
-  return s.replace(/<\|(Human|Inner Thoughts|Commands|Results|MOSS)\|>/g, '<$1>');
+/** The None fields of a turn without tools, in the data's two layouts (plugins on / all off). */
+export function noneFields(pluginsOn: boolean): TurnFields {
+  return {
+    'Inner Thoughts': fieldText('Inner Thoughts', ' None'),
+    Commands: fieldText('Commands', ' None'),
+    'Tool Responses': fieldText('Tool Responses', pluginsOn ? '\nNone\n' : ' None'),
+  };
 }

@@ -9,7 +9,7 @@
  */
 import type { CausalLM } from '../models/types.js';
 import type { KVCache } from '../models/kv-cache.js';
-import { argmax, isGreedy, sampleNext, type SamplingOptions } from '../generate/index.js';
+import { argmax, isGreedy, sampleNext, withinVocab, type SamplingOptions } from '../generate/index.js';
 import { Generator, tensor, tidy } from '../tensor/index.js';
 import type { TokenGenerator } from './loop.js';
 
@@ -115,7 +115,7 @@ export class ModelGenerator implements TokenGenerator {
       this.cached = this.cached.slice(0, reuse);
       let logits = this.feed(promptIds.slice(reuse));
       for (let step = 0; step < maxNew; step++) {
-        const id = fast ? argmax(logits) : sampleNext(logits, o, gen, seen, counts);
+        const id = fast ? argmax(withinVocab(logits, o.vocabSize)) : sampleNext(logits, o, gen, seen, counts);
         seen.push(id);
         counts.set(id, (counts.get(id) ?? 0) + 1);
         stats.completionTokens++;

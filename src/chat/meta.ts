@@ -64,3 +64,22 @@ export function parseSwitches(meta: string): PluginSwitches {
     text2image: has(/^- Text-to-image: enabled\./m),
   };
 }
+
+const QUALITY = /^- Response quality: (\d+)\/(\d+)\.\n/m;
+
+/**
+ * The meta instruction with MOSS.ts's preference tag (`moss train steer`, our reading of MOSS's
+ * preference-aware training): one line `- Response quality: k/K.` at its end, in the no-loss part
+ * of the prompt (an earlier quality line is replaced). `tag` runs from 1 (worst) to `of` (best).
+ */
+export function withQuality(meta: string, tag: number, of: number): string {
+  if (!Number.isInteger(tag) || !Number.isInteger(of) || tag < 1 || tag > of) throw new Error(`quality tag ${tag} is not in 1..${of}`);
+  const base = meta.replace(QUALITY, '');
+  return `${base}${base && !base.endsWith('\n') ? '\n' : ''}- Response quality: ${tag}/${of}.\n`;
+}
+
+/** The quality tag a meta instruction carries, or null. */
+export function parseQuality(meta: string): { tag: number; of: number } | null {
+  const m = QUALITY.exec(meta);
+  return m ? { tag: Number(m[1]), of: Number(m[2]) } : null;
+}

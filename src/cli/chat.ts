@@ -6,6 +6,7 @@
  * with --json. Not here: serving (moss serve), the format and the plugin loop (src/chat).
  */
 import type { Command } from 'commander';
+import { ROLE } from '../chat/format.js';
 import { Session } from '../chat/session.js';
 import { TurnPrinter, useColor } from './chat/render.js';
 import { loadSession, repl } from './chat/repl.js';
@@ -41,7 +42,7 @@ async function batch(f: ChatFlags, setup: ReturnType<typeof setUp>, session: Ses
   try {
     for (const m of f.message) {
       if (abort.signal.aborted) break;
-      if (!f.json) process.stdout.write(`<|Human|>: ${m}\n`);
+      if (!f.json) process.stdout.write(`${ROLE.Human.head} ${m}\n`);
       const printer = f.json ? undefined : new TurnPrinter((s) => void process.stdout.write(s), color);
       const t = await runTurn(setup, session, m, abort.signal, printer);
       if (t) turns.push(t);

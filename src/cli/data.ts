@@ -2,6 +2,8 @@
  * `moss data render --format moss --tokenizer <path> --input <file.jsonl> [--max-len N] [--json]
  *  [--no-human-loss]`: renders MOSS SFT records to ids and labels (src/chat/format.ts) and prints
  * one JSON line per conversation; malformed lines are reported as file:line on stderr and skipped.
+ * `moss data pairs --n N --seed S [--solve] [--no-meta] [--responses]`: verifiable preference pairs
+ * (src/data/calc-pairs.ts) as JSONL on stdout, for moss train pm / dpo / steer.
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
@@ -38,5 +40,24 @@ export function register(program: Command): void {
         }
       });
       if (skipped) process.stderr.write(`${skipped} conversation(s) had no turn within --max-len ${maxLen}; skipped\n`);
+    });
+  data.command('pairs')
+    .description('verifiable preference pairs: calculator/solver replies with the right number (chosen) or a wrong one (rejected)')
+    .requiredOption('--n <n>', 'conversations to draw').requiredOption('--seed <s>', 'generator seed (not one moss-tiny was trained on)')
+    .option('--solve', 'equation-solver conversations too').option('--no-meta', 'contexts without the meta instruction (shorter)')
+    .option('--responses', 'one line per response ({context, response}, for moss score / train steer) instead of pairs')
+    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean }) => {
+      const { calcPairs } = await import('../data/calc-pairs.js');
+      const { isTrainingSeed } = await import('../data/dialogues.js');
+      const n = Number(o.n);
+      const seed = Number(o.seed);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--n must be a positive integer, got ${o.n}`);
+      if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${o.seed}`);
+      if (isTrainingSeed(seed)) throw new Error(`--seed ${seed} generated moss-tiny's training data; pick another`);
+      const mix = { calc: 1, solve: o.solve ? 1 : 0, search: 0, image: 0, chat: 0 };
+      for (const p of calcPairs(n, seed, '', { withMeta: o.meta, mix })) {
+        if (!o.responses) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, chosen: p.chosen, rejected: p.rejected, answer: p.answer })}\n`);
+        else for (const r of [p.chosen, p.rejected]) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, response: r, answer: p.answer })}\n`);
+      }
     });
 }

@@ -2,7 +2,8 @@
  * `moss eval tools [--model <path>] [--n N] [--seed S] [--json] [--allow-training-seed]`: the
  * held-out tool-use evaluation (src/eval/tools.ts) of a MOSS model, decoded greedily through the
  * real plugin loop. Prints a table (or one JSON object with every item under --json).
- * Not here: other benchmarks (perplexity, MMLU-style suites).
+ * The academic benchmarks (mmlu, ceval, cmmlu, gsm8k, humaneval) are registered from ./eval-bench.ts.
+ * Not here: perplexity.
  */
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { formatSummary } from '../eval/report.js';
 import { evalTools } from '../eval/tools.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel } from '../models/load.js';
-import { DEFAULT_MODEL } from './chat/setup.js';
+import { DEFAULT_MODEL } from './model-files.js';
+import { registerBench } from './eval-bench.js';
 import { number } from './flags.js';
 
 interface Flags {
@@ -27,6 +29,7 @@ interface Flags {
 
 export function register(program: Command): void {
   const ev = program.command('eval').description('evaluate models');
+  registerBench(ev);
   ev.command('tools')
     .description('held-out MOSS tool use (calculator, solver, search, text2image, chit-chat; en + zh), greedy, through the real plugin loop')
     .option('--model <path>', 'HF model folder (default: the bundled models/moss-tiny)')

@@ -6,18 +6,16 @@
  * (moss chat), serving, batching several prompts.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { configureEngine } from '../backends/index.js';
-import { generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
-import { loadTokenizer } from '../io/load-tokenizer.js';
-import { loadModel, type LoadedModel } from '../models/load.js';
+import { addsBos, generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
+import { loadModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { number } from './flags.js';
+import { findTokenizer, modelPath } from './model-files.js';
 import { engineFromFlags } from './options.js';
 
 interface Flags {
-  model: string;
+  model?: string;
   tokenizer?: string;
   prompt?: string;
   promptIds?: string;
@@ -34,21 +32,6 @@ interface Flags {
 }
 
 
-/** The tokenizer for a model: --tokenizer, else one inside/beside the model, else null. */
-function findTokenizer(loaded: LoadedModel, explicit: string | undefined): Tokenizer | null {
-  if (explicit) return loadTokenizer(explicit);
-  const p = loaded.path;
-  const candidates = loaded.format === 'llama2c' ? ['tok512.bin', 'tokenizer.bin'].map((f) => join(dirname(p), f)).filter(existsSync) : [p];
-  for (const c of candidates) {
-    try {
-      return loadTokenizer(c);
-    } catch {
-      // no tokenizer there: fine when the prompt is given as ids
-    }
-  }
-  return null;
-}
-
 function parseIds(s: string): number[] {
   return s.split(/[\s,]+/).filter((x) => x.length > 0).map((x) => {
     if (!/^\d+$/.test(x)) throw new Error(`--prompt-ids: "${x}" is not a non-negative integer`);
@@ -59,16 +42,20 @@ function parseIds(s: string): number[] {
 async function run(o: Flags): Promise<void> {
   if ((o.prompt === undefined) === (o.promptIds === undefined)) throw new Error('generate: give exactly one of --prompt or --prompt-ids');
   configureEngine(engineFromFlags({ threads: o.threads }));
-  const loaded = loadModel(o.model);
+  const path = modelPath('generate', o.model);
+  const loaded = loadModel(path);
   const { model } = loaded;
-  const tok = findTokenizer(loaded, o.tokenizer);
+  let tok: Tokenizer | null = null;
+  try {
+    tok = findTokenizer(path, o.tokenizer);
+  } catch (e) {
+    if (o.tokenizer !== undefined) throw e; // not found is fine with --prompt-ids, the error below otherwise
+  }
   let promptIds: number[];
   if (o.promptIds !== undefined) promptIds = parseIds(o.promptIds);
   else {
     if (!tok) throw new Error(`generate: no tokenizer found for ${o.model}; pass --tokenizer <path> or use --prompt-ids`);
-    // LLaMA-family SentencePiece models start with BOS (llama2.c, HF LlamaTokenizer); MOSS and Qwen2 do not
-    const bos = model.info.family === 'llama' && !model.info.modelType.includes('qwen2') && tok.bosId !== null;
-    promptIds = tok.encode(o.prompt!, { addBos: bos });
+    promptIds = tok.encode(o.prompt!, { addBos: addsBos(model.info) });
   }
   if (promptIds.length === 0) throw new Error('generate: the prompt is empty (this model adds no BOS); give some text or --prompt-ids');
   const stopIds = new Set(generationDefaults(model.info, loaded.generationConfig).stopIds);
@@ -79,6 +66,7 @@ async function run(o: Flags): Promise<void> {
     stopIds: [...stopIds],
     stopStrings: o.stop,
     decoder: tok ? () => tok.streamDecoder() : undefined,
+    vocabSize: tok?.vocabSize, // padding rows past the tokenizer's vocabulary are never sampled
   };
   const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
     if (v !== undefined) opts[k] = v;
@@ -155,7 +143,7 @@ export function register(program: Command): void {
   program
     .command('generate')
     .description('generate text from a prompt with a model (HF folder, .gguf or llama2.c .bin)')
-    .requiredOption('--model <path>', 'HF checkpoint folder, .gguf file or llama2.c .bin')
+    .option('--model <path>', 'HF checkpoint folder, .gguf file or llama2.c .bin (default: the bundled models/moss-tiny)')
     .option('--tokenizer <path>', 'tokenizer (default: the model folder / .gguf, or tok512.bin / tokenizer.bin beside a .bin)')
     .option('--prompt <text>', 'prompt text')
     .option('--prompt-ids <csv>', 'prompt token ids, e.g. 1,306,4658')

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_ENDPOINT, HubError, parseRepoSpec, pull, selectModelFiles, type HubOptions, type PullEvent } from '../io/hub/index.js';
+import { DEFAULT_ENDPOINT, HubError, formatBytes, parseRepoSpec, pull, selectModelFiles, type HubOptions, type PullEvent } from '../io/hub/index.js';
 import { formatDuration } from '../train/progress.js';
 
 const expandHome = (p: string) => (p.startsWith('~/') || p === '~' ? join(homedir(), p.slice(1)) : p);
@@ -24,38 +24,34 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOpti
   return { endpoint: env.HF_ENDPOINT?.trim() || DEFAULT_ENDPOINT, cacheDir, token, offline: truthy(env.HF_HUB_OFFLINE) };
 }
 
-export function formatBytes(n: number): string {
-  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  for (; n >= 1000 && i < u.length - 1; i++) n /= 1000;
-  return `${n.toFixed(i && n < 100 ? 1 : 0)} ${u[i]}`;
-}
-
 /** A progress bar (bytes, rate, ETA, files) on `stream` for the events of one pull. */
 export function pullProgress(stream: NodeJS.WriteStream = process.stderr): (e: PullEvent) => void {
-  let total = 0, done = 0, files = 0, filesDone = 0, last = 0;
+  let total = 0, done = 0, net = 0, files = 0, filesDone = 0, last = 0;
   const start = performance.now();
   const draw = (force: boolean) => {
     const now = performance.now();
     if (!force && now - last < (stream.isTTY ? 100 : 5000)) return;
     last = now;
     const s = (now - start) / 1000;
-    const rate = done / Math.max(s, 1e-3);
+    const rate = net / Math.max(s, 1e-3); // bytes that crossed the network in this run
     const fill = Math.round((24 * done) / Math.max(total, 1));
     const line = `${'█'.repeat(fill)}${'░'.repeat(24 - fill)} ${formatBytes(done)} / ${formatBytes(total)} ${formatBytes(rate)}/s ETA ${formatDuration(rate > 0 ? (total - done) / rate : Infinity)} (${filesDone}/${files} files)`;
     stream.write(stream.isTTY ? `\r${line}\x1b[K` : `${line}\n`);
   };
   return (e) => {
     if (e.kind === 'plan') {
+      if (e.toFetch === 0) return; // the caller says "nothing to fetch"
       total = e.bytes;
+      done = e.resumed;
       files = e.toFetch;
-      stream.write(`${e.repo} @ ${e.commit.slice(0, 10)}: ${e.files} files, ${e.toFetch} to fetch (${formatBytes(e.bytes)})\n`);
+      const resumed = e.resumed ? `, ${formatBytes(e.resumed)} of it already here` : '';
+      stream.write(`${e.repo} @ ${e.commit.slice(0, 10)}: ${e.files} files, ${e.toFetch} to fetch (${formatBytes(e.bytes)}${resumed})\n`);
     } else if (e.kind === 'bytes') {
       done += e.n;
+      net += e.n;
       draw(false);
     } else if (e.kind === 'file') {
       filesDone++;
-      if (e.resumedFrom > 0) done += e.resumedFrom; // counted as done, not as rate
       draw(filesDone === files);
       if (filesDone === files && stream.isTTY) stream.write('\n');
     } else if (e.kind === 'retry') {

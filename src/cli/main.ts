@@ -26,12 +26,16 @@ const commands: Record<string, () => Promise<{ register(p: Command): void }>> = 
   quantize: () => import('./quantize.js'),
   train: () => import('./train.js'),
   eval: () => import('./eval.js'),
+  score: () => import('./score.js'),
   pull: () => import('./pull.js'),
+  synth: () => import('./synth.js'),
+  annotate: () => import('./annotate.js'),
+  sample: () => import('./sample.js'),
 };
 
 // `--model org/name[@rev]` of these commands is resolved through the Hub cache (downloaded when
 // missing) before the command runs; other commands' --model may name an endpoint's model.
-const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval']);
+const HUB_MODEL_COMMANDS = new Set(['chat', 'generate', 'serve', 'quantize', 'eval', 'sample']);
 program.hook('preAction', async (_root, cmd) => {
   let top = cmd;
   while (top.parent && top.parent !== program) top = top.parent;
@@ -39,6 +43,8 @@ program.hook('preAction', async (_root, cmd) => {
   if (!HUB_MODEL_COMMANDS.has(top.name()) || typeof spec !== 'string' || cmd.opts().endpoint !== undefined) return;
   const { resolveModelArg } = await import('./hub.js');
   cmd.setOptionValue('model', await resolveModelArg(spec));
+  const q = await import('./quantize-flag.js');
+  if (q.QUANTIZE_COMMANDS.has(top.name())) q.applyQuantizeFlag(cmd); // --quantize / too big for memory (io)
 });
 
 const name = process.argv[2];
@@ -50,6 +56,7 @@ try {
 }
 const loaders = name && commands[name] ? [commands[name]] : Object.values(commands);
 for (const load of loaders) (await load()).register(program);
+(await import('./quantize-flag.js')).declareQuantizeFlag(program); // --quantize on chat/generate/serve (io)
 
 try {
   await program.parseAsync(process.argv);

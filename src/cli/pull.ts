@@ -4,9 +4,9 @@
  * stdout, ready for `--model`. Progress goes to stderr. Not here: uploads, login, cache cleanup.
  */
 import type { Command } from 'commander';
-import { HubError, parseRepoSpec, pull, selectGlobs } from '../io/hub/index.js';
+import { HubError, formatBytes, parseRepoSpec, pull, selectGlobs } from '../io/hub/index.js';
 import { number } from './flags.js';
-import { formatBytes, hubOptionsFromEnv, pullProgress } from './hub.js';
+import { hubOptionsFromEnv, pullProgress } from './hub.js';
 
 interface Flags {
   include: string[];
@@ -33,13 +33,15 @@ export function register(program: Command): void {
       if (!ref) throw new Error(`pull: "${spec}" is not a repo id (org/name or org/name@revision)`);
       const revision = f.revision ?? ref.revision;
       if (f.revision && spec.includes('@')) throw new Error('pull: give the revision either as @rev or as --revision, not both');
-      const o = { ...hubOptionsFromEnv(), concurrency: number('concurrency', f.concurrency, { int: true, min: 1, max: 64 }), onEvent: f.quiet ? undefined : pullProgress() };
+      // an explicit pull asks the Hub where a branch is now (one request), --model does not
+      const o = { ...hubOptionsFromEnv(), refresh: true, concurrency: number('concurrency', f.concurrency, { int: true, min: 1, max: 64 }), onEvent: f.quiet ? undefined : pullProgress() };
       const t0 = performance.now();
       try {
         const r = await pull({ repo: ref.repo, revision }, selectGlobs({ include: f.include, exclude: f.exclude }), o);
         if (!f.quiet) {
           const s = ((performance.now() - t0) / 1000).toFixed(1);
-          process.stderr.write(r.network ? `fetched ${r.fetched} files (${formatBytes(r.bytes)}) in ${s} s\n` : `complete in the cache${o.offline ? ' (HF_HUB_OFFLINE)' : ''}: no download\n`);
+          if (r.fetched > 0) process.stderr.write(`fetched ${r.fetched} files (${formatBytes(r.bytes)}) in ${s} s\n`);
+          else process.stderr.write(`${ref.repo}@${revision} is complete in the cache at ${r.commit.slice(0, 10)}${r.network ? '' : o.offline ? ' (HF_HUB_OFFLINE: not checked for a newer commit)' : ''}: nothing to fetch\n`);
         }
         process.stdout.write(`${r.path}\n`);
       } catch (e) {

@@ -5,17 +5,15 @@
  * Not here: TLS, multiple models per process.
  */
 import type { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import { configureEngine, engineOptions } from '../backends/index.js';
-import { loadTokenizer } from '../io/load-tokenizer.js';
 import { createPlugins } from '../plugins/index.js';
 import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
 import { WorkerEngine } from '../serve/worker-engine.js';
-import type { Tokenizer } from '../tokenizer/types.js';
+import { findTokenizer, modelPath } from './model-files.js';
 import { engineFromFlags } from './options.js';
 
 interface Flags {
@@ -40,19 +38,6 @@ function int(flag: string, v: string, min: number, max: number): number {
   return n;
 }
 
-function findTokenizer(model: string, explicit?: string): Tokenizer {
-  if (explicit) return loadTokenizer(explicit);
-  const cands = statSync(model).isDirectory() ? [model] : [model, ...['tok512.bin', 'tokenizer.bin', 'tokenizer.json'].map((f) => join(dirname(model), f))];
-  for (const c of cands.filter((x) => existsSync(x) && !(x === model && !x.endsWith('.gguf')))) {
-    try {
-      return loadTokenizer(c);
-    } catch {
-      // try the next candidate
-    }
-  }
-  throw new Error(`no tokenizer found for ${model} (give one with --tokenizer <path>)`);
-}
-
 const SWITCHES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
 
 export function register(program: Command): void {
@@ -73,8 +58,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'compute threads of the native backend')
     .option('--backend <name>', 'ref or native (default: native when built)')
     .action(async (f: Flags) => {
-      const model = resolve(f.model ?? 'models/moss-tiny');
-      if (!existsSync(model)) throw new Error(f.model ? `${model}: no such file or folder` : 'no model given and models/moss-tiny does not exist (use --model <path>)');
+      const model = modelPath('serve', f.model);
       const port = int('port', f.port, 0, 65535);
       const slots = int('parallel', f.parallel, 1, 256);
       const ctx = int('ctx', f.ctx, 16, 1 << 20);
@@ -85,7 +69,13 @@ export function register(program: Command): void {
       }
       configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
-      const tokenizer = findTokenizer(model, f.tokenizer);
+      let tokenizer;
+      try {
+        tokenizer = findTokenizer(model, f.tokenizer);
+      } catch (e) {
+        throw new Error(`serve: no tokenizer for ${model}: ${(e as Error).message} (give one with --tokenizer <path>)`, { cause: e });
+      }
+      if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
       const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
       const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx) });
       const server = nodeServer(app);

@@ -1,5 +1,5 @@
 /**
- * `moss train pretrain|sft`: the training recipes from the command line. Settings come from the
+ * `moss train pretrain|sft|pm|steer|dpo`: the training recipes from the command line. Settings come from the
  * recipe defaults, then `--config file.json`, then flags (flags win); the final config is printed
  * and saved with every checkpoint.
  * Not here: the recipes themselves (src/train/pretrain.ts, src/train/sft.ts).
@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 
 type Opts = Record<string, unknown>;
 
-const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout'];
+const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'evalFraction', 'tags'];
 
 /** Defaults < config file < flags. */
 function merge(defaults: Opts, o: Opts): Opts {
@@ -49,7 +49,7 @@ function common(c: Command): Command {
 }
 
 export function register(program: Command): void {
-  const train = program.command('train').description('train models with the pretrain / sft recipes');
+  const train = program.command('train').description('train models with the pretrain / sft / pm / steer / dpo recipes');
   common(train.command('pretrain').description('next-token pre-training on text / JSONL corpora'))
     .option('--tokenizer <dir>', 'tokenizer folder (default: train a BPE on the corpus)')
     .option('--vocab-size <n>', 'vocabulary of the trained BPE').option('--init <dir>', 'start from this model')
@@ -68,5 +68,35 @@ export function register(program: Command): void {
       const cfg = merge(SFT_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
       if (!cfg.init) throw new Error('missing --init <model dir>');
       sft(cfg as never);
+    });
+  const pref = (c: Command) => common(c).option('--init <dir>', 'policy folder or checkpoint to start from').option('--tokenizer <dir>')
+    .option('--eval-data <files...>', 'held-out files (default: the last --eval-fraction of --data)').option('--eval-fraction <x>');
+  pref(train.command('pm').description('a preference (reward) model from preference pairs'))
+    .option('--center <x>', 'reward centering coefficient (0: off)')
+    .action(async (o: Opts) => {
+      const { trainPm, PM_DEFAULTS } = await import('../train/pm.js');
+      const cfg = merge(PM_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
+      if (!cfg.init) throw new Error('missing --init <model dir>');
+      trainPm(cfg as never);
+    });
+  pref(train.command('dpo').description('direct preference optimisation (sigmoid, ipo, simpo, orpo, kto) on preference pairs'))
+    .option('--ref <dir>', 'reference model (default: the initial policy)').option('--loss <type>', 'sigmoid | ipo | simpo | orpo | kto')
+    .option('--beta <x>').option('--gamma <x>', "SimPO's target margin")
+    .option('--lora-rank <n>', 'train LoRA adapters of this rank (0: full)').option('--lora-alpha <x>').option('--lora-dropout <x>')
+    .option('--lora-targets <names...>', 'linear layers to adapt')
+    .action(async (o: Opts) => {
+      const { trainDpo, DPO_DEFAULTS } = await import('../train/dpo.js');
+      const cfg = merge(DPO_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
+      if (!cfg.init) throw new Error('missing --init <model dir>');
+      trainDpo(cfg as never);
+    });
+  pref(train.command('steer').description("MOSS preference-aware training: SFT on responses with the PM's quality tag in the prompt"))
+    .option('--tags <k>', 'number of quality tags (quantile buckets of the PM score)').option('--pm <dir>', 'preference model that scores lines without a reward')
+    .option('--raft', 'keep only the best-scored response per context, no tags (rejection-sampling fine-tuning)')
+    .action(async (o: Opts) => {
+      const { trainSteer, STEER_DEFAULTS } = await import('../train/steer.js');
+      const cfg = merge(STEER_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
+      if (!cfg.init) throw new Error('missing --init <model dir>');
+      trainSteer(cfg as never);
     });
 }

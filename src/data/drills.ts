@@ -7,8 +7,7 @@
  * drills per record, no meta instruction (as the dense dialogues of dialogues.ts).
  * Not here: tool conversations (synth-plugins.ts), evaluation of the drills.
  */
-import type { SftRecord, TurnFields } from '../chat/format.js';
-import { formatResults } from '../chat/commands.js';
+import { fieldText, noneFields, type SftRecord, type TurnFields } from '../chat/format.js';
 import { calculate } from '../plugins/index.js';
 import { Generator } from '../tensor/index.js';
 
@@ -71,11 +70,9 @@ export function drillTurn(g: Generator, hard = false): TurnFields {
   const s = hard && g.uniform() < 0.5 ? hardDrillText(g) : drillText(g);
   const en = g.uniform() < 0.5;
   return {
-    Human: `<|Human|>: ${pick(g, en ? ASK_EN : ASK_ZH)(s)}<eoh>\n`,
-    'Inner Thoughts': '<|Inner Thoughts|>: None<eot>\n',
-    Commands: '<|Commands|>: None<eoc>\n',
-    'Tool Responses': formatResults([], [], true),
-    MOSS: `<|MOSS|>: ${pick(g, en ? SAY_EN : SAY_ZH)(s)}<eom>\n`,
+    Human: fieldText('Human', ` ${pick(g, en ? ASK_EN : ASK_ZH)(s)}`),
+    ...noneFields(true),
+    MOSS: fieldText('MOSS', ` ${pick(g, en ? SAY_EN : SAY_ZH)(s)}`),
   };
 }
 

@@ -7,7 +7,7 @@
  * Not here: LLM-written conversations (an OpenAI-compatible endpoint does that elsewhere).
  */
 import { formatResults, type Outcome } from '../chat/commands.js';
-import type { SftRecord, TurnFields } from '../chat/format.js';
+import { fieldText, type SftRecord, type TurnFields } from '../chat/format.js';
 import { metaInstruction, type PluginSwitches } from '../chat/meta.js';
 import { calculate, solve } from '../plugins/index.js';
 import { searchLocal } from '../plugins/search/local.js';
@@ -142,11 +142,11 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
   const switches = g.uniform() < 0.8 || !sw ? ALL_ON : { ...ALL_ON, search: false, calculator: false, solver: false, text2image: false, [sw]: true };
   const cmds = command ? [{ name: command, arg: arg! }] : [];
   const turn: TurnFields = {
-    Human: `<|Human|>: ${human}<eoh>\n`,
-    'Inner Thoughts': `<|Inner Thoughts|>: ${thought}<eot>\n`,
-    Commands: `<|Commands|>: ${command ? `${command}(${JSON.stringify(arg)})` : 'None'}<eoc>\n`,
+    Human: fieldText('Human', ` ${human}`),
+    'Inner Thoughts': fieldText('Inner Thoughts', ` ${thought}`),
+    Commands: fieldText('Commands', ` ${command ? `${command}(${JSON.stringify(arg)})` : 'None'}`),
     'Tool Responses': formatResults(cmds, outcome ? [outcome] : [], true),
-    MOSS: `<|MOSS|>: ${reply(answer ?? '')}<eom>\n`,
+    MOSS: fieldText('MOSS', ` ${reply(answer ?? '')}`),
   };
   return {
     record: { conversation_id: id, meta_instruction: metaInstruction(switches), num_turns: 1, chat: { turn_1: turn }, category: `synthetic.${kind}` },

@@ -6,7 +6,8 @@
  * Not here: running the model (./tools.ts), aggregation (./report.ts), fuzzy semantic matching.
  */
 import { parseCommands } from '../chat/commands.js';
-import { fieldBody, parseFields, type TurnFields } from '../chat/format.js';
+import { fieldBody, type TurnFields } from '../chat/format.js';
+import { parseFields } from '../chat/parse.js';
 import type { Expectation } from '../data/synth-plugins.js';
 
 /** The raw texts the model produced in one turn (control tokens included), one per generation call. */
@@ -66,9 +67,9 @@ export function toolAnswer(results: string, kind: 'calc' | 'solve'): string | nu
 export function wellFormed(out: TurnOutputs): boolean {
   const [first, second] = out.calls;
   if (!first || !first.stopped) return false;
-  const { fields, rest } = parseFields(first.text);
+  const fields = parseFields(first.text);
   const names = fields.map((f) => f.name);
-  if (names.join('|') !== 'Inner Thoughts|Commands' || !fields.every((f) => f.closed) || first.text.slice(rest).trim() !== '') return false;
+  if (names.join('|') !== 'Inner Thoughts|Commands' || !fields.every((f) => f.closed)) return false;
   const cmdBody = fields[1].body.trim();
   if (cmdBody !== 'None' && parseCommands(cmdBody).length === 0) return false;
   if (!second || !second.stopped || !second.text.endsWith('<eom>')) return false;

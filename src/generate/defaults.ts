@@ -8,6 +8,15 @@
 import type { ModelInfo } from '../models/types.js';
 import type { GenerateOptions } from './generate.js';
 
+/**
+ * The one BOS policy, used by every entry point (`moss generate`, `/v1/completions`, chat):
+ * LLaMA-family SentencePiece models start with BOS (llama2.c, HF LlamaTokenizer's add_bos_token);
+ * MOSS/CodeGen (GPT-2 tokenizer, no BOS added by HF) and Qwen2 do not.
+ */
+export function addsBos(info: Pick<ModelInfo, 'family' | 'modelType'>): boolean {
+  return info.family === 'llama' && !info.modelType.includes('qwen2');
+}
+
 export const MOSS_DEFAULTS: Readonly<GenerateOptions> = { temperature: 0.7, topK: 40, topP: 0.8, repetitionPenalty: 1.02 };
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

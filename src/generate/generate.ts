@@ -10,7 +10,7 @@
 import type { StreamDecoder } from '../tokenizer/index.js';
 import { Generator, tensor, tidy } from '../tensor/index.js';
 import type { CausalLM } from '../models/types.js';
-import { isGreedy, sampleNext, type SamplingOptions } from './sampler.js';
+import { isGreedy, sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
 
 export interface GenerateOptions extends SamplingOptions {
   /** Tokens to generate at most per row (default 256; also capped by the model's positions). */
@@ -113,7 +113,7 @@ export async function* generateBatch(model: CausalLM, prompts: readonly (readonl
       for (let b = 0; b < B; b++) {
         const r = rows[b];
         if (r.done) continue;
-        const row = logits.subarray(b * V, (b + 1) * V);
+        const row = withinVocab(logits.subarray(b * V, (b + 1) * V), o.vocabSize);
         const id = isGreedy(o) && (o.repetitionPenalty ?? 1) === 1 && !o.presencePenalty && !o.frequencyPenalty ? argmaxRow(row) : sampleNext(row, o, gen, r.seen, r.counts);
         r.out.push(id);
         r.seen.push(id);

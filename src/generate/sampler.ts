@@ -23,6 +23,16 @@ export interface SamplingOptions {
   presencePenalty?: number;
   /** Subtracted per occurrence in the output (0 = off). */
   frequencyPenalty?: number;
+  /**
+   * The tokenizer's vocabulary size when the model has more rows (MOSS: 107,008 embedding rows for
+   * 106,072 tokens): ids at or past it are never picked, by any sampler (io, issue 13).
+   */
+  vocabSize?: number;
+}
+
+/** The logits a sampler may pick from: the first `vocabSize` entries when that is smaller. */
+export function withinVocab(logits: Float32Array, vocabSize: number | undefined): Float32Array {
+  return vocabSize !== undefined && vocabSize > 0 && vocabSize < logits.length ? logits.subarray(0, vocabSize) : logits;
 }
 
 /** HF RepetitionPenaltyLogitsProcessor: each distinct seen id once, divide if > 0 else multiply. */
@@ -123,6 +133,7 @@ export function isGreedy(o: SamplingOptions): boolean {
  * id counts (presence/frequency). Penalties apply in greedy mode too, as in HF.
  */
 export function sampleNext(logits: Float32Array, o: SamplingOptions, gen: Generator, seen: Iterable<number>, counts: ReadonlyMap<number, number>): number {
+  logits = withinVocab(logits, o.vocabSize);
   applyRepetitionPenalty(logits, seen, o.repetitionPenalty ?? 1);
   applyPresenceFrequency(logits, counts, o.presencePenalty ?? 0, o.frequencyPenalty ?? 0);
   if (isGreedy(o)) return argmax(logits);

@@ -12,6 +12,7 @@ import { writeFileAtomic } from './atomic.js';
 import type { DType } from '../backends/dtype.js';
 import type { GgufFile } from './gguf.js';
 import { storageBytes } from './file-storage.js';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 export interface GgufWriteTensor {
   readonly name: string;
@@ -138,50 +139,110 @@ function writeValue(s: Sink, t: GgufValueType, v: unknown, key: string): void {
   for (let i = 0; i < arr.length; i++) writeValue(s, t.array, arr[i], key);
 }
 
-/** Encodes a GGUF v3 file (see module comment). */
-export function encodeGguf(input: GgufWriteInput): Uint8Array[] {
+/** A tensor's header entry: its bytes come later (streaming writers). */
+export interface GgufTensorSpec {
+  readonly name: string;
+  readonly dtype: DType | string;
+  readonly shape: readonly number[];
+}
+
+/** Bytes a tensor of `dtype` and `shape` takes in GGUF (throws for types GGUF cannot hold). */
+export function ggufTensorBytes(t: GgufTensorSpec): number {
+  return ggufTensorLayout(t).bytes;
+}
+
+function ggufTensorLayout(t: GgufTensorSpec): { bytes: number; typeName: string } {
+  const id = GGML_TYPE_OF[t.dtype as DType] ?? ggmlTypeByName(t.dtype);
+  const info = id === undefined || id < 0 ? undefined : GGML_TYPES[id];
+  if (!info) throw new Error(`gguf: tensor '${t.name}': dtype ${t.dtype} cannot be stored in GGUF`);
+  let n = 1;
+  for (const d of t.shape) n *= d;
+  const want = (n / info.blockSize) * info.blockBytes;
+  if (!Number.isInteger(want)) throw new Error(`gguf: tensor '${t.name}': ${info.name} [${t.shape.join(', ')}] is not a whole number of blocks`);
+  return { bytes: want, typeName: info.name };
+}
+
+/** The header (magic .. padding before the data) and the alignment, for tensors given by spec. */
+export function encodeGgufHeader(metadata: Record<string, unknown>, tensors: readonly GgufTensorSpec[], metadataTypes?: Record<string, GgufValueType>): { header: Uint8Array; alignment: number } {
   const s = new Sink();
-  const keys = Object.keys(input.metadata);
+  const keys = Object.keys(metadata);
   s.num('u32', GGUF_MAGIC);
   s.num('u32', 3);
-  s.num('u64', input.tensors.length);
+  s.num('u64', tensors.length);
   s.num('u64', keys.length);
   for (const k of keys) {
-    const v = input.metadata[k];
-    const t = input.metadataTypes?.[k] ?? inferType(v, k);
+    const v = metadata[k];
+    const t = metadataTypes?.[k] ?? inferType(v, k);
     s.str(k);
     s.num('u32', typeId(t));
     writeValue(s, t, v, k);
   }
-  const a = input.metadata['general.alignment'];
+  const a = metadata['general.alignment'];
   const alignment = a === undefined ? GGUF_DEFAULT_ALIGNMENT : Number(a);
   if (!Number.isInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) throw new Error(`gguf: general.alignment must be a power of two, got ${String(a)}`);
   let offset = 0;
-  for (const t of input.tensors) {
-    const id = GGML_TYPE_OF[t.dtype as DType] ?? ggmlTypeByName(t.dtype);
-    const info = id === undefined || id < 0 ? undefined : GGML_TYPES[id];
-    if (!info) throw new Error(`gguf: tensor '${t.name}': dtype ${t.dtype} cannot be stored in GGUF`);
-    let n = 1;
-    for (const d of t.shape) n *= d;
-    const want = (n / info.blockSize) * info.blockBytes;
-    if (!Number.isInteger(want) || want !== t.data.byteLength) throw new Error(`gguf: tensor '${t.name}': ${t.data.byteLength} bytes given, ${info.name} [${t.shape.join(', ')}] needs ${want}`);
+  for (const t of tensors) {
+    const want = ggufTensorBytes(t);
     if (enc.encode(t.name).byteLength > 64) throw new Error(`gguf: tensor name '${t.name}' is longer than 64 bytes`);
     s.str(t.name);
     s.num('u32', t.shape.length);
     for (let d = t.shape.length - 1; d >= 0; d--) s.num('u64', t.shape[d]);
-    s.num('u32', id!);
+    s.num('u32', (GGML_TYPE_OF[t.dtype as DType] ?? ggmlTypeByName(t.dtype))!);
     s.num('u64', offset);
     offset += Math.ceil(want / alignment) * alignment;
   }
-  const chunks: Uint8Array[] = [];
-  if (input.tensors.length > 0) s.pad(alignment);
-  chunks.push(s.result());
+  if (tensors.length > 0) s.pad(alignment);
+  return { header: s.result(), alignment };
+}
+
+/** Encodes a GGUF v3 file (see module comment). */
+export function encodeGguf(input: GgufWriteInput): Uint8Array[] {
+  for (const t of input.tensors) {
+    const { bytes: want, typeName } = ggufTensorLayout(t);
+    if (want !== t.data.byteLength) throw new Error(`gguf: tensor '${t.name}': ${t.data.byteLength} bytes given, ${typeName} [${t.shape.join(', ')}] needs ${want}`);
+  }
+  const { header, alignment } = encodeGgufHeader(input.metadata, input.tensors, input.metadataTypes);
+  const chunks: Uint8Array[] = [header];
   for (const t of input.tensors) {
     chunks.push(t.data);
     const pad = (alignment - (t.data.byteLength % alignment)) % alignment;
     if (pad) chunks.push(new Uint8Array(pad));
   }
   return chunks;
+}
+
+/**
+ * Writes a GGUF v3 file tensor by tensor: the header from `tensors` (specs), then for each tensor
+ * `write(i, put)` hands its bytes to `put` in any number of pieces (which must add up to the
+ * tensor's size), so nothing but the current piece is held. Temp name + rename; removed on error.
+ */
+export function writeGgufStreaming(path: string, metadata: Record<string, unknown>, tensors: readonly GgufTensorSpec[], write: (i: number, put: (b: Uint8Array) => void) => void, metadataTypes?: Record<string, GgufValueType>): void {
+  const { header, alignment } = encodeGgufHeader(metadata, tensors, metadataTypes);
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fd = openSync(tmp, 'w');
+  let pos = 0;
+  const put = (b: Uint8Array): void => {
+    for (let done = 0; done < b.length; ) done += writeSync(fd, b, done, b.length - done, pos + done);
+    pos += b.length;
+  };
+  try {
+    put(header);
+    tensors.forEach((t, i) => {
+      const want = ggufTensorBytes(t);
+      const start = pos;
+      write(i, put);
+      if (pos - start !== want) throw new Error(`gguf: tensor '${t.name}': ${pos - start} bytes written, ${t.dtype} [${t.shape.join(', ')}] needs ${want}`);
+      const pad = (alignment - (want % alignment)) % alignment;
+      if (pad) put(new Uint8Array(pad));
+    });
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (e) {
+    try { closeSync(fd); } catch { /* closed */ }
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /**

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { fail } from './errors.js';
 import { readSafetensors } from './safetensors.js';
-import { readTorch } from './torch.js';
+import { readTorch, type TensorLocation } from './torch.js';
 
 export interface HfFolder {
   readonly dir: string;
@@ -24,6 +24,8 @@ export interface HfFolder {
   names(): string[];
   /** One tensor, loading its shard if needed. */
   get(name: string): View;
+  /** Where tensor `name`'s bytes lie in its file when contiguous and uncompressed (for streaming readers), else null. */
+  locate(name: string): TensorLocation | null;
   /** Every tensor of every shard. */
   loadAll(): Map<string, View>;
 }
@@ -80,16 +82,28 @@ export function openHfFolder(dir: string): HfFolder {
   }
 
   const loaded = new Map<string, Map<string, View>>();
+  const located = new Map<string, Map<string, TensorLocation>>();
   const load = (shard: string): Map<string, View> => {
     let t = loaded.get(shard);
     if (!t) {
       const p = join(dir, shard);
-      t = format === 'safetensors' ? readSafetensors(p).tensors : readTorch(p).tensors;
+      let locs: Map<string, TensorLocation>;
+      if (format === 'safetensors') {
+        const f = readSafetensors(p);
+        t = f.tensors;
+        locs = new Map([...f.tensorInfos].map(([n, i]) => [n, { file: p, byteOffset: i.byteOffset, byteLength: i.byteLength, dtype: i.dtype.toLowerCase(), shape: i.shape }]));
+      } else {
+        const f = readTorch(p);
+        t = f.tensors;
+        locs = f.locations;
+      }
       for (const [name, s] of weightMap) if (s === shard && !t.has(name)) fail(p, `tensor '${name}'`, `listed in ${file} but not in this shard`);
       loaded.set(shard, t);
+      located.set(shard, locs);
     }
     return t;
   };
+  const shardOf = (name: string): string | undefined => (sharded ? weightMap.get(name) : file);
 
   return {
     dir, config, generationConfig, format,
@@ -98,8 +112,14 @@ export function openHfFolder(dir: string): HfFolder {
       if (sharded) return [...weightMap.keys()];
       return [...load(file).keys()];
     },
+    locate(name) {
+      const shard = shardOf(name);
+      if (shard === undefined) return null;
+      load(shard);
+      return located.get(shard)?.get(name) ?? null;
+    },
     get(name) {
-      const shard = sharded ? weightMap.get(name) : file;
+      const shard = shardOf(name);
       const v = shard === undefined ? undefined : load(shard).get(name);
       if (!v) throw new Error(`${dir}: tensor '${name}' not found`);
       return v;

@@ -50,6 +50,18 @@ export interface TorchFile {
   readonly tensors: Map<string, View>;
   /** Source dtype of each tensor's storage (before f64/u8/i8 conversion). */
   readonly sourceDtypes: Map<string, string>;
+  /** Where each contiguous tensor of a stored (uncompressed) entry lies in the file, for streaming readers. */
+  readonly locations: Map<string, TensorLocation>;
+}
+
+/** A contiguous tensor's bytes in a file: [byteOffset, byteOffset + byteLength) of `file`. */
+export interface TensorLocation {
+  readonly file: string;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  /** Source dtype as in the file ('f32', 'f16', 'bf16', 'i64', ...). */
+  readonly dtype: string;
+  readonly shape: readonly number[];
 }
 
 export interface TorchReadOptions {
@@ -127,6 +139,8 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
   const views = new WeakSet<object>();
   const sources = new WeakMap<object, string>();
   const loaded = new Map<string, LoadedStorage>();
+  const at = new WeakMap<object, { offset: number; size: number }>();
+  const storageOf = new WeakMap<object, LoadedStorage>();
   const where = `${file} (${pkls[0]})`;
 
   const persistentLoad = (pid: unknown): unknown => {
@@ -149,6 +163,7 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
     if (e.size < numel * info.size) fail(file, `storage '${key}'`, `entry ${entry} has ${e.size} bytes, ${type.name} of ${numel} needs ${numel * info.size}`);
     const raw = storageBytes(zip.storage(entry, numel * info.size));
     const s: LoadedStorage = { storage: toStorage(raw, info.src, info.size), dtype: info.dtype, numel };
+    if (e.method === 0) at.set(s, { offset: e.dataOffset, size: info.size });
     loaded.set(key, s);
     sources.set(s, info.src);
     return s;
@@ -175,6 +190,7 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
     if (!empty && (!Number.isSafeInteger(last) || last >= s.numel)) fail(where, `${what} size`, `[${shape.join(', ')}] with strides [${strides.join(', ')}] at offset ${String(offset)} reaches past the storage of ${s.numel} elements`);
     const v: View = { storage: s.storage, dtype: s.dtype, shape: [...shape], strides: [...strides], offset: offset as number };
     views.add(v);
+    storageOf.set(v, s);
     sources.set(v, sources.get(s) ?? s.dtype);
     return v;
   };
@@ -216,11 +232,19 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
   }
   const tensors = new Map<string, View>();
   const sourceDtypes = new Map<string, string>();
+  const locations = new Map<string, TensorLocation>();
   const walk = (v: unknown, name: string, depth: number): void => {
     if (depth > 32) fail(file, 'state dict', 'nested deeper than 32 levels');
     if (v && typeof v === 'object' && views.has(v)) {
       tensors.set(name, v as View);
-      sourceDtypes.set(name, sources.get(v) ?? (v as View).dtype);
+      const src = sources.get(v) ?? (v as View).dtype;
+      sourceDtypes.set(name, src);
+      const w = v as View;
+      const a = at.get(storageOf.get(w) as object);
+      if (a && contiguous(w)) {
+        const n = w.shape.reduce((x, y) => x * y, 1);
+        locations.set(name, { file, byteOffset: a.offset + w.offset * a.size, byteLength: n * a.size, dtype: src, shape: w.shape });
+      }
     } else if (v instanceof Map) {
       for (const [k, x] of v) walk(x, name ? `${name}.${String(k)}` : String(k), depth + 1);
     } else if (Array.isArray(v)) {
@@ -228,7 +252,16 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
     }
   };
   walk(top, '', 0);
-  return { path: file, root, tensors, sourceDtypes };
+  return { path: file, root, tensors, sourceDtypes, locations };
+}
+
+function contiguous(v: View): boolean {
+  let acc = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1 && v.strides[i] !== acc) return false;
+    acc *= v.shape[i];
+  }
+  return true;
 }
 
 function unwrapStorageType(x: unknown): unknown {

@@ -37,6 +37,7 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache 
 /** Hidden states (B, T, C) -> (B, C) at each row's last valid token (lengths[b] - 1). */
 export function lastRows(x: Tensor, lengths: readonly number[]): Tensor {
   const [B, T, C] = x.shape;
+  if (T === 1) return x.reshape(B, C);
   const idx = tensor(lengths.map((n, b) => b * T + n - 1), [B], { dtype: 'i32', backend: x.backend });
   return ops.indexSelect(x.reshape(B * T, C), 0, idx);
 }

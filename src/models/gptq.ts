@@ -103,7 +103,7 @@ export function gptqToGgml(p: GptqParts, type: 'q8_0' | 'q4_0', name = 'gptq'): 
  * A WeightSource where every GPTQ Linear `p` (p.qweight present) also answers `p.weight` (N, K):
  * f32 (exact) by default, or q8_0/q4_0 blocks with `repack`. Dequantizes lazily, once per tensor.
  */
-export function gptqSource(src: WeightSource, repack?: 'q8_0' | 'q4_0'): WeightSource {
+export function gptqSource(src: WeightSource, repack?: 'q8_0' | 'q4_0', groupsize?: number): WeightSource {
   const cache = new Map<string, { view: View; file: string }>();
   const partsOf = (name: string): { parts: GptqParts; file: string } | undefined => {
     if (!name.endsWith('.weight')) return undefined;
@@ -130,6 +130,9 @@ export function gptqSource(src: WeightSource, repack?: 'q8_0' | 'q4_0'): WeightS
       const q = partsOf(n);
       if (!q) return undefined;
       const { K, N } = gptqShape(q.parts, n);
+      if (groupsize !== undefined && groupsize > 0 && K % groupsize !== 0) {
+        throw new Error(`${q.file}: tensor '${n.slice(0, -'.weight'.length)}.qweight': groupsize ${groupsize} does not divide the ${K} in-features`);
+      }
       let data: Uint8Array;
       let dtype: View['dtype'] = 'f32';
       if (repack) {

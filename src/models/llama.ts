@@ -14,14 +14,14 @@
  * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
  */
 import type { Backend } from '../backends/backend.js';
-import { Module } from '../nn/index.js';
-import { ops, tidy, type Tensor } from '../tensor/index.js';
+import { Module, type Embedding, type Linear, type RMSNorm } from '../nn/index.js';
+import { ops, type Tensor } from '../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
 import { ids, int, num, type Json } from './config.js';
 import { hfRopeFactors } from './rope-scaling.js';
-import { canPlan, planForward, type PlanRecorder, type PlannableModel, type RecordedStep } from './decode-plan.js';
+import { planned } from './decode-plan.js';
 import { KVCache } from './kv-cache.js';
-import { Dense, EmbeddingW, RMSNormW } from './layers.js';
+import { loadLinear, loadRMSNorm } from './layers.js';
 import { loadEmbedding } from './quant-embedding.js';
 import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
 import type { WeightLoader } from './weights.js';
@@ -109,7 +109,7 @@ export function checkLlamaConfig(c: LlamaConfig, file: string): LlamaConfig {
 }
 
 class LlamaAttention extends Module {
-  constructor(public q_proj: Dense, public k_proj: Dense, public v_proj: Dense, public o_proj: Dense, private readonly _c: LlamaConfig) {
+  constructor(public q_proj: Linear, public k_proj: Linear, public v_proj: Linear, public o_proj: Linear, private readonly _c: LlamaConfig) {
     super();
   }
 
@@ -125,7 +125,7 @@ class LlamaAttention extends Module {
 }
 
 class LlamaMLP extends Module {
-  constructor(public gate_proj: Dense, public up_proj: Dense, public down_proj: Dense) {
+  constructor(public gate_proj: Linear, public up_proj: Linear, public down_proj: Linear) {
     super();
   }
 
@@ -135,26 +135,24 @@ class LlamaMLP extends Module {
 }
 
 class LlamaLayer extends Module {
-  constructor(public input_layernorm: RMSNormW, public self_attn: LlamaAttention, public post_attention_layernorm: RMSNormW, public mlp: LlamaMLP) {
+  constructor(public input_layernorm: RMSNorm, public self_attn: LlamaAttention, public post_attention_layernorm: RMSNorm, public mlp: LlamaMLP) {
     super();
   }
 }
 
 class LlamaModel extends Module {
-  constructor(public embed_tokens: EmbeddingW, public layers: LlamaLayer[], public norm: RMSNormW) {
+  constructor(public embed_tokens: Embedding, public layers: LlamaLayer[], public norm: RMSNorm) {
     super();
   }
 }
 
 /** LLaMA-family causal LM. Build with `LlamaForCausalLM.load`. */
-export class LlamaForCausalLM extends Module implements CausalLM, PlannableModel {
+export class LlamaForCausalLM extends Module implements CausalLM {
   readonly info: ModelInfo;
-  /** Tied models read the head from model.embed_tokens (kept out of the state dict walk). */
-  private readonly _head: Dense;
 
-  constructor(public model: LlamaModel, public lm_head: Dense | null, readonly config: LlamaConfig, readonly backend: Backend) {
+  /** lm_head is null for tied models: the head reads model.embed_tokens.weight. */
+  constructor(public model: LlamaModel, public lm_head: Linear | null, readonly config: LlamaConfig, readonly backend: Backend) {
     super();
-    this._head = lm_head ?? new Dense(model.embed_tokens.weight);
     this.info = {
       modelType: config.modelType,
       family: 'llama',
@@ -176,28 +174,32 @@ export class LlamaForCausalLM extends Module implements CausalLM, PlannableModel
     for (let i = 0; i < c.nLayers; i++) {
       const p = `model.layers.${i}`;
       const attn = new LlamaAttention(
-        Dense.load(w, `${p}.self_attn.q_proj`, H * D, C, c.qkvBias),
-        Dense.load(w, `${p}.self_attn.k_proj`, Hkv * D, C, c.qkvBias),
-        Dense.load(w, `${p}.self_attn.v_proj`, Hkv * D, C, c.qkvBias),
-        Dense.load(w, `${p}.self_attn.o_proj`, C, H * D, false),
+        loadLinear(w, `${p}.self_attn.q_proj`, H * D, C, c.qkvBias),
+        loadLinear(w, `${p}.self_attn.k_proj`, Hkv * D, C, c.qkvBias),
+        loadLinear(w, `${p}.self_attn.v_proj`, Hkv * D, C, c.qkvBias),
+        loadLinear(w, `${p}.self_attn.o_proj`, C, H * D, false),
         c,
       );
-      const mlp = new LlamaMLP(Dense.load(w, `${p}.mlp.gate_proj`, I, C, false), Dense.load(w, `${p}.mlp.up_proj`, I, C, false), Dense.load(w, `${p}.mlp.down_proj`, C, I, false));
-      layers.push(new LlamaLayer(RMSNormW.load(w, `${p}.input_layernorm`, C, eps), attn, RMSNormW.load(w, `${p}.post_attention_layernorm`, C, eps), mlp));
+      const mlp = new LlamaMLP(loadLinear(w, `${p}.mlp.gate_proj`, I, C, false), loadLinear(w, `${p}.mlp.up_proj`, I, C, false), loadLinear(w, `${p}.mlp.down_proj`, C, I, false));
+      layers.push(new LlamaLayer(loadRMSNorm(w, `${p}.input_layernorm`, C, eps), attn, loadRMSNorm(w, `${p}.post_attention_layernorm`, C, eps), mlp));
     }
     const embed = loadEmbedding(w, 'model.embed_tokens.weight', [c.vocabSize, C]);
-    const model = new LlamaModel(embed, layers, RMSNormW.load(w, 'model.norm', C, eps));
-    const head = c.tieWordEmbeddings ? null : Dense.load(w, 'lm_head', c.vocabSize, C, false);
+    const model = new LlamaModel(embed, layers, loadRMSNorm(w, 'model.norm', C, eps));
+    const head = c.tieWordEmbeddings ? null : loadLinear(w, 'lm_head', c.vocabSize, C, false);
     return new LlamaForCausalLM(model, head, c, w.backend);
   }
 
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
-    if (canPlan(this, ids, o)) return planForward(this, ids, o);
+    return planned(this, ids, o) ?? this.forwardOps(ids, o);
+  }
+
+  /** The forward, op by op (a batch-1 decode step replays a plan captured from it: decode-plan.ts). */
+  forwardOps(ids: Tensor, o: ForwardOptions): Tensor {
     const [B, T] = ids.shape;
     const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
     const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts, this.config.slidingWindow ? ` (its sliding window: attention past it is not implemented)` : '');
     const positions = chunkPositions(ids, starts, T);
-    let x = this.model.embed_tokens.forward(ids); // (B, T, C)
+    let x = o.embeds ?? this.embed(ids); // (B, T, C)
     this.model.layers.forEach((layer, i) => {
       const a = layer.self_attn.forward(layer.input_layernorm.forward(x), positions, o.cache, i, starts);
       x = ops.add(x, a);
@@ -207,55 +209,12 @@ export class LlamaForCausalLM extends Module implements CausalLM, PlannableModel
     });
     if (o.cache) o.cache.advance(lengths);
     const last = o.logits === 'last' ? lastRows(x, lengths) : x;
-    return this._head.forward(this.model.norm.forward(last));
-  }
-
-  planDenses(): Dense[] {
-    const d = this.model.layers.flatMap((l) => [l.self_attn.q_proj, l.self_attn.k_proj, l.self_attn.v_proj, l.self_attn.o_proj,
-      l.mlp.gate_proj, l.mlp.up_proj, l.mlp.down_proj]);
-    return [...d, this._head];
+    const h = this.model.norm.forward(last);
+    return this.lm_head ? this.lm_head.forward(h) : ops.linear(h, this.model.embed_tokens.weight);
   }
 
   embed(ids: Tensor): Tensor {
     return this.model.embed_tokens.forward(ids);
-  }
-
-  /** One token of `forward` as plan steps: the same backend calls on the same kinds of views. */
-  recordStep(rec: PlanRecorder, cache: KVCache): RecordedStep {
-    const { hiddenSize: C, intermediateSize: I, nHeads: H, nKvHeads: Hkv, headDim: D, vocabSize: V } = this.config;
-    const p = rec.plan;
-    const rot = { rotaryDim: D, interleaved: this.config.ropeInterleaved, base: this.config.ropeTheta, freqFactors: this.config.ropeFactors };
-    const x = rec.t(1, 1, C), h = rec.t(1, 1, C), rstd = rec.t(1, 1), out = rec.t(1, 1, C);
-    const q = rec.t(1, 1, H, D), k = rec.t(1, 1, Hkv, D), v = rec.t(1, 1, Hkv, D);
-    const qr = rec.t(1, 1, H, D), kr = rec.t(1, 1, Hkv, D), att = rec.t(1, H, 1, D);
-    const g = rec.t(1, 1, I), u = rec.t(1, 1, I), logits = rec.t(1, V);
-    tidy(() => {
-      const row = (t: Tensor): Tensor => t.reshape(1, t.numel);
-      this.model.layers.forEach((L, l) => {
-        const a = L.self_attn;
-        p.rmsNorm(h, rstd, x, L.input_layernorm.weight, L.input_layernorm.eps);
-        rec.linear(row(q), row(h), a.q_proj);
-        rec.linear(row(k), row(h), a.k_proj);
-        rec.linear(row(v), row(h), a.v_proj);
-        p.rope(qr, q, rot);
-        p.rope(kr, k, rot);
-        p.cacheWrite(cache.k[l], kr.transpose(1, 2));
-        p.cacheWrite(cache.v[l], v.transpose(1, 2));
-        p.attention(att, qr.transpose(1, 2), cache.k[l], cache.v[l], 1 / Math.sqrt(D));
-        rec.linear(row(out), row(att), a.o_proj);
-        p.binary('add', x, x, out);
-        p.rmsNorm(h, rstd, x, L.post_attention_layernorm.weight, L.post_attention_layernorm.eps);
-        rec.linear(row(g), row(h), L.mlp.gate_proj);
-        rec.linear(row(u), row(h), L.mlp.up_proj);
-        p.unary('silu', g, g);
-        p.binary('mul', g, g, u);
-        rec.linear(row(out), row(g), L.mlp.down_proj);
-        p.binary('add', x, x, out);
-      });
-      p.rmsNorm(h, rstd, x, this.model.norm.weight, this.model.norm.eps);
-      rec.linear(logits, row(h), this._head);
-    });
-    return { rec, x, logits };
   }
 
   newCache(batch: number, maxLen: number): KVCache {

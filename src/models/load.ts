@@ -10,10 +10,12 @@ import type { Backend } from '../backends/backend.js';
 import { defaultBackend } from '../backends/index.js';
 import { readJson } from './config.js';
 import { hfWeights } from './hf-weights.js';
+import { gptqSource } from './gptq.js';
 import { loadGgufModel } from './gguf-model.js';
 import { loadLlama2cModel } from './llama2c.js';
 import { LlamaForCausalLM, parseLlamaConfig } from './llama.js';
 import { MossForCausalLM, parseMossConfig } from './moss.js';
+import { expectRole } from './role.js';
 import type { CausalLM } from './types.js';
 import { WeightLoader } from './weights.js';
 
@@ -67,6 +69,15 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
   if (!family) {
     throw new Error(`${file}: model_type ${type === undefined ? '(missing)' : `'${type}'`} is not supported (supported: ${Object.keys(FAMILIES).join(', ')})`);
   }
-  const w = new WeightLoader(hfWeights(dir), backend, file);
+  expectRole(cfg, dir, 'policy');
+  let src = hfWeights(dir);
+  // MOSS GPTQ releases (-int4/-int8): qweight/qzeros/scales/g_idx become engine q4_0/q8_0 blocks at load
+  const wbits = cfg.wbits ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.bits;
+  if (wbits !== undefined || src.has('transformer.h.0.attn.qkv_proj.qweight')) {
+    if (wbits !== undefined && wbits !== 4 && wbits !== 8) throw new Error(`${file}: wbits ${String(wbits)} is not supported (4 or 8)`);
+    const gs = Number(cfg.groupsize ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.group_size ?? 0);
+    src = gptqSource(src, wbits === 8 ? 'q8_0' : 'q4_0', gs > 0 ? gs : undefined);
+  }
+  const w = new WeightLoader(src, backend, file);
   return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);
 }

@@ -10,13 +10,13 @@
  * Legend: B batch, T time, C channels (n_embd), H heads, D head dim, V vocab.
  */
 import type { Backend } from '../backends/backend.js';
-import { Module } from '../nn/index.js';
-import { ops, tidy, type Tensor } from '../tensor/index.js';
+import { Module, type Embedding, type LayerNorm, type Linear } from '../nn/index.js';
+import { ops, type Tensor } from '../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
 import { ids, int, num, type Json } from './config.js';
-import { canPlan, planForward, type PlanRecorder, type PlannableModel, type RecordedStep } from './decode-plan.js';
+import { planned } from './decode-plan.js';
 import { KVCache } from './kv-cache.js';
-import { Dense, EmbeddingW, LayerNormW } from './layers.js';
+import { loadLayerNorm, loadLinear } from './layers.js';
 import { loadEmbedding } from './quant-embedding.js';
 import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
 import type { WeightLoader } from './weights.js';
@@ -65,7 +65,7 @@ export function parseMossConfig(cfg: Json, file: string): MossConfig {
 }
 
 class MossAttention extends Module {
-  constructor(public qkv_proj: Dense, public out_proj: Dense, private readonly _c: MossConfig) {
+  constructor(public qkv_proj: Linear, public out_proj: Linear, private readonly _c: MossConfig) {
     super();
   }
 
@@ -86,7 +86,7 @@ class MossAttention extends Module {
 }
 
 class MossMLP extends Module {
-  constructor(public fc_in: Dense, public fc_out: Dense) {
+  constructor(public fc_in: Linear, public fc_out: Linear) {
     super();
   }
 
@@ -96,22 +96,22 @@ class MossMLP extends Module {
 }
 
 class MossBlock extends Module {
-  constructor(public ln_1: LayerNormW, public attn: MossAttention, public mlp: MossMLP) {
+  constructor(public ln_1: LayerNorm, public attn: MossAttention, public mlp: MossMLP) {
     super();
   }
 }
 
 class MossTransformer extends Module {
-  constructor(public wte: EmbeddingW, public h: MossBlock[], public ln_f: LayerNormW) {
+  constructor(public wte: Embedding, public h: MossBlock[], public ln_f: LayerNorm) {
     super();
   }
 }
 
 /** MOSS / CodeGen causal LM. Build with `MossForCausalLM.load`. */
-export class MossForCausalLM extends Module implements CausalLM, PlannableModel {
+export class MossForCausalLM extends Module implements CausalLM {
   readonly info: ModelInfo;
 
-  constructor(public transformer: MossTransformer, public lm_head: Dense, readonly config: MossConfig, readonly backend: Backend) {
+  constructor(public transformer: MossTransformer, public lm_head: Linear, readonly config: MossConfig, readonly backend: Backend) {
     super();
     this.info = {
       modelType: config.modelType,
@@ -127,30 +127,39 @@ export class MossForCausalLM extends Module implements CausalLM, PlannableModel 
     this.eval();
   }
 
-  /** Builds the model from checkpoint weights (names as in HF checkpoints). */
-  static load(c: MossConfig, w: WeightLoader): MossForCausalLM {
+  /**
+   * Builds the model from checkpoint weights (names as in HF checkpoints). `head: 'score'` loads a
+   * preference model instead: the same backbone with `score.weight` (1, C), no bias, as the head,
+   * so forward gives one reward per position (B, T, 1).
+   */
+  static load(c: MossConfig, w: WeightLoader, head: 'lm_head' | 'score' = 'lm_head'): MossForCausalLM {
     const { nEmbd: C, nInner: I, layerNormEpsilon: eps } = c;
     const blocks: MossBlock[] = [];
     for (let i = 0; i < c.nLayer; i++) {
       const p = `transformer.h.${i}`;
       blocks.push(new MossBlock(
-        LayerNormW.load(w, `${p}.ln_1`, C, eps),
-        new MossAttention(Dense.load(w, `${p}.attn.qkv_proj`, 3 * C, C, false), Dense.load(w, `${p}.attn.out_proj`, C, C, false), c),
-        new MossMLP(Dense.load(w, `${p}.mlp.fc_in`, I, C, true), Dense.load(w, `${p}.mlp.fc_out`, C, I, true)),
+        loadLayerNorm(w, `${p}.ln_1`, C, eps),
+        new MossAttention(loadLinear(w, `${p}.attn.qkv_proj`, 3 * C, C, false), loadLinear(w, `${p}.attn.out_proj`, C, C, false), c),
+        new MossMLP(loadLinear(w, `${p}.mlp.fc_in`, I, C, true), loadLinear(w, `${p}.mlp.fc_out`, C, I, true)),
       ));
     }
     const wte = loadEmbedding(w, 'transformer.wte.weight', [c.vocabSize, C]);
-    const transformer = new MossTransformer(wte, blocks, LayerNormW.load(w, 'transformer.ln_f', C, eps));
-    return new MossForCausalLM(transformer, Dense.load(w, 'lm_head', c.vocabSize, C, true), c, w.backend);
+    const transformer = new MossTransformer(wte, blocks, loadLayerNorm(w, 'transformer.ln_f', C, eps));
+    const out = head === 'score' ? loadLinear(w, 'score', 1, C, false) : loadLinear(w, 'lm_head', c.vocabSize, C, true);
+    return new MossForCausalLM(transformer, out, c, w.backend);
   }
 
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
-    if (canPlan(this, ids, o)) return planForward(this, ids, o);
+    return planned(this, ids, o) ?? this.forwardOps(ids, o);
+  }
+
+  /** The forward, op by op (a batch-1 decode step replays a plan captured from it: decode-plan.ts). */
+  forwardOps(ids: Tensor, o: ForwardOptions): Tensor {
     const [B, T] = ids.shape;
     const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
     const lengths = checkChunk(ids, o.lengths, this.config.nPositions, starts);
     const positions = chunkPositions(ids, starts, T);
-    let x = this.transformer.wte.forward(ids); // (B, T, C)
+    let x = o.embeds ?? this.embed(ids); // (B, T, C)
     this.transformer.h.forEach((blk, i) => {
       const h = blk.ln_1.forward(x);
       const a = blk.attn.forward(h, positions, o.cache, i, starts);
@@ -163,47 +172,8 @@ export class MossForCausalLM extends Module implements CausalLM, PlannableModel 
     return this.lm_head.forward(this.transformer.ln_f.forward(last));
   }
 
-  planDenses(): Dense[] {
-    return [...this.transformer.h.flatMap((b) => [b.attn.qkv_proj, b.attn.out_proj, b.mlp.fc_in, b.mlp.fc_out]), this.lm_head];
-  }
-
   embed(ids: Tensor): Tensor {
     return this.transformer.wte.forward(ids);
-  }
-
-  /** One token of `forward` as plan steps: the same backend calls on the same kinds of views. */
-  recordStep(rec: PlanRecorder, cache: KVCache): RecordedStep {
-    const { nEmbd: C, nHead: H, nInner: I, rotaryDim, vocabSize: V } = this.config;
-    const D = C / H, local = C / MP_NUM;
-    const p = rec.plan;
-    const rot = { rotaryDim, interleaved: true, base: 10000 };
-    const x = rec.t(1, 1, C), h = rec.t(1, 1, C), mean = rec.t(1, 1), rstd = rec.t(1, 1), qkv = rec.t(1, 1, 3 * C);
-    const q = rec.t(1, 1, H, D), k = rec.t(1, 1, H, D), v = rec.t(1, 1, H, D), qr = rec.t(1, 1, H, D), kr = rec.t(1, 1, H, D);
-    const att = rec.t(1, H, 1, D), a = rec.t(1, 1, C), f = rec.t(1, 1, I), m = rec.t(1, 1, C), logits = rec.t(1, V);
-    tidy(() => {
-      const row = (t: Tensor): Tensor => t.reshape(1, t.numel);
-      const shards = qkv.reshape(1, 1, MP_NUM, (3 * C) / MP_NUM);
-      this.transformer.h.forEach((blk, l) => {
-        p.layerNorm(h, mean, rstd, x, blk.ln_1.weight, blk.ln_1.bias, blk.ln_1.eps);
-        rec.linear(row(qkv), row(h), blk.attn.qkv_proj);
-        // shard s holds heads s*H/4 .. (s+1)*H/4 - 1 of each of q, v, k
-        [q, v, k].forEach((dst, i) => p.copy(dst.reshape(1, 1, MP_NUM, local), shards.slice(-1, i * local, (i + 1) * local)));
-        p.rope(qr, q, rot);
-        p.rope(kr, k, rot);
-        p.cacheWrite(cache.k[l], kr.transpose(1, 2));
-        p.cacheWrite(cache.v[l], v.transpose(1, 2));
-        p.attention(att, qr.transpose(1, 2), cache.k[l], cache.v[l], 1 / Math.sqrt(D));
-        rec.linear(row(a), row(att), blk.attn.out_proj);
-        rec.linear(row(f), row(h), blk.mlp.fc_in);
-        p.unary('gelu_new', f, f);
-        rec.linear(row(m), row(f), blk.mlp.fc_out);
-        p.binary('add', a, a, m);
-        p.binary('add', x, a, x);
-      });
-      p.layerNorm(h, mean, rstd, x, this.transformer.ln_f.weight, this.transformer.ln_f.bias, this.transformer.ln_f.eps);
-      rec.linear(logits, row(h), this.lm_head);
-    });
-    return { rec, x, logits };
   }
 
   newCache(batch: number, maxLen: number): KVCache {

@@ -8,11 +8,11 @@
  */
 import { DTYPES } from '../backends/dtype.js';
 import { ops, tidy, type Tensor } from '../tensor/index.js';
-import { EmbeddingW } from './layers.js';
+import { Embedding } from '../nn/index.js';
 import type { WeightLoader } from './weights.js';
 
-/** An EmbeddingW whose weight (V, C) is quantized: forward gathers and dequantizes rows. */
-export class QuantEmbeddingW extends EmbeddingW {
+/** An Embedding whose weight (V, C) is quantized: forward gathers and dequantizes rows. */
+export class QuantEmbedding extends Embedding {
   override forward(ids: Tensor): Tensor {
     const [V, C] = this.weight.shape;
     const list = ids.toArray();
@@ -28,7 +28,7 @@ export class QuantEmbeddingW extends EmbeddingW {
 }
 
 /** The embedding table `name` (V, C): quantized tables stay quantized (row gather), others as f32. */
-export function loadEmbedding(w: WeightLoader, name: string, shape: [number, number]): EmbeddingW {
+export function loadEmbedding(w: WeightLoader, name: string, shape: [number, number]): Embedding {
   const t = w.take(name, shape, { keepQuant: true });
-  return DTYPES[t.dtype].isQuant ? new QuantEmbeddingW(t) : new EmbeddingW(t);
+  return DTYPES[t.dtype].isQuant ? new QuantEmbedding(t) : new Embedding(t);
 }

@@ -34,6 +34,9 @@ export interface ForwardOptions {
   logits?: 'all' | 'last';
   /** Collects named intermediates (e.g. `h.0.attn_out`) for comparison with a reference. */
   trace?: Map<string, Tensor>;
+  /** Token embeddings (B, T, C) to use instead of looking `ids` up (HF's inputs_embeds; the decode
+   *  plan's input, see decode-plan.ts). `ids` still gives the shape. */
+  embeds?: Tensor;
 }
 
 export interface CausalLM {

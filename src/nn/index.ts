@@ -1,6 +1,7 @@
 /** nn: modules, layers, optimizers, schedules. */
 export { Module } from './module.js';
 export { Linear, Embedding, LayerNorm, RMSNorm, Dropout, type InitOptions } from './layers.js';
+export { LoraLinear, applyLora, loraParameters, mergeLora, type LoraOptions } from './lora.js';
 export { Optimizer, type ParamGroup } from './optim/optimizer.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { SGD } from './optim/sgd.js';

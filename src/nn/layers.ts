@@ -1,7 +1,10 @@
 /**
- * Basic layers: Linear, Embedding, LayerNorm, RMSNorm, Dropout. Field names follow PyTorch
- * (weight, bias) so state dicts map one to one. Initialisation follows PyTorch's defaults unless
- * an `init` option says otherwise, from a seeded Generator so runs are reproducible.
+ * The one layer family: Linear, Embedding, LayerNorm, RMSNorm, Dropout. A layer is built around
+ * tensors that already exist (`new Linear(weight, bias)`: loaded checkpoint weights, adopted without
+ * a copy, as a 16B-parameter load requires; models/layers.ts reads them by checkpoint name) or from an
+ * initialiser (`Linear.init(in, out)`: PyTorch's default initialisation, or Normal(0, std), from a
+ * seeded Generator so runs are reproducible). Field names follow PyTorch (weight, bias) so state
+ * dicts map one to one.
  */
 import type { Backend } from '../backends/backend.js';
 import type { DType } from '../backends/dtype.js';
@@ -18,16 +21,26 @@ export interface InitOptions {
 
 /** y = x @ W^T + b, W (out, in). */
 export class Linear extends Module {
-  weight: Tensor;
-  bias: Tensor | null;
-
-  constructor(readonly inFeatures: number, readonly outFeatures: number, o: InitOptions & { bias?: boolean } = {}) {
+  constructor(public weight: Tensor, public bias: Tensor | null = null) {
     super();
+  }
+
+  /** A trainable layer: U(-1/sqrt(in), 1/sqrt(in)) weight and bias as PyTorch, or N(0, std) and zero bias. */
+  static init(inFeatures: number, outFeatures: number, o: InitOptions & { bias?: boolean } = {}): Linear {
     const gen = o.generator ?? defaultGenerator;
     const bound = 1 / Math.sqrt(inFeatures);
     const common = { backend: o.backend, dtype: o.dtype, generator: gen, requiresGrad: true };
-    this.weight = (o.std !== undefined ? randn([outFeatures, inFeatures], { ...common, std: o.std }) : rand([outFeatures, inFeatures], { ...common, low: -bound, high: bound })).keep();
-    this.bias = o.bias === false ? null : (o.std !== undefined ? full([outFeatures], 0, common) : rand([outFeatures], { ...common, low: -bound, high: bound })).keep();
+    const weight = (o.std !== undefined ? randn([outFeatures, inFeatures], { ...common, std: o.std }) : rand([outFeatures, inFeatures], { ...common, low: -bound, high: bound })).keep();
+    const bias = o.bias === false ? null : (o.std !== undefined ? full([outFeatures], 0, common) : rand([outFeatures], { ...common, low: -bound, high: bound })).keep();
+    return new Linear(weight, bias);
+  }
+
+  get inFeatures(): number {
+    return this.weight.shape[1];
+  }
+
+  get outFeatures(): number {
+    return this.weight.shape[0];
   }
 
   forward(x: Tensor): Tensor {
@@ -37,11 +50,13 @@ export class Linear extends Module {
 
 /** Rows of a (num, dim) table by id. */
 export class Embedding extends Module {
-  weight: Tensor;
-
-  constructor(readonly num: number, readonly dim: number, o: InitOptions = {}) {
+  constructor(public weight: Tensor) {
     super();
-    this.weight = randn([num, dim], { backend: o.backend, dtype: o.dtype, generator: o.generator, std: o.std ?? 1, requiresGrad: true }).keep();
+  }
+
+  /** A trainable table, N(0, std) (default std 1, as PyTorch). */
+  static init(num: number, dim: number, o: InitOptions = {}): Embedding {
+    return new Embedding(randn([num, dim], { backend: o.backend, dtype: o.dtype, generator: o.generator, std: o.std ?? 1, requiresGrad: true }).keep());
   }
 
   forward(ids: Tensor): Tensor {
@@ -49,14 +64,16 @@ export class Embedding extends Module {
   }
 }
 
+/** (x - mean) / sqrt(var + eps) * weight + bias over the last axis. */
 export class LayerNorm extends Module {
-  weight: Tensor;
-  bias: Tensor;
-
-  constructor(readonly dim: number, readonly eps = 1e-5, o: InitOptions = {}) {
+  constructor(public weight: Tensor, public bias: Tensor, readonly eps = 1e-5) {
     super();
-    this.weight = full([dim], 1, { backend: o.backend, dtype: o.dtype, requiresGrad: true }).keep();
-    this.bias = full([dim], 0, { backend: o.backend, dtype: o.dtype, requiresGrad: true }).keep();
+  }
+
+  /** weight 1, bias 0. */
+  static init(dim: number, eps = 1e-5, o: InitOptions = {}): LayerNorm {
+    const opt = { backend: o.backend, dtype: o.dtype, requiresGrad: true };
+    return new LayerNorm(full([dim], 1, opt).keep(), full([dim], 0, opt).keep(), eps);
   }
 
   forward(x: Tensor): Tensor {
@@ -64,12 +81,15 @@ export class LayerNorm extends Module {
   }
 }
 
+/** x / sqrt(mean(x^2) + eps) * weight over the last axis. */
 export class RMSNorm extends Module {
-  weight: Tensor;
-
-  constructor(readonly dim: number, readonly eps = 1e-6, o: InitOptions = {}) {
+  constructor(public weight: Tensor, readonly eps = 1e-6) {
     super();
-    this.weight = full([dim], 1, { backend: o.backend, dtype: o.dtype, requiresGrad: true }).keep();
+  }
+
+  /** weight 1. */
+  static init(dim: number, eps = 1e-6, o: InitOptions = {}): RMSNorm {
+    return new RMSNorm(full([dim], 1, { backend: o.backend, dtype: o.dtype, requiresGrad: true }).keep(), eps);
   }
 
   forward(x: Tensor): Tensor {

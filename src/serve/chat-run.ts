@@ -1,22 +1,26 @@
 /**
- * One chat completion as a stream of events (reasoning text, reply text, tool calls, plugin steps,
- * the finish), independent of how it is sent (JSON or SSE, ./openai.ts). Three modes:
- *  - plain: the prompt ends with `<|MOSS|>:`, the model writes the reply until `<eom>`;
- *  - client tools: the model writes thoughts and `<|Commands|>: Name("arg")<eoc>`, returned as
- *    `tool_calls`; after the client's `tool` messages the model writes the reply;
- *  - server plugins (`moss_plugins`): src/chat's plugin loop runs MOSS's plugins here.
- * Admission (queue full -> 429) happens synchronously in `startChat`, before any byte is sent.
- * Deliberately no HTTP here.
+ * One chat completion as a stream of events (reasoning text, reply text, tool calls, the finish),
+ * independent of how it is sent (JSON or SSE, ./openai.ts). Every mode is src/chat's one turn
+ * (`runTurn`) over the one renderer, so the prompt and the reading back are those of training
+ * and `moss chat`:
+ *  - plain: the None fields are forced and the model writes `<|MOSS|>: …`;
+ *  - client tools: the model writes thoughts and `<|Commands|>: Name("arg")`, returned as
+ *    `tool_calls`; a `None` command goes on to the reply, as in the chat loop;
+ *  - server plugins (`moss_plugins`): MOSS's plugins run here.
+ * Admission (queue full -> 429) and the prompt length (400) are checked synchronously in
+ * `startChat`, before any byte is sent. Deliberately no HTTP here.
  */
-import { chatTurn, type TokenGenerator } from '../chat/loop.js';
-import { fieldBody, type TurnFields } from '../chat/format.js';
+import type { Command } from '../chat/commands.js';
+import { encodeSegments, turnSegments } from '../chat/format.js';
+import { pluginRunner, runTurn, type Conversation, type LoopEvent, type TokenGenerator, type TurnOptions } from '../chat/loop.js';
+import { messagesConversation } from '../chat/messages.js';
 import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
-import { QueueFullError, type Engine, type FinishReason, type SamplingParams, type TokenStream } from './engine.js';
+import { QueueFullError, type Engine, type SamplingParams } from './engine.js';
 import { ApiError } from './errors.js';
-import { commandsToCalls, parseCommands, renderChat, toolMap, type ToolMap } from './prompt.js';
-import { FieldStream, StopStrings } from './text-stream.js';
-import type { ChatMessage, ChatParams } from './validate.js';
+import { callToCommand, commandName, commandsToCalls, toolMap } from './prompt.js';
+import { StopStrings } from './text-stream.js';
+import type { ChatParams } from './validate.js';
 
 export type ChatEvent =
   | { readonly type: 'reasoning'; readonly text: string; readonly field: string }
@@ -37,162 +41,99 @@ export function busy(e: QueueFullError): ApiError {
   return new ApiError(429, e.message, 'server_busy', null, 'queue_full', { 'retry-after': String(e.retryAfterS) });
 }
 
-function admitCheck(engine: Engine): void {
+/** Throws 429 when every slot is busy and the queue is full. */
+export function admitCheck(engine: Engine): void {
   const s = engine.stats();
   if (s.active >= s.slots && s.queued >= s.maxQueue) throw busy(new QueueFullError(1));
 }
 
-/** Counts ids and forwards them as text; aborting `ac` ends the engine stream. */
-async function* texts(stream: TokenStream, engine: Engine, count: { n: number }): AsyncGenerator<string> {
-  const dec = engine.tokenizer.streamDecoder();
-  for await (const id of stream) {
-    count.n++;
-    const s = dec.push(id);
-    if (s) yield s;
-  }
-  const rest = dec.flush();
-  if (rest) yield rest;
-}
-
-const finishOf = (r: FinishReason): 'stop' | 'length' => (r === 'length' ? 'length' : 'stop');
-
-/**
- * Validates the prompt against the context, admits the request and returns its event stream.
- * Throws ApiError (400 prompt too long, 429 busy) before anything is generated.
- */
-export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): AsyncGenerator<ChatEvent> {
-  if (p.plugins.length) {
-    if (p.messages[p.messages.length - 1].role !== 'user') throw new ApiError(400, 'with moss_plugins the last message must be from the user', 'invalid_request_error', 'messages');
-    admitCheck(deps.engine);
-    return pluginChat(p, deps, signal);
-  }
-  const { engine } = deps;
-  const tools = toolMap(p.tools, p.toolChoice);
-  let r;
-  try {
-    r = renderChat(p.messages, engine.tokenizer, tools, p.toolChoice);
-  } catch (e) {
-    throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'invalid_value');
-  }
-  const room = engine.contextLength - r.ids.length;
-  if (room < 1) throw new ApiError(400, `the prompt has ${r.ids.length} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'messages', 'context_length_exceeded');
-  const maxNew = Math.min(p.maxTokens ?? deps.defaultMaxTokens, room);
-  const ac = new AbortController();
-  const sig = AbortSignal.any([signal, ac.signal]);
-  const eom = engine.tokenizer.tokenToId('<eom>');
-  const eoc = engine.tokenizer.tokenToId('<eoc>');
-  const eos = engine.tokenizer.eosId;
-  const stopIds = [eom, eos, ...(r.end === 'turn' ? [eoc] : [])].filter((x): x is number => x !== undefined && x !== null);
-  let stream: TokenStream;
-  try {
-    stream = engine.submit({ promptIds: r.ids, maxNewTokens: maxNew, stopIds, sampling: p.sampling, signal: sig });
-  } catch (e) {
-    if (e instanceof QueueFullError) throw busy(e);
-    throw e;
-  }
-  return toolChat(p, stream, r.end === 'reply', r.forcedPrefix, tools, engine, r.ids.length, ac);
-}
-
-async function* toolChat(p: ChatParams, stream: TokenStream, reply: boolean, forced: string, tools: ToolMap, engine: Engine, promptTokens: number, ac: AbortController): AsyncGenerator<ChatEvent> {
-  const fs = new FieldStream(reply ? 'MOSS' : forced ? 'Commands' : undefined);
-  const stops = new StopStrings(p.stop);
-  const count = { n: 0 };
-  let commands = forced ? forced.slice(forced.indexOf('<|Commands|>:') + '<|Commands|>: '.length) : '';
-  let sawReply = false;
-  const emit = function* (pieces: ReturnType<FieldStream['push']>): Generator<ChatEvent> {
-    for (const f of pieces) {
-      if (f.field === 'MOSS') {
-        sawReply = true;
-        const t = stops.push(f.text);
-        if (t) yield { type: 'content', text: t };
-        if (f.closed) {
-          const rest = stops.flush();
-          if (rest) yield { type: 'content', text: rest };
-        }
-        if (stops.stopped) ac.abort();
-      } else if (f.field === 'Commands') commands += f.text;
-      else if (f.text) yield { type: 'reasoning', text: f.text, field: f.field };
-    }
-  };
-  try {
-    for await (const t of texts(stream, engine, count)) {
-      yield* emit(fs.push(t));
-      if (stops.stopped) break;
-    }
-    yield* emit(fs.end());
-    const rest = stops.flush();
-    if (rest) yield { type: 'content', text: rest };
-  } finally {
-    ac.abort();
-  }
-  const reason = stops.stopped ? 'stop' : finishOf(await stream.finish);
-  const calls = sawReply ? [] : commandsToCalls(parseCommands(commands), tools);
-  const id = Date.now().toString(36);
-  for (const [i, c] of calls.entries()) yield { type: 'tool_call', index: i, id: `call_${id}_${i}`, name: c.name, arguments: c.arguments };
-  yield { type: 'finish', reason: calls.length ? 'tool_calls' : reason, promptTokens, completionTokens: count.n };
+/** The engine as the chat loop's model (an admitted request: no second queue check). */
+export function engineModel(engine: Engine, sampling: SamplingParams): TokenGenerator {
+  return { generate: (promptIds, o) => engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling, signal: o.signal, admit: false }) };
 }
 
 const SWITCH_NAMES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
+/** `moss_field` names of the SSE reasoning chunks. */
+const FIELD_NAME: Record<string, string> = { 'Tool Responses': 'Results' };
 
-/** Past user/assistant pairs as plain MOSS turns (plugin mode keeps no tool history from the client). */
-function history(messages: readonly ChatMessage[]): TurnFields[] {
-  const turns: TurnFields[] = [];
-  for (const m of messages) {
-    if (m.role === 'user') turns.push({ Human: `<|Human|>: ${m.content}<eoh>\n` });
-    else if (m.role === 'assistant' && turns.length) turns[turns.length - 1].MOSS = `<|MOSS|>: ${m.content}<eom>\n`;
+/**
+ * Validates the prompt against the context, admits the request and returns its event stream.
+ * Throws ApiError (400 bad messages or prompt too long, 429 busy) before anything is generated.
+ */
+export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  const { engine } = deps;
+  const tools = toolMap(p.plugins.length ? [] : p.tools, p.toolChoice);
+  const switches: Record<keyof PluginSwitches, boolean> = { ...(p.plugins.length ? ALL_OFF : tools.switches) };
+  for (const n of p.plugins) switches[SWITCH_NAMES[n]] = true;
+  if (p.plugins.length && !p.tools.length) switches.innerThoughts ||= p.plugins.some((n) => n !== 'inner_thoughts');
+  let conv: Conversation;
+  try {
+    conv = messagesConversation(p.messages, { switches, extraLines: tools.extraLines, toCommand: (c) => callToCommand(c, tools) });
+  } catch (e) {
+    throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'invalid_value');
   }
-  return turns;
+  const tok = engine.tokenizer;
+  const n = [...conv.meta, ...conv.history.flatMap((t) => turnSegments(t)), ...turnSegments(conv.current)];
+  const size = encodeSegments(tok, n).ids.length;
+  if (size + 1 > engine.contextLength) throw new ApiError(400, `the prompt has ${size} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'messages', 'context_length_exceeded');
+  admitCheck(engine);
+  const choice = p.toolChoice;
+  const def = typeof choice === 'object' ? [...tools.byCommand.values()].find((d) => d.name === choice.name) : undefined;
+  return chat(p, deps, conv, signal, {
+    forceCommand: def ? ` ${commandName(def)}("` : undefined,
+    // client tools: calls of offered tools go back to the client; a command for no offered tool fails and the model replies
+    run: p.plugins.length ? pluginRunner({ plugins: deps.plugins, switches, pluginTimeoutMs: deps.pluginTimeoutMs, signal })
+      : async (cmds) => (commandsToCalls(cmds, tools).length ? null : cmds.map((c) => ({ ok: false, message: `no tool ${c.name}` }))),
+    showCommands: p.plugins.length > 0,
+    toCalls: (cmds) => commandsToCalls(cmds, tools),
+  });
 }
 
-async function* pluginChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: AbortSignal, x: {
+  forceCommand?: string; run: TurnOptions['run']; showCommands: boolean; toCalls: (cmds: readonly Command[]) => { name: string; arguments: string }[];
+}): AsyncGenerator<ChatEvent> {
   const { engine } = deps;
-  const last = p.messages[p.messages.length - 1];
-  const switches: Record<keyof PluginSwitches, boolean> = { ...ALL_OFF };
-  for (const n of p.plugins) switches[SWITCH_NAMES[n]] = true;
-  const count = { n: 0, prompt: 0 };
+  const ac = new AbortController(); // a stop string ends the generation
+  const sig = AbortSignal.any([signal, ac.signal]);
+  const stops = new StopStrings(p.stop);
   const events: ChatEvent[] = [];
   let wake: (() => void) | undefined;
   const push = (e: ChatEvent): void => { events.push(e); wake?.(); };
-  const model: TokenGenerator = {
-    async *generate(promptIds, o) {
-      count.prompt += promptIds.length;
-      const s = engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling as SamplingParams, signal: o.signal, admit: false });
-      for await (const id of s) { count.n++; yield id; }
-    },
+  const onEvent = (e: LoopEvent): void => {
+    if (e.type !== 'field') return;
+    if (e.field === 'MOSS') {
+      const t = stops.push(e.text) + (e.done ? stops.flush() : '');
+      if (t) push({ type: 'content', text: t });
+      if (stops.stopped) ac.abort();
+    } else if (e.text && !(e.field === 'Commands' && !x.showCommands)) push({ type: 'reasoning', field: FIELD_NAME[e.field] ?? e.field, text: e.text });
   };
-  const fs = new FieldStream();
-  const plugins = new Map<string, Plugin>();
-  for (const [name, pl] of deps.plugins) {
-    plugins.set(name, { name, run: async (arg, o) => {
-      const r = await pl.run(arg, o);
-      const text = r.kind === 'value' ? r.text : r.kind === 'lines' ? r.lines.join('\n') : r.kind === 'hits' ? r.hits.map((h) => h.snippet).join('\n') : r.files.join('\n');
-      push({ type: 'reasoning', field: 'Results', text: `${name}("${arg}") => ${text}\n` });
-      return r;
-    } });
-  }
-  const hist = history(p.messages.slice(0, -1));
   let done = false;
   let failure: unknown;
-  let turn: TurnFields | undefined;
-  void chatTurn(hist, last.content, {
-    model, tokenizer: engine.tokenizer, plugins, switches, maxContext: engine.contextLength,
-    maxNewTokens: p.maxTokens ?? deps.defaultMaxTokens, pluginTimeoutMs: deps.pluginTimeoutMs, signal,
-    onEvent: (e) => {
-      if (e.type === 'text') for (const f of fs.push(e.text)) push(f.field === 'MOSS' ? { type: 'content', text: f.text } : { type: 'reasoning', field: f.field, text: f.text });
-      else if (!e.ok) push({ type: 'reasoning', field: 'Results', text: `${e.name}("${e.arg}") => No result. (${e.message ?? ''})\n` });
-    },
-  }).then((t) => { turn = t; }, (e) => { failure = e; }).finally(() => { done = true; wake?.(); });
-  for (;;) {
-    while (events.length) yield events.shift()!;
-    if (done) break;
-    await new Promise<void>((r) => (wake = r));
-    wake = undefined;
+  let result: Awaited<ReturnType<typeof runTurn>> | undefined;
+  const maxTokens = p.maxTokens ?? deps.defaultMaxTokens;
+  void runTurn(conv, { model: engineModel(engine, p.sampling), tokenizer: engine.tokenizer, maxContext: engine.contextLength, maxNewTokens: maxTokens, keepHistory: true, signal: sig, onEvent, run: x.run, forceCommand: x.forceCommand })
+    .then((r) => { result = r; }, (e) => { failure = e; })
+    .finally(() => { done = true; wake?.(); });
+  try {
+    for (;;) {
+      while (events.length) yield events.shift()!;
+      if (done) break;
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  } finally {
+    ac.abort();
   }
-  for (const f of fs.end()) yield f.field === 'MOSS' ? { type: 'content', text: f.text } : { type: 'reasoning', field: f.field, text: f.text };
   if (failure) {
     if (signal.aborted) return;
     throw new ApiError(400, (failure as Error).message, 'invalid_request_error', 'messages');
   }
-  if (turn?.MOSS && !fieldBody('MOSS', turn.MOSS) && signal.aborted) return;
-  yield { type: 'finish', reason: 'stop', promptTokens: count.prompt, completionTokens: count.n };
+  if (!result || (signal.aborted && !stops.stopped)) return;
+  const rest = stops.flush();
+  if (rest) yield { type: 'content', text: rest };
+  const calls = result.finish === 'tool_calls' ? x.toCalls(result.commands) : [];
+  const id = Date.now().toString(36);
+  for (const [i, c] of calls.entries()) yield { type: 'tool_call', index: i, id: `call_${id}_${i}`, name: c.name, arguments: c.arguments };
+  const reason = calls.length ? 'tool_calls' : stops.stopped ? 'stop' : result.finish === 'length' ? 'length' : 'stop';
+  yield { type: 'finish', reason, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
 }

@@ -6,7 +6,8 @@
  * repetition_penalty 1.02) unless the body overrides it. Plugins follow the server's switches.
  */
 import { randomUUID } from 'node:crypto';
-import { chatTurn, type TokenGenerator } from '../chat/loop.js';
+import { chatTurn } from '../chat/loop.js';
+import { admitCheck, engineModel } from './chat-run.js';
 import { fieldBody } from '../chat/format.js';
 import type { PluginSwitches } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
@@ -35,14 +36,11 @@ export async function mossApi(req: Request, body: unknown, d: MossApiDeps): Prom
   };
   const sampling: SamplingParams = { temperature: num('temperature', 0.7, 0, 2), topP: num('top_p', 0.8, 0.01, 1), topK: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: num('repetition_penalty', 1.02, 0.01, 10) };
   const maxNew = num('max_new_tokens', d.defaultMaxTokens, 1, d.engine.contextLength);
-  const s = d.engine.stats();
-  if (s.active >= s.slots && s.queued >= s.maxQueue) throw new ApiError(429, 'server busy: all generation slots and the queue are full', 'server_busy', null, 'queue_full', { 'retry-after': '1' });
+  admitCheck(d.engine);
   const uid = (b.uid as string | undefined) ?? randomUUID();
   const prompt = b.prompt;
   const t0 = Date.now();
-  const model: TokenGenerator = {
-    generate: (promptIds, o) => d.engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling, signal: o.signal, admit: false }),
-  };
+  const model = engineModel(d.engine, sampling);
   return d.store.with(uid, async (conv) => {
     let turn;
     try {

@@ -94,7 +94,7 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
   const p = parseCompletion(body);
   const { engine } = d;
   const tok = engine.tokenizer;
-  const ids = tok.encode(p.prompt, { special: 'allow', addBos: true }); // BOS only where the tokenizer's models expect one (SentencePiece)
+  const ids = tok.encode(p.prompt, { special: 'allow', addBos: engine.addBos });
   if (!ids.length) throw new ApiError(400, 'prompt is empty', 'invalid_request_error', 'prompt', 'invalid_value');
   const room = engine.contextLength - ids.length;
   if (room < 1) throw new ApiError(400, `the prompt has ${ids.length} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');

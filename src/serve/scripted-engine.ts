@@ -64,6 +64,7 @@ export interface ScriptedOptions {
 /** The stand-in engine. `requests` records every GenRequest, for assertions. */
 export class ScriptedEngine implements Engine {
   readonly tokenizer = new CharTokenizer();
+  readonly addBos = false;
   readonly modelId: string;
   readonly contextLength: number;
   readonly requests: GenRequest[] = [];

@@ -5,6 +5,7 @@
  * ours (`moss_plugins`: let the server run MOSS's plugins). Deliberately not here: rendering
  * prompts (./prompt.ts) and defaults that depend on the model (context length).
  */
+import type { ChatMessage } from '../chat/messages.js';
 import type { SamplingParams } from './engine.js';
 import { badField } from './errors.js';
 
@@ -17,14 +18,7 @@ export interface ToolDef {
 }
 export type ToolChoice = 'none' | 'auto' | 'required' | { readonly name: string };
 
-export interface ChatMessage {
-  readonly role: 'system' | 'user' | 'assistant' | 'tool';
-  readonly content: string;
-  readonly toolCalls?: readonly { id: string; name: string; arguments: string }[];
-  readonly toolCallId?: string;
-  /** An assistant's `reasoning_content` (MOSS inner thoughts), sent back by clients that keep it. */
-  readonly reasoning?: string;
-}
+export type { ChatMessage };
 
 export interface CommonParams {
   readonly stream: boolean;
@@ -138,6 +132,7 @@ function message(m: unknown, i: number): ChatMessage {
     return { role, content: text, toolCalls, ...(typeof m.reasoning_content === 'string' ? { reasoning: m.reasoning_content } : {}) };
   }
   if (role !== 'assistant' && (m.content === undefined || m.content === null)) throw badField(`messages[${i}].content`, `a ${role} message needs content`);
+  if (role === 'assistant' && typeof m.reasoning_content === 'string') return { role, content: text, reasoning: m.reasoning_content };
   return { role: role === 'developer' ? 'system' : role, content: text };
 }
 

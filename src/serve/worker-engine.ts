@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EngineOptions } from '../backends/options.js';
+import { addsBos } from '../generate/defaults.js';
 import type { ModelInfo } from '../models/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { IdChannel, QueueFullError, type Engine, type EngineStats, type FinishReason, type GenRequest, type TokenStream } from './engine.js';
@@ -36,6 +37,7 @@ export class WorkerEngine implements Engine {
   readonly tokenizer: Tokenizer;
   readonly modelId: string;
   contextLength = 0;
+  addBos = false;
   info!: ModelInfo;
   private worker: Worker;
   private streams = new Map<number, IdChannel>();
@@ -65,6 +67,7 @@ export class WorkerEngine implements Engine {
         if (m.type === 'ready') {
           e.info = m.info;
           e.contextLength = m.info.contextLength;
+          e.addBos = addsBos(m.info);
           e.worker.removeAllListeners('exit');
           e.worker.on('exit', () => e.failAll('model worker stopped'));
           resolve();

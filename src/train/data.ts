@@ -72,13 +72,13 @@ export interface DataPosition {
   index: number;
 }
 
-/** Yields batches of rows in a shuffled order per epoch; restartable from a DataPosition. */
-export class Batcher {
+/** Yields batches of rows (or any items: pairs for the preference recipes) in a shuffled order per epoch; restartable from a DataPosition. */
+export class Batcher<R = Row> {
   private order: Uint32Array = new Uint32Array(0);
   private orderEpoch = -1;
   pos: DataPosition = { epoch: 0, index: 0 };
 
-  constructor(readonly rows: readonly Row[], readonly batchSize: number, readonly seed: number, readonly shuffle = true) {
+  constructor(readonly rows: readonly R[], readonly batchSize: number, readonly seed: number, readonly shuffle = true) {
     if (rows.length === 0) throw new Error('no training rows: the data is empty or shorter than one context window');
   }
 
@@ -99,8 +99,8 @@ export class Batcher {
   }
 
   /** The next `batchSize` rows (wrapping into the next epoch). */
-  next(): Row[] {
-    const out: Row[] = [];
+  next(): R[] {
+    const out: R[] = [];
     while (out.length < this.batchSize) {
       const o = this.orderFor(this.pos.epoch);
       out.push(this.rows[o[this.pos.index]]);

@@ -23,6 +23,19 @@ export interface LanguageModel extends Module {
   forward(ids: Tensor): Tensor;
 }
 
+/** What a recipe's loss function gives back for one micro-batch. */
+export interface StepOutput {
+  /** Scalar loss to minimise (with grad). */
+  loss: Tensor;
+  /** Extra numbers to log (averaged over the micro-batches of a step), e.g. TRL's rewards/accuracies. */
+  metrics?: Record<string, number>;
+  /** Tokens processed (for tok/s); default batch size × row length. */
+  tokens?: number;
+}
+
+/** Eval results: `loss` and `acc` (token accuracy, or pairwise accuracy for preference recipes) plus extras. */
+export type EvalOutput = { loss: number; acc: number } & Record<string, number>;
+
 export interface LoopConfig {
   /** Run folder: checkpoints, metrics.jsonl, loss.png. */
   outDir: string;
@@ -56,10 +69,14 @@ export const LOOP_DEFAULTS: Omit<LoopConfig, 'outDir'> = {
   clip: 1.0, dtype: 'f32', evalEvery: 100, evalBatches: 8, ckptEvery: 200, keepLast: 3, logEvery: 10, seed: 1337,
 };
 
-export interface LoopInput {
-  model: LanguageModel;
-  train: readonly Row[];
-  eval?: readonly Row[];
+export interface LoopInput<I = Row> {
+  model: Module;
+  train: readonly I[];
+  eval?: readonly I[];
+  /** Loss of one micro-batch; default: next-token cross-entropy of a LanguageModel over Rows. */
+  lossFn?: (batch: I[]) => StepOutput;
+  /** Eval over items (no grad, eval mode); default: loss and token accuracy over Rows. */
+  evalFn?: (items: readonly I[]) => EvalOutput;
   cfg: LoopConfig;
   /** The full run config, saved with every checkpoint. */
   config: Record<string, unknown>;
@@ -80,7 +97,7 @@ export interface LoopInput {
 export interface LoopResult {
   step: number;
   losses: { step: number; loss: number }[];
-  evals: { step: number; loss: number; acc: number }[];
+  evals: ({ step: number } & EvalOutput)[];
   tokensPerS: number;
 }
 
@@ -96,6 +113,15 @@ function toTensors(rows: readonly Row[], like: Tensor): [Tensor, Tensor] {
   });
   const o = { dtype: 'i32' as const, backend: like.backend };
   return [tensor(ids, [B, T], o), tensor(tg, [B * T], o)];
+}
+
+/** The default loss: next-token cross-entropy of a language model over packed rows. */
+function rowLoss(model: LanguageModel): (rows: Row[]) => StepOutput {
+  return (rows) => {
+    const [ids, tg] = toTensors(rows, model.parameters()[0]);
+    const logits = model.forward(ids);
+    return { loss: ops.crossEntropy(logits.reshape(-1, logits.shape[2]), tg), tokens: ids.numel };
+  };
 }
 
 /** Mean loss and token accuracy over rows (no grad, eval mode). */
@@ -128,8 +154,10 @@ export function evaluate(model: LanguageModel, rows: readonly Row[], batchSize: 
 }
 
 /** Runs (or resumes) training; returns the losses it computed in this process. */
-export function trainLoop(inp: LoopInput): LoopResult {
+export function trainLoop<I = Row>(inp: LoopInput<I>): LoopResult {
   const { model, cfg } = inp;
+  const lossFn = inp.lossFn ?? (rowLoss(model as LanguageModel) as unknown as (b: I[]) => StepOutput);
+  const evalFn = inp.evalFn ?? ((items: readonly I[]) => evaluate(model as LanguageModel, items as unknown as readonly Row[], cfg.batchSize, cfg.evalBatches) as EvalOutput);
   const log = inp.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const named = inp.params ?? model.namedParameters();
   const params = named.map(([, p]) => p);
@@ -149,7 +177,7 @@ export function trainLoop(inp: LoopInput): LoopResult {
     if (cfg.dtype === 'bf16') named.forEach(([n], i) => m.set(`master.${n}`, masters[i]));
     return m;
   };
-  const batcher = new Batcher(inp.train, cfg.batchSize, cfg.seed);
+  const batcher = new Batcher<I>(inp.train, cfg.batchSize, cfg.seed);
   let step = 0;
   let tokensSeen = 0;
   gens.forEach((g, i) => g.seed(cfg.seed + i)); // a fresh run is a function of its config alone
@@ -177,15 +205,16 @@ export function trainLoop(inp: LoopInput): LoopResult {
 
   const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), inp.resume ? step : undefined);
   const result: LoopResult = { step, losses: [], evals: [], tokensPerS: 0 };
-  const T = inp.train[0].input.length;
-  const tokPerStep = cfg.batchSize * cfg.gradAccum * T;
   const bar = inp.progress ? new Progress({ total: cfg.steps, unit: 'tok' }, step) : null;
   const runEval = () => {
     if (!inp.eval?.length) return;
-    const e = evaluate(model, inp.eval, cfg.batchSize, cfg.evalBatches);
+    model.eval();
+    const e = noGrad(() => evalFn(inp.eval!));
+    model.train();
     result.evals.push({ step, ...e });
-    metrics.write({ step, eval_loss: e.loss, eval_acc: e.acc });
-    log(`step ${step}: eval loss ${e.loss.toFixed(4)}, token accuracy ${(100 * e.acc).toFixed(1)}%`);
+    metrics.write({ step, ...Object.fromEntries(Object.entries(e).map(([k, v]) => [`eval_${k}`, v])) });
+    const acc = Number.isNaN(e.acc) ? '' : `, ${inp.evalFn ? 'accuracy' : 'token accuracy'} ${(100 * e.acc).toFixed(1)}%`;
+    log(`step ${step}: eval loss ${e.loss.toFixed(4)}${acc}`);
   };
   const t0 = performance.now();
   let timedTokens = 0;
@@ -197,13 +226,15 @@ export function trainLoop(inp: LoopInput): LoopResult {
       const lr = cosineWithWarmup(step, { lr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps: cfg.steps, minLr: cfg.minLr });
       opt.setLr(lr);
       let lossSum = 0;
+      let tokPerStep = 0;
+      const extra: Record<string, number> = {};
       for (let micro = 0; micro < cfg.gradAccum; micro++) {
         lossSum += tidy(() => {
-          const [ids, tg] = toTensors(batcher.next(), params[0]);
-          const logits = model.forward(ids);
-          const loss = ops.crossEntropy(logits.reshape(-1, logits.shape[2]), tg);
-          (cfg.gradAccum > 1 ? ops.div(loss, cfg.gradAccum) : loss).backward();
-          return loss.item();
+          const out = lossFn(batcher.next());
+          (cfg.gradAccum > 1 ? ops.div(out.loss, cfg.gradAccum) : out.loss).backward();
+          tokPerStep += out.tokens ?? 0;
+          for (const [k, v] of Object.entries(out.metrics ?? {})) extra[k] = (extra[k] ?? 0) + v / cfg.gradAccum;
+          return out.loss.item();
         });
       }
       if (cfg.dtype === 'bf16') {
@@ -229,7 +260,7 @@ export function trainLoop(inp: LoopInput): LoopResult {
       result.losses.push({ step, loss });
       const tps = timedTokens / ((performance.now() - t0) / 1000);
       if (step % cfg.logEvery === 0 || step === cfg.steps) {
-        metrics.write({ step, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tok_per_s: Math.round(tps) });
+        metrics.write({ step, loss, lr, grad_norm: gradNorm, tokens: tokensSeen, tok_per_s: Math.round(tps), ...extra });
         if (!bar) log(`step ${step}/${cfg.steps}: loss ${loss.toFixed(4)}, lr ${lr.toExponential(2)}, ${tps.toFixed(0)} tok/s`);
       }
       bar?.update(step, tokPerStep, `loss ${loss.toFixed(3)}`);

@@ -11,6 +11,7 @@ import type { View } from '../backends/backend.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
 import type { Json } from '../models/config.js';
 import { parseMossConfig, type MossForCausalLM } from '../models/moss.js';
+import { expectRole } from '../models/role.js';
 import { initMossWeights, mossConfigJson, mossFromTensors, type MossShape } from './moss-init.js';
 import { copyInto, loadCheckpoint } from './checkpoint.js';
 
@@ -18,7 +19,10 @@ import { copyInto, loadCheckpoint } from './checkpoint.js';
 export function loadTrainableMoss(dir: string, seed = 0): { model: MossForCausalLM; configJson: Record<string, unknown> } {
   const ckpt = existsSync(join(dir, 'state.json'));
   const cfgPath = join(dir, 'config.json');
-  const configJson = ckpt ? ((loadCheckpoint(dir).config.model ?? {}) as Record<string, unknown>) : (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>);
+  const runConfig = ckpt ? loadCheckpoint(dir).config : null;
+  if (runConfig?.role === 'pm') expectRole({ architectures: ['MossForSequenceClassification'] }, dir, 'policy');
+  const configJson = runConfig ? ((runConfig.model ?? {}) as Record<string, unknown>) : (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>);
+  expectRole(configJson, dir, 'policy');
   const c = parseMossConfig(configJson as Json, cfgPath);
   const model = mossFromTensors(c, initMossWeights(c, seed));
   const saved = ckpt ? loadCheckpoint(dir).model : readSafetensors(join(dir, 'model.safetensors')).tensors;

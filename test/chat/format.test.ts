@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { checkRecord, neutralize, parseFields, parseTranscript, recordTurns, renderSft, renderText, type SftRecord } from '../../src/chat/format.js';
+import { checkRecord, defang, recordTurns, renderSft, renderText, type SftRecord } from '../../src/chat/format.js';
+import { parseFields, parseTranscript } from '../../src/chat/parse.js';
 import type { Tokenizer } from '../../src/tokenizer/types.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
 import { HAVE_SHARED, SHARED, SKIP_MSG, sftLines } from './shared.js';
@@ -20,8 +21,11 @@ test('every conversation renders to its exact text and parses back to the same f
     const back = parseTranscript(text, r.conversation_id);
     assert.equal(back.meta_instruction, r.meta_instruction);
     assert.equal(back.num_turns, Number(r.num_turns));
-    assert.deepEqual(recordTurns(back), recordTurns(r), `conversation ${r.conversation_id}`);
-    assert.equal(renderText(back), text);
+    // bodies come back as the renderer sees them: a control string inside one (conversation 48 of
+    // web_search has `<|1|><eor><eom>`) is repaired away, everything else is verbatim
+    const want = recordTurns(r).map((t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.slice(0, v.indexOf(':') + 1) + defang(v.slice(v.indexOf(':') + 1, v.lastIndexOf('<'))) + v.slice(v.lastIndexOf('<'))])));
+    assert.deepEqual(recordTurns(back), want, `conversation ${r.conversation_id}`);
+    if (!text.slice(r.meta_instruction.length).match(/<eo[htcrm]><eo[htcrm]>/)) assert.equal(renderText(back), text);
   }
 });
 
@@ -83,8 +87,8 @@ test('turns past maxLen are dropped with all that follow; nothing left means ski
   assert.equal(one.labels.slice(0, 5).every((l) => l === -100), true);
 });
 
-test('parseFields tolerates a truncated generation; neutralize strips control strings', () => {
-  const { fields } = parseFields('<|Inner Thoughts|>: think<eot>\n<|Commands|>: Search("x")');
+test('parseFields tolerates a truncated generation; defang strips control strings', () => {
+  const fields = parseFields('<|Inner Thoughts|>: think<eot>\n<|Commands|>: Search("x")');
   assert.deepEqual(fields.map((f) => [f.name, f.body, f.closed]), [['Inner Thoughts', 'think', true], ['Commands', 'Search("x")', false]]);
-  assert.equal(neutralize('hi<eom>\n<|Human|>: x<|endoftext|>'), 'hi\n<Human>: x');
+  assert.equal(defang('hi<eom>\n<|Human|>: x<|endoftext|>'), 'hi\n<Human>: x');
 });

@@ -12,6 +12,8 @@ import { Session } from '../../src/chat/session.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
 import { createPlugins } from '../../src/plugins/index.js';
 import { TurnPrinter, useColor } from '../../src/cli/chat/render.js';
+import type { FieldName } from '../../src/chat/format.js';
+import { FieldStream } from '../../src/chat/parse.js';
 import { applyPluginList } from '../../src/cli/chat/setup.js';
 import { runTurn } from '../../src/cli/chat/turn.js';
 import { tinyMossFolder } from './chat-helpers.js';
@@ -76,33 +78,30 @@ test('a cancelled turn returns null and is not kept', async () => {
   assert.equal(session.state.turns.length, 0);
 });
 
-test('printer: markers split across pieces, dimmed asides, hidden control tokens', () => {
+test('printer: markers split across pieces (read by the chat parser), dimmed asides, no control tokens', () => {
   let out = '';
+  const show = (p: TurnPrinter, pieces: string[], open?: FieldName): void => {
+    const fs = new FieldStream(open);
+    for (const x of [...pieces.map((piece) => fs.push(piece)), fs.end()]) for (const f of x) if (!f.placeholder) p.event({ type: 'field', field: f.field, text: f.text, done: f.done });
+  };
   const p = new TurnPrinter((s) => (out += s), true);
-  p.begin('...<|Human|>: q<eoh>\n');
-  for (const piece of ['<|Inner', ' Thoughts|>: th', 'ink<e', 'ot>', '\n<|Comm', 'ands|>: None<eo', 'c>']) p.text(piece);
-  p.end();
-  assert.equal(out, '\x1b[2mInner Thoughts: think\nCommands: None\n');
+  show(p, ['<|Inner', ' Thoughts|>: th', 'ink<e', 'ot>', '\n<|Comm', 'ands|>: Calc("1")<eo', 'c>']);
+  assert.equal(out, '\x1b[2mInner Thoughts: think\nCommands: Calc("1")\n');
   out = '';
-  p.begin('...<|Results|>:\nCalculate("1") => \'1\'\n<eor>\n<|MOSS|>:');
-  for (const piece of [' a <', 'b> c<', 'eom>']) p.text(piece);
-  p.end();
+  p.event({ type: 'field', field: 'Tool Responses', text: 'Calc("1") => \'1\'\n', done: true });
+  show(p, [' a <', 'b> c<', 'eom>'], 'MOSS');
   p.finish();
-  assert.equal(out, 'Results:\nCalculate("1") => \'1\'\n\x1b[22mMOSS: a <b> c\n', 'still dim from the tool phase until MOSS:');
+  assert.equal(out, 'Results:\nCalc("1") => \'1\'\n\x1b[22mMOSS: a <b> c\n', 'still dim from the tool phase until MOSS:');
   // a turn never leaves the terminal dim
   out = '';
   const d = new TurnPrinter((s) => (out += s), true);
-  d.begin('<|Human|>: q<eoh>\n');
-  d.text('<|Commands|>: x');
-  d.end();
+  show(d, ['<|Commands|>: x']);
   d.finish();
   assert.equal(out, '\x1b[2mCommands: x\n\x1b[22m');
-  // the no-plugin prompt (Results: None) shows no results block; a reply cut at the budget keeps its tail
+  // a wrong end token after a None placeholder, then the real reply: only the reply is shown
   out = '';
   const q = new TurnPrinter((s) => (out += s), false);
-  q.begin('<|Results|>: None<eor>\n<|MOSS|>:');
-  q.text(' x <eo');
-  q.end();
+  show(q, ['\nNo', 'ne\n<e', 'or>\n<|MO', 'SS|>: x <eo'], 'MOSS');
   q.finish();
   assert.equal(out, 'MOSS: x <eo\n');
 });

@@ -13,9 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend, availableBackends, configureEngine } from '../../src/backends/index.js';
 import { quantizeModel } from '../../src/cli/quantize.js';
+import type { KVCache } from '../../src/models/kv-cache.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { loadModel } from '../../src/models/load.js';
-import { tensor, tidy } from '../../src/tensor/index.js';
+import { applyLora, loraParameters, mergeLora, type Module } from '../../src/nn/index.js';
+import { Generator, randn, tensor, tidy } from '../../src/tensor/index.js';
 import { FIXTURES } from './helpers.js';
 
 const native = availableBackends().some((b) => b.name === 'native');
@@ -23,6 +25,9 @@ const skip = native ? false : 'native backend not built';
 const REPO = join(import.meta.dirname, '..', '..', '..');
 const SHARED = process.env.MOSS_SHARED ?? join(REPO, '..', 'shared');
 const STORIES = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
+
+/** True when the cache holds a captured plan (not 'ops', the fallback for forwards a plan cannot replay). */
+const replays = (c: KVCache): boolean => typeof c.plan?.step === 'object';
 
 /** Greedy decode of `steps` tokens after `prompt`, one token per forward; logits of every step. */
 function decode(model: CausalLM, prompt: number[], steps: number, plan: boolean): { ids: number[]; logits: Float32Array[]; planned: boolean } {
@@ -42,7 +47,7 @@ function decode(model: CausalLM, prompt: number[], steps: number, plan: boolean)
       last = a.indexOf(Math.max(...a));
       ids.push(last);
     }
-    return { ids, logits, planned: cache.plan !== undefined };
+    return { ids, logits, planned: replays(cache) };
   } finally {
     cache.dispose();
     configureEngine(before);
@@ -106,7 +111,7 @@ test('the plan is only used for one token of one sequence with a cache', { skip 
   assert.ok(traced.size > 0);
   const l = tidy(() => model.forward(tensor([4], [1, 1], { dtype: 'i32', backend: be }), { cache: one }));
   assert.deepEqual(l.shape, [1, 1, model.info.vocabSize], 'logits (B, T, V) unless logits: last');
-  assert.ok(one.plan, 'one token of one sequence takes the plan');
+  assert.ok(replays(one), 'one token of one sequence takes the plan');
   assert.equal(one.lens[0], 4);
   one.dispose();
   model.dispose();
@@ -123,7 +128,7 @@ test('a plan refuses freed memory and positions past its cache', { skip }, () =>
   step(cache, 2);
   step(cache, 3);
   assert.throws(() => step(cache, 4), /KV cache full/);
-  const plan = (cache.plan!.step as { rec: { plan: { run(p: number): void } } }).rec.plan;
+  const plan = (cache.plan!.step as { plan: { run(p: number): void } }).plan;
   assert.throws(() => plan.run(3), /outside the plan's caches/);
   assert.throws(() => plan.run(-1), /outside the plan's caches/);
   // free a cache tensor behind the plan's back: running must throw, not touch freed memory
@@ -133,3 +138,74 @@ test('a plan refuses freed memory and positions past its cache', { skip }, () =>
   assert.throws(() => plan.run(0), /dispose|freed/);
   model.dispose();
 });
+
+// --- one forward: the plan is captured from the forward, so whatever the forward computes (an
+// unmerged LoRA adapter included) the plan computes; batched decode (op by op) agrees row by row ---
+
+/** Logits (V) of each forced step: prompt, then `steps` one token at a time, on a batch-1 cache. */
+function forced(model: CausalLM, prompt: number[], steps: number[], plan: boolean): { logits: Float32Array[]; planned: boolean } {
+  const before = configureEngine({ decodePlan: plan });
+  const cache = model.newCache(1, prompt.length + steps.length + 1);
+  try {
+    const be = model.backend;
+    tidy(() => model.forward(tensor(prompt, [1, prompt.length], { dtype: 'i32', backend: be }), { cache, logits: 'last' }));
+    const logits = steps.map((id) => tidy(() => model.forward(tensor([id], [1, 1], { dtype: 'i32', backend: be }), { cache, logits: 'last' }).toFloat32Array()));
+    return { logits, planned: replays(cache) };
+  } finally {
+    cache.dispose();
+    configureEngine(before);
+  }
+}
+
+/** Adapts every projection of `model` with a LoRA whose B is random (B = 0 would hide a dropped adapter). */
+function adapt(model: CausalLM, targets: string[]): void {
+  const m = model as unknown as Module;
+  const n = applyLora(m, { rank: 4, alpha: 8, targets, seed: 3 });
+  assert.ok(n > 0);
+  const g = new Generator(11);
+  for (const [name, t] of loraParameters(m)) {
+    if (name.endsWith('lora_B')) t.backend.copy(t, randn(t.shape, { generator: g, std: 0.5, backend: t.backend }));
+  }
+  m.eval().requiresGrad_(false); // loaded for inference (trainable adapters with grad on decode op by op)
+}
+
+const maxAbs = (a: Float32Array, b: Float32Array): number => a.reduce((s, v, i) => Math.max(s, Math.abs(v - b[i])), 0);
+
+const LORA_TARGETS: Record<string, string[]> = {
+  'moss-a': ['qkv_proj', 'out_proj', 'fc_in', 'fc_out', 'lm_head'],
+  'llama-gqa': ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+};
+
+for (const name of Object.keys(LORA_TARGETS)) {
+  test(`one forward: plan == op by op with and without an unmerged LoRA adapter, batch 1 and batched: ${name}`, { skip }, () => {
+    const prompt = [5, 9, 3], steps = [17, 2, 8, 11, 4, 30];
+    const { model } = loadModel(join(FIXTURES, name), { backend: getBackend('native') });
+    const base = forced(model, prompt, steps, true);
+    adapt(model, LORA_TARGETS[name]);
+    const ops = forced(model, prompt, steps, false);
+    const plan = forced(model, prompt, steps, true);
+    assert.equal(plan.planned, true, 'the LoRA model decodes through the plan');
+    ops.logits.forEach((l, i) => {
+      assert.ok(maxAbs(plan.logits[i], l) <= 1e-5, `step ${i}: plan vs op by op differ by ${maxAbs(plan.logits[i], l)}`);
+      assert.ok(maxAbs(l, base.logits[i]) > 1e-2, `step ${i}: the adapter changes the logits`);
+    });
+    // batched: two rows of different lengths decoded together (op by op) give each row's plan logits
+    const other = [7, 1, 4, 4, 2];
+    const alone = forced(model, other.slice(0, 2), other.slice(2), true);
+    const be = model.backend;
+    const cache = model.newCache(2, 16);
+    tidy(() => model.forward(tensor([...prompt, ...other.slice(0, 2), 0], [2, 3], { dtype: 'i32', backend: be }), { cache, lengths: [3, 2], logits: 'last' }));
+    for (let i = 0; i < 3; i++) {
+      const l = tidy(() => model.forward(tensor([steps[i], other[2 + i]], [2, 1], { dtype: 'i32', backend: be }), { cache, logits: 'last' }).toFloat32Array());
+      const V = l.length / 2;
+      assert.ok(maxAbs(l.subarray(0, V), plan.logits[i]) <= 1e-5, `batched row 0 step ${i} differs by ${maxAbs(l.subarray(0, V), plan.logits[i])}`);
+      assert.ok(maxAbs(l.subarray(V), alone.logits[i]) <= 1e-5, `batched row 1 step ${i} differs by ${maxAbs(l.subarray(V), alone.logits[i])}`);
+    }
+    cache.dispose();
+    // merged: the same model with the adapter folded in (the plan it captures has no adapter calls)
+    mergeLora(model as unknown as Module);
+    const merged = forced(model, prompt, steps, true);
+    merged.logits.forEach((l, i) => assert.ok(maxAbs(l, plan.logits[i]) < 1e-4, `step ${i}: merged vs adapter differ by ${maxAbs(l, plan.logits[i])}`));
+    model.dispose();
+  });
+}

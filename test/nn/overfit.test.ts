@@ -1,24 +1,23 @@
 /**
- * A tiny transformer (test/train/tiny-lm.ts: embedding, one MOSS-style parallel block with rotary
- * attention and a GELU MLP, head) overfits one batch with AdamW on every backend, and the backends'
- * loss curves agree.
+ * The real MOSS module (src/models/moss.ts at a toy shape, initialised by src/train/moss-init.ts:
+ * one parallel attention + MLP block with partial interleaved rotary, fused qkv in 4 shards, gelu_new,
+ * biased head) overfits one batch with AdamW on every backend, and the backends' loss curves agree.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backends/backend.js';
 import { AdamW, clipGradNorm, cosineWithWarmup } from '../../src/nn/index.js';
-import { TinyLM } from '../train/tiny-lm.js';
+import { newMoss } from '../../src/train/moss-init.js';
 import { Generator, ops, tensor, tidy } from '../../src/tensor/index.js';
 import { backends } from '../tensor/helpers.js';
 
 const V = 17;
 const C = 16;
-const H = 2;
 const T = 8;
 const B = 2;
 
 function train(backend: Backend, steps: number): number[] {
-  const model = new TinyLM(V, C, H, 1234, 'f32', 0, backend);
+  const { model } = newMoss({ vocabSize: V, nEmbd: C, nLayer: 1, nHead: 4, rotaryDim: 2, nPositions: T }, 1234, backend);
   const opt = new AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.01 });
   const data = new Generator(99);
   const seq = Array.from({ length: B * (T + 1) }, () => data.int(V));
@@ -41,7 +40,7 @@ function train(backend: Backend, steps: number): number[] {
   return losses;
 }
 
-test('a tiny transformer overfits one batch on every backend, with matching losses', () => {
+test('a toy MOSS model overfits one batch on every backend, with matching losses', () => {
   const curves = backends.map((b) => train(b, 60));
   for (const [i, c] of curves.entries()) {
     assert.ok(c[0] > 2.0, `[${backends[i].name}] initial loss ${c[0]} should be near ln(${V})`);

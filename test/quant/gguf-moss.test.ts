@@ -2,7 +2,7 @@
  * GGUF arch `moss` (HF tensor names + `moss.config`, docs/quantization.md) through the normal loader,
  * and quantized token embeddings that stay quantized (row gather):
  *  - the moss-a golden checkpoint written as an f32 `moss` GGUF reproduces the PyTorch logits;
- *  - written with q8_0/q4_0 2-D weights (wte included), wte stays quantized (QuantEmbeddingW), a
+ *  - written with q8_0/q4_0 2-D weights (wte included), wte stays quantized (QuantEmbedding), a
  *    lookup equals the ref backend's dequantization of those rows exactly, the logits equal those of
  *    the same model with the table fully dequantized (exactly), and (q8_0) stay near PyTorch's;
  *  - a quantized LLaMA GGUF keeps token_embd quantized too; out-of-range ids and a missing or broken
@@ -19,10 +19,10 @@ import { quantizeQ4_0, quantizeQ8_0 } from '../../src/backends/ref/quant.js';
 import { readSafetensors, writeGguf, type GgufWriteTensor } from '../../src/io/index.js';
 import { viewBytes } from '../../src/io/views.js';
 import { loadModel } from '../../src/models/load.js';
-import { EmbeddingW } from '../../src/models/layers.js';
+import { Embedding } from '../../src/nn/index.js';
 import type { MossForCausalLM } from '../../src/models/moss.js';
 import type { LlamaForCausalLM } from '../../src/models/llama.js';
-import { QuantEmbeddingW } from '../../src/models/quant-embedding.js';
+import { QuantEmbedding } from '../../src/models/quant-embedding.js';
 import { Tensor, tensor, tidy } from '../../src/tensor/index.js';
 import { assertClose, FIXTURES, golden } from '../models/helpers.js';
 
@@ -65,7 +65,7 @@ for (const q of ['q8_0', 'q4_0'] as const) {
     const g = golden('moss-a');
     const model = loadModel(mossGguf(q)).model as MossForCausalLM;
     const wte = model.transformer.wte;
-    assert.ok(wte instanceof QuantEmbeddingW, 'quantized table kept (no f32 copy)');
+    assert.ok(wte instanceof QuantEmbedding, 'quantized table kept (no f32 copy)');
     assert.equal(wte.weight.dtype, q);
     // rows vs the ref backend's dequantization of the same bytes (independent kernel)
     const w = wte.weight;
@@ -79,7 +79,7 @@ for (const q of ['q8_0', 'q4_0'] as const) {
     assert.throws(() => tidy(() => wte.forward(tensor([50], [1, 1], { dtype: 'i32' }))), /token id 50 is out of range \[0, 50\)/);
     // the whole model: same logits as with the table dequantized up front
     const a = logits(model, g.input_ids);
-    const deq = new EmbeddingW(tensor(full, w.shape).keep());
+    const deq = new Embedding(tensor(full, w.shape).keep());
     model.transformer.wte = deq;
     assert.deepEqual(logits(model, g.input_ids), a);
     // and near PyTorch's for q8_0 (weights rounded to q8 blocks; q4_0 on this tiny random model is
@@ -96,7 +96,7 @@ test('quantized LLaMA GGUF keeps token_embd quantized', () => {
     const path = join(tmp, 'tiny-llama-q4.gguf');
     writeLlamaGguf(path, { C: 64, L: 1, H: 2, Hkv: 1, F: 96, V: 300 }, 'q4_0');
     const model = loadModel(path).model as LlamaForCausalLM;
-    assert.ok(model.model.embed_tokens instanceof QuantEmbeddingW);
+    assert.ok(model.model.embed_tokens instanceof QuantEmbedding);
     assert.equal(model.model.embed_tokens.weight.dtype, 'q4_0');
     const out = logits(model, [[1, 5, 299]]);
     assert.equal(out.length, 3 * 300);

@@ -119,7 +119,7 @@ test('server-side plugins: the calculator runs here, steps stream as reasoning',
   const field = (f: string) => d.filter((x) => x.moss_field === f).map((x) => x.reasoning_content).join('');
   assert.equal(field('Inner Thoughts'), 'compute');
   assert.equal(field('Commands'), 'Calculate("12*3")');
-  assert.equal(field('Results'), 'Calculate("12*3") => 36\n');
+  assert.equal(field('Results'), 'Calculate("12*3") => \'36\'\n', 'the results field as the model reads it');
   const p1 = engine.tokenizer.decode(engine.requests[1].promptIds);
   assert.ok(p1.endsWith('<|Results|>:\nCalculate("12*3") => \'36\'\n<eor>\n<|MOSS|>:'));
 });

@@ -20,13 +20,13 @@ export class TinyLM extends Module {
   constructor(readonly V = 17, readonly C = 16, readonly H = 2, seed = 1234, dtype: DType = 'f32', dropout = 0, backend?: Backend) {
     super();
     const o = { generator: new Generator(seed), dtype, backend };
-    this.wte = new Embedding(V, C, { ...o, std: 0.5 });
-    this.ln = new LayerNorm(C, 1e-5, o);
-    this.qkv = new Linear(C, 3 * C, o);
-    this.proj = new Linear(C, C, o);
-    this.fc = new Linear(C, 2 * C, o);
-    this.out = new Linear(2 * C, C, o);
-    this.head = new Linear(C, V, o);
+    this.wte = Embedding.init(V, C, { ...o, std: 0.5 });
+    this.ln = LayerNorm.init(C, 1e-5, o);
+    this.qkv = Linear.init(C, 3 * C, o);
+    this.proj = Linear.init(C, C, o);
+    this.fc = Linear.init(C, 2 * C, o);
+    this.out = Linear.init(2 * C, C, o);
+    this.head = Linear.init(C, V, o);
     this.drop = new Dropout(dropout);
   }
 

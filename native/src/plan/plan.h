@@ -17,7 +17,7 @@
  *   const moss_view* m[3] = {&out, &y, &wt};   moss_plan_add(p, MOSS_PLAN_MATMUL, 0, m, 3, s);
  *   moss_plan_run(p, 0);  moss_plan_free(p);
  * Deliberately does not: own or bounds-check memory (the caller keeps every buffer alive and
- * checked; addon.cc does), batch several sequences, or choose what to record (the model files do).
+ * checked; addon.cc does), batch several sequences, or choose what to record (src/models/decode-plan.ts captures it from a model's forward).
  */
 #ifndef MOSS_PLAN_H
 #define MOSS_PLAN_H

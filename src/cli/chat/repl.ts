@@ -8,6 +8,7 @@
  */
 import { createInterface } from 'node:readline';
 import { Session } from '../../chat/session.js';
+import { ROLE } from '../../chat/format.js';
 import { dim, TurnPrinter, useColor } from './render.js';
 import { applyPluginList, describeSwitches, type ChatSetup } from './setup.js';
 import { runTurn } from './turn.js';
@@ -38,7 +39,7 @@ export async function repl(setup: ChatSetup, session: Session): Promise<void> {
   const color = useColor(process.stdout);
   const write = (s: string): void => void process.stdout.write(s);
   const say = (s: string): void => write(`${dim(color, s)}\n`);
-  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: '<|Human|>: ' });
+  const rl = createInterface({ input: process.stdin, output: process.stdout, prompt: `${ROLE.Human.head} ` });
   let running: AbortController | null = null;
   let armed = false; // one Ctrl-C at an empty prompt seen
   let closed = false;

@@ -5,22 +5,17 @@
  * runs the chat loop on the model. Deliberately no terminal I/O here (./repl.ts, ../chat.ts).
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { configureEngine } from '../../backends/index.js';
 import { ModelGenerator } from '../../chat/generator-adapter.js';
 import { ALL_OFF, anyPlugin, type PluginSwitches } from '../../chat/meta.js';
 import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
-import { loadTokenizer } from '../../io/load-tokenizer.js';
 import { loadModel, type LoadedModel } from '../../models/load.js';
 import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/index.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
 import { number } from '../flags.js';
+import { findTokenizer, modelPath } from '../model-files.js';
 import { engineFromFlags } from '../options.js';
 
-/** Package root (this file is dist/src/cli/chat/setup.js). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-export const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'moss-tiny');
 
 export interface ChatFlags {
   model?: string;
@@ -126,21 +121,18 @@ export interface ChatSetup {
 
 /** Loads the model and tokenizer and builds the adapter. */
 export function setUp(f: ChatFlags): ChatSetup {
-  const path = f.model ?? DEFAULT_MODEL;
-  if (f.model === undefined && !existsSync(path)) {
-    throw new Error(`chat: the bundled model ${path} is not there (not trained/installed yet); pass --model <HF folder, .gguf or llama2.c .bin>`);
-  }
+  const path = modelPath('chat', f.model);
   configureEngine(engineFromFlags({ threads: f.threads }));
   const pcfg = pluginsConfig(f);
   const loaded = loadModel(path);
-  let tokenizer: Tokenizer;
-  const tpath = f.tokenizer ?? (loaded.format === 'hf' ? path : undefined);
-  if (!tpath) throw new Error(`chat: pass --tokenizer <path> for ${path} (a MOSS tokenizer with <eoh> <eom> <eot> <eoc> <eor>)`);
+  let tokenizer: Tokenizer | null;
+  const tpath = f.tokenizer ?? path;
   try {
-    tokenizer = loadTokenizer(tpath);
+    tokenizer = findTokenizer(path, f.tokenizer);
   } catch (e) {
     throw new Error(`chat: no tokenizer for ${path}: ${(e as Error).message}; pass --tokenizer <path>`, { cause: e });
   }
+  if (!tokenizer) throw new Error(`chat: no tokenizer for ${path}: none beside it; pass --tokenizer <path> (a MOSS tokenizer with <eoh> <eom> <eot> <eoc> <eor>)`);
   const missing = ['<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'].filter((t) => tokenizer.tokenToId(t) === undefined);
   if (missing.length) throw new Error(`chat: ${tpath} is not a MOSS tokenizer (no ${missing.join(' ')} tokens)`);
   const info = loaded.model.info;
@@ -161,6 +153,6 @@ export function setUp(f: ChatFlags): ChatSetup {
   const maxNewTokens = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 }) ?? defaults.maxNewTokens ?? 512;
   const eot = tokenizer.tokenToId('<|endoftext|>');
   const stopIds = [...(o.stopIds ?? []), ...(eot !== undefined ? [eot] : [])];
-  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext });
+  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext, vocabSize: tokenizer.vocabSize }); // padding rows past the vocab are never sampled
   return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens };
 }

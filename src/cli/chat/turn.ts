@@ -1,11 +1,11 @@
 /**
- * One `moss chat` turn: runs the plugin loop (`chatTurn`) on the session's history and switches,
- * streams the output to a TurnPrinter (if any), records the plugin calls, and returns the turn as
- * the JSON shape `--json` prints. A cancelled turn (Ctrl-C) returns null and is not kept.
- * Deliberately no terminal handling (./repl.ts) and no argument parsing (./setup.ts).
+ * One `moss chat` turn: runs the chat loop (src/chat `runTurn`, plugins run locally) on the
+ * session's history and switches, streams the fields to a TurnPrinter (if any), records the plugin
+ * calls, and returns the turn as the JSON shape `--json` prints. A cancelled turn (Ctrl-C) returns
+ * null and is not kept. Deliberately no terminal handling (./repl.ts) and no argument parsing (./setup.ts).
  */
 import { fieldBody, type TurnFields } from '../../chat/format.js';
-import { chatTurn, type TokenGenerator } from '../../chat/loop.js';
+import { conversation, pluginRunner, runTurn as runChatTurn, type LoopEvent, type TokenGenerator } from '../../chat/loop.js';
 import type { Session } from '../../chat/session.js';
 import type { TurnPrinter } from './render.js';
 import type { ChatSetup } from './setup.js';
@@ -28,7 +28,7 @@ export interface TurnJson {
   calls: CallJson[];
 }
 
-export function turnJson(t: TurnFields, calls: CallJson[]): TurnJson {
+export function turnJson(t: TurnFields, calls: CallJson[], reply?: string): TurnJson {
   const body = (k: keyof TurnFields): string | null => {
     const v = t[k];
     if (v === undefined) return null;
@@ -40,7 +40,7 @@ export function turnJson(t: TurnFields, calls: CallJson[]): TurnJson {
     inner_thoughts: body('Inner Thoughts'),
     commands: body('Commands'),
     results: body('Tool Responses'),
-    moss: t.MOSS ? fieldBody('MOSS', t.MOSS) : '',
+    moss: reply ?? (t.MOSS ? fieldBody('MOSS', t.MOSS) : ''),
     calls,
   };
 }
@@ -48,43 +48,23 @@ export function turnJson(t: TurnFields, calls: CallJson[]): TurnJson {
 /** What a turn needs from the set-up (the model may be any TokenGenerator, e.g. a scripted one in tests). */
 export type TurnSetup = Pick<ChatSetup, 'tokenizer' | 'plugins' | 'maxContext' | 'maxNewTokens'> & { readonly generator: TokenGenerator };
 
-/** Wraps the model so the printer learns where each generation starts and ends. */
-function watched(setup: TurnSetup, printer: TurnPrinter | undefined): TokenGenerator {
-  const inner = setup.generator;
-  if (!printer) return inner;
-  return {
-    async *generate(promptIds, opts) {
-      printer.begin(setup.tokenizer.decode(promptIds));
-      try {
-        yield* inner.generate(promptIds, opts);
-      } finally {
-        printer.end();
-      }
-    },
-  };
-}
-
 /** Runs one turn; returns null when `signal` aborted it (nothing is added to the session). */
 export async function runTurn(setup: TurnSetup, session: Session, text: string, signal: AbortSignal, printer?: TurnPrinter): Promise<TurnJson | null> {
   const calls: CallJson[] = [];
-  const turn = await chatTurn(session.state.turns, text, {
-    model: watched(setup, printer),
-    tokenizer: setup.tokenizer,
-    plugins: setup.plugins,
-    switches: session.state.switches,
-    maxContext: setup.maxContext,
-    maxNewTokens: setup.maxNewTokens,
-    signal,
-    onEvent: (e) => {
-      if (e.type === 'text') printer?.text(e.text);
-      else {
-        calls.push({ name: e.name, arg: e.arg, ok: e.ok, ...(e.message !== undefined ? { message: e.message } : {}) });
-        if (!e.ok) printer?.note(`${e.name}("${e.arg}"): ${e.message ?? 'failed'}`);
-      }
-    },
+  const switches = session.state.switches;
+  const onEvent = (e: LoopEvent): void => {
+    if (e.type === 'field') printer?.event(e);
+    else {
+      calls.push({ name: e.name, arg: e.arg, ok: e.ok, ...(e.message !== undefined ? { message: e.message } : {}) });
+      if (!e.ok) printer?.note(`${e.name}("${e.arg}"): ${e.message ?? 'failed'}`);
+    }
+  };
+  const r = await runChatTurn(conversation(switches, session.state.turns, text), {
+    model: setup.generator, tokenizer: setup.tokenizer, maxContext: setup.maxContext, maxNewTokens: setup.maxNewTokens, signal, onEvent,
+    run: pluginRunner({ plugins: setup.plugins, switches, signal, onEvent }),
   });
   printer?.finish();
   if (signal.aborted) return null;
-  session.push(turn);
-  return turnJson(turn, calls);
+  session.push(r.turn);
+  return turnJson(r.turn, calls, r.reply);
 }

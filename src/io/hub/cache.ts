@@ -10,8 +10,8 @@
  * so that Python tools and moss share one cache. One addition of ours, ignored by
  * huggingface_hub's cache scanner: `.moss/<commit>.json` lists the repo's files at that commit,
  * which lets us tell a complete snapshot from a partial one without asking the network.
- * Not here: cross-process locks (huggingface_hub's `.locks/`): two pulls of the same file at once
- * can each fail their hash check, never leave a wrong blob.
+ * Locks: `<cacheDir>/.locks/models--org--name/<etag>.moss.lock` (lock.ts), beside
+ * huggingface_hub's flock files of the same folder.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -28,6 +28,11 @@ export class RepoCache {
 
   blobPath(etag: string): string {
     return join(this.root, 'blobs', etag);
+  }
+
+  /** Our cross-process lock of one blob (src/io/hub/lock.ts), beside huggingface_hub's `.locks`. */
+  lockPath(etag: string): string {
+    return join(this.cacheDir, '.locks', repoFolderName(this.repo), `${etag}.moss.lock`);
   }
 
   snapshotDir(commit: string): string {

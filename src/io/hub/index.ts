@@ -11,5 +11,5 @@ export { HubError } from './http.js';
 export { RepoCache } from './cache.js';
 export { parseRepoSpec, repoFolderName, isCommitHash } from './repo.js';
 export type { RepoRef } from './repo.js';
-export { DEFAULT_ENDPOINT } from './options.js';
+export { DEFAULT_ENDPOINT, formatBytes } from './options.js';
 export type { HubOptions, PullEvent } from './options.js';

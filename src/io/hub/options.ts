@@ -6,7 +6,8 @@
 
 /** What a pull reports while it works (the CLI draws a progress bar from it). */
 export type PullEvent =
-  | { kind: 'plan'; repo: string; commit: string; files: number; toFetch: number; bytes: number }
+  /** `bytes` to fetch in all, of which `resumed` are already in `.incomplete` files. */
+  | { kind: 'plan'; repo: string; commit: string; files: number; toFetch: number; bytes: number; resumed: number }
   | { kind: 'bytes'; n: number }
   | { kind: 'file'; path: string; bytes: number; resumedFrom: number }
   | { kind: 'retry'; path: string; at: number; reason: string };
@@ -26,8 +27,20 @@ export interface HubOptions {
   retries?: number;
   /** First back-off in ms, doubled per attempt (default 500). */
   retryDelayMs?: number;
+  /** Ask the Hub which commit a branch or tag is at even when the cached snapshot is complete. */
+  refresh?: boolean;
   onEvent?: (e: PullEvent) => void;
+  /** Free bytes where the cache is (default: statfs); a pull that cannot fit stops before it starts. */
+  diskFree?: (dir: string) => number;
   signal?: AbortSignal;
 }
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
+
+/** Bytes for people, in decimal units as the Hub shows them: `21.0 MB`. */
+export function formatBytes(n: number): string {
+  const u = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  for (; n >= 1000 && i < u.length - 1; i++) n /= 1000;
+  return `${n.toFixed(i && n < 100 ? 1 : 0)} ${u[i]}`;
+}

@@ -5,12 +5,13 @@
  * into `snapshots/<commit>/`. A snapshot already complete in the cache is returned without any
  * request, and with `offline` nothing is ever requested. Not here: deleting old revisions.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, statfsSync } from 'node:fs';
 import { RepoCache } from './cache.js';
 import { fetchBlob } from './fetch-file.js';
+import { withLock } from './lock.js';
 import { HubError, fileMeta, resolveUrl, revisionInfo, type FileMeta } from './http.js';
-import type { HubOptions } from './options.js';
-import type { RepoRef } from './repo.js';
+import { formatBytes, type HubOptions } from './options.js';
+import { isCommitHash, type RepoRef } from './repo.js';
 
 /** Picks the files to fetch from a repo's full file list. */
 export type Select = (files: readonly string[]) => string[];
@@ -77,7 +78,7 @@ function fromCache(cache: RepoCache, ref: RepoRef, select: Select, o: HubOptions
 export async function pull(ref: RepoRef, select: Select, o: HubOptions): Promise<PullResult> {
   const cache = new RepoCache(o.cacheDir, ref.repo);
   const cached = fromCache(cache, ref, select, o);
-  if (cached) return cached;
+  if (cached && !(o.refresh && !isCommitHash(ref.revision) && !o.offline)) return cached;
 
   // --- ask the Hub: revision -> commit and file list
   const info = await revisionInfo(ref.repo, ref.revision, o);
@@ -101,15 +102,24 @@ export async function pull(ref: RepoRef, select: Select, o: HubOptions): Promise
   for (const f of todo) byBlob.set(metas.get(f)!.etag, [...(byBlob.get(metas.get(f)!.etag) ?? []), f]);
   const blobs = [...byBlob.entries()].filter(([etag]) => !existsSync(cache.blobPath(etag)));
   const bytes = blobs.reduce((s, [, fs]) => s + metas.get(fs[0])!.size, 0);
-  o.onEvent?.({ kind: 'plan', repo: ref.repo, commit, files: want.length, toFetch: blobs.length, bytes });
+  const partial = (etag: string) => (existsSync(`${cache.blobPath(etag)}.incomplete`) ? statSync(`${cache.blobPath(etag)}.incomplete`).size : 0);
+  const resumed = blobs.reduce((s, [etag, fs]) => s + Math.min(partial(etag), metas.get(fs[0])!.size), 0);
+  o.onEvent?.({ kind: 'plan', repo: ref.repo, commit, files: want.length, toFetch: blobs.length, bytes, resumed });
+  mkdirSync(`${cache.root}/blobs`, { recursive: true });
+  const free = (o.diskFree ?? ((d: string) => { const f = statfsSync(d); return f.bavail * f.bsize; }))(`${cache.root}/blobs`);
+  if (bytes - resumed > free) {
+    throw new HubError(`${label(ref)}: needs ${formatBytes(bytes - resumed)} more in ${o.cacheDir}, which has ${formatBytes(free)} free (set HF_HUB_CACHE to a bigger disk, or pick files with --include)`);
+  }
 
   // --- downloads
   let received = 0;
-  mkdirSync(`${cache.root}/blobs`, { recursive: true });
   for (const [etag, files] of byBlob) if (existsSync(cache.blobPath(etag))) for (const f of files) cache.link(commit, f, etag);
   await pool(blobs, limit, ctrl, async ([etag, files]) => {
     const meta = metas.get(files[0])!;
-    const r = await fetchBlob(resolveUrl(ref.repo, commit, files[0], o), cache.blobPath(etag), meta, `${ref.repo}: ${files[0]}`, opts);
+    // another moss process may be fetching the same blob: wait for it, then use its result
+    const r = await withLock(cache.lockPath(etag), async () =>
+      existsSync(cache.blobPath(etag)) ? { received: 0, resumedFrom: meta.size } : fetchBlob(resolveUrl(ref.repo, commit, files[0], o), cache.blobPath(etag), meta, `${ref.repo}: ${files[0]}`, opts),
+    opts.signal);
     received += r.received;
     for (const f of files) cache.link(commit, f, etag);
     o.onEvent?.({ kind: 'file', path: files[0], bytes: meta.size, resumedFrom: r.resumedFrom });

@@ -1,9 +1,13 @@
 /**
  * Fused neural-network ops: softmax, log_softmax, layer_norm, rms_norm, rope, scaled-dot-product
- * attention (causal, KV-cache aware, GQA), cross_entropy, dropout. Each uses the backend's fused
- * kernel when `supports()` says so and is composed from primitives otherwise; vjps sit beside.
- * Attention uses the fused forward (+ logsumexp) and fused backward when the backend has both, and is
- * composed (matmul + mask + softmax) otherwise.
+ * attention (causal, KV-cache aware, GQA), cross_entropy, dropout; vjps sit beside.
+ * Contract with the backend (`supports(op)`):
+ * - softmax, logSoftmax and sdpa use the fused kernel when the backend has it and are composed from
+ *   primitives otherwise (attention: the fused forward + logsumexp and fused backward when the
+ *   backend has both, else matmul + mask + softmax).
+ * - layerNorm, rmsNorm, rope and crossEntropy NEED the fused kernel (both backends here have them):
+ *   on a backend without it they throw "<op>: backend <name> has no fused kernel for it".
+ * dropout is composed (a host-drawn mask, so runs are identical on every backend).
  */
 import type { AttentionParams, RopeParams } from '../../backends/backend.js';
 import { Tensor } from '../tensor.js';
@@ -55,6 +59,7 @@ function rowsOf(x: Tensor): number[] {
   return x.shape.slice(0, -1);
 }
 
+/** The ops with no composed fallback (see the header): they need the backend's kernel. */
 function requireFused(x: Tensor, op: 'layerNorm' | 'rmsNorm' | 'rope' | 'crossEntropy'): void {
   if (!x.backend.supports(op)) throw new Error(`${op}: backend ${x.backend.name} has no fused kernel for it`);
 }

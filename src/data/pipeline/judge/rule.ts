@@ -7,8 +7,7 @@
  * reply yet). The results come from our real plugins (src/plugins), not from the transcript.
  * Deliberately no judgement of style or helpfulness.
  */
-import { parseCommands } from '../../../chat/commands.js';
-import { parseFields, ROLE } from '../../../chat/format.js';
+import { fieldsFrom, parseCommands, ROLE } from '../moss-format.js';
 import { calculate, solve } from '../../../plugins/index.js';
 
 export interface RuleVerdict {
@@ -32,10 +31,10 @@ export function containsNumber(text: string, n: string): boolean {
 }
 
 /** The fields of the last turn of `text` (from its last `<|Human|>:`, or from the start). */
-function lastTurn(text: string): ReturnType<typeof parseFields>['fields'] {
+function lastTurn(text: string): ReturnType<typeof fieldsFrom>['fields'] {
   const at = text.lastIndexOf(ROLE.Human.head);
   const from = at < 0 ? text.search(/<\|(Inner Thoughts|Commands|Results|MOSS)\|>:/) : at;
-  return from < 0 ? [] : parseFields(text, from).fields;
+  return from < 0 ? [] : fieldsFrom(text, from).fields;
 }
 
 /** Judges one response in its context (the context may end inside the turn, e.g. at `<|MOSS|>:`). */

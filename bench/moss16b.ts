@@ -1,0 +1,78 @@
+/**
+ * `npm run bench -- moss16b [--layouts fp16,int4] [--dir D] [--q8] [--tokens N]`: writes a
+ * MOSS-16B-shaped checkpoint per layout (bench/moss16b-write.ts; ~33 GB fp16, ~10 GB int4), runs
+ * the real CLI on it in child processes under /usr/bin/time (peak RSS): fp16 -> `moss quantize`
+ * q4_0 (and q8_0 with --q8; time, GB/s of input, peak RSS) -> `moss generate` on the GGUF (load
+ * time, first-token latency, prefill and decode tok/s, peak RSS); GPTQ layouts -> `moss generate`
+ * directly. Deletes what it wrote after each layout. Prints a table with the load average.
+ * Peer row: llama.cpp (node-llama-cpp in bench/peers) has no MOSS/CodeGen architecture, so it
+ * cannot run this GGUF; the table says so instead of comparing a different model.
+ * Not part of `npm test`. Needs ~40 GB free disk for fp16 (+9 / +18 GB for the GGUFs).
+ */
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { writeMoss16b, type Layout } from './moss16b-write.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'moss.js');
+
+interface Run { wall: number; rssGiB: number; out: string; err: string; code: number | null }
+
+function timed(args: string[], timeoutS: number): Run {
+  const t = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-v', process.execPath, BIN, ...args], { encoding: 'utf8', timeout: timeoutS * 1000, maxBuffer: 1 << 26 });
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
+  return { wall: (performance.now() - t) / 1000, rssGiB: rss ? Number(rss[1]) / 2 ** 20 : NaN, out: r.stdout ?? '', err: r.stderr ?? '', code: r.status };
+}
+
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
+const rows: string[][] = [];
+const row = (...c: (string | number)[]) => { rows.push(c.map(String)); process.stdout.write(`${c.join(' | ')}\n`); };
+
+function generate(model: string, tokenizer: string, label: string, tokens: number): void {
+  const prompt = '<|Human|>: 你好，请介绍一下你自己<eoh>\n<|MOSS|>:';
+  const r = timed(['generate', '--model', model, '--tokenizer', tokenizer, '--prompt', prompt, '--max-new-tokens', String(tokens), '--temperature', '0', '--json'], 1800);
+  if (r.code !== 0) { row(label, 'generate FAILED', r.err.split('\n').filter((l) => l.startsWith('moss:'))[0] ?? r.err.slice(-300), load()); return; }
+  const j = JSON.parse(r.out) as { usage: { prompt_tokens: number; completion_tokens: number }; timings: { prefill_tokens_per_s: number; decode_tokens_per_s: number } };
+  const prefillS = j.usage.prompt_tokens / j.timings.prefill_tokens_per_s;
+  const decodeS = (j.usage.completion_tokens - 1) / j.timings.decode_tokens_per_s;
+  const loadS = r.wall - prefillS - decodeS;
+  row(label, `load ${loadS.toFixed(1)} s`, `first token ${(loadS + prefillS).toFixed(1)} s (prefill ${prefillS.toFixed(1)} s)`, `prefill ${j.timings.prefill_tokens_per_s.toFixed(2)} tok/s`, `decode ${j.timings.decode_tokens_per_s.toFixed(2)} tok/s`, `peak RSS ${r.rssGiB.toFixed(2)} GiB`, `load avg ${load()}`);
+}
+
+export async function main(args: string[]): Promise<void> {
+  const opt = (k: string, d: string) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
+  const layouts = opt('--layouts', 'fp16').split(',') as Layout[];
+  const base = resolve(opt('--dir', join(ROOT, '..', 'moss16b-bench')));
+  const tokens = Number(opt('--tokens', '8'));
+  for (const layout of layouts) {
+    const dir = join(base, layout);
+    try {
+      let t = performance.now();
+      let last = 0;
+      const w = writeMoss16b(dir, layout, (done, total) => {
+        if (done - last > 2e9 || done === total) { process.stderr.write(`write ${layout}: ${(done / 1e9).toFixed(1)}/${(total / 1e9).toFixed(1)} GB\n`); last = done; }
+      });
+      row(layout, `wrote ${(w.bytes / 1e9).toFixed(1)} GB in ${w.files.length} file(s)`, `${((performance.now() - t) / 1000).toFixed(0)} s`, `load avg ${load()}`);
+      if (layout === 'fp16') {
+        for (const q of args.includes('--q8') ? ['q4_0', 'q8_0'] : ['q4_0']) {
+          const out = join(dir, `moss-${q}.gguf`);
+          t = performance.now();
+          const r = timed(['quantize', '--model', dir, '--type', q, '--out', out, '--quiet'], 3600);
+          if (r.code !== 0) { row(`fp16 -> ${q}`, 'quantize FAILED', r.err.slice(-400), load()); continue; }
+          row(`fp16 -> ${q}`, `quantize ${r.wall.toFixed(0)} s`, `${(w.bytes / 1e9 / r.wall).toFixed(2)} GB/s of input`, `out ${(statSync(out).size / 1e9).toFixed(1)} GB`, `peak RSS ${r.rssGiB.toFixed(2)} GiB`, `load avg ${load()}`);
+          generate(out, dir, `${q} GGUF`, tokens);
+          rmSync(out, { force: true });
+        }
+      } else {
+        generate(dir, dir, `GPTQ ${layout}`, tokens);
+      }
+      row('llama.cpp peer', 'n/a: llama.cpp has no MOSS/CodeGen architecture (the q4_0 GGUF is arch "moss")');
+    } finally {
+      if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (!args.includes('--keep')) rmSync(base, { recursive: true, force: true });
+}

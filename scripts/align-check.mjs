@@ -1,0 +1,53 @@
+/* global process */
+/**
+ * `node scripts/align-check.mjs --held <pairs.jsonl> [--policy <dir>...] [--steer <dir> --pm <dir>] [--n N] [--temperature T] [--seed S]`:
+ * the end-to-end checks of docs/alignment.md on held-out pairs written by `moss data pairs` (lines
+ * with `context` and `answer`): for each policy, the rate of sampled replies (temperature 0.7 by
+ * default) whose number is not the plugin's answer; for a steer-trained model, the preference
+ * model's mean score of its sampled replies per decoding tag 1..K (K from its
+ * generation_config.json), which should rise with the tag. Prints one JSON object.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sampleReplies, wrongRate } from '../dist/src/eval/preference.js';
+import { loadTokenizer } from '../dist/src/io/load-tokenizer.js';
+import { loadModel } from '../dist/src/models/load.js';
+import { renderCompletion } from '../dist/src/train/pairs.js';
+import { loadRewardModel, scoreSeqs } from '../dist/src/train/reward-model.js';
+
+const args = process.argv.slice(2);
+const all = (k) => args.flatMap((a, i) => (a === k ? [args[i + 1]] : []));
+const one = (k, d) => all(k)[0] ?? d;
+const n = Number(one('--n', '100'));
+const temperature = Number(one('--temperature', '0.7'));
+const seed = Number(one('--seed', '1'));
+const held = readFileSync(one('--held'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)).slice(0, n);
+const contexts = held.map((p) => p.context);
+const answers = held.map((p) => p.answer);
+const out = { held: one('--held'), n: held.length, temperature, seed, wrongRate: {}, steer: null };
+const t0 = Date.now();
+for (const dir of all('--policy')) {
+  const { model } = loadModel(dir);
+  const replies = await sampleReplies(model, loadTokenizer(dir), contexts, { temperature, seed });
+  out.wrongRate[dir] = wrongRate(replies, answers);
+  model.dispose();
+}
+const steer = one('--steer');
+if (steer) {
+  const pmDir = one('--pm');
+  const K = JSON.parse(readFileSync(join(steer, 'generation_config.json'), 'utf8')).quality_tags;
+  const { model } = loadModel(steer);
+  const tok = loadTokenizer(steer);
+  const { model: pm } = loadRewardModel(pmDir);
+  const pad = tok.encode('<eom>', { special: 'allow' })[0];
+  const perTag = [];
+  for (let tag = 1; tag <= K; tag++) {
+    const replies = await sampleReplies(model, tok, contexts, { temperature, seed, quality: { tag, of: K } });
+    const seqs = replies.map((r, i) => renderCompletion({ context: contexts[i] }, r, tok, { context: 4096 }));
+    const scores = scoreSeqs(pm, seqs, pad);
+    perTag.push({ tag, pmScore: scores.reduce((s, v) => s + v, 0) / scores.length, wrongRate: wrongRate(replies, answers) });
+  }
+  out.steer = { model: steer, pm: pmDir, tags: K, perTag, monotone: perTag.every((t, i) => i === 0 || t.pmScore > perTag[i - 1].pmScore) };
+}
+out.seconds = Math.round((Date.now() - t0) / 1000);
+process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -1,0 +1,69 @@
+/**
+ * A learnable, verifiable preference for the alignment recipes: calculator (and equation-solver)
+ * conversations from the synthetic generator (./synth-plugins.ts, real plugin results), turned into
+ * plain-text preference pairs `{context, chosen, rejected}` (../../docs/alignment.md): the context
+ * is the rendered conversation up to the final `<|MOSS|>:` (meta instruction, the question, the
+ * model's inner thoughts and command, the plugin's result), the chosen reply states the plugin's
+ * number, the rejected one the same sentence with a wrong number (one digit changed, a digit
+ * dropped or doubled, or the integer off by a little) — the mistake small models make when copying.
+ * Deterministic per seed; the ids say which seed and index made a pair.
+ * Not here: judging model samples (moss annotate's rule judge does that on real samples).
+ */
+import { renderText, type SftRecord } from '../chat/format.js';
+import { Generator } from '../tensor/index.js';
+import { synthConversations, type Expectation, type Kind } from './synth-plugins.js';
+
+export interface PrefPair {
+  id: string;
+  context: string;
+  chosen: string;
+  rejected: string;
+  /** The plugin's answer (for evaluation). */
+  answer: string;
+}
+
+/** A wrong version of a number string that a careless copy could produce (never equal to it). */
+export function wrongNumber(num: string, g: Generator): string {
+  const digits = [...num].map((c, i) => (/[0-9]/.test(c) ? i : -1)).filter((i) => i >= 0);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const r = g.uniform();
+    let out: string;
+    const at = digits[g.int(digits.length)];
+    if (r < 0.5) out = num.slice(0, at) + String((Number(num[at]) + 1 + g.int(9)) % 10) + num.slice(at + 1); // one digit changed
+    else if (r < 0.65 && digits.length > 1) out = num.slice(0, at) + num.slice(at + 1); // a digit dropped
+    else if (r < 0.8) out = num.slice(0, at) + num[at] + num.slice(at); // a digit doubled
+    else out = /^-?\d+$/.test(num) ? String(Number(num) + (g.uniform() < 0.5 ? -1 : 1) * (1 + g.int(9))) : num.slice(0, at) + String((Number(num[at]) + 5) % 10) + num.slice(at + 1);
+    if (out !== num && /[0-9]/.test(out) && !/^-?0\d/.test(out)) return out;
+  }
+  return `${num}1`;
+}
+
+/** The record's text up to and including the final `<|MOSS|>:` and the reply after it. */
+export function splitFinalReply(r: SftRecord): { context: string; reply: string } {
+  const text = renderText(r);
+  const at = text.lastIndexOf('<|MOSS|>:');
+  return { context: text.slice(0, at + '<|MOSS|>:'.length), reply: text.slice(at + '<|MOSS|>:'.length).replace(/\n$/, '') };
+}
+
+/**
+ * `n` pairs from calculator / solver conversations of generator seed `seed`. `withMeta: false`
+ * leaves the meta instruction out of the context (shorter sequences, as the dense SFT stages).
+ */
+export function calcPairs(n: number, seed: number, docsDir: string, o: { withMeta?: boolean; mix?: Partial<Record<Kind, number>> } = {}): PrefPair[] {
+  const mix = o.mix ?? { calc: 1, solve: 0, search: 0, image: 0, chat: 0 };
+  const g = new Generator(seed * 104729 + 7);
+  const out: PrefPair[] = [];
+  for (const [i, c] of synthConversations(n, seed, docsDir, mix).entries()) {
+    const e: Expectation = c.expect;
+    if (!e.answer) continue;
+    const rec = o.withMeta === false ? { ...c.record, meta_instruction: '' } : c.record;
+    const { context, reply } = splitFinalReply(rec);
+    // the number in the reply (solver answers are lists: perturb the first number in it)
+    const num = /-?\d+(\.\d+)?/.exec(e.answer)?.[0];
+    if (!num || !reply.includes(num)) continue;
+    const wrong = wrongNumber(num, g);
+    const at = reply.lastIndexOf(num); // the result ends the reply; the question may hold the same digits earlier
+    out.push({ id: `calc-${seed}-${i}`, context, chosen: reply, rejected: reply.slice(0, at) + wrong + reply.slice(at + num.length), answer: e.answer });
+  }
+  return out;
+}

@@ -1,0 +1,83 @@
+/**
+ * Every entry point starts with its documented defaults, run as a user runs it (the real
+ * bin/moss.js, from a folder that is not the package): `moss serve` with no --model serves the
+ * bundled moss-tiny (and an HF folder --model finds its own tokenizer), `moss chat` and
+ * `moss generate` with no --model use moss-tiny, `moss chat --model x.gguf` uses the tokenizer the
+ * GGUF carries. Replies carry no MOSS markup, with or without tools offered, and a prompt gets the
+ * same ids (one BOS policy) from `moss generate` and `/v1/completions`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MOSS_BIN, ROOT } from './chat-helpers.js';
+
+const TINY = join(ROOT, 'models', 'moss-tiny');
+const MARKUP = /<eo[hmtcr]>|<\|endoftext\|>|<\|(Human|MOSS|Results|Commands|Inner Thoughts)\|>/;
+const cwd = mkdtempSync(join(tmpdir(), 'moss-defaults-'));
+const moss = (...args: string[]) => spawnSync(process.execPath, [MOSS_BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+
+/** Starts `moss serve …` on a free port; resolves with its base URL and a stop function. */
+async function serve(...args: string[]): Promise<{ url: string; stop: () => void }> {
+  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}
+
+const chatReq = (url: string, body: unknown) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ choices: { message: { content: string | null; tool_calls?: unknown[] }; finish_reason: string }[] }>);
+
+test('moss serve with no --model serves moss-tiny: plain and tools-not-needed replies without markup; BOS as moss generate', async () => {
+  const s = await serve();
+  try {
+    assert.equal(((await (await fetch(`${s.url}/v1/models`)).json()) as { data: { id: string }[] }).data[0].id, 'moss-tiny');
+    const plain = await chatReq(s.url, { messages: [{ role: 'user', content: 'Hello! Who are you?' }], temperature: 0, max_tokens: 40 });
+    const text = plain.choices[0].message.content ?? '';
+    assert.ok(text.trim().length > 0 && !MARKUP.test(text) && text.trim() !== 'None', JSON.stringify(text));
+    const tools = [{ type: 'function', function: { name: 'calculator', parameters: { type: 'object', properties: { expression: { type: 'string' } } } } }];
+    const t = await chatReq(s.url, { messages: [{ role: 'user', content: 'Hello! Who are you?' }], tools, temperature: 0, max_tokens: 80 });
+    const c = t.choices[0];
+    assert.equal(c.finish_reason, 'stop');
+    assert.ok(!c.message.tool_calls && (c.message.content ?? '').trim().length > 0 && !MARKUP.test(c.message.content ?? ''), `tools offered, none needed: ${JSON.stringify(c)}`);
+    const comp = (await (await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Hello', max_tokens: 1, temperature: 0 }) })).json()) as { usage: { prompt_tokens: number } };
+    const gen = JSON.parse(moss('generate', '--prompt', 'Hello', '--max-new-tokens', '1', '--temperature', '0', '--json').stdout) as { prompt_ids: number[] };
+    assert.equal(comp.usage.prompt_tokens, gen.prompt_ids.length, 'one BOS policy: /v1/completions = moss generate');
+    assert.deepEqual(gen.prompt_ids, [39, 2907], '"Hello" on moss-tiny, no BOS');
+  } finally {
+    s.stop();
+  }
+});
+
+test('moss serve --model <HF folder> finds the folder\'s tokenizer', async () => {
+  const s = await serve('--model', TINY);
+  s.stop();
+  assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
+
+test('moss chat with no --model, and with a GGUF (its own tokenizer): replies without markup', () => {
+  const r = moss('chat', '--message', 'Hello! Who are you?', '--plugins', 'none', '--temperature', '0', '--max-new-tokens', '40', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const [t] = JSON.parse(r.stdout) as { moss: string }[];
+  assert.ok(t.moss.trim().length > 0 && !MARKUP.test(t.moss) && t.moss.trim() !== 'None', JSON.stringify(t.moss));
+  const gguf = join(cwd, 'tiny.gguf');
+  const q = moss('quantize', '--model', TINY, '--type', 'q8_0', '--out', gguf);
+  assert.equal(q.status, 0, q.stderr);
+  const g = moss('chat', '--model', gguf, '--message', 'What is 23*47?', '--temperature', '0', '--max-new-tokens', '40', '--json');
+  assert.equal(g.status, 0, g.stderr);
+  const [gt] = JSON.parse(g.stdout) as { moss: string; commands: string | null }[];
+  assert.ok(!MARKUP.test(gt.moss), gt.moss);
+  rmSync(gguf);
+});
+
+test.after(() => rmSync(cwd, { recursive: true, force: true }));

@@ -1,0 +1,34 @@
+/**
+ * The README's alignment commands, run as written at toy sizes through bin/moss.js on models/moss-tiny:
+ * moss data pairs → moss train dpo / pm → moss score → moss train steer (with the PM scoring the responses).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MOSS_BIN, ROOT } from './chat-helpers.js';
+
+const TINY = join(ROOT, 'models', 'moss-tiny');
+
+function moss(cwd: string, ...args: string[]): string {
+  const r = spawnSync(process.execPath, [MOSS_BIN, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, `moss ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+test('README align walkthrough at toy size: pairs, dpo, pm, score, steer', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moss-align-'));
+  writeFileSync(join(dir, 'pairs.jsonl'), moss(dir, 'data', 'pairs', '--n', '12', '--seed', '101', '--no-meta'));
+  writeFileSync(join(dir, 'held.jsonl'), moss(dir, 'data', 'pairs', '--n', '4', '--seed', '102', '--no-meta'));
+  const toy = ['--steps', '2', '--batch-size', '2', '--eval-every', '0', '--ckpt-every', '0'];
+  moss(dir, 'train', 'dpo', '--init', TINY, '--data', 'pairs.jsonl', '--eval-data', 'held.jsonl', '--out', 'runs/dpo', ...toy, '--lr', '2e-5', '--dtype', 'bf16');
+  moss(dir, 'train', 'pm', '--init', TINY, '--data', 'pairs.jsonl', '--eval-data', 'held.jsonl', '--out', 'runs/pm', ...toy, '--lr', '3e-4');
+  writeFileSync(join(dir, 'one.jsonl'), readFileSync(join(dir, 'held.jsonl'), 'utf8').split('\n')[0] + '\n');
+  const scored = JSON.parse(moss(dir, 'score', '--model', 'runs/pm/final', '--data', 'one.jsonl', '--json')) as Record<string, number>;
+  assert.deepEqual(Object.keys(scored), ['chosen', 'rejected']);
+  writeFileSync(join(dir, 'responses.jsonl'), moss(dir, 'data', 'pairs', '--n', '8', '--seed', '103', '--no-meta', '--responses'));
+  moss(dir, 'train', 'steer', '--init', TINY, '--data', 'responses.jsonl', '--pm', 'runs/pm/final', '--out', 'runs/steer', '--tags', '4', ...toy);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'runs/steer/final/generation_config.json'), 'utf8')).quality_tags, 4);
+});

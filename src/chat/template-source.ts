@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readGguf } from '../io/index.js';
 import { SentencePieceBpe, type Tokenizer } from '../tokenizer/index.js';
-import type { ChatTemplateInfo } from './template.js';
+import { ChatTemplate, type ChatTemplateInfo } from './template.js';
 
 /** End-of-turn token texts llama.cpp recognises by name (llama-vocab.cpp, special_eog_ids). */
 const EOT_TEXTS = ['<|eot_id|>', '<|eom_id|>', '<|end_of_text|>', '<|im_end|>', '<|end|>', '<end_of_turn>', '<|endoftext|>', '<EOT>', '<｜end▁of▁sentence｜>'];
@@ -113,4 +113,16 @@ export function loadChatTemplateInfo(path: string, tok: Tokenizer): ChatTemplate
   const jinjaPath = join(dir, 'chat_template.jinja');
   const jinja = existsSync(jinjaPath) ? readFileSync(jinjaPath, 'utf8') : undefined;
   return chatTemplateFromHf(tok, readJson(join(dir, 'tokenizer_config.json')), readJson(join(dir, 'generation_config.json')), jinja, dir);
+}
+
+/** MOSS's control tokens: a tokenizer with all of them chats in the MOSS format. */
+const MOSS_TOKENS = ['<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'];
+
+/**
+ * The model family's way from messages to a prompt: undefined for a MOSS tokenizer (the MOSS
+ * format, ./messages.ts), else the model's chat template (or the plain fallback).
+ */
+export function modelChatTemplate(path: string, tok: Tokenizer): ChatTemplate | undefined {
+  if (MOSS_TOKENS.every((t) => tok.tokenToId(t) !== undefined)) return undefined;
+  return new ChatTemplate(loadChatTemplateInfo(path, tok));
 }

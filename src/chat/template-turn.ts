@@ -10,6 +10,7 @@
  */
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { TokenGenerator } from './loop.js';
+import { heldBack } from './parse.js';
 import type { ChatTemplate, TemplateMessage } from './template.js';
 
 export interface TemplateTurnOptions {
@@ -103,8 +104,7 @@ class StopCut {
       this.stopped = true;
       return this.buf.slice(0, cut);
     }
-    let hold = 0;
-    for (const s of this.stops) for (let k = Math.min(s.length - 1, this.buf.length); k > hold; k--) if (this.buf.endsWith(s.slice(0, k))) hold = k;
+    const hold = heldBack(this.buf, this.stops);
     const out = this.buf.slice(0, this.buf.length - hold);
     this.buf = this.buf.slice(this.buf.length - hold);
     return out;

@@ -14,6 +14,7 @@ import { createApp } from '../serve/app.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
 import { WorkerEngine } from '../serve/worker-engine.js';
 import { findTokenizer, modelPath } from './model-files.js';
+import { modelChatTemplate } from '../chat/template-source.js';
 import { engineFromFlags } from './options.js';
 
 interface Flags {
@@ -77,7 +78,7 @@ export function register(program: Command): void {
       }
       if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
       const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
-      const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx) });
+      const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer) });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);
       const loopback = f.host === '127.0.0.1' || f.host === 'localhost' || f.host === '::1';

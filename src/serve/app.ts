@@ -14,6 +14,7 @@ import { Metrics } from './metrics.js';
 import { mossApi } from './moss-api.js';
 import { chatCompletions, completions, models } from './openai.js';
 import { staticAsset } from './static.js';
+import type { ChatTemplate } from '../chat/template.js';
 
 export interface AppOptions {
   readonly engine: Engine;
@@ -30,6 +31,8 @@ export interface AppOptions {
   /** max_tokens when a request gives none. Default 512. */
   readonly defaultMaxTokens?: number;
   readonly pluginTimeoutMs?: number;
+  /** A non-MOSS model's chat template (src/chat/template-source.ts modelChatTemplate); absent: the MOSS format. */
+  readonly template?: ChatTemplate;
 }
 
 export interface App {
@@ -80,7 +83,7 @@ export function createApp(o: AppOptions): App {
   const metrics = new Metrics();
   const limit = o.maxBodyBytes ?? 1 << 20;
   const plugins = o.plugins ?? new Map<string, Plugin>();
-  const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs };
+  const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template };
   let store: HistoryStore | undefined;
   const mossDeps = () => ({ ...deps, store: (store ??= new HistoryStore(o.historyDir)), switches: o.switches ?? ALL_OFF });
   const post = (fn: (req: Request, body: unknown) => Promise<Response>): Handler => async (req) => fn(req, await readJson(req, limit));

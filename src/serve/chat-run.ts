@@ -21,6 +21,8 @@ import { ApiError } from './errors.js';
 import { callToCommand, commandName, commandsToCalls, toolMap } from './prompt.js';
 import { StopStrings } from '../generate/stop.js';
 import type { ChatParams } from './validate.js';
+import type { ChatTemplate } from '../chat/template.js';
+import { startTemplateChat } from './template-chat.js';
 
 export type ChatEvent =
   | { readonly type: 'reasoning'; readonly text: string; readonly field: string }
@@ -34,6 +36,8 @@ export interface ChatDeps {
   /** Default max new tokens when the request gives none. */
   readonly defaultMaxTokens: number;
   readonly pluginTimeoutMs?: number;
+  /** A non-MOSS model's chat template (./template-chat.ts); absent: the MOSS format. */
+  readonly template?: ChatTemplate;
 }
 
 /** 429 with Retry-After when the engine cannot take another request. */
@@ -61,6 +65,7 @@ const FIELD_NAME: Record<string, string> = { 'Tool Responses': 'Results' };
  * Throws ApiError (400 bad messages or prompt too long, 429 busy) before anything is generated.
  */
 export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): AsyncGenerator<ChatEvent> {
+  if (deps.template) return startTemplateChat(p, { engine: deps.engine, template: deps.template, defaultMaxTokens: deps.defaultMaxTokens }, signal);
   const { engine } = deps;
   const tools = toolMap(p.plugins.length ? [] : p.tools, p.toolChoice);
   const switches: Record<keyof PluginSwitches, boolean> = { ...(p.plugins.length ? ALL_OFF : tools.switches) };

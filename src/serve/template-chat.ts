@@ -40,7 +40,7 @@ export function startTemplateChat(p: ChatParams, deps: TemplateChatDeps, signal:
   const tok = engine.tokenizer;
   if (p.plugins.length) throw new ApiError(400, `moss_plugins needs a MOSS model; ${engine.modelId} chats through its own chat template`, 'invalid_request_error', 'moss_plugins', 'unsupported_value');
   const offered = p.toolChoice === 'none' ? [] : p.tools;
-  if (offered.length && !template.supportsTools) throw new ApiError(400, `the chat template of ${engine.modelId} (${template.info.source}) does not take tools`, 'invalid_request_error', 'tools', 'unsupported_value');
+  if (offered.length && !template.supportsTools) throw new ApiError(400, template.isPlain ? `${engine.modelId} has no chat template (it gets the plain User:/Assistant: transcript), so it cannot be offered tools` : `the chat template of ${engine.modelId} (${template.info.source}) does not take tools`, 'invalid_request_error', 'tools', 'unsupported_value');
   const tools = offered.map((t) => ({ type: 'function', function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters ?? { type: 'object', properties: {} } } }));
   const messages = templateMessages(p.messages);
   let ids: number[];

@@ -15,6 +15,8 @@ import type { Tokenizer } from '../../tokenizer/index.js';
 import { number } from '../flags.js';
 import { findTokenizer, modelPath } from '../model-files.js';
 import { engineFromFlags } from '../options.js';
+import type { ChatTemplate } from '../../chat/template.js';
+import { modelChatTemplate } from '../../chat/template-source.js';
 
 
 export interface ChatFlags {
@@ -117,6 +119,8 @@ export interface ChatSetup {
   readonly pluginsConfig: PluginsConfig;
   readonly maxContext: number;
   readonly maxNewTokens: number;
+  /** A non-MOSS model's chat template (MOSS's plugins are off); absent: the MOSS format. */
+  readonly template?: ChatTemplate;
 }
 
 /** Loads the model and tokenizer and builds the adapter. */
@@ -133,8 +137,13 @@ export function setUp(f: ChatFlags): ChatSetup {
     throw new Error(`chat: no tokenizer for ${path}: ${(e as Error).message}; pass --tokenizer <path>`, { cause: e });
   }
   if (!tokenizer) throw new Error(`chat: no tokenizer for ${path}: none beside it; pass --tokenizer <path> (a MOSS tokenizer with <eoh> <eom> <eot> <eoc> <eor>)`);
-  const missing = ['<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'].filter((t) => tokenizer.tokenToId(t) === undefined);
-  if (missing.length) throw new Error(`chat: ${tpath} is not a MOSS tokenizer (no ${missing.join(' ')} tokens)`);
+  // a MOSS tokenizer chats in the MOSS format; any other model through its own chat template
+  let template: ChatTemplate | undefined;
+  try {
+    template = modelChatTemplate(path, tokenizer);
+  } catch (e) {
+    throw new Error(`chat: ${tpath}: ${(e as Error).message}`, { cause: e });
+  }
   const info = loaded.model.info;
   if (tokenizer.vocabSize > info.vocabSize) throw new Error(`chat: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${info.vocabSize}`);
   const defaults = generationDefaults(info, loaded.generationConfig);
@@ -154,5 +163,5 @@ export function setUp(f: ChatFlags): ChatSetup {
   const eot = tokenizer.tokenToId('<|endoftext|>');
   const stopIds = [...(o.stopIds ?? []), ...(eot !== undefined ? [eot] : [])];
   const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext, vocabSize: tokenizer.vocabSize }); // padding rows past the vocab are never sampled
-  return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens };
+  return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens, template };
 }

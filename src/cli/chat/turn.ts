@@ -9,6 +9,7 @@ import { conversation, pluginRunner, runTurn as runChatTurn, type LoopEvent, typ
 import type { Session } from '../../chat/session.js';
 import type { TurnPrinter } from './render.js';
 import type { ChatSetup } from './setup.js';
+import { runTemplateChatTurn } from './template-turn.js';
 
 /** A plugin call as `--json` reports it. */
 export interface CallJson {
@@ -46,10 +47,11 @@ export function turnJson(t: TurnFields, calls: CallJson[], reply?: string): Turn
 }
 
 /** What a turn needs from the set-up (the model may be any TokenGenerator, e.g. a scripted one in tests). */
-export type TurnSetup = Pick<ChatSetup, 'tokenizer' | 'plugins' | 'maxContext' | 'maxNewTokens'> & { readonly generator: TokenGenerator };
+export type TurnSetup = Pick<ChatSetup, 'tokenizer' | 'plugins' | 'maxContext' | 'maxNewTokens' | 'template'> & { readonly generator: TokenGenerator };
 
 /** Runs one turn; returns null when `signal` aborted it (nothing is added to the session). */
 export async function runTurn(setup: TurnSetup, session: Session, text: string, signal: AbortSignal, printer?: TurnPrinter): Promise<TurnJson | null> {
+  if (setup.template) return runTemplateChatTurn({ ...setup, template: setup.template }, session, text, signal, printer);
   const calls: CallJson[] = [];
   const switches = session.state.switches;
   const onEvent = (e: LoopEvent): void => {

@@ -10,7 +10,7 @@
  */
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { TokenGenerator } from './loop.js';
-import { heldBack } from './parse.js';
+import { heldBack } from '../generate/stop.js';
 import type { ChatTemplate, TemplateMessage } from './template.js';
 
 export interface TemplateTurnOptions {

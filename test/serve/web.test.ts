@@ -65,7 +65,7 @@ test('web chat in headless Chromium', { skip, timeout: 60_000 }, async () => {
   const steps = await page.locator('.msg.assistant .step').allTextContents();
   assert.ok(steps.some((s) => s.includes('需要计算')), steps.join('|'));
   assert.ok(steps.some((s) => s.includes('Calculate("12*3")')), steps.join('|'));
-  assert.ok(steps.some((s) => s.includes('=> 36')), steps.join('|'));
+  assert.ok(steps.some((s) => s.includes("=> '36'")), steps.join('|'));
   // two conversations in the list; switching back shows the first one
   assert.equal(await page.locator('#conversations li').count(), 2);
   await page.click('#conversations li:nth-child(2)');

@@ -4,7 +4,7 @@
  * and resumed run writes the same bytes as an uninterrupted one), after the optional duplicate
  * check; an item that fails is counted, not written, and redone by the next run; at `maxErrors`
  * failures the run stops launching work and returns a summary saying so. Commits go through
- * ./store.ts: records fsync'd before their done-log lines (group commit of consecutive finished items). Deliberately no knowledge of what the records are.
+ * ./store.ts (fsync per record). Deliberately no knowledge of what the records are.
  */
 import pLimit from 'p-limit';
 import type { CallStats } from './call.js';
@@ -95,11 +95,11 @@ export async function runPipeline<I>(o: RunOptions<I>): Promise<Summary> {
       }
     }));
 
-  /** Decides an item's fate and appends its records (not yet durable); returns its done-log status. */
-  const commit = (it: Item<I>, r: Outcome): string => {
+  const commit = (it: Item<I>, r: Outcome): void => {
     if ('drop' in r) {
       dropped[r.drop] = (dropped[r.drop] ?? 0) + 1;
-      return `dropped:${r.drop}`;
+      store.finish(it.id, `dropped:${r.drop}`);
+      return;
     }
     const already = store.has(0, it.id); // written by an interrupted run, not yet logged
     if (!already && o.dedup && r.dedupText !== undefined) {
@@ -107,46 +107,35 @@ export async function runPipeline<I>(o: RunOptions<I>): Promise<Summary> {
       if (dup) {
         const why = `duplicate-${dup}`;
         dropped[why] = (dropped[why] ?? 0) + 1;
-        return `dropped:${why}`;
+        store.finish(it.id, `dropped:${why}`);
+        return;
       }
     }
-    // secondary files first, the main output last
+    // secondary files first, the main output last, then the done-log
     for (let i = r.records.length - 1; i >= 0; i--) if (r.records[i] !== undefined) store.write(i, it.id, r.records[i]);
     if (!already && r.records[0] !== undefined) written++;
-    return 'written';
+    store.finish(it.id, 'written');
   };
 
-  const settled: boolean[] = [];
-  results.forEach((p, k) => void p!.then(() => (settled[k] = true)));
   try {
-    let k = 0;
-    while (k < todo.length && !stopped) {
-      await results[k];
-      // group commit: every consecutive finished item from k on shares one fsync per file
-      const batch: { id: string; status: string }[] = [];
-      for (; k < todo.length && (batch.length === 0 || settled[k]) && batch.length < 512; k++) {
-        const r = await results[k]!;
-        results[k] = undefined;
-        if (r instanceof Error) {
-          errors++;
-          const msg = `${todo[k].id}: ${r.message}`;
-          if (errorSamples.length < 5) errorSamples.push(msg);
-          o.onError?.(msg);
-          if (errors >= (o.maxErrors ?? 50)) {
-            stopped = `max-errors: ${errors} items failed (--max-errors ${o.maxErrors ?? 50}); finished items are saved, re-run the same command to continue`;
-            limit.clearQueue(); // queued items never start (their promises never settle: do not await them)
-            ac.abort();
-            break; // results after the stop are not committed, to keep input order
-          }
-          continue;
+    for (let k = 0; k < todo.length; k++) {
+      const r = await results[k]!;
+      results[k] = undefined;
+      if (r instanceof Error) {
+        errors++;
+        const msg = `${todo[k].id}: ${r.message}`;
+        if (errorSamples.length < 5) errorSamples.push(msg);
+        o.onError?.(msg);
+        if (errors >= (o.maxErrors ?? 50)) {
+          stopped = `max-errors: ${errors} items failed (--max-errors ${o.maxErrors ?? 50}); finished items are saved, re-run the same command to continue`;
+          limit.clearQueue(); // queued items never start (their promises never settle: do not await them)
+          ac.abort();
+          break; // results after the stop are not committed, to keep input order
         }
-        batch.push({ id: todo[k].id, status: commit(todo[k], r) });
+        continue;
       }
-      if (!batch.length) continue;
-      await store.syncData();
-      for (const b of batch) store.finish(b.id, b.status);
-      await store.syncDone();
-      committed += batch.length;
+      commit(todo[k], r);
+      committed++;
     }
   } finally {
     progress?.stop();

@@ -1,17 +1,12 @@
 /**
  * Resumable append-only JSONL output: data files plus a done-log (`<out>.done`, one
- * `{"id","status"}` line per finished item). Records are appended and fsync'd (`syncData`) before
- * their done-log lines are written and fsync'd (`syncDone`); the runner does this for each group of
- * consecutive finished items (group commit: one fsync per file per group instead of one per record,
- * since an fsync costs ~15 ms on a busy disk). So after `kill -9` (or a power loss) the files hold
- * whole lines (a torn last line is cut off on reopen) and the done-log never names an item whose
- * lines are missing. On reopen, an item written to a data
+ * `{"id","status"}` line per finished item, written last). Every line is fsync'd before the next
+ * step, so after `kill -9` the files hold whole lines (a torn last line is cut off on reopen) and
+ * the done-log never names an item whose lines are missing. On reopen, an item written to a data
  * file but not yet logged is redone and its lines are not written twice (`has`). Follows Baize's /
  * Self-Instruct's done-set-by-re-reading-output (ALIGNMENT.md §3). Deliberately single-writer.
  */
-import { closeSync, existsSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
-
-const fsyncAsync = (fd: number): Promise<void> => new Promise((res, rej) => fsync(fd, (e) => (e ? rej(e) : res())));
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 export interface DataFile {
   readonly path: string;
@@ -44,7 +39,7 @@ function openData(path: string, idOf: (r: unknown) => string): DataFile {
     if (end < buf.length) {
       const fd = openSync(path, 'r+');
       ftruncateSync(fd, end);
-      fsyncSync(fd); // once, at startup
+      fsyncSync(fd);
       closeSync(fd);
     }
   }
@@ -75,27 +70,20 @@ export class ResumableStore {
     return this.files[i].ids.has(id);
   }
 
-  /** Appends one record to file `i` (skipped if it is already there); durable after `syncData`. */
+  /** Appends one record to file `i` (skipped if it is already there) and syncs it to disk. */
   write(i: number, id: string, record: unknown): void {
     const f = this.files[i];
     if (f.ids.has(id)) return;
     writeSync(f.fd, `${JSON.stringify(record)}\n`);
+    fsyncSync(f.fd);
     f.ids.add(id);
   }
 
-  /** fsyncs every data file (call before writing the done-log lines of what was written). */
-  async syncData(): Promise<void> {
-    await Promise.all(this.files.map((f) => fsyncAsync(f.fd)));
-  }
-
-  /** Marks an item finished (after its records are synced); durable after `syncDone`. */
+  /** Marks an item finished (after its records are written). */
   finish(id: string, status: string): void {
     writeSync(this.doneFd, `${JSON.stringify({ id, status } satisfies DoneEntry)}\n`);
+    fsyncSync(this.doneFd);
     this.done.set(id, status);
-  }
-
-  async syncDone(): Promise<void> {
-    await fsyncAsync(this.doneFd);
   }
 
   close(): void {

@@ -65,3 +65,11 @@ export const TRAINING_SETS: readonly { seed: number; conversations: number; mix?
   { seed: 8, conversations: 80000, mix: { calc: 0.7, solve: 0.15, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.75 }, // seventh SFT: synthDialogues(8000, 8, …, 10, mix, false, 0.75) (+ copyDrills(…, 8, 10, true))
   { seed: 9, conversations: 80000, mix: { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.8 }, // eighth SFT: synthDialogues(8000, 9, …, 10, mix, false, 0.8) (+ copyDrills(…, 9, 10, true))
 ];
+
+/** The copy drills in moss-tiny's training data (scripts/build-tiny.mjs stages 8-11): copyDrills(count, seed, 10, hard). */
+export const TRAINING_DRILLS: readonly { seed: number; count: number; hard: boolean }[] = [
+  { seed: 6, count: 12000, hard: false },
+  { seed: 7, count: 6000, hard: true },
+  { seed: 8, count: 3000, hard: true },
+  { seed: 9, count: 3000, hard: true },
+];

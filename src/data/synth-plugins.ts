@@ -13,6 +13,7 @@ import { calculate, solve } from '../plugins/index.js';
 import { searchLocal } from '../plugins/search/local.js';
 import { Generator } from '../tensor/index.js';
 import { documentFacts } from './docs.js';
+import { arithmeticEval, equationEval, EVAL_CHAT, EVAL_PHRASES, EVAL_THINGS, reservedForEval } from './heldout.js';
 
 export type Kind = 'calc' | 'solve' | 'search' | 'image' | 'chat';
 
@@ -79,11 +80,17 @@ const CHAT: { lang: 'en' | 'zh'; q: string[]; a: string[] }[] = [
 const ALL_ON: PluginSwitches = { innerThoughts: true, search: true, calculator: true, solver: true, text2image: true };
 const SWITCH: Record<Kind, keyof PluginSwitches | null> = { calc: 'calculator', solve: 'solver', search: 'search', image: 'text2image', chat: null };
 
+/** 'train' (default) or 'eval': the phrasings and number ranges reserved for evaluation (./heldout.ts). */
+export type Split = 'train' | 'eval';
+
 /**
  * One conversation of `kind` (random language and phrasing). `docsDir`: the written document set.
  * `zhShare`: probability of a Chinese conversation (default 0.5; the random stream does not depend on it).
+ * `split`: 'eval' draws only what ./heldout.ts reserves; 'train' refuses anything reserved (and
+ * draws exactly the stream it always did).
  */
-export function synthConversation(g: Generator, kind: Kind, docsDir: string, id: string, zhShare = 0.5): SynthConversation {
+export function synthConversation(g: Generator, kind: Kind, docsDir: string, id: string, zhShare = 0.5, split: Split = 'train'): SynthConversation {
+  const ev = split === 'eval';
   const lang: 'en' | 'zh' = g.uniform() < 1 - zhShare ? 'en' : 'zh';
   const en = lang === 'en';
   let human: string;
@@ -94,16 +101,16 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
   let reply: (ans: string) => string;
   let answer: string | null = null;
   if (kind === 'calc') {
-    arg = arithmetic(g);
-    human = pick(g, en ? [`What is ${arg}?`, `Calculate ${arg}`, `Can you compute ${arg} for me?`, `How much is ${arg}?`, `${arg} = ?`] : [`${arg}等于多少？`, `帮我算一下${arg}`, `请计算${arg}`, `${arg}是多少？`]);
+    arg = ev ? arithmeticEval(g) : arithmetic(g);
+    human = pick(g, ev ? EVAL_PHRASES.calc[lang](arg) : en ? [`What is ${arg}?`, `Calculate ${arg}`, `Can you compute ${arg} for me?`, `How much is ${arg}?`, `${arg} = ?`] : [`${arg}等于多少？`, `帮我算一下${arg}`, `请计算${arg}`, `${arg}是多少？`]);
     thought = en ? 'The user wants a calculation, I should use the calculator.' : '用户需要计算，我应该使用计算器。';
     command = 'Calculate';
     answer = calculate(arg);
     outcome = { ok: true, result: { kind: 'value', text: answer } };
     reply = (a) => (en ? pick(g, [`${arg} = ${a}.`, `The result is ${a}.`]) : pick(g, [`${arg}的结果是${a}。`, `计算结果是${a}。`]));
   } else if (kind === 'solve') {
-    arg = equation(g);
-    human = pick(g, en ? [`Solve ${arg}`, `Please solve the equation ${arg}`, `Find the solution of ${arg}`] : [`解方程${arg}`, `请帮我解这个方程：${arg}`, `求解${arg}`]);
+    arg = ev ? equationEval(g) : equation(g);
+    human = pick(g, ev ? EVAL_PHRASES.solve[lang](arg) : en ? [`Solve ${arg}`, `Please solve the equation ${arg}`, `Find the solution of ${arg}`] : [`解方程${arg}`, `请帮我解这个方程：${arg}`, `求解${arg}`]);
     thought = en ? 'The user wants to solve an equation, I should use the equation solver.' : '用户需要解方程，我应该使用方程求解器。';
     command = 'Solve';
     const lines = solve(arg);
@@ -114,7 +121,7 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
     const facts = documentFacts().filter((f) => f.lang === lang);
     const f = pick(g, facts);
     const qa = pick(g, f.qa);
-    human = pick(g, qa.q);
+    human = ev ? pick(g, EVAL_PHRASES.search[lang](pick(g, qa.q))) : pick(g, qa.q);
     arg = qa.query;
     thought = en ? 'I need to search for this information.' : '我需要搜索相关信息。';
     command = 'Search';
@@ -123,20 +130,22 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
     answer = qa.answer;
     reply = (a) => (en ? `According to the search results, the answer is ${a}.` : `根据搜索结果，答案是${a}。`);
   } else if (kind === 'image') {
-    const i = g.int(THINGS_EN.length);
-    arg = en ? THINGS_EN[i] : THINGS_ZH[i];
-    human = pick(g, en ? [`Draw ${arg}`, `Please draw a picture of ${arg}`, `Can you paint ${arg}?`] : [`画一幅${arg}的画`, `请帮我画${arg}`, `给我画一张${arg}的图片`]);
+    const i = g.int(ev ? EVAL_THINGS.en.length : THINGS_EN.length);
+    arg = ev ? EVAL_THINGS[lang][i] : en ? THINGS_EN[i] : THINGS_ZH[i];
+    human = pick(g, ev ? EVAL_PHRASES.image[lang](arg) : en ? [`Draw ${arg}`, `Please draw a picture of ${arg}`, `Can you paint ${arg}?`] : [`画一幅${arg}的画`, `请帮我画${arg}`, `给我画一张${arg}的图片`]);
     thought = en ? 'The user wants a picture, I should use the text-to-image tool.' : '用户想要一幅画，我应该使用文生图工具。';
     command = 'Text2Image';
     outcome = { ok: true, result: { kind: 'image', files: [] } };
     reply = () => (en ? 'Here is the image I generated for you.' : '这是我为你生成的图片。');
   } else {
-    const c = pick(g, CHAT.filter((x) => x.lang === lang));
+    const c = pick(g, (ev ? EVAL_CHAT : CHAT).filter((x) => x.lang === lang));
     human = pick(g, c.q);
     thought = 'None';
     const a = pick(g, c.a);
     reply = () => a;
   }
+  const leak = ev ? null : reservedForEval(human, kind, arg);
+  if (leak) throw new Error(`synthetic training data: refusing a conversation reserved for evaluation (${leak})`);
   // most conversations see every tool; some only the needed one (the model must read the switches)
   const sw = SWITCH[kind];
   const switches = g.uniform() < 0.8 || !sw ? ALL_ON : { ...ALL_ON, search: false, calculator: false, solver: false, text2image: false, [sw]: true };
@@ -158,7 +167,7 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
  * `n` conversations with kinds in the given proportions (default: calc .3, solve .25, search .2, image .1, chat .15),
  * a share `zhShare` of them in Chinese (default 0.5).
  */
-export function synthConversations(n: number, seed: number, docsDir: string, mix: Partial<Record<Kind, number>> = {}, zhShare = 0.5): SynthConversation[] {
+export function synthConversations(n: number, seed: number, docsDir: string, mix: Partial<Record<Kind, number>> = {}, zhShare = 0.5, split: Split = 'train'): SynthConversation[] {
   const g = new Generator(seed);
   const w: Record<Kind, number> = { calc: 0.3, solve: 0.25, search: 0.2, image: 0.1, chat: 0.15, ...mix };
   const kinds = Object.keys(w) as Kind[];
@@ -172,6 +181,6 @@ export function synthConversations(n: number, seed: number, docsDir: string, mix
         break;
       }
     }
-    return synthConversation(g, kind, docsDir, `synth-${seed}-${i}`, zhShare);
+    return synthConversation(g, kind, docsDir, `synth-${split === 'eval' ? 'eval-' : ''}${seed}-${i}`, zhShare, split);
   });
 }

@@ -1,20 +1,24 @@
 /**
- * `moss eval tools`: held-out tool-use evaluation of a MOSS model. Fresh prompts come from the
- * synthetic conversation generator (src/data) with a seed that was not used for training; each is
+ * `moss eval tools`: held-out tool-use evaluation of a MOSS model. Prompts come from the synthetic
+ * conversation generator's evaluation split (src/data/heldout.ts: phrasings and number ranges the
+ * training split never draws — held out by construction, whatever the seed), and before anything
+ * is scored every prompt is checked against every training prompt (the regenerated synthetic
+ * sets, the copy drills and the real SFT files given); one seen prompt refuses the score. Each is
  * run through the real plugin loop (src/chat chatTurn: real calculator, solver and local BM25
  * search over the bundled documents; Text2Image answers "generated" without drawing, as in the
  * training data) and scored by ./score.ts. Works with any TokenGenerator, so tests drive it with
  * scripted stand-ins and the CLI with ModelGenerator (greedy).
- * Not here: sampling-based evaluation, LLM judges, the real MOSS plugin prompts (moss-sft-heldout).
+ * Not here: sampling-based evaluation, LLM judges, the real human plugin prompts (./tools-real.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROLE, type TurnFields } from '../chat/format.js';
+import { checkRecord, recordTurns, ROLE, type TurnFields } from '../chat/format.js';
 import { chatTurn, type TokenGenerator } from '../chat/loop.js';
 import { parseSwitches } from '../chat/meta.js';
 import { writeDocuments } from '../data/docs.js';
-import { TRAINING_SETS, isTrainingSeed } from '../data/dialogues.js';
+import { TRAINING_DRILLS, TRAINING_SETS, isTrainingSeed } from '../data/dialogues.js';
+import { copyDrills } from '../data/drills.js';
 import { synthConversations, type Expectation, type Kind } from '../data/synth-plugins.js';
 import { createPlugins, type Plugin } from '../plugins/index.js';
 import { searchLocal } from '../plugins/search/local.js';
@@ -34,8 +38,12 @@ export interface ToolEvalOptions {
   maxNewTokens?: number;
   /** Category mix (default: equal shares of calc, solve, search, image, chat). */
   mix?: Partial<Record<Kind, number>>;
-  /** Flag prompts that also occur in the training conversations (regenerates them; a few seconds). */
+  /** Check every prompt against the training prompts first and refuse the score if one was seen (default true). */
   checkOverlap?: boolean;
+  /** Real SFT files (JSONL, MOSS schema) the model was also trained on, for the overlap check. */
+  trainingFiles?: readonly string[];
+  /** The synthetic training sets to check against (default: moss-tiny's TRAINING_SETS and TRAINING_DRILLS). */
+  trainingSets?: { sets: typeof TRAINING_SETS; drills: typeof TRAINING_DRILLS };
   /** Called after each item (progress). */
   onItem?: (item: EvalItem, index: number) => void;
 }
@@ -78,15 +86,41 @@ function humanText(t: TurnFields): string {
   return h.slice(ROLE.Human.head.length + 1, h.lastIndexOf(ROLE.Human.end));
 }
 
-/** Human prompts of the training conversations (TRAINING_SETS). */
-export function trainingPrompts(docsDir: string): Set<string> {
+/** Whitespace-insensitive form of a prompt for the overlap check. */
+export const normPrompt = (s: string): string => s.replace(/\s+/g, ' ').trim();
+
+/**
+ * Human prompts (normalized) of everything moss-tiny was trained on: the synthetic sets
+ * (TRAINING_SETS, regenerated), the copy drills (TRAINING_DRILLS) and every turn of `files`.
+ */
+export function trainingPrompts(docsDir: string, files: readonly string[] = [], sets = TRAINING_SETS, drills = TRAINING_DRILLS): Set<string> {
   const out = new Set<string>();
-  for (const s of TRAINING_SETS) for (const c of synthConversations(s.conversations, s.seed, docsDir, s.mix, s.zhShare)) out.add(humanText(c.record.chat.turn_1));
+  for (const s of sets) for (const c of synthConversations(s.conversations, s.seed, docsDir, s.mix, s.zhShare)) out.add(normPrompt(humanText(c.record.chat.turn_1)));
+  for (const d of drills) for (const r of copyDrills(d.count, d.seed, 10, d.hard)) for (const t of recordTurns(r)) out.add(normPrompt(humanText(t)));
+  for (const f of files) {
+    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
+      if (!line.trim()) return;
+      let rec;
+      try {
+        rec = checkRecord(JSON.parse(line));
+      } catch (e) {
+        throw new Error(`${f}:${i + 1}: ${(e as Error).message}`, { cause: e });
+      }
+      for (const t of recordTurns(rec)) out.add(normPrompt(humanText(t)));
+    });
+  }
   return out;
 }
 
 /** A Text2Image stand-in: reports success without drawing (the training data has no image files). */
 const fakeImage: Plugin = { name: 'Text2Image', run: () => Promise.resolve({ kind: 'image', files: [] }) };
+
+/** The plugins of an evaluation: real calculator and solver, local search over `docsDir`, Text2Image stand-in. */
+export function evalPlugins(docsDir: string): Map<string, Plugin> {
+  const plugins = createPlugins({ search: { provider: 'local', dir: docsDir } });
+  plugins.set('Text2Image', fakeImage);
+  return plugins;
+}
 
 /** Runs the evaluation. */
 export async function evalTools(o: ToolEvalOptions): Promise<ToolEvalResult> {
@@ -99,10 +133,13 @@ export async function evalTools(o: ToolEvalOptions): Promise<ToolEvalResult> {
   const docsDir = mkdtempSync(join(tmpdir(), 'moss-eval-docs-'));
   try {
     writeDocuments(docsDir);
-    const plugins = createPlugins({ search: { provider: 'local', dir: docsDir } });
-    plugins.set('Text2Image', fakeImage);
-    const seen = o.checkOverlap ? trainingPrompts(docsDir) : null;
-    const convs = synthConversations(o.n, o.seed, docsDir, o.mix ?? EVAL_MIX);
+    const plugins = evalPlugins(docsDir);
+    const convs = synthConversations(o.n, o.seed, docsDir, o.mix ?? EVAL_MIX, 0.5, 'eval');
+    const seen = o.checkOverlap === false ? null : trainingPrompts(docsDir, o.trainingFiles, o.trainingSets?.sets, o.trainingSets?.drills);
+    if (seen) {
+      const hits = convs.map((c) => humanText(c.record.chat.turn_1)).filter((p) => seen.has(normPrompt(p)));
+      if (hits.length) throw new Error(`eval tools: refusing to score: ${hits.length} of ${convs.length} prompts occur in the training data (first: ${JSON.stringify(hits[0])})`);
+    }
     const items: EvalItem[] = [];
     for (const [i, c] of convs.entries()) {
       const prompt = humanText(c.record.chat.turn_1);
@@ -120,7 +157,7 @@ export async function evalTools(o: ToolEvalOptions): Promise<ToolEvalResult> {
       const outs: TurnOutputs = { calls: rec.calls.map((k) => ({ text: o.tokenizer.decode(k.ids), stopped: k.stopped })) };
       const answer = c.expect.answer;
       const finds = (q: string): boolean => answer !== null && searchLocal(docsDir, q, 2).some((h) => h.snippet.includes(answer));
-      const item: EvalItem = { prompt, expect: c.expect, seen: seen ? seen.has(prompt) : null, ...scoreTurn(turn, outs, c.expect, finds), ...(error ? { error } : {}) };
+      const item: EvalItem = { prompt, expect: c.expect, seen: seen ? seen.has(normPrompt(prompt)) : null, ...scoreTurn(turn, outs, c.expect, finds), ...(error ? { error } : {}) };
       if (error) item.wellFormed = false;
       items.push(item);
       o.onItem?.(item, i);

@@ -17,7 +17,7 @@
  * whole, as TRL's RewardTrainer does), malformed records.
  * Not here: batching (./pref-batch.ts), models.
  */
-import { checkRecord, FIELDS, parseFields, renderSft, ROLE, type SftRecord, type TurnFields } from '../chat/format.js';
+import { checkRecord, FIELDS, renderSft, ROLE, type FieldName, type SftRecord, type TurnFields } from '../chat/format.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { BadDataLog, readJsonl } from './corpus.js';
 import { IGNORE } from './data.js';
@@ -82,10 +82,22 @@ function splitMeta(context: string): [string, string] {
 /** The completion as turn fields: an object is taken as is, text is parsed into fields (a bare reply becomes the MOSS field). */
 function completionFields(v: unknown): TurnFields {
   if (typeof v !== 'string') return v as TurnFields;
-  const { fields } = parseFields(v);
-  if (!fields.length) return { MOSS: `${ROLE.MOSS.head} ${v.trimStart()}` };
   const out: TurnFields = {};
-  for (const f of fields) out[f.name] = f.text;
+  let pos = 0;
+  // field texts kept byte for byte: each runs from its header to its end token and one newline
+  for (;;) {
+    const name = FIELDS.find((f) => v.startsWith(ROLE[f].head, pos)) as FieldName | undefined;
+    if (!name) break;
+    const e = v.indexOf(ROLE[name].end, pos + ROLE[name].head.length);
+    let stop = e < 0 ? v.length : e + ROLE[name].end.length;
+    if (v[stop] === '\n') stop++;
+    out[name] = v.slice(pos, stop);
+    pos = stop;
+  }
+  if (pos !== v.length) {
+    if (pos > 0) throw new Error(`unparsed response text at offset ${pos}`);
+    return { MOSS: `${ROLE.MOSS.head} ${v.trimStart()}` };
+  }
   return out;
 }
 

@@ -41,7 +41,7 @@ function expectedTurns(): Map<string, TurnFields> {
   writeDocuments(docs);
   const m = new Map<string, TurnFields>();
   const mix = { calc: 1, solve: 1, search: 1, image: 1, chat: 1 };
-  for (const c of synthConversations(N, SEED, docs, mix)) {
+  for (const c of synthConversations(N, SEED, docs, mix, 0.5, 'eval')) {
     const t = c.record.chat.turn_1;
     m.set(t.Human!.slice('<|Human|>: '.length, t.Human!.lastIndexOf('<eoh>')), t);
   }
@@ -67,7 +67,7 @@ function oracle(edit: Edit = (_p, s) => s): TokenGenerator {
 }
 
 test('a perfect stand-in scores 100% on every check, en and zh, every category', async () => {
-  const r = await evalTools({ generator: oracle(), tokenizer: tok, n: N, seed: SEED });
+  const r = await evalTools({ generator: oracle(), tokenizer: tok, checkOverlap: false, n: N, seed: SEED });
   const s = r.summary;
   for (const k of ['wellFormed', 'rightPlugin', 'rightArgs', 'rightAnswer', 'repeatsResult'] as const) assert.equal(s.overall[k].rate, 1, `${k}: ${formatSummary(s)}`);
   assert.equal(s.overall.repeatsResult.n, s.groups.calc.items + s.groups.solve.items);
@@ -79,7 +79,7 @@ test('a perfect stand-in scores 100% on every check, en and zh, every category',
 
 test('wrong plugin choice for arithmetic lowers right plugin, args and answer for calc only', async () => {
   const gen = oracle((part, s, t) => (t.Commands!.includes('Calculate(') ? (part === 'plan' ? s.replace('Calculate(', 'Solve(') : s) : s));
-  const s = (await evalTools({ generator: gen, tokenizer: tok, n: N, seed: SEED })).summary;
+  const s = (await evalTools({ generator: gen, tokenizer: tok, checkOverlap: false, n: N, seed: SEED })).summary;
   assert.equal(s.groups.calc.rightPlugin.rate, 0);
   assert.equal(s.groups.calc.rightArgs.rate, 0);
   assert.equal(s.groups.solve.rightPlugin.rate, 1);
@@ -90,7 +90,7 @@ test('wrong plugin choice for arithmetic lowers right plugin, args and answer fo
 test('a reply with a wrong number fails right answer (calc, solve) but keeps plugin and args', async () => {
   const bump = (x: string): string => x.replace(/-?\d+(\.\d+)?/g, (d) => String(Number(d) + 1));
   const gen = oracle((part, s, t) => (part === 'reply' && (t.Commands!.includes('Calculate(') || t.Commands!.includes('Solve(')) ? bump(s) : s));
-  const s = (await evalTools({ generator: gen, tokenizer: tok, n: N, seed: SEED })).summary;
+  const s = (await evalTools({ generator: gen, tokenizer: tok, checkOverlap: false, n: N, seed: SEED })).summary;
   assert.equal(s.groups.calc.rightAnswer.rate, 0, formatSummary(s));
   assert.equal(s.groups.solve.rightAnswer.rate, 0);
   assert.equal(s.groups.search.rightAnswer.rate, 1);
@@ -104,7 +104,7 @@ test('a wrong argument fails right args; a missing end token fails well-formed',
     if (part === 'plan' && t.Commands!.includes('Text2Image(')) return s.replace('<eot>', '');
     return s;
   });
-  const s = (await evalTools({ generator: gen, tokenizer: tok, n: N, seed: SEED })).summary;
+  const s = (await evalTools({ generator: gen, tokenizer: tok, checkOverlap: false, n: N, seed: SEED })).summary;
   assert.equal(s.groups.calc.rightArgs.rate, 0);
   assert.equal(s.groups.calc.rightPlugin.rate, 1);
   // the scripted reply still says the right number, which is not what the calculator returned for x+1
@@ -116,8 +116,8 @@ test('a wrong argument fails right args; a missing end token fails well-formed',
 
 test('training seeds are refused unless allowed, and then marked', async () => {
   assert.ok(TRAINING_SETS.every((s) => isTrainingSeed(s.seed)));
-  await assert.rejects(evalTools({ generator: oracle(), tokenizer: tok, n: 2, seed: 1 }), /seed 1 generated training data/);
-  const r = await evalTools({ generator: { async *generate() {} }, tokenizer: tok, n: 2, seed: 1, allowTrainingSeed: true });
+  await assert.rejects(evalTools({ generator: oracle(), tokenizer: tok, checkOverlap: false, n: 2, seed: 1 }), /seed 1 generated training data/);
+  const r = await evalTools({ generator: { async *generate() {} }, tokenizer: tok, checkOverlap: false, n: 2, seed: 1, allowTrainingSeed: true });
   assert.equal(r.trainingSeed, true);
   assert.equal(r.summary.overall.wellFormed.rate, 0); // a generator that says nothing is not well-formed
 });

@@ -17,7 +17,7 @@ import type { KVCache } from '../../src/models/kv-cache.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { loadModel } from '../../src/models/load.js';
 import { applyLora, loraParameters, mergeLora, type Module } from '../../src/nn/index.js';
-import { Generator, randn, tensor, tidy } from '../../src/tensor/index.js';
+import { Generator, ops, randn, tensor, tidy, type Tensor } from '../../src/tensor/index.js';
 import { FIXTURES } from './helpers.js';
 
 const native = availableBackends().some((b) => b.name === 'native');
@@ -209,3 +209,26 @@ for (const name of Object.keys(LORA_TARGETS)) {
     model.dispose();
   });
 }
+
+test('a forward with a call a plan cannot replay is computed by the capture, then decodes op by op', { skip }, () => {
+  const { model } = loadModel(join(FIXTURES, 'llama-gqa'), { backend: getBackend('native') });
+  const m = model as unknown as { forwardOps(ids: Tensor, o: object): Tensor };
+  const base = m.forwardOps.bind(model);
+  // a reduction (not a plan step) inside the forward: logits + 0 * sum(logits)
+  m.forwardOps = (ids, o) => {
+    const l = base(ids, o);
+    return ops.add(l, ops.mul(ops.sum(l, -1, true), 0));
+  };
+  const prompt = [5, 9, 3], steps = [17, 2, 8];
+  const ops1 = forced(model, prompt, steps, false);
+  const cache = model.newCache(1, 8);
+  const be = model.backend;
+  tidy(() => model.forward(tensor(prompt, [1, 3], { dtype: 'i32', backend: be }), { cache }));
+  steps.forEach((id, i) => {
+    const l = tidy(() => model.forward(tensor([id], [1, 1], { dtype: 'i32', backend: be }), { cache, logits: 'last' }).toFloat32Array());
+    assert.deepEqual(l, ops1.logits[i], `step ${i}`);
+  });
+  assert.equal(cache.plan?.step, 'ops', 'the cache remembers to decode op by op');
+  cache.dispose();
+  model.dispose();
+});

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- moss16b [--layouts fp16,int4] [--dir D] [--q8] [--tokens N]`: writes a
- * MOSS-16B-shaped checkpoint per layout (bench/moss16b-write.ts; ~33 GB fp16, ~10 GB int4), runs
+ * MOSS-16B-shaped checkpoint per layout (`--layers N` keeps the widths and takes fewer layers) (bench/moss16b-write.ts; ~33 GB fp16, ~10 GB int4), runs
  * the real CLI on it in child processes under /usr/bin/time (peak RSS): fp16 -> `moss quantize`
  * q4_0 (and q8_0 with --q8; time, GB/s of input, peak RSS) -> `moss generate` on the GGUF (load
  * time, first-token latency, prefill and decode tok/s, peak RSS); GPTQ layouts -> `moss generate`
@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeMoss16b, type Layout } from './moss16b-write.js';
+import { MOSS16B, writeMoss16b, type Layout } from './moss16b-write.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'moss.js');
@@ -47,6 +47,8 @@ export async function main(args: string[]): Promise<void> {
   const layouts = opt('--layouts', 'fp16').split(',') as Layout[];
   const base = resolve(opt('--dir', join(ROOT, '..', 'moss16b-bench')));
   const tokens = Number(opt('--tokens', '8'));
+  // --layers N: the 16B widths (n_embd 6144, vocab 107008, 10 GB shards) with fewer layers, for a loaded machine
+  const shape = { ...MOSS16B, n_layer: Number(opt('--layers', String(MOSS16B.n_layer))) };
   for (const layout of layouts) {
     const dir = join(base, layout);
     try {
@@ -54,7 +56,7 @@ export async function main(args: string[]): Promise<void> {
       let last = 0;
       const w = writeMoss16b(dir, layout, (done, total) => {
         if (done - last > 2e9 || done === total) { process.stderr.write(`write ${layout}: ${(done / 1e9).toFixed(1)}/${(total / 1e9).toFixed(1)} GB\n`); last = done; }
-      });
+      }, shape);
       row(layout, `wrote ${(w.bytes / 1e9).toFixed(1)} GB in ${w.files.length} file(s)`, `${((performance.now() - t) / 1000).toFixed(0)} s`, `load avg ${load()}`);
       if (layout === 'fp16') {
         for (const q of args.includes('--q8') ? ['q4_0', 'q8_0'] : ['q4_0']) {

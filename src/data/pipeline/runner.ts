@@ -71,7 +71,8 @@ export async function runPipeline<I>(o: RunOptions<I>): Promise<Summary> {
   const t0 = performance.now();
   if (o.dedup && o.dedupTextOf) for (const r of store.files[0].records) o.dedup.check(o.dedupTextOf(r));
   const todo = o.items.filter((it) => !store.done.has(it.id));
-  const resumed = o.items.length - todo.length;
+  /** Finished earlier: logged in the done-log, or (counted at commit) written but not yet logged. */
+  let resumed = o.items.length - todo.length;
   const dropped: Record<string, number> = {};
   const errorSamples: string[] = [];
   let written = 0;
@@ -81,7 +82,7 @@ export async function runPipeline<I>(o: RunOptions<I>): Promise<Summary> {
   const stats = o.stats ?? (() => NO_STATS);
   const progress = o.progress === false ? null : new Progress(o.label, () => {
     const s = stats();
-    return { total: o.items.length, done: resumed + committed, errors, tokens: s.promptTokens + s.completionTokens, retries: s.retries };
+    return { total: o.items.length, done: o.items.length - todo.length + committed, errors, tokens: s.promptTokens + s.completionTokens, retries: s.retries };
   });
   const ac = new AbortController();
   const limit = pLimit(Math.max(1, o.concurrency));
@@ -113,7 +114,8 @@ export async function runPipeline<I>(o: RunOptions<I>): Promise<Summary> {
     }
     // secondary files first, the main output last, then the done-log
     for (let i = r.records.length - 1; i >= 0; i--) if (r.records[i] !== undefined) store.write(i, it.id, r.records[i]);
-    if (!already && r.records[0] !== undefined) written++;
+    if (already) resumed++; // an interrupted run wrote it; only the done-log line was missing
+    else if (r.records[0] !== undefined) written++;
     store.finish(it.id, 'written');
   };
 

@@ -13,6 +13,7 @@ import { Deduper, minhash, similarity } from '../../../src/data/pipeline/dedup.j
 import { cjkShare, dropReason, isRefusal } from '../../../src/data/pipeline/filters.js';
 import { categoryFromName, parseTurns, readSeeds, type BadLine } from '../../../src/data/pipeline/inputs.js';
 import { TokenBucket } from '../../../src/data/pipeline/rate-limit.js';
+import { runPipeline } from '../../../src/data/pipeline/runner.js';
 import { ResumableStore } from '../../../src/data/pipeline/store.js';
 import { startFaultServer } from './fault-server.js';
 import { runMoss, summaryOf, tmp } from './helpers.js';
@@ -67,6 +68,20 @@ test('store: a torn last line is cut off on reopen; a record is never written tw
   assert.equal(readFileSync(out, 'utf8'), '{"id":"a"}\n{"id":"b"}\n');
   writeFileSync(out, 'garbage\n');
   assert.throws(() => new ResumableStore([out], () => ''), /o\.jsonl:1: not JSON; this file was not written by a moss data command/);
+});
+
+test('runner: an item written but not logged by a killed run counts as resumed, not written, and is not written twice', async () => {
+  const dir = tmp('moss-runner-');
+  const out = join(dir, 'o.jsonl');
+  const s = new ResumableStore([out], (r) => (r as { id: string }).id);
+  s.write(0, 'a', { id: 'a' });
+  s.finish('a', 'written');
+  s.write(0, 'b', { id: 'b' }); // killed here: b is in the file, not in the done-log
+  s.close();
+  const items = ['a', 'b', 'c'].map((id) => ({ id, input: id }));
+  const sum = await runPipeline({ label: 't', out: [out], items, concurrency: 2, progress: false, work: async (it) => ({ records: [{ id: it.id }] }) });
+  assert.deepEqual([sum.resumed, sum.written], [2, 1]);
+  assert.equal(readFileSync(out, 'utf8'), '{"id":"a"}\n{"id":"b"}\n{"id":"c"}\n');
 });
 
 test('token bucket: 600 rpm lets 10 go at once, then one per 100 ms', async () => {

@@ -130,6 +130,54 @@ test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA l
   }
 });
 
+/** ggml's quantize_row_q8_K (d = max / -127 of the signed largest |x|, nearest-even ints) then the
+ *  exact dot with the dequantized weight row, in float64: what the fused kernel computes up to f32
+ *  summation order. */
+function q8kModel(a: Float32Array, K: number, w: Float32Array): number {
+  let s = 0;
+  for (let b = 0; b < K / 256; b++) {
+    let amax = 0, max = 0;
+    for (let j = 0; j < 256; j++) {
+      const x = a[b * 256 + j];
+      if (Math.abs(x) > amax) { amax = Math.abs(x); max = x; }
+    }
+    if (amax === 0) continue;
+    const iscale = Math.fround(-127 / max);
+    for (let j = 0; j < 256; j++) {
+      const t = Math.fround(iscale * a[b * 256 + j]);
+      const r = Math.round(t), q = Math.min(127, Math.abs(t % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r);
+      s += q * w[b * 256 + j] / iscale;
+    }
+  }
+  return s;
+}
+
+test('native k-quant dot is ggml\'s q8_K math (not only close to ref)', { skip: nb ? false : 'native addon not built' }, () => {
+  let seed = 99;
+  const uniform = (): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const prev = nativeIsa() as 'scalar' | 'avx2' | 'avx512';
+  try {
+    for (const q of KQUANT_DTYPES.filter((d) => d !== 'iq4_nl')) {
+      const K = 512, N = 7;
+      const a = Float32Array.from({ length: K }, () => (uniform() - 0.5) * 4);
+      const w = randomKBlocks(q, (N * K) / 256, uniform);
+      const wf = dequantizeK(q, w, N * K);
+      const want = Array.from({ length: N }, (_, n) => q8kModel(a, K, wf.subarray(n * K, (n + 1) * K)));
+      const scale = Math.max(...want.map(Math.abs));
+      for (const isa of ISAS) {
+        setNativeIsa(isa);
+        const got = matmulOn(nb!, q, a, 1, K, w, N, K);
+        for (let n = 0; n < N; n++) assert.ok(Math.abs(got[n] - want[n]) <= 2e-5 * scale, `${q} at ${isa}, row ${n}: ${got[n]} vs ${want[n]}`);
+      }
+    }
+  } finally {
+    setNativeIsa(prev);
+  }
+});
+
 test('GGUF: k-quant tensors load as stored; bad types and row lengths are refused by name', () => {
   const dir = tmp();
   const { bytes } = golden('q4_k');

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 
 type Opts = Record<string, unknown>;
 
-const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'evalFraction', 'tags'];
+const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'evalFraction', 'tags', 'nanTolerance'];
 
 /** Defaults < config file < flags. */
 function merge(defaults: Opts, o: Opts): Opts {
@@ -45,6 +45,7 @@ function common(c: Command): Command {
     .option('--warmup-steps <n>').option('--weight-decay <x>').option('--clip <x>').option('--dtype <f32|bf16>')
     .option('--eval-every <n>').option('--eval-batches <n>').option('--ckpt-every <n>').option('--keep-last <n>').option('--log-every <n>')
     .option('--seed <n>').option('--context <n>', 'tokens per training row')
+    .option('--nan-tolerance <n>', 'non-finite (NaN/Inf) loss steps in a row skipped before the run stops (default 0)')
     .option('--resume', 'continue from the latest checkpoint in --out');
 }
 

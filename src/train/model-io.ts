@@ -19,13 +19,14 @@ import { copyInto, loadCheckpoint } from './checkpoint.js';
 export function loadTrainableMoss(dir: string, seed = 0): { model: MossForCausalLM; configJson: Record<string, unknown> } {
   const ckpt = existsSync(join(dir, 'state.json'));
   const cfgPath = join(dir, 'config.json');
-  const runConfig = ckpt ? loadCheckpoint(dir).config : null;
+  const ck = ckpt ? loadCheckpoint(dir) : null;
+  const runConfig = ck ? ck.config : null;
   if (runConfig?.role === 'pm') expectRole({ architectures: ['MossForSequenceClassification'] }, dir, 'policy');
   const configJson = runConfig ? ((runConfig.model ?? {}) as Record<string, unknown>) : (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>);
   expectRole(configJson, dir, 'policy');
   const c = parseMossConfig(configJson as Json, cfgPath);
   const model = mossFromTensors(c, initMossWeights(c, seed));
-  const saved = ckpt ? loadCheckpoint(dir).model : readSafetensors(join(dir, 'model.safetensors')).tensors;
+  const saved = ck ? ck.model : readSafetensors(join(dir, 'model.safetensors')).tensors;
   copyInto(model.stateDict(), saved, dir);
   model.train();
   return { model, configJson };

@@ -5,7 +5,7 @@
  * generation_config.json, tokenizer files copied by the caller).
  * Not here: sharded or PyTorch .bin checkpoints for training (convert them first).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
@@ -32,6 +32,14 @@ export function loadTrainableMoss(dir: string, seed = 0): { model: MossForCausal
   return { model, configJson };
 }
 
+
+/** Tokenizer files a model folder carries (byte-level BPE or tokenizer.json). */
+export const TOKENIZER_FILE_NAMES = ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/** Copies the tokenizer files in `from` into the model folder `to`, so the folder is self-contained. */
+export function copyTokenizer(from: string, to: string): void {
+  for (const f of TOKENIZER_FILE_NAMES) if (existsSync(join(from, f))) cpSync(join(from, f), join(to, f));
+}
 
 /** Writes config.json, model.safetensors and generation_config.json into `dir`. */
 export function exportHfFolder(dir: string, model: MossForCausalLM, configJson: Record<string, unknown>, gen: Record<string, unknown>): void {

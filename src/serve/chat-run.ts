@@ -14,7 +14,7 @@ import type { Command } from '../chat/commands.js';
 import { encodeSegments, turnSegments } from '../chat/format.js';
 import { pluginRunner, runTurn, type Conversation, type LoopEvent, type TokenGenerator, type TurnOptions } from '../chat/loop.js';
 import { messagesConversation } from '../chat/messages.js';
-import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
+import { ALL_OFF, type PluginSwitches, type QualityTag } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
 import { QueueFullError, type Engine, type SamplingParams } from './engine.js';
 import { ApiError } from './errors.js';
@@ -40,6 +40,8 @@ export interface ChatDeps {
   readonly pluginTimeoutMs?: number;
   /** A non-MOSS model's chat template (./template-chat.ts); absent: the MOSS format. */
   readonly template?: ChatTemplate;
+  /** Quality tag of a steer-trained model, ending the MOSS meta instruction. */
+  readonly quality?: QualityTag;
 }
 
 /** 429 with Retry-After when the engine cannot take another request. */
@@ -75,7 +77,7 @@ export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): A
   if (p.plugins.length && !p.tools.length) switches.innerThoughts ||= p.plugins.some((n) => n !== 'inner_thoughts');
   let conv: Conversation;
   try {
-    conv = messagesConversation(p.messages, { switches, extraLines: tools.extraLines, toCommand: (c) => callToCommand(c, tools) });
+    conv = messagesConversation(p.messages, { switches, extraLines: tools.extraLines, toCommand: (c) => callToCommand(c, tools), quality: deps.quality });
   } catch (e) {
     throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'invalid_value');
   }

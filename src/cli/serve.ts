@@ -8,9 +8,11 @@ import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { configureEngine, engineOptions } from '../backends/index.js';
-import { createPlugins } from '../plugins/index.js';
-import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { PluginPool } from '../plugins/index.js';
+import { ALL_OFF, resolveQuality, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
+import { isLoopbackName } from '../serve/guard.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
 import { WorkerEngine } from '../serve/worker-engine.js';
 import { findTokenizer, modelPath } from './model-files.js';
@@ -31,12 +33,22 @@ interface Flags {
   historyDir?: string;
   threads?: string;
   backend?: string;
+  pluginTimeout: string;
+  pluginWorkers: string;
+  alias?: string;
+  quality?: string;
 }
 
 function int(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag}: "${v}" is not an integer in [${min}, ${max}]`);
   return n;
+}
+
+/** The id /v1/models reports: `org/name` for a Hub cache snapshot (not its commit hash), else the file or folder name. */
+export function modelId(path: string): string {
+  const hub = /models--([^/\\]+)--([^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$/.exec(path);
+  return hub ? `${hub[1]}/${hub[2]}` : basename(path).replace(/\.(gguf|bin)$/, '');
 }
 
 const SWITCHES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
@@ -53,11 +65,15 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'sequences decoded together (continuous batching)', '4')
     .option('--queue <n>', 'requests waiting for a slot before 429 (default 4 x parallel)')
     .option('--plugins <list>', 'MOSS plugins for /moss and the web chat: search,calculator,solver,text2image,inner_thoughts')
+    .option('--alias <names>', 'more model names clients may send, comma-separated (moss and default always work)')
+    .option('--plugin-timeout <ms>', 'a plugin call is cut (its worker thread terminated) after this long', '10000')
+    .option('--plugin-workers <n>', 'worker threads that run plugin calls', '2')
     .option('--ctx <n>', 'context length (prompt + reply) in tokens', '2048')
     .option('--max-tokens <n>', 'default max_tokens of a reply', '512')
     .option('--history-dir <dir>', 'where /moss keeps conversations (default ~/.cache/moss/history)')
     .option('--threads <n>', 'compute threads of the native backend')
     .option('--backend <name>', 'ref or native (default: native when built)')
+    .option('--quality <tag>', 'decoding quality tag of a `moss train steer` model: best (default), 1..K, or none')
     .action(async (f: Flags) => {
       const model = modelPath('serve', f.model);
       const port = int('port', f.port, 0, 65535);
@@ -68,8 +84,13 @@ export function register(program: Command): void {
         if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
         switches[SWITCHES[p]] = true;
       }
+      const gc = join(model, 'generation_config.json');
+      const quality = resolveQuality(f.quality, existsSync(gc) ? (JSON.parse(readFileSync(gc, 'utf8')) as Record<string, unknown>) : null, model);
       configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
+      if (apiKey !== undefined && !apiKey.trim()) throw new Error(`${f.apiKey !== undefined ? '--api-key' : '$MOSS_API_KEY'} is empty: give a key, or leave it out to serve without one`);
+      const pluginTimeoutMs = int('plugin-timeout', f.pluginTimeout, 10, 3_600_000);
+      const pool = new PluginPool({ workers: int('plugin-workers', f.pluginWorkers, 1, 64), timeoutMs: pluginTimeoutMs });
       let tokenizer;
       try {
         tokenizer = findTokenizer(model, f.tokenizer);
@@ -77,16 +98,18 @@ export function register(program: Command): void {
         throw new Error(`serve: no tokenizer for ${model}: ${(e as Error).message} (give one with --tokenizer <path>)`, { cause: e });
       }
       if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
-      const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer) });
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: modelId(model), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
+      const loopback = isLoopbackName(f.host);
+      const modelAliases = (f.alias ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, modelAliases, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer), quality });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);
-      const loopback = f.host === '127.0.0.1' || f.host === 'localhost' || f.host === '::1';
       const host = f.host.includes(':') ? `[${f.host}]` : f.host;
       process.stdout.write(`moss serve: listening on http://${host}:${bound} (model ${engine.modelId}, ${slots} slots, context ${engine.contextLength}${apiKey ? ', API key required' : ''})\n`);
       if (!loopback && !apiKey) process.stderr.write('moss serve: warning: listening beyond loopback without --api-key\n');
       const stop = (): void => {
         server.close();
+        void pool.close();
         void engine.close().then(() => process.exit(0));
       };
       process.once('SIGINT', stop);

@@ -50,7 +50,7 @@ export function toolOutcome(cmd: Command, text: string): Outcome {
 
 /** Writes a command as the model does: `Name("arg")`. */
 export function commandText(c: Command): string {
-  return `${c.name}(${JSON.stringify(defang(c.arg))})`;
+  return `${c.name}(${c.json ? defang(c.arg) : JSON.stringify(defang(c.arg))})`;
 }
 
 /**

@@ -13,6 +13,7 @@
 import { KVCache } from '../models/kv-cache.js';
 import type { CausalLM } from '../models/types.js';
 import { tensor, tidy } from '../tensor/index.js';
+import type { TokenConstraint } from './constrain/mask.js';
 import type { SamplingOptions } from './sampler.js';
 import { Sequence } from './sequence.js';
 
@@ -25,6 +26,8 @@ export interface SeqRequest {
   readonly maxNewTokens: number;
   readonly stopIds: readonly number[];
   readonly sampling: SamplingOptions & { readonly seed?: number };
+  /** A logits mask for this sequence (constrained decoding, ./constrain). */
+  readonly constraint?: TokenConstraint;
 }
 
 interface Seq extends SeqRequest {
@@ -66,7 +69,7 @@ export class Scheduler {
 
   add(r: SeqRequest): void {
     if (r.promptIds.length < 1 || r.promptIds.length >= this.capacity) throw new Error(`prompt of ${r.promptIds.length} tokens does not fit the context of ${this.capacity}`);
-    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds }) });
+    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds, constraint: r.constraint }) });
   }
 
   cancel(id: number): void {

@@ -21,6 +21,8 @@ export type ToolChoice = 'none' | 'auto' | 'required' | { readonly name: string 
 export type { ChatMessage };
 
 export interface CommonParams {
+  /** Choices to generate (OpenAI `n`), 1..16; absent: 1. */
+  readonly n?: number;
   readonly stream: boolean;
   readonly includeUsage: boolean;
   readonly maxTokens?: number;
@@ -34,10 +36,15 @@ export interface ChatParams extends CommonParams {
   readonly toolChoice: ToolChoice;
   /** Server-side plugin mode: names of MOSS plugins to enable (empty: off). */
   readonly plugins: string[];
+  /** `parallel_tool_calls` (default true): false allows one tool call per turn. */
+  readonly parallelToolCalls?: boolean;
+  /** `response_format` json_object / json_schema (absent: text): the reply is constrained to it. */
+  readonly responseFormat?: { readonly type: 'json_object' } | { readonly type: 'json_schema'; readonly schema: unknown };
 }
 
 export interface CompletionParams extends CommonParams {
-  readonly prompt: string;
+  /** One or more prompts, each text or token ids. */
+  readonly prompts: (string | number[])[];
   readonly echo: boolean;
 }
 
@@ -67,8 +74,7 @@ export function asObject(body: unknown): Obj {
 
 function common(b: Obj): CommonParams {
   if (b.model !== undefined && typeof b.model !== 'string') throw badField('model', 'model must be a string');
-  const n = num(b, 'n', 1, 1, 1, true);
-  void n;
+  const n = num(b, 'n', 1, 16, 1, true);
   if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false) throw badField('logprobs', 'logprobs is not supported');
   const streamOpts = b.stream_options;
   if (streamOpts !== undefined && streamOpts !== null && !isObj(streamOpts)) throw badField('stream_options', 'stream_options must be an object');
@@ -93,7 +99,7 @@ function common(b: Obj): CommonParams {
     ...(seed === undefined ? {} : { seed }),
   };
   if (sampling.topP === 0) throw badField('top_p', 'top_p must be greater than 0');
-  return { stream, includeUsage, maxTokens, stop, sampling };
+  return { n, stream, includeUsage, maxTokens, stop, sampling };
 }
 
 function content(m: Obj, i: number): string {
@@ -165,6 +171,19 @@ function toolChoice(b: Obj, defs: ToolDef[]): ToolChoice {
   throw badField('tool_choice', 'tool_choice must be none, auto, required or {"type":"function","function":{"name":...}}');
 }
 
+function responseFormat(b: Obj): ChatParams['responseFormat'] {
+  const f = b.response_format;
+  if (f === undefined || f === null) return undefined;
+  if (!isObj(f) || typeof f.type !== 'string') throw badField('response_format', 'response_format must be {"type": "text" | "json_object" | "json_schema", ...}');
+  if (f.type === 'text') return undefined;
+  if (f.type === 'json_object') return { type: 'json_object' };
+  if (f.type !== 'json_schema') throw badField('response_format.type', `response_format.type must be text, json_object or json_schema, got ${JSON.stringify(f.type)}`);
+  const js = f.json_schema;
+  if (!isObj(js) || typeof js.name !== 'string') throw badField('response_format.json_schema', 'json_schema needs a name and a schema');
+  if (js.schema !== undefined && !isObj(js.schema) && typeof js.schema !== 'boolean') throw badField('response_format.json_schema.schema', 'schema must be a JSON schema object');
+  return { type: 'json_schema', schema: js.schema ?? {} };
+}
+
 const PLUGINS = ['search', 'calculator', 'solver', 'text2image', 'inner_thoughts'];
 
 /** Validates a /v1/chat/completions body. */
@@ -182,16 +201,18 @@ export function parseChat(body: unknown): ChatParams {
   const bad = plugins.find((p) => !PLUGINS.includes(p));
   if (bad !== undefined) throw badField('moss_plugins', `unknown plugin ${JSON.stringify(bad)} (known: ${PLUGINS.join(', ')})`);
   if (plugins.length && defs.length) throw badField('moss_plugins', 'moss_plugins and tools cannot be used together');
-  return { ...c, messages, tools: defs, toolChoice: toolChoice(b, defs), plugins };
+  return { ...c, messages, tools: defs, toolChoice: toolChoice(b, defs), plugins, responseFormat: responseFormat(b), parallelToolCalls: b.parallel_tool_calls === undefined || b.parallel_tool_calls === null ? true : bool(b, 'parallel_tool_calls') };
 }
 
 /** Validates a /v1/completions body (one prompt string). */
 export function parseCompletion(body: unknown): CompletionParams {
   const b = asObject(body);
   const c = common(b);
-  let prompt = b.prompt;
-  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') prompt = prompt[0];
-  if (typeof prompt !== 'string') throw badField('prompt', 'prompt must be a string');
+  const ids = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => Number.isInteger(t) && (t as number) >= 0);
+  const pr = b.prompt;
+  const prompts = typeof pr === 'string' ? [pr] : ids(pr) ? [pr] : Array.isArray(pr) && pr.length > 0 && pr.every((x) => typeof x === 'string' || ids(x)) ? (pr as (string | number[])[]) : undefined;
+  if (!prompts) throw badField('prompt', 'prompt must be a string, an array of token ids, or a non-empty array of those');
+  if (prompts.length * (c.n ?? 1) > 64) throw badField('prompt', `at most 64 choices per request (prompts x n = ${prompts.length * (c.n ?? 1)})`);
   if (b.suffix !== undefined && b.suffix !== null) throw badField('suffix', 'suffix is not supported');
-  return { ...c, prompt, echo: bool(b, 'echo') };
+  return { ...c, prompts, echo: bool(b, 'echo') };
 }

@@ -10,7 +10,7 @@
  */
 import type { Tokenizer } from '../tokenizer/types.js';
 import type { TokenGenerator } from './loop.js';
-import { heldBack } from '../generate/stop.js';
+import { StopStrings } from '../generate/stop.js';
 import type { ChatTemplate, TemplateMessage } from './template.js';
 
 export interface TemplateTurnOptions {
@@ -87,42 +87,13 @@ export function parseToolCalls(reply: string): TemplateToolCall[] {
   return one ? [one] : [];
 }
 
-/** Cuts a text stream at the first of `stops`, holding back a possible stop prefix. */
-class StopCut {
-  private buf = '';
-  stopped = false;
-  constructor(private readonly stops: readonly string[]) {}
-  push(t: string): string {
-    if (this.stopped || !this.stops.length) return this.stopped ? '' : t;
-    this.buf += t;
-    let cut = -1;
-    for (const s of this.stops) {
-      const i = this.buf.indexOf(s);
-      if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-    }
-    if (cut >= 0) {
-      this.stopped = true;
-      return this.buf.slice(0, cut);
-    }
-    const hold = heldBack(this.buf, this.stops);
-    const out = this.buf.slice(0, this.buf.length - hold);
-    this.buf = this.buf.slice(this.buf.length - hold);
-    return out;
-  }
-  flush(): string {
-    const out = this.stopped ? '' : this.buf;
-    this.buf = '';
-    return out;
-  }
-}
-
 /** Runs one assistant turn (see the header). `promptIds` may be given when already encoded (and checked). */
 export async function runTemplateTurn(tpl: ChatTemplate, messages: readonly TemplateMessage[], o: TemplateTurnOptions, promptIds?: readonly number[]): Promise<TemplateTurnResult> {
   const tok = o.tokenizer;
   const tools = o.tools?.length ? o.tools : undefined;
   const p = promptIds ?? fitTemplatePrompt(tpl, tok, messages, o.maxContext, o.keepHistory ? 1 : o.maxNewTokens, tools);
   const stopIds = new Set(tpl.stopIds(tok));
-  const cut = new StopCut([...tpl.stopStrings, ...(o.stop ?? [])]);
+  const cut = new StopStrings([...tpl.stopStrings, ...(o.stop ?? [])]);
   const ac = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
   const dec = tok.streamDecoder({ skipSpecial: true });

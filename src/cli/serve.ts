@@ -8,9 +8,10 @@ import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { configureEngine, engineOptions } from '../backends/index.js';
-import { createPlugins } from '../plugins/index.js';
+import { PluginPool } from '../plugins/index.js';
 import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
+import { isLoopbackName } from '../serve/guard.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
 import { WorkerEngine } from '../serve/worker-engine.js';
 import { findTokenizer, modelPath } from './model-files.js';
@@ -31,6 +32,8 @@ interface Flags {
   historyDir?: string;
   threads?: string;
   backend?: string;
+  pluginTimeout: string;
+  pluginWorkers: string;
   prefixCacheMb?: string;
   stepTokens?: string;
 }
@@ -61,6 +64,8 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'sequences decoded together (continuous batching)', '4')
     .option('--queue <n>', 'requests waiting for a slot before 429 (default 4 x parallel)')
     .option('--plugins <list>', 'MOSS plugins for /moss and the web chat: search,calculator,solver,text2image,inner_thoughts')
+    .option('--plugin-timeout <ms>', 'a plugin call is cut (its worker thread terminated) after this long', '10000')
+    .option('--plugin-workers <n>', 'worker threads that run plugin calls', '2')
     .option('--ctx <n>', 'context length (prompt + reply) in tokens', '2048')
     .option('--prefix-cache-mb <n>', 'MiB of keys/values of shared prompt prefixes kept across requests (0 = off; default: two full contexts, at most 1024)')
     .option('--step-tokens <n>', 'tokens one batching step may spend: running streams first, then a chunk of a waiting prompt (0 = prefill whole prompts; default 64, at least 2 x parallel)')
@@ -80,6 +85,9 @@ export function register(program: Command): void {
       }
       configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
+      if (apiKey !== undefined && !apiKey.trim()) throw new Error(`${f.apiKey !== undefined ? '--api-key' : '$MOSS_API_KEY'} is empty: give a key, or leave it out to serve without one`);
+      const pluginTimeoutMs = int('plugin-timeout', f.pluginTimeout, 10, 3_600_000);
+      const pool = new PluginPool({ workers: int('plugin-workers', f.pluginWorkers, 1, 64), timeoutMs: pluginTimeoutMs });
       let tokenizer;
       try {
         tokenizer = findTokenizer(model, f.tokenizer);
@@ -87,17 +95,18 @@ export function register(program: Command): void {
         throw new Error(`serve: no tokenizer for ${model}: ${(e as Error).message} (give one with --tokenizer <path>)`, { cause: e });
       }
       if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(),
-        prefixCacheMb: f.prefixCacheMb === undefined ? undefined : num('prefix-cache-mb', f.prefixCacheMb), stepTokens: f.stepTokens === undefined ? undefined : int('step-tokens', f.stepTokens, 0, 1 << 20), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
-      const app = createApp({ engine, apiKey, plugins: createPlugins(), switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer) });
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined,
+        prefixCacheMb: f.prefixCacheMb === undefined ? undefined : num('prefix-cache-mb', f.prefixCacheMb), stepTokens: f.stepTokens === undefined ? undefined : int('step-tokens', f.stepTokens, 0, 1 << 20) });
+      const loopback = isLoopbackName(f.host);
+      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer) });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);
-      const loopback = f.host === '127.0.0.1' || f.host === 'localhost' || f.host === '::1';
       const host = f.host.includes(':') ? `[${f.host}]` : f.host;
       process.stdout.write(`moss serve: listening on http://${host}:${bound} (model ${engine.modelId}, ${slots} slots, context ${engine.contextLength}${apiKey ? ', API key required' : ''})\n`);
       if (!loopback && !apiKey) process.stderr.write('moss serve: warning: listening beyond loopback without --api-key\n');
       const stop = (): void => {
         server.close();
+        void pool.close();
         void engine.close().then(() => process.exit(0));
       };
       process.once('SIGINT', stop);

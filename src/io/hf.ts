@@ -1,10 +1,12 @@
 /**
  * HuggingFace checkpoint folders: config.json, optional generation_config.json, and weights as
- * model.safetensors, pytorch_model.bin, or shards listed by model.safetensors.index.json /
- * pytorch_model.bin.index.json (`weight_map`: tensor name -> shard file). Every shard named by the
- * index must exist (checked up front, missing shard -> error naming it) and be a plain file name
- * inside the folder (no paths). Shards load lazily, on the first tensor asked from them.
- * Tokenizer files are not read here (src/io/load-tokenizer.ts does that).
+ * model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json,
+ * in that order of preference (transformers' from_pretrained order); an index's `weight_map` maps
+ * tensor name -> shard file. Every shard named by the index must exist (checked up front: a missing
+ * shard is an error naming it and a tensor it holds) and be a plain file name inside the folder (no
+ * paths). Shards load lazily, on the first tensor asked from them. The one reader of HF folders
+ * (models/hf-weights.ts adapts it to a WeightSource). Tokenizer files are not read here
+ * (src/io/load-tokenizer.ts does that).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,10 +15,8 @@ import { fail } from './errors.js';
 import { readSafetensors } from './safetensors.js';
 import { readTorch, type TensorLocation } from './torch.js';
 
-export interface HfFolder {
+export interface HfWeights {
   readonly dir: string;
-  readonly config: Record<string, unknown>;
-  readonly generationConfig: Record<string, unknown> | null;
   readonly format: 'safetensors' | 'pytorch';
   /** Weight files (index first when sharded), relative to `dir`. */
   readonly files: readonly string[];
@@ -26,15 +26,24 @@ export interface HfFolder {
   get(name: string): View;
   /** Where tensor `name`'s bytes lie in its file when contiguous and uncompressed (for streaming readers), else null. */
   locate(name: string): TensorLocation | null;
+  /** True when the folder holds tensor `name`. */
+  has(name: string): boolean;
+  /** The file (relative to `dir`) that holds tensor `name`, or undefined. */
+  fileOf(name: string): string | undefined;
   /** Every tensor of every shard. */
   loadAll(): Map<string, View>;
 }
 
+export interface HfFolder extends HfWeights {
+  readonly config: Record<string, unknown>;
+  readonly generationConfig: Record<string, unknown> | null;
+}
+
 const WEIGHTS: [string, 'safetensors' | 'pytorch', boolean][] = [
-  ['model.safetensors.index.json', 'safetensors', true],
   ['model.safetensors', 'safetensors', false],
-  ['pytorch_model.bin.index.json', 'pytorch', true],
+  ['model.safetensors.index.json', 'safetensors', true],
   ['pytorch_model.bin', 'pytorch', false],
+  ['pytorch_model.bin.index.json', 'pytorch', true],
 ];
 
 function readJson(path: string, field: string): Record<string, unknown> {
@@ -59,6 +68,12 @@ export function openHfFolder(dir: string): HfFolder {
   const config = readJson(configPath, 'config');
   const gen = join(dir, 'generation_config.json');
   const generationConfig = existsSync(gen) ? readJson(gen, 'generation config') : null;
+  return { ...openHfWeights(dir), config, generationConfig };
+}
+
+/** Opens only the weights of a HF folder (no config.json needed); shards load on demand. */
+export function openHfWeights(dir: string): HfWeights {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
   const found = WEIGHTS.find(([f]) => existsSync(join(dir, f)));
   if (!found) fail(dir, 'weights', `none of ${WEIGHTS.map(([f]) => f).join(', ')} found`);
   const [file, format, sharded] = found;
@@ -76,7 +91,11 @@ export function openHfFolder(dir: string): HfFolder {
       weightMap.set(name, shard);
       if (!shards.includes(shard)) shards.push(shard);
     }
-    for (const s of shards) if (!existsSync(join(dir, s))) fail(join(dir, file), 'weight_map', `shard '${s}' is missing from ${dir}`);
+    for (const s of shards) {
+      if (existsSync(join(dir, s))) continue;
+      const held = [...weightMap].filter(([, sh]) => sh === s).map(([n]) => n);
+      throw new Error(`${join(dir, s)}: shard listed in ${file} is missing (it holds tensor '${held[0]}'${held.length > 1 ? ` and ${held.length - 1} more` : ''})`);
+    }
   } else {
     shards.push(file);
   }
@@ -106,8 +125,15 @@ export function openHfFolder(dir: string): HfFolder {
   const shardOf = (name: string): string | undefined => (sharded ? weightMap.get(name) : file);
 
   return {
-    dir, config, generationConfig, format,
+    dir, format,
     files: sharded ? [file, ...shards] : [file],
+    has(name) {
+      return sharded ? weightMap.has(name) : load(file).has(name);
+    },
+    fileOf(name) {
+      const shard = shardOf(name);
+      return shard !== undefined && (sharded || load(shard).has(name)) ? shard : undefined;
+    },
     names() {
       if (sharded) return [...weightMap.keys()];
       return [...load(file).keys()];

@@ -22,6 +22,7 @@ const MAX_BITS = 40_000; // ~12k decimal digits: bigger exact results fall back 
 const MAX_FACTORIAL = 3000;
 const MAX_OUT_DIGITS = 1000;
 
+const qBits = (q: R.Q): number => R.bits(q.n) + R.bits(q.d);
 const exact = (q: R.Q, float: boolean): Val => ({ q, x: R.toNumber(q), float });
 const approx = (x: number): Val => {
   if (Number.isNaN(x)) throw new PluginError('no-result', 'math domain error');
@@ -102,6 +103,11 @@ export const CALC_FUNCTION_NAMES: ReadonlySet<string> = new Set(FUNCTIONS.keys()
 function comb(n: bigint, k: bigint, perm: boolean): Val {
   if (n < 0n || k < 0n || n > 100_000n) throw new PluginError('no-result', 'bad comb/perm arguments');
   if (k > n) return exact(R.ZERO, false);
+  if (!perm && 2n * k > n) k = n - k;
+  // the result's size, estimated in doubles before any BigInt work (like the factorial cap)
+  let log2 = 0;
+  for (let i = 0; i < Number(k); i++) log2 += Math.log2(Number(n) - i) - (perm ? 0 : Math.log2(i + 1));
+  if (log2 > MAX_BITS) throw new PluginError('too-large', `${perm ? 'perm' : 'comb'} result above ${MAX_BITS} bits`);
   let r = 1n;
   for (let i = 0n; i < k; i++) r = perm ? r * (n - i) : (r * (n - i)) / (i + 1n);
   return exact(R.q(r), false);
@@ -156,7 +162,8 @@ function evaluate(node: Node, dl: { check(): void }): Val {
       if ((node.op === '/' || node.op === '//' || node.op === '%') && (b.q ? R.isZero(b.q) : b.x === 0)) {
         throw new PluginError('no-result', 'division by zero');
       }
-      if (a.q && b.q) {
+      // exact only while the operands are small enough (result size cap); beyond, doubles
+      if (a.q && b.q && qBits(a.q) + qBits(b.q) <= MAX_BITS) {
         switch (node.op) {
           case '+': return exact(R.add(a.q, b.q), fl);
           case '-': return exact(R.sub(a.q, b.q), fl);

@@ -11,6 +11,7 @@ import type { Plugin } from './types.js';
 export * from './types.js';
 export { calculate } from './calculator.js';
 export { solve } from './solver.js';
+export { PluginPool, type PoolOptions } from './pool.js';
 export type { SearchConfig } from './search/index.js';
 export type { Text2ImageConfig } from './text2image.js';
 

@@ -29,8 +29,12 @@ function makeKey(m: Map<string, number>): string {
   return [...m].filter(([, e]) => e > 0).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([v, e]) => `${v}:${e}`).join(',');
 }
 
+/** Bits of one coefficient's numerator plus denominator at most: beyond it a double cannot hold the value anyway. */
+const MAX_COEFF_BITS = 4096;
+
 function addTo(p: Poly, key: string, c: R.Q): void {
   const s = R.add(p.get(key) ?? R.ZERO, c);
+  if (R.bits(s.n) + R.bits(s.d) > MAX_COEFF_BITS) throw new PluginError('too-large', `a coefficient exceeds ${MAX_COEFF_BITS} bits`);
   if (R.isZero(s)) p.delete(key); else p.set(key, s);
   if (p.size > MAX_TERMS) throw new PluginError('too-large', 'polynomial too large');
 }

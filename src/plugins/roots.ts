@@ -7,6 +7,7 @@
  */
 import { sympyFloat } from './pyfloat.js';
 import * as R from './rational.js';
+import { PluginError } from './types.js';
 
 type C = [number, number];
 const cadd = (a: C, b: C): C => [a[0] + b[0], a[1] + b[1]];
@@ -70,7 +71,9 @@ function quartic(a: number, b: number, c: number, d: number, e: number): C[] {
 function durandKerner(c: readonly number[]): C[] {
   const n = c.length - 1;
   const mon = c.map((x) => x / c[n]);
-  let z: C[] = Array.from({ length: n }, (_, k) => cpow([0.4, 0.9], k));
+  // start on a circle of the Fujiwara-style radius bound: products of differences stay finite up to high degrees
+  const r = Math.max(1e-3, ...mon.slice(0, n).map((a, i) => Math.abs(a) ** (1 / (n - i))));
+  let z: C[] = Array.from({ length: n }, (_, k) => { const t = (2 * Math.PI * k) / n + 0.4; return [r * Math.cos(t), r * Math.sin(t)]; });
   for (let it = 0; it < 500; it++) {
     let delta = 0;
     z = z.map((zi, i) => {
@@ -83,6 +86,36 @@ function durandKerner(c: readonly number[]): C[] {
     if (delta < 1e-15) break;
   }
   return z;
+}
+
+const trim = (a: R.Q[]): R.Q[] => { while (a.length && R.isZero(a[a.length - 1])) a.pop(); return a; };
+const monic = (a: R.Q[]): R.Q[] => a.map((x) => R.div(x, a[a.length - 1]));
+const tooBig = (a: readonly R.Q[]): boolean => a.some((x) => R.bits(x.n) + R.bits(x.d) > 8192);
+
+/** p / gcd(p, p') over the rationals: the same roots, each once (the input when the coefficients grow too big). */
+function squareFreePart(p: readonly R.Q[]): R.Q[] {
+  const dp = trim(p.slice(1).map((x, i) => R.mul(x, R.q(BigInt(i + 1)))));
+  let [a, b] = [monic([...p]), monic(dp)];
+  while (b.length > 1) {
+    // a mod b
+    const r = [...a];
+    for (let i = r.length - b.length; i >= 0; i--) {
+      const f = r[i + b.length - 1];
+      if (!R.isZero(f)) for (let j = 0; j < b.length; j++) r[i + j] = R.sub(r[i + j], R.mul(f, b[j]));
+    }
+    const rem = trim(r.slice(0, b.length - 1));
+    if (tooBig(rem)) return [...p];
+    [a, b] = [b, rem.length ? monic(rem) : []];
+  }
+  if (b.length === 1) return [...p]; // gcd is a constant: already square-free
+  // exact division p / a (a is the monic gcd)
+  const q: R.Q[] = new Array<R.Q>(p.length - a.length + 1).fill(R.ZERO);
+  const r = [...p];
+  for (let i = q.length - 1; i >= 0; i--) {
+    q[i] = r[i + a.length - 1];
+    for (let j = 0; j < a.length; j++) r[i + j] = R.sub(r[i + j], R.mul(q[i], a[j]));
+  }
+  return q;
 }
 
 /** Best rational approximation with denominator ≤ maxDen (continued fractions). */
@@ -157,7 +190,9 @@ function formatNumeric(z: C): string {
  * Distinct roots of sum c[i] x^i (c[deg] ≠ 0, deg ≥ 1), reals ascending then complex.
  * `float` prints every root as a SymPy Float (the input had decimals).
  */
-export function polyRoots(c: readonly R.Q[], float: boolean): Root[] {
+export function polyRoots(c0: readonly R.Q[], float: boolean): Root[] {
+  // repeated roots are ill-conditioned for the numeric methods: solve the square-free part instead
+  const c = c0.length > 3 ? squareFreePart(c0) : c0;
   const deg = c.length - 1;
   if (deg === 1) {
     const x = R.div(R.neg(c[0]), c[1]);
@@ -169,6 +204,7 @@ export function polyRoots(c: readonly R.Q[], float: boolean): Root[] {
     : deg === 3 ? cubic(f[3], f[2], f[1], f[0]) : deg === 4 ? quartic(f[4], f[3], f[2], f[1], f[0]) : durandKerner(f);
   // Newton polish on the original polynomial.
   zs = zs.map((z) => { for (let i = 0; i < 8; i++) { const [p, dp] = horner(f, z); if (cabs(dp) === 0) break; z = csub(z, cdiv(p, dp)); } return z; });
+  if (zs.some((z) => !Number.isFinite(z[0]) || !Number.isFinite(z[1]))) throw new PluginError('no-result', `the roots of this degree-${deg} polynomial could not be computed in double precision`);
   const roots: Root[] = [];
   for (const z of zs) {
     const scaleZ = Math.max(1, cabs(z));

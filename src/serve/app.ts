@@ -2,13 +2,15 @@
  * The HTTP core: a `fetch(Request) -> Response` function (web-standard, testable without sockets)
  * that routes, checks the API key, limits and parses bodies, and turns every thrown error into the
  * OpenAI error shape. Follows hono's core/adapter split; ./node-adapter.ts binds it to node:http.
- * Public without a key: GET / (web chat), /web/*, /health. Deliberately no CORS and no TLS.
+ * Public without a key: GET / (web chat), /web/*, /health. Foreign origins and (on loopback) foreign
+ * Host names are refused first (./guard.ts). Deliberately no CORS and no TLS.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
 import type { Engine } from './engine.js';
 import { ApiError, errorResponse, json } from './errors.js';
+import { checkBrowserSafety } from './guard.js';
 import { HistoryStore } from './history-store.js';
 import { Metrics } from './metrics.js';
 import { mossApi } from './moss-api.js';
@@ -33,6 +35,10 @@ export interface AppOptions {
   readonly pluginTimeoutMs?: number;
   /** A non-MOSS model's chat template (src/chat/template-source.ts modelChatTemplate); absent: the MOSS format. */
   readonly template?: ChatTemplate;
+  /** Refuse a Host that is not a loopback name (DNS rebinding; ./guard.ts). Set when listening on loopback. */
+  readonly loopbackHostOnly?: boolean;
+  /** A request body must arrive within this many ms (408 after). Default 30 000. */
+  readonly bodyTimeoutMs?: number;
 }
 
 export interface App {
@@ -42,16 +48,17 @@ export interface App {
 
 type Handler = (req: Request) => Promise<Response> | Response;
 
-/** Reads the body as JSON within the size limit (413 beyond it, 400 when not JSON). */
-async function readJson(req: Request, limit: number): Promise<unknown> {
+/** Reads the body as JSON within the size limit (413 beyond it, 400 when not JSON) and the time limit (408). */
+async function readJson(req: Request, limit: number, timeoutMs: number): Promise<unknown> {
   const declared = Number(req.headers.get('content-length') ?? NaN);
   if (declared > limit) throw new ApiError(413, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`, 'invalid_request_error', null, 'body_too_large');
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (req.body) {
     const reader = req.body.getReader();
+    const end = Date.now() + timeoutMs;
     for (;;) {
-      const { value, done } = await reader.read();
+      const { value, done } = await readBefore(reader, end, timeoutMs);
       if (done) break;
       size += value.byteLength;
       if (size > limit) {
@@ -67,6 +74,22 @@ async function readJson(req: Request, limit: number): Promise<unknown> {
     return JSON.parse(text);
   } catch (e) {
     throw new ApiError(400, `request body is not valid JSON: ${(e as Error).message}`, 'invalid_request_error', 'body', 'invalid_json');
+  }
+}
+
+/** One read of the body, or 408 (connection closed) when the body's deadline passes first. */
+async function readBefore(reader: ReadableStreamDefaultReader<Uint8Array>, end: number, timeoutMs: number): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new ApiError(408, `request body not received within ${timeoutMs} ms`, 'invalid_request_error', 'body', 'body_timeout', { connection: 'close' }));
+      void reader.cancel().catch(() => {}); // after the rejection: a cancelled read resolves as "done"
+    }, Math.max(0, end - Date.now()));
+  });
+  try {
+    return await Promise.race([reader.read(), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -86,7 +109,8 @@ export function createApp(o: AppOptions): App {
   const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template };
   let store: HistoryStore | undefined;
   const mossDeps = () => ({ ...deps, store: (store ??= new HistoryStore(o.historyDir)), switches: o.switches ?? ALL_OFF });
-  const post = (fn: (req: Request, body: unknown) => Promise<Response>): Handler => async (req) => fn(req, await readJson(req, limit));
+  const bodyMs = o.bodyTimeoutMs ?? 30_000;
+  const post = (fn: (req: Request, body: unknown) => Promise<Response>): Handler => async (req) => fn(req, await readJson(req, limit, bodyMs));
 
   /** path -> method -> [handler, public?] */
   const routes: Record<string, Record<string, [Handler, boolean]>> = {
@@ -100,6 +124,7 @@ export function createApp(o: AppOptions): App {
   };
 
   async function handle(req: Request): Promise<[Response, string]> {
+    checkBrowserSafety(req, { loopbackHostOnly: o.loopbackHostOnly ?? false });
     const url = new URL(req.url);
     let path = url.pathname.replace(/\/+$/, '') || '/';
     if (path.startsWith('/web/')) {

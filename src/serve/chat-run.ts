@@ -28,6 +28,8 @@ export type ChatEvent =
   | { readonly type: 'reasoning'; readonly text: string; readonly field: string }
   | { readonly type: 'content'; readonly text: string }
   | { readonly type: 'tool_call'; readonly index: number; readonly id: string; readonly name: string; readonly arguments: string }
+  /** A server-side plugin ran (moss_plugins): its command and, when it failed, why (timeout, too large, ...). */
+  | { readonly type: 'plugin'; readonly name: string; readonly arguments: string; readonly ok: boolean; readonly error?: string }
   | { readonly type: 'finish'; readonly reason: 'stop' | 'length' | 'tool_calls'; readonly promptTokens: number; readonly completionTokens: number };
 
 export interface ChatDeps {
@@ -82,20 +84,23 @@ export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): A
   const size = encodeSegments(tok, n).ids.length;
   if (size + 1 > engine.contextLength) throw new ApiError(400, `the prompt has ${size} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'messages', 'context_length_exceeded');
   admitCheck(engine);
+  const relay: { onEvent?: (e: LoopEvent) => void } = {};
   const choice = p.toolChoice;
   const def = typeof choice === 'object' ? [...tools.byCommand.values()].find((d) => d.name === choice.name) : undefined;
   return chat(p, deps, conv, signal, {
     forceCommand: def ? ` ${commandName(def)}("` : undefined,
     // client tools: calls of offered tools go back to the client; a command for no offered tool fails and the model replies
-    run: p.plugins.length ? pluginRunner({ plugins: deps.plugins, switches, pluginTimeoutMs: deps.pluginTimeoutMs, signal })
+    run: p.plugins.length ? pluginRunner({ plugins: deps.plugins, switches, pluginTimeoutMs: deps.pluginTimeoutMs, signal, onEvent: (e) => relay.onEvent?.(e) })
       : async (cmds) => (commandsToCalls(cmds, tools).length ? null : cmds.map((c) => ({ ok: false, message: `no tool ${c.name}` }))),
     showCommands: p.plugins.length > 0,
     toCalls: (cmds) => commandsToCalls(cmds, tools),
+    relay,
   });
 }
 
 async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: AbortSignal, x: {
   forceCommand?: string; run: TurnOptions['run']; showCommands: boolean; toCalls: (cmds: readonly Command[]) => { name: string; arguments: string }[];
+  relay: { onEvent?: (e: LoopEvent) => void };
 }): AsyncGenerator<ChatEvent> {
   const { engine } = deps;
   const ac = new AbortController(); // a stop string ends the generation
@@ -105,6 +110,7 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
   let wake: (() => void) | undefined;
   const push = (e: ChatEvent): void => { events.push(e); wake?.(); };
   const onEvent = (e: LoopEvent): void => {
+    if (e.type === 'command') push({ type: 'plugin', name: e.name, arguments: e.arg, ok: e.ok, ...(e.message ? { error: e.message } : {}) });
     if (e.type !== 'field') return;
     if (e.field === 'MOSS') {
       const t = stops.push(e.text) + (e.done ? stops.flush() : '');
@@ -112,6 +118,7 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
       if (stops.stopped) ac.abort();
     } else if (e.text && !(e.field === 'Commands' && !x.showCommands)) push({ type: 'reasoning', field: FIELD_NAME[e.field] ?? e.field, text: e.text });
   };
+  x.relay.onEvent = onEvent;
   let done = false;
   let failure: unknown;
   let result: Awaited<ReturnType<typeof runTurn>> | undefined;

@@ -58,12 +58,14 @@ export async function chatCompletions(req: Request, body: unknown, d: RouteDeps)
     let content = '';
     let reasoning = '';
     const calls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
+    const plugins: unknown[] = [];
     for await (const e of events) {
       if (e.type === 'content') content += e.text;
       else if (e.type === 'reasoning') reasoning += e.text;
       else if (e.type === 'tool_call') calls.push({ id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } });
+      else if (e.type === 'plugin') plugins.push({ name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) });
       else {
-        const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}) };
+        const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...(plugins.length ? { moss_plugins: plugins } : {}) };
         return json({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: e.reason, logprobs: null }], usage: usage(e) });
       }
     }
@@ -77,6 +79,7 @@ export async function chatCompletions(req: Request, body: unknown, d: RouteDeps)
         if (e.type === 'content') yield chunk({ content: e.text });
         else if (e.type === 'reasoning') yield chunk({ reasoning_content: e.text, moss_field: e.field });
         else if (e.type === 'tool_call') yield chunk({ tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } }] });
+        else if (e.type === 'plugin') yield chunk({ moss_plugin: { name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) } });
         else {
           yield chunk({}, e.reason);
           if (p.includeUsage) yield { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(e) };
@@ -148,6 +151,8 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
     const it = pieces();
     try {
       for await (const s of it) yield { id, object: 'text_completion', created, model: engine.modelId, choices: [choice(s, null)] };
+      d.metrics.promptTokens += ids.length;
+      d.metrics.completionTokens += n;
       yield { id, object: 'text_completion', created, model: engine.modelId, choices: [choice('', await finishReason())] };
       if (p.includeUsage) yield { id, object: 'text_completion', created, model: engine.modelId, choices: [], usage: usage() };
     } finally {

@@ -122,7 +122,7 @@ export class WorkerEngine implements Engine {
     }
     this.streams.set(id, ch);
     const post = (m: ToWorker): void => this.worker.postMessage(m);
-    post({ type: 'submit', req: { id, promptIds: [...req.promptIds], maxNewTokens: req.maxNewTokens, stopIds: [...req.stopIds], sampling: { ...req.sampling } } });
+    post({ type: 'submit', req: { id, promptIds: [...req.promptIds], maxNewTokens: req.maxNewTokens, stopIds: [...req.stopIds], sampling: { ...req.sampling, vocabSize: this.tokenizer.vocabSize } } }); // padding rows past the vocabulary are never sampled
     req.signal?.addEventListener('abort', () => {
       if (this.streams.has(id)) post({ type: 'cancel', id });
     }, { once: true });

@@ -5,13 +5,14 @@
  * 2-layer MOSS; model.safetensors with seeded Normal(0, 0.02) weights (zero biases, unit norms).
  * The text it writes is garbage; the tests check structure, not words.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metaInstruction } from '../../src/chat/meta.js';
-import { writeSafetensors } from '../../src/io/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { f32Of } from '../../src/models/quantize.js';
 import { viewOf } from '../../src/io/views.js';
 import { trainBpe, trainedFiles } from '../../src/tokenizer/index.js';
 import type { View } from '../../src/backends/backend.js';
@@ -77,5 +78,36 @@ export function tinyMossFolder(opts: { nPositions?: number; seed?: number } = {}
   randn('lm_head.weight', [V, C]);
   fill('lm_head.bias', V, 0);
   writeSafetensors(join(dir, 'model.safetensors'), w);
+  return dir;
+}
+
+/** Padding rows added by `paddedFolder`. */
+export const PAD = 32;
+
+/**
+ * `tinyMossFolder` with PAD embedding rows past the tokenizer's vocabulary (as MOSS has 107,008 rows
+ * for 106,072 tokens) and a lm_head bias that makes them win every argmax.
+ */
+export function paddedFolder(): string {
+  const dir = tinyMossFolder();
+  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  const V = cfg.vocab_size as number;
+  const st = readSafetensors(join(dir, 'model.safetensors'));
+  const out = new Map([...st.tensors].map(([k, v]) => [k, viewOf(f32Of(v), 'f32', v.shape)]));
+  const grow = (name: string, fillv: number) => {
+    const v = out.get(name)!;
+    const cols = v.shape.length === 2 ? v.shape[1] : 1;
+    const a = new Float32Array((V + PAD) * cols).fill(fillv);
+    a.set(f32Of(v));
+    out.set(name, viewOf(a, 'f32', v.shape.length === 2 ? [V + PAD, cols] : [V + PAD]));
+  };
+  grow('transformer.wte.weight', 0.01);
+  grow('lm_head.weight', 0.01);
+  grow('lm_head.bias', 0);
+  const bias = f32Of(out.get('lm_head.bias')!);
+  bias.fill(100, V); // the padding rows would win every argmax
+  out.set('lm_head.bias', viewOf(bias, 'f32', [V + PAD]));
+  writeSafetensors(join(dir, 'model.safetensors'), out);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, vocab_size: V + PAD }));
   return dir;
 }

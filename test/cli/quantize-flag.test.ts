@@ -8,40 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, writeSafetensors } from '../../src/io/index.js';
-import { viewOf } from '../../src/io/views.js';
-import { f32Of } from '../../src/models/quantize.js';
-import { MOSS_BIN, tinyMossFolder } from './chat-helpers.js';
+import { MOSS_BIN, paddedFolder } from './chat-helpers.js';
 import { withinVocab, sampleNext } from '../../src/generate/sampler.js';
 import { Generator } from '../../src/tensor/index.js';
-
-const PAD = 32;
-
-function paddedFolder(): string {
-  const dir = tinyMossFolder();
-  const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  const V = cfg.vocab_size as number;
-  const st = readSafetensors(join(dir, 'model.safetensors'));
-  const out = new Map([...st.tensors].map(([k, v]) => [k, viewOf(f32Of(v), 'f32', v.shape)]));
-  const grow = (name: string, fillv: number) => {
-    const v = out.get(name)!;
-    const cols = v.shape.length === 2 ? v.shape[1] : 1;
-    const a = new Float32Array((V + PAD) * cols).fill(fillv);
-    a.set(f32Of(v));
-    out.set(name, viewOf(a, 'f32', v.shape.length === 2 ? [V + PAD, cols] : [V + PAD]));
-  };
-  grow('transformer.wte.weight', 0.01);
-  grow('lm_head.weight', 0.01);
-  grow('lm_head.bias', 0);
-  const bias = f32Of(out.get('lm_head.bias')!);
-  bias.fill(100, V); // the padding rows would win every argmax
-  out.set('lm_head.bias', viewOf(bias, 'f32', [V + PAD]));
-  writeSafetensors(join(dir, 'model.safetensors'), out);
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, vocab_size: V + PAD }));
-  return dir;
-}
 
 test('chat --quantize q8_0 converts once, reuses the GGUF, and never samples padding rows', () => {
   const dir = paddedFolder();

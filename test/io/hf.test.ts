@@ -30,13 +30,16 @@ test('single and sharded safetensors folders, loaded lazily', () => {
 
   writeSafetensors(join(dir, 'model-00001-of-00002.safetensors'), { a: f32([1, 2], [2]) });
   writeSafetensors(join(dir, 'model-00002-of-00002.safetensors'), { b: f32([3, 4, 5, 6], [2, 2]) });
+  writeFileSync(join(dir, 'model.safetensors.index.json'), '{}');
+  assert.deepEqual(openHfFolder(dir).files, ['model.safetensors'], 'model.safetensors comes before the index, as in from_pretrained');
+  rmSync(join(dir, 'model.safetensors'));
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: { a: 'model-00001-of-00002.safetensors', b: 'model-00002-of-00002.safetensors' } }));
   const lazy = openHfFolder(dir);
   assert.deepEqual(lazy.names(), ['a', 'b']);
   rmSync(join(dir, 'model-00001-of-00002.safetensors')); // shard 1 gone after the up-front check...
   assert.deepEqual(values(lazy.get('b')), [3, 4, 5, 6]); // ...shard 2 still loads on its own: lazy
   assert.throws(() => lazy.get('a'), /model-00001-of-00002\.safetensors/);
-  assert.throws(() => openHfFolder(dir), /weight_map: shard 'model-00001-of-00002\.safetensors' is missing/);
+  assert.throws(() => openHfFolder(dir), /model-00001-of-00002\.safetensors: shard listed in model\.safetensors\.index\.json is missing \(it holds tensor 'a'\)/);
   writeSafetensors(join(dir, 'model-00001-of-00002.safetensors'), { a: f32([1, 2], [2]) });
   m = loadHfFolder(dir);
   assert.deepEqual(m.files, ['model.safetensors.index.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
@@ -50,7 +53,7 @@ test('single and sharded safetensors folders, loaded lazily', () => {
   assert.throws(() => openHfFolder(dir), /config\.json: missing/);
   const empty = tmp();
   writeFileSync(join(empty, 'config.json'), '{}');
-  assert.throws(() => openHfFolder(empty), /weights: none of model\.safetensors\.index\.json/);
+  assert.throws(() => openHfFolder(empty), /weights: none of model\.safetensors, model\.safetensors\.index\.json/);
 });
 
 test('sharded pytorch_model.bin folder (candle fixtures as shards)', (t) => {

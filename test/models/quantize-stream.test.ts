@@ -98,7 +98,7 @@ test('bad release folders fail with one line naming file and tensor, leaving not
     delete idx.weight_map['transformer.h.9.mlp.fc_in.weight'];
     writeFileSync(join(dir, 'pytorch_model.bin.index.json'), JSON.stringify(idx));
     rmSync(shard2);
-    assert.throws(() => quantizeModel(dir, 'q4_0', out), /weight_map: shard 'pytorch_model-00002-of-00002\.bin' is missing/);
+    assert.throws(() => quantizeModel(dir, 'q4_0', out), /pytorch_model-00002-of-00002\.bin: shard listed in pytorch_model\.bin\.index\.json is missing \(it holds tensor 'transformer\./);
     assert.deepEqual(clean(), []);
     assert.equal(existsSync(out), false);
   } finally {

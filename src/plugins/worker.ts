@@ -1,0 +1,29 @@
+/**
+ * The plugin worker thread: builds MOSS's four plugins from the configuration in `workerData` and
+ * runs one call at a time for ./pool.ts, answering `{id, ok, result}` or `{id, ok: false, code,
+ * message}`. The pool terminates this thread when a call outlives its timeout, so a hostile
+ * argument (a huge power, a degree-64 polynomial) costs this thread and never the server's event
+ * loop. Deliberately nothing else: no state kept between calls besides the plugins themselves.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createPlugins, type PluginsConfig } from './index.js';
+import { PluginError } from './types.js';
+
+/** A call sent to the worker. */
+export interface PluginCall {
+  readonly id: number;
+  readonly name: string;
+  readonly args: string;
+  readonly timeoutMs?: number;
+}
+
+const plugins = createPlugins((workerData ?? {}) as PluginsConfig);
+
+parentPort?.on('message', (m: PluginCall) => {
+  const plugin = plugins.get(m.name);
+  const run = plugin ? plugin.run(m.args, { timeoutMs: m.timeoutMs }) : Promise.reject(new PluginError('unsupported', `unknown plugin ${m.name}`));
+  run.then(
+    (result) => parentPort?.postMessage({ id: m.id, ok: true, result }),
+    (e: unknown) => parentPort?.postMessage({ id: m.id, ok: false, code: e instanceof PluginError ? e.code : 'invalid', message: e instanceof Error ? e.message : String(e) }),
+  );
+});

@@ -15,14 +15,48 @@ import { defang, fieldText } from './format.js';
 export interface Command {
   readonly name: string;
   readonly arg: string;
+  /** The argument is a JSON object written as is, `Name({"a": 1})` (a client tool with a multi-parameter schema). */
+  readonly json?: boolean;
 }
 
-/** Parses a Commands body; [] for `None` or text without any `Name("…")` call. */
+const CALL_HEAD = /([A-Za-z_][A-Za-z0-9_-]*)\(\s*/g;
+const QUOTED = /(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')\s*\)/y;
+
+/** End (exclusive) of the balanced JSON object starting at s[i] === '{', or -1. */
+function objectEnd(s: string, i: number): number {
+  let depth = 0;
+  let str = false;
+  for (let j = i; j < s.length; j++) {
+    const c = s[j];
+    if (str) {
+      if (c === '\\') j++;
+      else if (c === '"') str = false;
+    } else if (c === '"') str = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') if (--depth === 0) return j + 1;
+  }
+  return -1;
+}
+
+/** Parses a Commands body; [] for `None` or text without any `Name("…")` / `Name({…})` call. */
 export function parseCommands(body: string): Command[] {
   const out: Command[] = [];
-  for (const m of body.matchAll(/([A-Za-z][A-Za-z0-9_]*)\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')\s*\)/g)) {
-    const raw = m[2] ?? m[3];
-    out.push({ name: m[1], arg: raw.replace(/\\(["'\\])/g, '$1') });
+  CALL_HEAD.lastIndex = 0;
+  for (let m = CALL_HEAD.exec(body); m; m = CALL_HEAD.exec(body)) {
+    const at = CALL_HEAD.lastIndex;
+    QUOTED.lastIndex = at;
+    const q = QUOTED.exec(body);
+    if (q) {
+      out.push({ name: m[1], arg: (q[1] ?? q[2]).replace(/\\(["'\\])/g, '$1') });
+      CALL_HEAD.lastIndex = QUOTED.lastIndex;
+    } else if (body[at] === '{') {
+      const end = objectEnd(body, at);
+      const close = end < 0 ? null : /^\s*\)/.exec(body.slice(end));
+      if (close) {
+        out.push({ name: m[1], arg: body.slice(at, end), json: true });
+        CALL_HEAD.lastIndex = end + close[0].length;
+      }
+    }
   }
   return out;
 }
@@ -45,7 +79,7 @@ export function formatResults(cmds: readonly Command[], outcomes: readonly Outco
   let text = '\n';
   cmds.forEach((c, i) => {
     const o = outcomes[i];
-    const head = `${c.name}(${JSON.stringify(defang(c.arg)).replace(/\\u[0-9a-f]{4}/g, '')}) =>`;
+    const head = `${c.name}(${c.json ? defang(c.arg) : JSON.stringify(defang(c.arg)).replace(/\\u[0-9a-f]{4}/g, '')}) =>`;
     const r = o.ok ? o.result : undefined;
     if (c.name === 'Search') {
       const hits = r?.kind === 'hits' ? r.hits : [];

@@ -15,7 +15,7 @@ import { PluginError } from '../plugins/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { formatResults, parseCommands, type Command, type Outcome } from './commands.js';
 import { defang, encodeSegments, fieldBody, fieldSegments, fieldText, noneFields, turnSegments, type FieldName, type Segment, type TurnFields } from './format.js';
-import { anyPlugin, COMMAND_SWITCH, metaInstruction, type PluginSwitches } from './meta.js';
+import { anyPlugin, COMMAND_SWITCH, metaInstruction, qualityLine, type PluginSwitches, type QualityTag } from './meta.js';
 import { FieldCollector, FieldStream } from './parse.js';
 
 /** The model seam: yields new token ids after the prompt; stops at a stop id (which it yields) or maxNewTokens. */
@@ -38,9 +38,9 @@ export interface Conversation {
 }
 
 /** The conversation of a chat session: our meta instruction for `switches`, `history`, a new user turn. */
-export function conversation(switches: PluginSwitches, history: readonly TurnFields[], userText: string): Conversation {
+export function conversation(switches: PluginSwitches, history: readonly TurnFields[], userText: string, quality?: QualityTag): Conversation {
   return {
-    meta: [{ text: metaInstruction(switches), trusted: true, loss: false }],
+    meta: [{ text: metaInstruction(switches) + (quality ? qualityLine(quality) : ''), trusted: true, loss: false }],
     history,
     current: { Human: fieldText('Human', ` ${defang(userText)}`) },
     tools: anyPlugin(switches) || switches.innerThoughts,
@@ -206,6 +206,8 @@ export interface LoopOptions extends Omit<TurnOptions, 'run'> {
   readonly plugins: ReadonlyMap<string, Plugin>;
   readonly switches: PluginSwitches;
   readonly pluginTimeoutMs?: number;
+  /** Quality tag for a steer-trained model (`moss train steer`), put at the end of the meta instruction. */
+  readonly quality?: QualityTag;
 }
 
 /** Runs commands with MOSS's plugins: disabled or unknown ones and failures become outcomes, each under a timeout. */
@@ -243,5 +245,5 @@ async function runOne(plugin: Plugin | undefined, name: string, arg: string, o: 
  * fields (append it to the history yourself).
  */
 export async function chatTurn(history: readonly TurnFields[], userText: string, o: LoopOptions): Promise<TurnFields> {
-  return (await runTurn(conversation(o.switches, history, userText), { ...o, run: pluginRunner(o) })).turn;
+  return (await runTurn(conversation(o.switches, history, userText, o.quality), { ...o, run: pluginRunner(o) })).turn;
 }

@@ -10,7 +10,7 @@
 import { formatResults, type Command, type Outcome } from './commands.js';
 import { defang, fieldText, noneFields, type TurnFields } from './format.js';
 import type { Conversation } from './loop.js';
-import { anyPlugin, metaInstruction, type PluginSwitches } from './meta.js';
+import { anyPlugin, metaInstruction, qualityLine, type PluginSwitches, type QualityTag } from './meta.js';
 
 export interface ToolCall {
   readonly id: string;
@@ -34,6 +34,8 @@ export interface MessageOptions {
   readonly extraLines?: string;
   /** A client's tool call as the MOSS command the model would have written (default: name and the raw arguments). */
   readonly toCommand?: (c: ToolCall) => Command;
+  /** Quality tag for a steer-trained model: its line ends the meta instruction (after any system text and tool lines). */
+  readonly quality?: QualityTag;
 }
 
 /** A tool message's text as the outcome formatResults expects for that command. */
@@ -48,7 +50,7 @@ export function toolOutcome(cmd: Command, text: string): Outcome {
 
 /** Writes a command as the model does: `Name("arg")`. */
 export function commandText(c: Command): string {
-  return `${c.name}(${JSON.stringify(defang(c.arg))})`;
+  return `${c.name}(${c.json ? defang(c.arg) : JSON.stringify(defang(c.arg))})`;
 }
 
 /**
@@ -61,6 +63,7 @@ export function messagesConversation(messages: readonly ChatMessage[], o: Messag
   const meta = [
     sys ? { text: sys.endsWith('\n') ? sys : `${sys}\n`, trusted: false, loss: false } : { text: metaInstruction(o.switches), trusted: true, loss: false },
     { text: o.extraLines ?? '', trusted: false, loss: false },
+    { text: o.quality ? qualityLine(o.quality) : '', trusted: true, loss: false },
   ];
   const toCommand = o.toCommand ?? ((c: ToolCall) => ({ name: c.name, arg: c.arguments }));
   const turns: TurnFields[] = [];

@@ -78,6 +78,37 @@ export function withQuality(meta: string, tag: number, of: number): string {
   return `${base}${base && !base.endsWith('\n') ? '\n' : ''}- Response quality: ${tag}/${of}.\n`;
 }
 
+/** A decoding quality tag: `tag` of `of` (1 worst … `of` best), for a steer-trained model. */
+export interface QualityTag {
+  readonly tag: number;
+  readonly of: number;
+}
+
+/** The quality line alone (`- Response quality: k/K.`), as `withQuality` appends it. */
+export function qualityLine(q: QualityTag): string {
+  return withQuality('', q.tag, q.of);
+}
+
+/**
+ * The decoding tag from a `--quality` flag and the model's generation_config.json (`quality_tags`
+ * K, written by `moss train steer`): `best` (the default) is K, `k` is 1..K, `none` adds no line;
+ * a model without tags gets no line by default, and an explicit tag for it is an error.
+ */
+export function resolveQuality(flag: string | undefined, generationConfig: Record<string, unknown> | null | undefined, where = 'model'): QualityTag | undefined {
+  const K = generationConfig?.quality_tags;
+  const of = typeof K === 'number' && Number.isInteger(K) && K >= 1 ? K : undefined;
+  const f = (flag ?? 'best').trim().toLowerCase();
+  if (f === 'none') return undefined;
+  if (of === undefined) {
+    if (flag === undefined || f === 'best') return undefined;
+    throw new Error(`--quality: ${where} has no quality tags (generation_config.json quality_tags; only \`moss train steer\` models have them)`);
+  }
+  if (f === 'best') return { tag: of, of };
+  const k = Number(f);
+  if (!Number.isInteger(k) || k < 1 || k > of) throw new Error(`--quality: "${flag}" is not best, none or an integer tag in 1..${of}`);
+  return { tag: k, of };
+}
+
 /** The quality tag a meta instruction carries, or null. */
 export function parseQuality(meta: string): { tag: number; of: number } | null {
   const m = QUALITY.exec(meta);

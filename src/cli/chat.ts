@@ -78,6 +78,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'threads for the native backend')
     .option('--load <file>', 'start from a saved conversation (/save or --save)')
     .option('--save <file>', 'save the conversation (JSON) when done')
+    .option('--quality <tag>', 'decoding quality tag of a `moss train steer` model: best (default), 1..K, or none')
     .option('--json', 'with --message: print a JSON array of turns {human, inner_thoughts, commands, results, moss, calls}')
     .action((o: ChatFlags) => run(o));
 }

@@ -8,8 +8,9 @@ import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { configureEngine, engineOptions } from '../backends/index.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { PluginPool } from '../plugins/index.js';
-import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
+import { ALL_OFF, resolveQuality, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
 import { isLoopbackName } from '../serve/guard.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
@@ -36,6 +37,7 @@ interface Flags {
   pluginWorkers: string;
   prefixCacheMb?: string;
   stepTokens?: string;
+  quality?: string;
 }
 
 function int(flag: string, v: string, min: number, max: number): number {
@@ -73,6 +75,7 @@ export function register(program: Command): void {
     .option('--history-dir <dir>', 'where /moss keeps conversations (default ~/.cache/moss/history)')
     .option('--threads <n>', 'compute threads of the native backend')
     .option('--backend <name>', 'ref or native (default: native when built)')
+    .option('--quality <tag>', 'decoding quality tag of a `moss train steer` model: best (default), 1..K, or none')
     .action(async (f: Flags) => {
       const model = modelPath('serve', f.model);
       const port = int('port', f.port, 0, 65535);
@@ -83,6 +86,8 @@ export function register(program: Command): void {
         if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
         switches[SWITCHES[p]] = true;
       }
+      const gc = join(model, 'generation_config.json');
+      const quality = resolveQuality(f.quality, existsSync(gc) ? (JSON.parse(readFileSync(gc, 'utf8')) as Record<string, unknown>) : null, model);
       configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
       if (apiKey !== undefined && !apiKey.trim()) throw new Error(`${f.apiKey !== undefined ? '--api-key' : '$MOSS_API_KEY'} is empty: give a key, or leave it out to serve without one`);
@@ -98,7 +103,7 @@ export function register(program: Command): void {
       const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined,
         prefixCacheMb: f.prefixCacheMb === undefined ? undefined : num('prefix-cache-mb', f.prefixCacheMb), stepTokens: f.stepTokens === undefined ? undefined : int('step-tokens', f.stepTokens, 0, 1 << 20) });
       const loopback = isLoopbackName(f.host);
-      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer) });
+      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer), quality });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);
       const host = f.host.includes(':') ? `[${f.host}]` : f.host;

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 
 type Opts = Record<string, unknown>;
 
-const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'evalFraction', 'tags'];
+const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'lmCoef', 'evalFraction', 'tags'];
 
 /** Defaults < config file < flags. */
 function merge(defaults: Opts, o: Opts): Opts {
@@ -73,6 +73,7 @@ export function register(program: Command): void {
     .option('--eval-data <files...>', 'held-out files (default: the last --eval-fraction of --data)').option('--eval-fraction <x>');
   pref(train.command('pm').description('a preference (reward) model from preference pairs'))
     .option('--center <x>', 'reward centering coefficient (0: off)')
+    .option('--lm-coef <x>', 'weight of an LM loss on the chosen response (0: off)')
     .action(async (o: Opts) => {
       const { trainPm, PM_DEFAULTS } = await import('../train/pm.js');
       const cfg = merge(PM_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });

@@ -10,6 +10,7 @@
 import type { StreamDecoder } from '../tokenizer/index.js';
 import { Generator, tensor, tidy } from '../tensor/index.js';
 import type { CausalLM } from '../models/types.js';
+import type { TokenConstraint } from './constrain/mask.js';
 import type { SamplingOptions } from './sampler.js';
 import { Sequence, step } from './sequence.js';
 
@@ -26,6 +27,8 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
   /** Reuse the KV cache (default). `false` recomputes the whole sequence each step (for tests). */
   useCache?: boolean;
+  /** Makes a fresh logits mask per row (./constrain, e.g. `() => cache.constraint(jsonGrammar(schema, [eos]))`). */
+  constraint?: () => TokenConstraint;
   /** Stops generation between steps. */
   signal?: AbortSignal;
   /** Filled in as generation runs (timings, finish reasons, seed). */
@@ -75,7 +78,7 @@ export async function* generateBatch(model: CausalLM, prompts: readonly (readonl
   stats.promptTokens = prompts.reduce((s, p) => s + p.length, 0);
   const useCache = o.useCache ?? true;
   const rng = new Generator(stats.seed); // one stream, drawn row by row
-  const rows = prompts.map((p) => new Sequence(p, { ...o, maxNewTokens: maxNew, seed: stats.seed, rng, decoder: o.decoder?.() }));
+  const rows = prompts.map((p) => new Sequence(p, { ...o, maxNewTokens: maxNew, seed: stats.seed, rng, decoder: o.decoder?.(), constraint: o.constraint?.() }));
   const backend = model.backend;
   const cache = useCache ? model.newCache(B, Tmax + maxNew) : null;
   const lengths = prompts.map((p) => p.length);

@@ -18,6 +18,7 @@ import { KVCache } from '../models/kv-cache.js';
 import type { CausalLM } from '../models/types.js';
 import { tensor, tidy } from '../tensor/index.js';
 import type { Block, PrefixCache } from './prefix-blocks.js';
+import type { TokenConstraint } from './constrain/mask.js';
 import type { SamplingOptions } from './sampler.js';
 import { Sequence } from './sequence.js';
 
@@ -30,6 +31,8 @@ export interface SeqRequest {
   readonly maxNewTokens: number;
   readonly stopIds: readonly number[];
   readonly sampling: SamplingOptions & { readonly seed?: number };
+  /** A logits mask for this sequence (constrained decoding, ./constrain). */
+  readonly constraint?: TokenConstraint;
 }
 
 /** The server's default step budget: a 64-token prompt chunk costs about one batched decode step
@@ -95,7 +98,7 @@ export class Scheduler {
 
   add(r: SeqRequest): void {
     if (r.promptIds.length < 1 || r.promptIds.length >= this.capacity) throw new Error(`prompt of ${r.promptIds.length} tokens does not fit the context of ${this.capacity}`);
-    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds }), fed: 0, blocks: [] });
+    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds, constraint: r.constraint }), fed: 0, blocks: [] });
   }
 
   cancel(id: number): void {

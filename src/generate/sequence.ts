@@ -10,7 +10,8 @@
  */
 import { Generator } from '../tensor/index.js';
 import type { StreamDecoder } from '../tokenizer/types.js';
-import { sampleNext, type SamplingOptions } from './sampler.js';
+import type { TokenConstraint } from './constrain/mask.js';
+import { sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
 import { StopStrings } from './stop.js';
 
 export interface SequenceOptions extends SamplingOptions {
@@ -26,6 +27,8 @@ export interface SequenceOptions extends SamplingOptions {
   readonly seed?: number;
   /** A random stream shared with other sequences (a lockstep batch draws row by row from one seed). */
   readonly rng?: Generator;
+  /** A logits mask (./constrain, e.g. a JSON-schema grammar): ids it forbids are never picked; where it allows none, the first stop id ends the sequence. */
+  readonly constraint?: TokenConstraint;
 }
 
 export type StopReason = 'stop' | 'length';
@@ -60,6 +63,12 @@ export class Sequence {
 
   /** Picks the next id from this row's logits (modified in place) and takes it. */
   pick(logits: Float32Array): number {
+    const c = this.options.constraint;
+    if (c && !c.mask(withinVocab(logits, this.options.vocabSize)) && this.stopIds.size) {
+      const id = this.stopIds.values().next().value!; // the grammar allows nothing more: end here
+      this.take(id);
+      return id;
+    }
     const id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     this.take(id);
     return id;
@@ -67,6 +76,7 @@ export class Sequence {
 
   /** Takes `id` as the next token: bookkeeping, text, and whether the sequence is done. */
   take(id: number): void {
+    this.options.constraint?.accept(id);
     this.out.push(id);
     this.seen.push(id);
     this.counts.set(id, (this.counts.get(id) ?? 0) + 1);

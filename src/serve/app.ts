@@ -6,7 +6,7 @@
  * Host names are refused first (./guard.ts). Deliberately no CORS and no TLS.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
+import { ALL_OFF, type PluginSwitches, type QualityTag } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
 import type { Engine } from './engine.js';
 import { ApiError, errorResponse, json } from './errors.js';
@@ -35,6 +35,8 @@ export interface AppOptions {
   readonly pluginTimeoutMs?: number;
   /** A non-MOSS model's chat template (src/chat/template-source.ts modelChatTemplate); absent: the MOSS format. */
   readonly template?: ChatTemplate;
+  /** Quality tag of a steer-trained model (`moss serve --quality`), ending the MOSS meta instruction. */
+  readonly quality?: QualityTag;
   /** Refuse a Host that is not a loopback name (DNS rebinding; ./guard.ts). Set when listening on loopback. */
   readonly loopbackHostOnly?: boolean;
   /** A request body must arrive within this many ms (408 after). Default 30 000. */
@@ -106,7 +108,7 @@ export function createApp(o: AppOptions): App {
   const metrics = new Metrics();
   const limit = o.maxBodyBytes ?? 1 << 20;
   const plugins = o.plugins ?? new Map<string, Plugin>();
-  const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template };
+  const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template, quality: o.quality };
   let store: HistoryStore | undefined;
   const mossDeps = () => ({ ...deps, store: (store ??= new HistoryStore(o.historyDir)), switches: o.switches ?? ALL_OFF });
   const bodyMs = o.bodyTimeoutMs ?? 30_000;

@@ -14,15 +14,17 @@ import type { Command } from '../chat/commands.js';
 import { encodeSegments, turnSegments } from '../chat/format.js';
 import { pluginRunner, runTurn, type Conversation, type LoopEvent, type TokenGenerator, type TurnOptions } from '../chat/loop.js';
 import { messagesConversation } from '../chat/messages.js';
-import { ALL_OFF, type PluginSwitches } from '../chat/meta.js';
+import { ALL_OFF, type PluginSwitches, type QualityTag } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
 import { QueueFullError, type Engine, type SamplingParams } from './engine.js';
 import { ApiError } from './errors.js';
-import { callToCommand, commandName, commandsToCalls, toolMap } from './prompt.js';
+import { callToCommand, commandsToCalls, toolMap } from './prompt.js';
 import { StopStrings } from '../generate/stop.js';
 import type { ChatParams } from './validate.js';
 import type { ChatTemplate } from '../chat/template.js';
 import { startTemplateChat } from './template-chat.js';
+import type { Grammar } from '../generate/constrain/grammar.js';
+import { checkSchemas, commandsGrammar, forcedCommand, formatGrammar, turnIds } from './tool-grammar.js';
 
 export type ChatEvent =
   | { readonly type: 'reasoning'; readonly text: string; readonly field: string }
@@ -40,6 +42,8 @@ export interface ChatDeps {
   readonly pluginTimeoutMs?: number;
   /** A non-MOSS model's chat template (./template-chat.ts); absent: the MOSS format. */
   readonly template?: ChatTemplate;
+  /** Quality tag of a steer-trained model, ending the MOSS meta instruction. */
+  readonly quality?: QualityTag;
 }
 
 /** 429 with Retry-After when the engine cannot take another request. */
@@ -53,9 +57,21 @@ export function admitCheck(engine: Engine): void {
   if (s.active >= s.slots && s.queued >= s.maxQueue) throw busy(new QueueFullError(1));
 }
 
-/** The engine as the chat loop's model (an admitted request: no second queue check). */
-export function engineModel(engine: Engine, sampling: SamplingParams): TokenGenerator {
-  return { generate: (promptIds, o) => engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling, signal: o.signal, admit: false }) };
+/** Grammars of a MOSS turn: the first phase of a tools turn (its stops hold `<eoc>`) and the reply. */
+export interface TurnGrammars {
+  readonly eoc: number;
+  readonly commands?: Grammar;
+  readonly reply?: Grammar;
+}
+
+/** The engine as the chat loop's model (an admitted request: no second queue check), constrained by `grammars`. */
+export function engineModel(engine: Engine, sampling: SamplingParams, grammars?: TurnGrammars): TokenGenerator {
+  return {
+    generate: (promptIds, o) => {
+      const grammar = grammars ? (o.stopIds.includes(grammars.eoc) ? grammars.commands : grammars.reply) : undefined;
+      return engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling, signal: o.signal, admit: false, ...(grammar ? { grammar } : {}) });
+    },
+  };
 }
 
 const SWITCH_NAMES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
@@ -75,7 +91,7 @@ export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): A
   if (p.plugins.length && !p.tools.length) switches.innerThoughts ||= p.plugins.some((n) => n !== 'inner_thoughts');
   let conv: Conversation;
   try {
-    conv = messagesConversation(p.messages, { switches, extraLines: tools.extraLines, toCommand: (c) => callToCommand(c, tools) });
+    conv = messagesConversation(p.messages, { switches, extraLines: tools.extraLines, toCommand: (c) => callToCommand(c, tools), quality: deps.quality });
   } catch (e) {
     throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'invalid_value');
   }
@@ -83,12 +99,23 @@ export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): A
   const n = [...conv.meta, ...conv.history.flatMap((t) => turnSegments(t)), ...turnSegments(conv.current)];
   const size = encodeSegments(tok, n).ids.length;
   if (size + 1 > engine.contextLength) throw new ApiError(400, `the prompt has ${size} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'messages', 'context_length_exceeded');
-  admitCheck(engine);
   const relay: { onEvent?: (e: LoopEvent) => void } = {};
   const choice = p.toolChoice;
-  const def = typeof choice === 'object' ? [...tools.byCommand.values()].find((d) => d.name === choice.name) : undefined;
+  const offered = [...tools.byCommand.values()];
+  checkSchemas(offered, p.responseFormat);
+  const ids = turnIds(tok);
+  let grammars: TurnGrammars | undefined;
+  if (ids && (offered.length || p.responseFormat)) {
+    grammars = {
+      eoc: ids.eoc,
+      commands: offered.length ? commandsGrammar(tools, choice, ids, p.parallelToolCalls ?? true) : undefined,
+      reply: p.responseFormat ? formatGrammar(p.responseFormat, [ids.eom]) : undefined,
+    };
+  }
+  admitCheck(engine);
   return chat(p, deps, conv, signal, {
-    forceCommand: def ? ` ${commandName(def)}("` : undefined,
+    grammars,
+    forceCommand: offered.length ? forcedCommand(tools, choice) : undefined,
     // client tools: calls of offered tools go back to the client; a command for no offered tool fails and the model replies
     run: p.plugins.length ? pluginRunner({ plugins: deps.plugins, switches, pluginTimeoutMs: deps.pluginTimeoutMs, signal, onEvent: (e) => relay.onEvent?.(e) })
       : async (cmds) => (commandsToCalls(cmds, tools).length ? null : cmds.map((c) => ({ ok: false, message: `no tool ${c.name}` }))),
@@ -99,7 +126,7 @@ export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): A
 }
 
 async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: AbortSignal, x: {
-  forceCommand?: string; run: TurnOptions['run']; showCommands: boolean; toCalls: (cmds: readonly Command[]) => { name: string; arguments: string }[];
+  grammars?: TurnGrammars; forceCommand?: string; run: TurnOptions['run']; showCommands: boolean; toCalls: (cmds: readonly Command[]) => { name: string; arguments: string }[];
   relay: { onEvent?: (e: LoopEvent) => void };
 }): AsyncGenerator<ChatEvent> {
   const { engine } = deps;
@@ -123,7 +150,7 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
   let failure: unknown;
   let result: Awaited<ReturnType<typeof runTurn>> | undefined;
   const maxTokens = p.maxTokens ?? deps.defaultMaxTokens;
-  void runTurn(conv, { model: engineModel(engine, p.sampling), tokenizer: engine.tokenizer, maxContext: engine.contextLength, maxNewTokens: maxTokens, keepHistory: true, signal: sig, onEvent, run: x.run, forceCommand: x.forceCommand })
+  void runTurn(conv, { model: engineModel(engine, p.sampling, x.grammars), tokenizer: engine.tokenizer, maxContext: engine.contextLength, maxNewTokens: maxTokens, keepHistory: true, signal: sig, onEvent, run: x.run, forceCommand: x.forceCommand })
     .then((r) => { result = r; }, (e) => { failure = e; })
     .finally(() => { done = true; wake?.(); });
   try {

@@ -6,6 +6,7 @@
  * Follows the shape of vLLM's AsyncLLMEngine.generate(), reduced to ids. Deliberately no text,
  * no chat format and no HTTP here: those live above, in the serve routes.
  */
+import type { Grammar } from '../generate/constrain/grammar.js';
 import type { SamplingOptions } from '../generate/sampler.js';
 import type { FinishReason } from '../generate/scheduler.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -24,6 +25,8 @@ export interface GenRequest {
   readonly sampling: SamplingParams;
   /** Aborting ends the stream early and frees the slot. */
   readonly signal?: AbortSignal;
+  /** Constrained decoding: only sentences of this grammar are generated (src/generate/constrain). */
+  readonly grammar?: Grammar;
   /** false: skip the queue limit (a later step of an already admitted request). Default true. */
   readonly admit?: boolean;
 }

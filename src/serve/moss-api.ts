@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { chatTurn } from '../chat/loop.js';
 import { admitCheck, engineModel } from './chat-run.js';
 import { fieldBody } from '../chat/format.js';
-import type { PluginSwitches } from '../chat/meta.js';
+import type { PluginSwitches, QualityTag } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
 import type { Engine, SamplingParams } from './engine.js';
 import { ApiError, badField, json } from './errors.js';
@@ -22,6 +22,7 @@ export interface MossApiDeps {
   readonly plugins: ReadonlyMap<string, Plugin>;
   readonly switches: PluginSwitches;
   readonly defaultMaxTokens: number;
+  readonly quality?: QualityTag;
 }
 
 export async function mossApi(req: Request, body: unknown, d: MossApiDeps): Promise<Response> {
@@ -44,7 +45,7 @@ export async function mossApi(req: Request, body: unknown, d: MossApiDeps): Prom
   return d.store.with(uid, async (conv) => {
     let turn;
     try {
-      turn = await chatTurn(conv.turns, prompt, { model, tokenizer: d.engine.tokenizer, plugins: d.plugins, switches: d.switches, maxContext: d.engine.contextLength, maxNewTokens: maxNew, signal: req.signal });
+      turn = await chatTurn(conv.turns, prompt, { model, tokenizer: d.engine.tokenizer, plugins: d.plugins, switches: d.switches, quality: d.quality, maxContext: d.engine.contextLength, maxNewTokens: maxNew, signal: req.signal });
     } catch (e) {
       if (req.signal.aborted) throw new ApiError(499, 'client closed the request', 'cancelled');
       throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'prompt');

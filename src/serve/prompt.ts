@@ -2,7 +2,9 @@
  * OpenAI tools <-> MOSS commands. Tools named like MOSS's plugins (Search, Calculate, Solve,
  * Text2Image, or search / calculator / solver / text2image) switch those lines of the meta
  * instruction on; other functions get an extra `- name: enabled. API: name(param)` line. A tool
- * call's JSON arguments become the command's one string argument and back. The conversation
+ * whose schema is one string parameter keeps MOSS's `Name("arg")` (the JSON arguments become the
+ * one string and back); any other schema is written `Name({...JSON arguments...})` (`jsonArgs`),
+ * which constrained decoding (./tool-grammar.ts) keeps valid. The conversation
  * itself is rendered by src/chat (messagesConversation + the one renderer).
  * Deliberately no generation and no prompt text here.
  */
@@ -44,6 +46,34 @@ export function argName(t: ToolDef): string {
   return 'input';
 }
 
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const PLAIN = new Set(['type', 'description', 'title']);
+
+/** The one string parameter of a MOSS-style tool (`Name("arg")`), or null when its arguments are a JSON object. */
+export function stringParam(t: ToolDef): { name: string; schema: Obj } | null {
+  const p = t.parameters;
+  if (!p) return { name: argName(t), schema: { type: 'string' } };
+  const props = isObj(p.properties) ? Object.keys(p.properties) : [];
+  const s = props.length === 1 ? (p.properties as Obj)[props[0]] : undefined;
+  if (!isObj(s) || s.type !== 'string' || Object.keys(s).some((k) => !PLAIN.has(k))) return null;
+  if (Object.keys(p).some((k) => !['type', 'properties', 'required', 'additionalProperties', 'description', 'title', '$schema'].includes(k))) return null;
+  return { name: props[0], schema: s };
+}
+
+/** Whether a tool's command carries its arguments as a JSON object. */
+export function jsonArgs(t: ToolDef): boolean {
+  return stringParam(t) === null;
+}
+
+/** What the meta instruction shows as a tool's API: `name(param)` or `Name({"a": number, "b": string})`. */
+function apiText(t: ToolDef, cmd: string): string {
+  if (!jsonArgs(t)) return `${cmd}(${argName(t)})`;
+  const props = isObj(t.parameters?.properties) ? t.parameters.properties : {};
+  const fields = Object.entries(props).map(([k, v]) => `"${k}": ${isObj(v) && Array.isArray(v.enum) ? v.enum.map((e) => JSON.stringify(e)).join('|') : isObj(v) && typeof v.type === 'string' ? v.type : 'value'}`);
+  return `${cmd}({${fields.join(', ')}})`;
+}
+
 /** The tools offered (none with tool_choice "none"); inner thoughts go with any tool, as in the MOSS data. */
 export function toolMap(tools: readonly ToolDef[], choice: ToolChoice): ToolMap {
   const on = choice === 'none' ? [] : tools;
@@ -54,7 +84,7 @@ export function toolMap(tools: readonly ToolDef[], choice: ToolChoice): ToolMap 
     const cmd = commandName(t);
     byCommand.set(cmd, t);
     if (SWITCH[cmd]) switches[SWITCH[cmd]] = true;
-    else extraLines += `- ${t.name}: enabled. API: ${cmd}(${argName(t)})${t.description ? ` — ${t.description.replace(/\n/g, ' ')}` : ''}\n`;
+    else extraLines += `- ${t.name}: enabled. API: ${apiText(t, cmd)}${t.description ? ` — ${t.description.replace(/\n/g, ' ')}` : ''}\n`;
   }
   switches.innerThoughts = anyPlugin(switches) || byCommand.size > 0;
   return { switches, byCommand, extraLines };
@@ -64,6 +94,13 @@ export function toolMap(tools: readonly ToolDef[], choice: ToolChoice): ToolMap 
 export function callToCommand(c: ToolCall, tools: ToolMap): Command {
   const def = [...tools.byCommand.values()].find((d) => d.name === c.name);
   let arg = c.arguments;
+  if (def && jsonArgs(def)) {
+    try {
+      return { name: commandName(def), arg: JSON.stringify(JSON.parse(c.arguments)), json: true };
+    } catch {
+      return { name: commandName(def), arg: '{}', json: true };
+    }
+  }
   try {
     const parsed = JSON.parse(c.arguments) as unknown;
     if (parsed && typeof parsed === 'object') {
@@ -82,7 +119,18 @@ export function commandsToCalls(cmds: readonly Command[], tools: ToolMap): { nam
   const out: { name: string; arguments: string }[] = [];
   for (const c of cmds) {
     const def = tools.byCommand.get(c.name);
-    if (def) out.push({ name: def.name, arguments: JSON.stringify({ [argName(def)]: c.arg }) });
+    if (!def) continue;
+    if (!jsonArgs(def)) out.push({ name: def.name, arguments: JSON.stringify({ [argName(def)]: c.arg }) });
+    else if (c.json) out.push({ name: def.name, arguments: compactJson(c.arg) });
   }
   return out;
+}
+
+/** A JSON text in its compact form (the text itself when it does not parse). */
+function compactJson(s: string): string {
+  try {
+    return JSON.stringify(JSON.parse(s));
+  } catch {
+    return s;
+  }
 }

@@ -5,7 +5,9 @@
  * so JSON and SSE sending is shared. Checked synchronously in `startTemplateChat`, before any byte
  * is sent: a template that fails to render (400 with its error), `moss_plugins` (400: MOSS's
  * plugins need a MOSS model), tools the template cannot show (400), the prompt length (400), the
- * queue (429). Deliberately no HTTP and no MOSS format here.
+ * queue (429), a response_format schema the grammar cannot express (400). `response_format` is
+ * constrained decoding (./tool-grammar.ts); tool calls here are not constrained. Deliberately no
+ * HTTP and no MOSS format here.
  */
 import { TemplateError, templateMessages, type ChatTemplate } from '../chat/template.js';
 import { fitTemplatePrompt, runTemplateTurn } from '../chat/template-turn.js';
@@ -13,6 +15,7 @@ import type { TokenGenerator } from '../chat/loop.js';
 import { QueueFullError, type Engine } from './engine.js';
 import { ApiError } from './errors.js';
 import type { ChatParams } from './validate.js';
+import { checkSchemas, formatGrammar } from './tool-grammar.js';
 
 /** The events of ./chat-run.ts's ChatEvent that a template turn produces. */
 export type TemplateChatEvent =
@@ -50,8 +53,11 @@ export function startTemplateChat(p: ChatParams, deps: TemplateChatDeps, signal:
     if (e instanceof TemplateError) throw new ApiError(400, e.message, 'invalid_request_error', 'messages', 'template_error');
     throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'context_length_exceeded');
   }
+  checkSchemas([], p.responseFormat);
   admitCheck(engine);
-  const model: TokenGenerator = { generate: (promptIds, o) => engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling, signal: o.signal, admit: false }) };
+  const fmt = p.responseFormat;
+  // response_format: the output is JSON (constrained decoding), then one of the turn's stop ids
+  const model: TokenGenerator = { generate: (promptIds, o) => engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling, signal: o.signal, admit: false, ...(fmt && o.stopIds.length ? { grammar: formatGrammar(fmt, o.stopIds) } : {}) }) };
   return run(p, deps, messages, tools, ids, model, signal);
 }
 

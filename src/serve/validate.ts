@@ -34,6 +34,10 @@ export interface ChatParams extends CommonParams {
   readonly toolChoice: ToolChoice;
   /** Server-side plugin mode: names of MOSS plugins to enable (empty: off). */
   readonly plugins: string[];
+  /** `parallel_tool_calls` (default true): false allows one tool call per turn. */
+  readonly parallelToolCalls?: boolean;
+  /** `response_format` json_object / json_schema (absent: text): the reply is constrained to it. */
+  readonly responseFormat?: { readonly type: 'json_object' } | { readonly type: 'json_schema'; readonly schema: unknown };
 }
 
 export interface CompletionParams extends CommonParams {
@@ -165,6 +169,19 @@ function toolChoice(b: Obj, defs: ToolDef[]): ToolChoice {
   throw badField('tool_choice', 'tool_choice must be none, auto, required or {"type":"function","function":{"name":...}}');
 }
 
+function responseFormat(b: Obj): ChatParams['responseFormat'] {
+  const f = b.response_format;
+  if (f === undefined || f === null) return undefined;
+  if (!isObj(f) || typeof f.type !== 'string') throw badField('response_format', 'response_format must be {"type": "text" | "json_object" | "json_schema", ...}');
+  if (f.type === 'text') return undefined;
+  if (f.type === 'json_object') return { type: 'json_object' };
+  if (f.type !== 'json_schema') throw badField('response_format.type', `response_format.type must be text, json_object or json_schema, got ${JSON.stringify(f.type)}`);
+  const js = f.json_schema;
+  if (!isObj(js) || typeof js.name !== 'string') throw badField('response_format.json_schema', 'json_schema needs a name and a schema');
+  if (js.schema !== undefined && !isObj(js.schema) && typeof js.schema !== 'boolean') throw badField('response_format.json_schema.schema', 'schema must be a JSON schema object');
+  return { type: 'json_schema', schema: js.schema ?? {} };
+}
+
 const PLUGINS = ['search', 'calculator', 'solver', 'text2image', 'inner_thoughts'];
 
 /** Validates a /v1/chat/completions body. */
@@ -182,7 +199,7 @@ export function parseChat(body: unknown): ChatParams {
   const bad = plugins.find((p) => !PLUGINS.includes(p));
   if (bad !== undefined) throw badField('moss_plugins', `unknown plugin ${JSON.stringify(bad)} (known: ${PLUGINS.join(', ')})`);
   if (plugins.length && defs.length) throw badField('moss_plugins', 'moss_plugins and tools cannot be used together');
-  return { ...c, messages, tools: defs, toolChoice: toolChoice(b, defs), plugins };
+  return { ...c, messages, tools: defs, toolChoice: toolChoice(b, defs), plugins, responseFormat: responseFormat(b), parallelToolCalls: b.parallel_tool_calls === undefined || b.parallel_tool_calls === null ? true : bool(b, 'parallel_tool_calls') };
 }
 
 /** Validates a /v1/completions body (one prompt string). */

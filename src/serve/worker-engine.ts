@@ -11,6 +11,7 @@ import type { ModelInfo } from '../models/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { IdChannel, QueueFullError, type Engine, type EngineStats, type FinishReason, type GenRequest, type TokenStream } from './engine.js';
 import type { ToWorker, WorkerInit } from './worker.js';
+import { vocabBytes } from '../generate/constrain/vocab.js';
 
 export interface WorkerEngineOptions {
   readonly modelPath: string;
@@ -57,7 +58,7 @@ export class WorkerEngine implements Engine {
     this.modelId = o.modelId;
     this.slots = o.slots ?? 4;
     this.maxQueue = o.maxQueue ?? 4 * this.slots;
-    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, engine: o.engine ?? {}, prefixCacheMb: o.prefixCacheMb, stepTokens: o.stepTokens };
+    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, engine: o.engine ?? {}, vocab: vocabBytes(o.tokenizer), prefixCacheMb: o.prefixCacheMb, stepTokens: o.stepTokens };
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
   }
 
@@ -122,7 +123,7 @@ export class WorkerEngine implements Engine {
     }
     this.streams.set(id, ch);
     const post = (m: ToWorker): void => this.worker.postMessage(m);
-    post({ type: 'submit', req: { id, promptIds: [...req.promptIds], maxNewTokens: req.maxNewTokens, stopIds: [...req.stopIds], sampling: { ...req.sampling, vocabSize: this.tokenizer.vocabSize } } }); // padding rows past the vocabulary are never sampled
+    post({ type: 'submit', req: { id, promptIds: [...req.promptIds], maxNewTokens: req.maxNewTokens, stopIds: [...req.stopIds], sampling: { ...req.sampling, vocabSize: this.tokenizer.vocabSize } }, ...(req.grammar ? { grammar: req.grammar } : {}) }); // padding rows past the vocabulary are never sampled
     req.signal?.addEventListener('abort', () => {
       if (this.streams.has(id)) post({ type: 'cancel', id });
     }, { once: true });

@@ -10,6 +10,7 @@ import { configureEngine, type EngineOptions } from '../backends/index.js';
 import { loadModel } from '../models/load.js';
 import { createPrefixCache } from '../generate/prefix-blocks.js';
 import { DEFAULT_STEP_TOKENS, Scheduler, type SeqRequest } from '../generate/scheduler.js';
+import { MatcherCache, TokenTrie, type Grammar, type VocabBytes } from '../generate/constrain/index.js';
 
 export interface WorkerInit {
   readonly modelPath: string;
@@ -21,14 +22,18 @@ export interface WorkerInit {
   readonly stepTokens?: number;
   /** Engine switches resolved by the main thread (backend, threads, mmap, ...). */
   readonly engine: EngineOptions;
+  /** The tokenizer's token bytes, for constrained decoding's masks (built on the main thread). */
+  readonly vocab?: VocabBytes;
 }
 
-export type ToWorker = { type: 'submit'; req: SeqRequest } | { type: 'cancel'; id: number } | { type: 'close' };
+export type ToWorker = { type: 'submit'; req: SeqRequest; grammar?: Grammar } | { type: 'cancel'; id: number } | { type: 'close' };
 
 const port = parentPort!;
 const init = workerData as WorkerInit;
 let sched: Scheduler;
+let matchers: MatcherCache | null = null;
 try {
+  if (init.vocab) matchers = new MatcherCache(new TokenTrie(init.vocab));
   configureEngine(init.engine);
   const { model } = loadModel(init.modelPath);
   const ctx = Math.min(init.ctx, model.info.maxPositions);
@@ -63,7 +68,8 @@ async function loop(): Promise<void> {
 port.on('message', (m: ToWorker) => {
   if (m.type === 'submit') {
     try {
-      sched.add(m.req);
+      if (m.grammar && !matchers) throw new Error('constrained decoding needs the vocabulary');
+      sched.add(m.grammar ? { ...m.req, constraint: matchers!.constraint(m.grammar) } : m.req);
     } catch (e) {
       port.postMessage({ type: 'error', id: m.req.id, message: (e as Error).message });
       return;

@@ -2,11 +2,13 @@
  * `moss train pm`: a preference (reward) model from preference pairs, as TRL's RewardTrainer with
  * MOSS's data: the policy's backbone plus a scalar head (`Linear(C, 1, bias=False)`) read at the
  * last real token, Bradley–Terry loss `-logσ(r_c − r_r − margin)`, optional reward centering
- * (`center · mean((r_c + r_r)²)`). Prompt and plugin-result bodies carry no loss as in SFT (only
+ * (`center · mean((r_c + r_r)²)`) and LM loss on the chosen response. Prompt and plugin-result bodies carry no loss as in SFT (only
  * the reward at the final `<eom>` matters here, but the pairs are rendered by the same code as DPO).
  * Reports held-out pairwise accuracy, mean margin and reward mean/std/min/max, saved with the model.
  * Shares the loop (accumulation, bf16, eval, atomic checkpoints, resume, JSONL metrics, plot).
- * Reads top to bottom like nanoGPT's train.py. Not here: LM loss on the chosen response.
+ * With `lmCoef` > 0 also the LM loss on the chosen response (MOSS-RLHF's option), through the
+ * policy's LM head kept frozen beside the PM (not trained, not saved).
+ * Reads top to bottom like nanoGPT's train.py.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,8 @@ import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopRe
 import { pmLoss } from './losses.js';
 import { loadTrainableMoss } from './model-io.js';
 import { readPairs, type PairItem } from './pairs.js';
-import { rewardsOf } from './pref-batch.js';
+import { rewardsAndNll, rewardsOf } from './pref-batch.js';
+import { ops } from '../tensor/index.js';
 import { exportRewardModel, scoreSeqs, toRewardModel, type RewardStats } from './reward-model.js';
 
 // --- defaults ---
@@ -33,12 +36,14 @@ export interface PmConfig extends LoopConfig {
   evalFraction: number;
   /** Reward centering coefficient (TRL center_rewards_coefficient; 0: off). */
   center: number;
+  /** Weight of the LM loss on the chosen response (MOSS-RLHF; 0: off), through the policy's frozen LM head. */
+  lmCoef: number;
   resume: boolean;
 }
 
 export const PM_DEFAULTS: Omit<PmConfig, 'outDir' | 'data' | 'init'> = {
   ...LOOP_DEFAULTS, steps: 200, batchSize: 8, lr: 1e-4, minLr: 1e-5, warmupSteps: 10, weightDecay: 0, evalEvery: 50, evalBatches: 16,
-  ckptEvery: 100, evalData: [], tokenizer: null, context: 512, evalFraction: 0.1, center: 0, resume: false,
+  ckptEvery: 100, evalData: [], tokenizer: null, context: 512, evalFraction: 0.1, center: 0, lmCoef: 0, resume: false,
 };
 
 export function trainPm(cfg: PmConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`), hooks: { haltAfter?: number } = {}): LoopResult & { stats: RewardStats | null } {
@@ -59,14 +64,20 @@ export function trainPm(cfg: PmConfig, log: (l: string) => void = (l) => process
   log(`${train.length} training pairs, ${held.length} held-out pairs; ${bad.summary()}`);
   // --- model: the policy's backbone with a score head ---
   const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
-  toRewardModel(model, cfg.seed);
+  const lmHead = toRewardModel(model, cfg.seed, { keepLmHead: cfg.lmCoef > 0 });
   log(`model: ${model.numParameters()} parameters`);
   // --- one micro-batch: chosen rows then rejected rows in one forward ---
   const lossFn = (batch: PairItem[]) => {
     const P = batch.length;
-    const r = rewardsOf(model, [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)], pad); // (2P)
+    const seqs = [...batch.map((b) => b.chosen), ...batch.map((b) => b.rejected)];
+    const tokens = batch.reduce((s, b) => s + b.chosen.ids.length + b.rejected.ids.length, 0);
+    if (!lmHead) {
+      const r = rewardsOf(model, seqs, pad); // (2P)
+      return { ...pmLoss(r.slice(0, 0, P), r.slice(0, P, 2 * P), { margin: batch.map((b) => b.margin), center: cfg.center }), tokens };
+    }
+    const { rewards: r, nll } = rewardsAndNll(model, seqs, pad, lmHead, P);
     const { loss, metrics } = pmLoss(r.slice(0, 0, P), r.slice(0, P, 2 * P), { margin: batch.map((b) => b.margin), center: cfg.center });
-    return { loss, metrics, tokens: batch.reduce((s, b) => s + b.chosen.ids.length + b.rejected.ids.length, 0) };
+    return { loss: ops.add(loss, ops.mul(nll, cfg.lmCoef)), metrics: { ...metrics, lm_loss: nll.item() }, tokens };
   };
   const evalFn = (items: readonly PairItem[]): EvalOutput => {
     const e = evaluatePairs(items, (seqs) => scoreSeqs(model, seqs, pad, cfg.batchSize));
@@ -84,6 +95,7 @@ export function trainPm(cfg: PmConfig, log: (l: string) => void = (l) => process
   log(`held-out pairwise accuracy ${stats.eval_accuracy === undefined ? 'n/a' : `${(100 * stats.eval_accuracy).toFixed(1)}%`}, margin ${res.evals.at(-1)?.margin?.toFixed(3) ?? 'n/a'}; reward mean ${mean.toFixed(3)} std ${std.toFixed(3)}`);
   const final = join(cfg.outDir, 'final');
   exportRewardModel(final, model, configJson, stats, tokDir);
+  lmHead?.dispose();
   log(`done: step ${res.step}; preference model in ${final}`);
   return { ...res, stats };
 }

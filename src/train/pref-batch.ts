@@ -49,6 +49,29 @@ export function rewardsOf(model: SeqModel, seqs: readonly Seq[], pad: number): T
 }
 
 /**
+ * Rewards (N) as `rewardsOf`, plus the mean next-token NLL of the completions (labels ≠ IGNORE) of
+ * the first `lmRows` rows through `lmHead` on the same backbone pass (the PM's optional LM loss on
+ * the chosen response, MOSS-RLHF). Logits are computed at completion positions only.
+ */
+export function rewardsAndNll(model: SeqModel & { transformer: { ln_f: Module } }, seqs: readonly Seq[], pad: number, lmHead: Module, lmRows: number): { rewards: Tensor; nll: Tensor } {
+  const like = model.parameters()[0];
+  const { ids, T, mask } = padIds(seqs, pad);
+  const trace = new Map<string, Tensor>();
+  const scores = (model.forward as (ids: Tensor, o: { trace: Map<string, Tensor> }) => Tensor)(ids32(ids, [seqs.length, T], like), { trace }); // (N, T, 1)
+  const last = [...trace.keys()].filter((k) => k.endsWith('.out')).at(-1)!; // the last block's output, before ln_f
+  const h = trace.get(last)!; // (N, T, C)
+  const C = h.shape[2];
+  const at: number[] = [];
+  const tg: number[] = [];
+  seqs.slice(0, lmRows).forEach((s, n) => {
+    for (let t = 0; t + 1 < s.ids.length; t++) if (s.labels[t + 1] !== IGNORE) { at.push(n * T + t); tg.push(s.labels[t + 1]); }
+  });
+  const rows = ops.indexSelect(h.reshape(seqs.length * T, C), 0, ids32(Int32Array.from(at), [at.length], like)); // (M, C)
+  const logits = (lmHead as SeqModel).forward((model.transformer.ln_f as SeqModel).forward(rows)); // (M, V)
+  return { rewards: pooled(scores.reshape(seqs.length, T), lastTokenIndex(mask)), nll: ops.crossEntropy(logits, ids32(Int32Array.from(tg), [tg.length], like)) };
+}
+
+/**
  * Log-probabilities (N) of each row's completion (labels ≠ IGNORE) under a causal LM: summed, or
  * averaged over completion tokens for the losses that use averages (IPO, SimPO, ORPO). Also the
  * mean token NLL of the first `nllRows` rows (ORPO's chosen NLL), when asked.

@@ -24,13 +24,22 @@ import { rewardsOf } from './pref-batch.js';
 
 export const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'tokenizer.json'];
 
-/** Turns a loaded policy into a PM in place: the LM head is dropped and a fresh score head put in its place. */
-export function toRewardModel(model: MossForCausalLM, seed: number): MossForCausalLM {
+/**
+ * Turns a loaded policy into a PM in place: a fresh score head takes the LM head's place. The old
+ * LM head is disposed, or with `keepLmHead` returned frozen (for the optional LM loss on the chosen
+ * response; it is not trained and not saved with the PM).
+ */
+export function toRewardModel(model: MossForCausalLM, seed: number, o: { keepLmHead?: boolean } = {}): Linear | null {
   const C = model.config.nEmbd;
   const w = randn([1, C], { backend: model.backend, generator: new Generator(seed), std: 1 / Math.sqrt(C + 1), requiresGrad: true }).keep();
-  model.lm_head.dispose();
+  const old = model.lm_head;
   model.lm_head = new Linear(w, null);
-  return model;
+  if (!o.keepLmHead) {
+    old.dispose();
+    return null;
+  }
+  for (const p of old.parameters()) p.requiresGrad_(false);
+  return old;
 }
 
 /** Reward statistics saved with the PM (for normalising scores). */

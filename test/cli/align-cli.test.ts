@@ -1,6 +1,7 @@
 /**
  * The README's alignment commands, run as written at toy sizes through bin/moss.js on models/moss-tiny:
- * moss data pairs → moss train dpo / pm → moss score → moss train steer (with the PM scoring the responses).
+ * moss data pairs → moss train dpo / pm → moss score → moss train steer (with the PM scoring the responses)
+ * → moss chat --quality.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,4 +32,11 @@ test('README align walkthrough at toy size: pairs, dpo, pm, score, steer', () =>
   writeFileSync(join(dir, 'responses.jsonl'), moss(dir, 'data', 'pairs', '--n', '8', '--seed', '103', '--no-meta', '--responses'));
   moss(dir, 'train', 'steer', '--init', TINY, '--data', 'responses.jsonl', '--pm', 'runs/pm/final', '--out', 'runs/steer', '--tags', '4', ...toy);
   assert.equal(JSON.parse(readFileSync(join(dir, 'runs/steer/final/generation_config.json'), 'utf8')).quality_tags, 4);
+  // decoding with a tag: the best by default, any 1..K, none; a bad tag or a model without tags is refused
+  const turns = JSON.parse(moss(dir, 'chat', '--model', 'runs/steer/final', '--quality', '2', '--message', 'What is 2+3?', '--max-new-tokens', '4', '--temperature', '0', '--json')) as unknown[];
+  assert.equal(turns.length, 1);
+  const bad = spawnSync(process.execPath, [MOSS_BIN, 'chat', '--model', 'runs/steer/final', '--quality', '5', '--message', 'hi', '--json'], { cwd: dir, encoding: 'utf8' });
+  assert.match(bad.stderr, /--quality: "5" is not best, none or an integer tag in 1\.\.4/);
+  const none = spawnSync(process.execPath, [MOSS_BIN, 'chat', '--model', TINY, '--quality', '2', '--message', 'hi', '--json'], { cwd: dir, encoding: 'utf8' });
+  assert.match(none.stderr, /--quality: .*moss-tiny has no quality tags/);
 });

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { configureEngine } from '../../backends/index.js';
 import { createPrefixCache } from '../../generate/prefix-blocks.js';
 import { ModelGenerator } from '../../generate/prefix-cache.js';
-import { ALL_OFF, anyPlugin, type PluginSwitches } from '../../chat/meta.js';
+import { ALL_OFF, anyPlugin, resolveQuality, type PluginSwitches, type QualityTag } from '../../chat/meta.js';
 import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
 import { loadModel, type LoadedModel } from '../../models/load.js';
 import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/index.js';
@@ -42,6 +42,7 @@ export interface ChatFlags {
   load?: string;
   save?: string;
   json?: boolean;
+  quality?: string;
 }
 
 
@@ -123,6 +124,8 @@ export interface ChatSetup {
   readonly maxNewTokens: number;
   /** A non-MOSS model's chat template (MOSS's plugins are off); absent: the MOSS format. */
   readonly template?: ChatTemplate;
+  /** Decoding quality tag of a steer-trained model (`--quality`). */
+  readonly quality?: QualityTag;
 }
 
 /** Loads the model and tokenizer and builds the adapter. */
@@ -166,5 +169,6 @@ export function setUp(f: ChatFlags): ChatSetup {
   const stopIds = [...(o.stopIds ?? []), ...(eot !== undefined ? [eot] : [])];
   const prefixCache = createPrefixCache(loaded.model, number('prefix-cache-mb', f.prefixCacheMb, { min: 0 }), maxContext);
   const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext, prefixCache, vocabSize: tokenizer.vocabSize }); // padding rows past the vocab are never sampled
-  return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens, template };
+  const quality = resolveQuality(f.quality, loaded.generationConfig, path);
+  return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens, template, quality };
 }

@@ -47,7 +47,7 @@ export function turnJson(t: TurnFields, calls: CallJson[], reply?: string): Turn
 }
 
 /** What a turn needs from the set-up (the model may be any TokenGenerator, e.g. a scripted one in tests). */
-export type TurnSetup = Pick<ChatSetup, 'tokenizer' | 'plugins' | 'maxContext' | 'maxNewTokens' | 'template'> & { readonly generator: TokenGenerator };
+export type TurnSetup = Pick<ChatSetup, 'tokenizer' | 'plugins' | 'maxContext' | 'maxNewTokens' | 'template' | 'quality'> & { readonly generator: TokenGenerator };
 
 /** Runs one turn; returns null when `signal` aborted it (nothing is added to the session). */
 export async function runTurn(setup: TurnSetup, session: Session, text: string, signal: AbortSignal, printer?: TurnPrinter): Promise<TurnJson | null> {
@@ -61,7 +61,7 @@ export async function runTurn(setup: TurnSetup, session: Session, text: string, 
       if (!e.ok) printer?.note(`${e.name}("${e.arg}"): ${e.message ?? 'failed'}`);
     }
   };
-  const r = await runChatTurn(conversation(switches, session.state.turns, text), {
+  const r = await runChatTurn(conversation(switches, session.state.turns, text, setup.quality), {
     model: setup.generator, tokenizer: setup.tokenizer, maxContext: setup.maxContext, maxNewTokens: setup.maxNewTokens, signal, onEvent,
     run: pluginRunner({ plugins: setup.plugins, switches, signal, onEvent }),
   });

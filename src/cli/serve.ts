@@ -37,6 +37,7 @@ interface Flags {
   pluginWorkers: string;
   prefixCacheMb?: string;
   stepTokens?: string;
+  alias?: string;
   quality?: string;
 }
 
@@ -50,6 +51,12 @@ function num(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: "${v}" is not a number >= 0`);
   return n;
+}
+
+/** The id /v1/models reports: `org/name` for a Hub cache snapshot (not its commit hash), else the file or folder name. */
+export function modelId(path: string): string {
+  const hub = /models--([^/\\]+)--([^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$/.exec(path);
+  return hub ? `${hub[1]}/${hub[2]}` : basename(path).replace(/\.(gguf|bin)$/, '');
 }
 
 const SWITCHES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
@@ -66,6 +73,7 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'sequences decoded together (continuous batching)', '4')
     .option('--queue <n>', 'requests waiting for a slot before 429 (default 4 x parallel)')
     .option('--plugins <list>', 'MOSS plugins for /moss and the web chat: search,calculator,solver,text2image,inner_thoughts')
+    .option('--alias <names>', 'more model names clients may send, comma-separated (moss and default always work)')
     .option('--plugin-timeout <ms>', 'a plugin call is cut (its worker thread terminated) after this long', '10000')
     .option('--plugin-workers <n>', 'worker threads that run plugin calls', '2')
     .option('--ctx <n>', 'context length (prompt + reply) in tokens', '2048')
@@ -100,10 +108,11 @@ export function register(program: Command): void {
         throw new Error(`serve: no tokenizer for ${model}: ${(e as Error).message} (give one with --tokenizer <path>)`, { cause: e });
       }
       if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined,
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: modelId(model), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined,
         prefixCacheMb: f.prefixCacheMb === undefined ? undefined : num('prefix-cache-mb', f.prefixCacheMb), stepTokens: f.stepTokens === undefined ? undefined : int('step-tokens', f.stepTokens, 0, 1 << 20) });
       const loopback = isLoopbackName(f.host);
-      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer), quality });
+      const modelAliases = (f.alias ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, modelAliases, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer), quality });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);
       const host = f.host.includes(':') ? `[${f.host}]` : f.host;

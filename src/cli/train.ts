@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 
 type Opts = Record<string, unknown>;
 
-const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'lmCoef', 'evalFraction', 'tags'];
+const NUM = ['steps', 'batchSize', 'gradAccum', 'lr', 'minLr', 'warmupSteps', 'weightDecay', 'clip', 'evalEvery', 'evalBatches', 'ckptEvery', 'keepLast', 'logEvery', 'seed', 'context', 'vocabSize', 'loraRank', 'loraAlpha', 'loraDropout', 'beta', 'gamma', 'center', 'lmCoef', 'evalFraction', 'tags', 'nanTolerance'];
 
 /** Defaults < config file < flags. */
 function merge(defaults: Opts, o: Opts): Opts {
@@ -45,6 +45,7 @@ function common(c: Command): Command {
     .option('--warmup-steps <n>').option('--weight-decay <x>').option('--clip <x>').option('--dtype <f32|bf16>')
     .option('--eval-every <n>').option('--eval-batches <n>').option('--ckpt-every <n>').option('--keep-last <n>').option('--log-every <n>')
     .option('--seed <n>').option('--context <n>', 'tokens per training row')
+    .option('--nan-tolerance <n>', 'non-finite (NaN/Inf) loss steps in a row skipped before the run stops (default 0)')
     .option('--resume', 'continue from the latest checkpoint in --out');
 }
 
@@ -53,9 +54,19 @@ export function register(program: Command): void {
   common(train.command('pretrain').description('next-token pre-training on text / JSONL corpora'))
     .option('--tokenizer <dir>', 'tokenizer folder (default: train a BPE on the corpus)')
     .option('--vocab-size <n>', 'vocabulary of the trained BPE').option('--init <dir>', 'start from this model')
+    .option('--n-embd <n>', 'model width').option('--n-layer <n>', 'layers').option('--n-head <n>', 'attention heads').option('--rotary-dim <n>', 'rotary dimensions per head')
     .action(async (o: Opts) => {
       const { pretrain, PRETRAIN_DEFAULTS } = await import('../train/pretrain.js');
-      const cfg = merge(PRETRAIN_DEFAULTS as unknown as Opts, { ...o, outDir: o.out, out: undefined });
+      const shape = { nEmbd: o.nEmbd, nLayer: o.nLayer, nHead: o.nHead, rotaryDim: o.rotaryDim };
+      const cfg = merge(PRETRAIN_DEFAULTS as unknown as Opts, { ...o, nEmbd: undefined, nLayer: undefined, nHead: undefined, rotaryDim: undefined, outDir: o.out, out: undefined });
+      const model = { ...(cfg.model as Opts) };
+      for (const [k, v] of Object.entries(shape)) {
+        if (v === undefined) continue;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a positive integer, got ${String(v)}`);
+        model[k] = n;
+      }
+      cfg.model = model;
       pretrain(cfg as never);
     });
   common(train.command('sft').description('supervised fine-tuning on MOSS-format conversations'))

@@ -36,6 +36,28 @@ export interface SynthConversation {
 
 const pick = <T>(g: Generator, xs: readonly T[]): T => xs[g.int(xs.length)];
 
+/** Meta instructions and the fact table, built once (a generator run draws hundreds of thousands of conversations). */
+const metaCache = new Map<string, string>();
+function metaFor(sw: PluginSwitches): string {
+  const key = JSON.stringify(sw);
+  let m = metaCache.get(key);
+  if (m === undefined) metaCache.set(key, (m = metaInstruction(sw)));
+  return m;
+}
+let factsCache: ReturnType<typeof documentFacts> | null = null;
+
+/** Search hits per (folder, query): the fact table has few queries, and the index is read from disk per call. */
+const hitCache = new Map<string, ReturnType<typeof searchLocal>>();
+function searchCached(docsDir: string, query: string) {
+  const key = `${docsDir}\u0000${query}`;
+  let hits = hitCache.get(key);
+  if (!hits) {
+    if (hitCache.size > 10_000) hitCache.clear();
+    hitCache.set(key, (hits = searchLocal(docsDir, query, 2)));
+  }
+  return hits;
+}
+
 function arithmetic(g: Generator): string {
   const n = () => (g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
   const op = () => pick(g, ['+', '-', '*', '/']);
@@ -118,14 +140,14 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
     outcome = { ok: true, result: { kind: 'lines', lines } };
     reply = (a) => (en ? `The solution is ${a}.` : `方程的解是${a}。`);
   } else if (kind === 'search') {
-    const facts = documentFacts().filter((f) => f.lang === lang);
+    const facts = (factsCache ??= documentFacts()).filter((f) => f.lang === lang);
     const f = pick(g, facts);
     const qa = pick(g, f.qa);
     human = ev ? pick(g, EVAL_PHRASES.search[lang](pick(g, qa.q))) : pick(g, qa.q);
     arg = qa.query;
     thought = en ? 'I need to search for this information.' : '我需要搜索相关信息。';
     command = 'Search';
-    const hits = searchLocal(docsDir, arg, 2);
+    const hits = searchCached(docsDir, arg);
     outcome = { ok: true, result: { kind: 'hits', hits } };
     answer = qa.answer;
     reply = (a) => (en ? `According to the search results, the answer is ${a}.` : `根据搜索结果，答案是${a}。`);
@@ -158,7 +180,7 @@ export function synthConversation(g: Generator, kind: Kind, docsDir: string, id:
     MOSS: fieldText('MOSS', ` ${reply(answer ?? '')}`),
   };
   return {
-    record: { conversation_id: id, meta_instruction: metaInstruction(switches), num_turns: 1, chat: { turn_1: turn }, category: `synthetic.${kind}` },
+    record: { conversation_id: id, meta_instruction: metaFor(switches), num_turns: 1, chat: { turn_1: turn }, category: `synthetic.${kind}` },
     expect: { kind, lang, command, arg: kind === 'search' ? null : arg, answer },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * Reading corpora with bad data reported, never silently dropped: plain text files (documents
  * separated by blank lines) and JSONL files (one JSON object per line; the text field is chosen by
- * the caller). Every skipped item is passed to a `BadDataLog` with file:line and the rule that
+ * the caller; a MOSS SFT record — `meta_instruction` + `chat` — is read as its rendered
+ * conversation text, so `moss train pretrain` reads the SFT files as they are). Every skipped item is passed to a `BadDataLog` with file:line and the rule that
  * skipped it, and the recipe prints a summary.
  * Not here: compressed corpora, streaming files larger than memory.
  */
 import { readFileSync } from 'node:fs';
+import { checkRecord, renderText } from '../chat/format.js';
 
 export interface BadItem {
   file: string;
@@ -70,15 +72,24 @@ export interface TextDoc {
 }
 
 /**
- * Documents of a pre-training corpus: `.jsonl` files give one document per line from `field`
- * (lines without a string there are bad data); other files are split at blank lines.
+ * Documents of a pre-training corpus: `.jsonl` files give one document per line from `field`, or
+ * the rendered text of a MOSS SFT record (lines with neither are bad data); other files are split
+ * at blank lines.
  */
 export function readTextCorpus(files: readonly string[], bad: BadDataLog, field = 'text'): TextDoc[] {
   const docs: TextDoc[] = [];
   for (const file of files) {
     if (file.endsWith('.jsonl')) {
       for (const r of readJsonl(file, bad)) {
-        const t = r.value[field];
+        let t = r.value[field];
+        if (t === undefined && 'chat' in r.value && 'meta_instruction' in r.value) {
+          try {
+            t = renderText(checkRecord(r.value));
+          } catch (e) {
+            bad.add(file, r.line, `bad MOSS record: ${(e as Error).message}`);
+            continue;
+          }
+        }
         if (typeof t !== 'string') bad.add(file, r.line, `no string field "${field}"`);
         else if (t.length) docs.push({ text: t, file, line: r.line });
       }

@@ -4,7 +4,9 @@
  * the model, f32 master weights in the optimizer), periodic eval (loss and token accuracy),
  * checkpoints (atomic, last N kept) with everything needed to resume the same loss curve
  * (weights, optimizer moments, step, RNG states, data position), metrics JSONL, a progress bar and
- * a loss-curve PNG at the end.
+ * a loss-curve PNG at the end. It guards its results: a step whose loss or gradient norm is NaN/Inf
+ * makes no update, more than `nanTolerance` such steps in a row stop the run with an error naming
+ * the step, and weights that are not finite are never written as a checkpoint.
  * Not here: data-parallel training, activation checkpointing, loss scaling for f16.
  */
 import { writeFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { AdamW, clipGradNorm, cosineWithWarmup, type Module } from '../nn/index.js';
 import { defaultGenerator, noGrad, ops, tensor, tidy, zeros, type Generator, type Tensor } from '../tensor/index.js';
-import { copyInto, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { copyInto, firstNonFinite, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { Batcher, IGNORE, type DataPosition, type Row } from './data.js';
 import { MetricsWriter, readMetrics } from './metrics.js';
 import { plotLines } from './plot.js';
@@ -62,11 +64,14 @@ export interface LoopConfig {
   keepLast: number;
   logEvery: number;
   seed: number;
+  /** Consecutive steps with a NaN/Inf loss or gradient norm (each skipped, no update) tolerated before the run stops. */
+  nanTolerance: number;
 }
 
 export const LOOP_DEFAULTS: Omit<LoopConfig, 'outDir'> = {
   steps: 1000, batchSize: 8, gradAccum: 1, lr: 1e-3, minLr: 1e-4, warmupSteps: 50, weightDecay: 0.1, beta1: 0.9, beta2: 0.95,
   clip: 1.0, dtype: 'f32', evalEvery: 100, evalBatches: 8, ckptEvery: 200, keepLast: 3, logEvery: 10, seed: 1337,
+  nanTolerance: 0,
 };
 
 export interface LoopInput<I = Row> {
@@ -195,13 +200,16 @@ export function trainLoop<I = Row>(inp: LoopInput<I>): LoopResult {
     st.rng.forEach((s, i) => gens[i]?.setState(s));
     log(`resumed from ${ck.path} at step ${step}`);
   }
-  const save = () =>
-    saveCheckpoint(cfg.outDir, step, {
+  const save = () => {
+    const bad = firstNonFinite(modelTensors()) ?? firstNonFinite(optTensors());
+    if (bad) throw new Error(`step ${step}: ${bad} is not finite; no checkpoint written (the last good one: ${latestCheckpoint(cfg.outDir) ?? 'none'})`);
+    return saveCheckpoint(cfg.outDir, step, {
       model: modelTensors() as Map<string, View>,
       optimizer: optTensors() as Map<string, View>,
       state: { step, optimizerStep: opt.stepCount, data: batcher.pos, rng: gens.map((g) => g.getState()), tokens: tokensSeen },
       config: inp.config,
     }, cfg.keepLast);
+  };
 
   const metrics = new MetricsWriter(join(cfg.outDir, 'metrics.jsonl'), inp.resume ? step : undefined);
   const result: LoopResult = { step, losses: [], evals: [], tokensPerS: 0 };
@@ -218,6 +226,7 @@ export function trainLoop<I = Row>(inp: LoopInput<I>): LoopResult {
   };
   const t0 = performance.now();
   let timedTokens = 0;
+  let badInARow = 0;
   model.train();
 
   try {
@@ -244,19 +253,31 @@ export function trainLoop<I = Row>(inp: LoopInput<I>): LoopResult {
         }));
       }
       const gradNorm = cfg.clip > 0 ? clipGradNorm(masters, cfg.clip) : NaN;
-      opt.step();
+      const loss = lossSum / cfg.gradAccum;
+      const finite = Number.isFinite(loss) && (cfg.clip <= 0 || Number.isFinite(gradNorm));
+      if (finite) {
+        badInARow = 0;
+        opt.step();
+      }
       opt.zeroGrad();
       if (cfg.dtype === 'bf16') {
         for (const p of params) {
           p.grad?.dispose();
           p.grad = null;
         }
-        params.forEach((p, i) => p.backend.copy(p, masters[i]));
+        if (finite) params.forEach((p, i) => p.backend.copy(p, masters[i]));
+      }
+      if (!finite) {
+        badInARow++;
+        const what = `step ${step + 1}: loss ${loss}${cfg.clip > 0 ? `, gradient norm ${gradNorm}` : ''}`;
+        if (badInARow > cfg.nanTolerance) {
+          throw new Error(`${what}: ${badInARow} non-finite step(s) in a row, more than --nan-tolerance ${cfg.nanTolerance}; training stopped, no checkpoint written (the last good one: ${latestCheckpoint(cfg.outDir) ?? 'none'}); try a lower --lr`);
+        }
+        log(`${what}: not finite, update skipped (${badInARow} of --nan-tolerance ${cfg.nanTolerance} in a row)`);
       }
       step++;
       tokensSeen += tokPerStep;
       timedTokens += tokPerStep;
-      const loss = lossSum / cfg.gradAccum;
       result.losses.push({ step, loss });
       const tps = timedTokens / ((performance.now() - t0) / 1000);
       if (step % cfg.logEvery === 0 || step === cfg.steps) {

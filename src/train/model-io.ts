@@ -5,7 +5,7 @@
  * generation_config.json, tokenizer files copied by the caller).
  * Not here: sharded or PyTorch .bin checkpoints for training (convert them first).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
@@ -19,18 +19,27 @@ import { copyInto, loadCheckpoint } from './checkpoint.js';
 export function loadTrainableMoss(dir: string, seed = 0): { model: MossForCausalLM; configJson: Record<string, unknown> } {
   const ckpt = existsSync(join(dir, 'state.json'));
   const cfgPath = join(dir, 'config.json');
-  const runConfig = ckpt ? loadCheckpoint(dir).config : null;
+  const ck = ckpt ? loadCheckpoint(dir) : null;
+  const runConfig = ck ? ck.config : null;
   if (runConfig?.role === 'pm') expectRole({ architectures: ['MossForSequenceClassification'] }, dir, 'policy');
   const configJson = runConfig ? ((runConfig.model ?? {}) as Record<string, unknown>) : (JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>);
   expectRole(configJson, dir, 'policy');
   const c = parseMossConfig(configJson as Json, cfgPath);
   const model = mossFromTensors(c, initMossWeights(c, seed));
-  const saved = ckpt ? loadCheckpoint(dir).model : readSafetensors(join(dir, 'model.safetensors')).tensors;
+  const saved = ck ? ck.model : readSafetensors(join(dir, 'model.safetensors')).tensors;
   copyInto(model.stateDict(), saved, dir);
   model.train();
   return { model, configJson };
 }
 
+
+/** Tokenizer files a model folder carries (byte-level BPE or tokenizer.json). */
+export const TOKENIZER_FILE_NAMES = ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+/** Copies the tokenizer files in `from` into the model folder `to`, so the folder is self-contained. */
+export function copyTokenizer(from: string, to: string): void {
+  for (const f of TOKENIZER_FILE_NAMES) if (existsSync(join(from, f))) cpSync(join(from, f), join(to, f));
+}
 
 /** Writes config.json, model.safetensors and generation_config.json into `dir`. */
 export function exportHfFolder(dir: string, model: MossForCausalLM, configJson: Record<string, unknown>, gen: Record<string, unknown>): void {

@@ -11,7 +11,7 @@ import { trainBpe, trainedFiles } from '../tokenizer/index.js';
 import { BadDataLog, readTextCorpus } from './corpus.js';
 import { packDocuments } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
-import { exportHfFolder, loadTrainableMoss } from './model-io.js';
+import { copyTokenizer, exportHfFolder, loadTrainableMoss } from './model-io.js';
 import { newMoss, type MossShape } from './moss-init.js';
 
 export const SPECIAL_TOKENS = ['<|endoftext|>', '<eoh>', '<eot>', '<eoc>', '<eor>', '<eom>'];
@@ -72,6 +72,7 @@ export function pretrain(cfg: PretrainConfig, log: (l: string) => void = (l) => 
   // --- train ---
   const res = trainLoop({ model, train: trainRows, eval: evalRows, cfg, config: { ...cfg, tokenizer: tokDir, model: configJson }, resume: cfg.resume, log, progress: true });
   exportHfFolder(join(cfg.outDir, 'final'), model, configJson, { eos_token_id: eos[0], max_new_tokens: 256 });
+  copyTokenizer(tokDir, join(cfg.outDir, 'final')); // the model folder carries its tokenizer: `sft --init` finds it
   log(`done: step ${res.step}, ${res.tokensPerS.toFixed(0)} tok/s; model in ${join(cfg.outDir, 'final')}`);
   return res;
 }

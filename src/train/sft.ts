@@ -7,7 +7,7 @@
  * longer than the context keeps the turns that fit (reported), or is skipped when none fit.
  * Not here: preference training (pm/pat recipes).
  */
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRecord, renderSft } from '../chat/format.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
@@ -15,7 +15,7 @@ import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
 import { BadDataLog, readJsonl } from './corpus.js';
 import { packExamples, type Example } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
-import { exportHfFolder, loadTrainableMoss } from './model-io.js';
+import { copyTokenizer, exportHfFolder, loadTrainableMoss } from './model-io.js';
 
 // --- defaults ---
 export interface SftConfig extends LoopConfig {
@@ -62,7 +62,8 @@ export function sft(cfg: SftConfig, log: (l: string) => void = (l) => process.st
       }
       const out = renderSft(r, tok, { maxLen: cfg.context + 1, humanLoss: cfg.humanLoss });
       if (!out) {
-        bad.add(file, rec.line, `conversation longer than the context (${cfg.context + 1} tokens) even for its first turn`);
+        const first = renderSft({ ...r, num_turns: 1 }, tok, { maxLen: Infinity, humanLoss: cfg.humanLoss });
+        bad.add(file, rec.line, `conversation too long: the meta instruction and first turn are ${first?.inputIds.length ?? '?'} tokens, the context holds ${cfg.context + 1}`);
         continue;
       }
       if (out.turns < Number(r.num_turns)) bad.add(file, rec.line, `conversation longer than the context: kept ${out.turns} of ${r.num_turns} turns`);
@@ -92,9 +93,7 @@ export function sft(cfg: SftConfig, log: (l: string) => void = (l) => process.st
   if (cfg.loraRank > 0) mergeLora(model);
   const final = join(cfg.outDir, 'final');
   exportHfFolder(final, model, configJson, { eos_token_id: tok.encode('<eom>', { special: 'allow' })[0], max_new_tokens: 256 });
-  for (const f of ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'tokenizer.json']) {
-    if (existsSync(join(tokDir, f))) cpSync(join(tokDir, f), join(final, f));
-  }
+  copyTokenizer(tokDir, final);
   log(`done: step ${res.step}; model in ${final}`);
   return res;
 }

@@ -10,23 +10,28 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { encodeGguf, type GgufWriteTensor } from '../src/io/index.js';
+import { f32ToF16 } from '../src/backends/dtype.js';
+import { kmixPicker } from '../src/models/kquant-mix.js';
 
-export type QType = 'q8_0' | 'q4_0' | 'f16';
+/** A file's weight type: one block type for every matrix, or llama.cpp's Q4_K_M mix (Q4_K + Q6_K). */
+export type QType = 'q8_0' | 'q4_0' | 'f16' | 'q4_k_m';
+type BlockType = 'q8_0' | 'q4_0' | 'f16' | 'q4_k' | 'q6_k';
 export interface LlamaShape { C: number; L: number; H: number; Hkv: number; F: number; V: number }
 export interface MossShape { C: number; L: number; H: number; V: number; rotaryDim: number }
-interface Spec { name: string; dtype: 'f32' | QType; shape: number[]; fill: 'one' | 'zero' | 'rand' }
+interface Spec { name: string; dtype: 'f32' | BlockType; shape: number[]; fill: 'one' | 'zero' | 'rand' }
 
-/** Bytes per block of 32 values. */
-const BB: Record<QType, number> = { q8_0: 34, q4_0: 18, f16: 64 };
+/** Bytes per block and values per block. */
+const BB: Record<BlockType, number> = { q8_0: 34, q4_0: 18, f16: 64, q4_k: 144, q6_k: 210 };
+const BS: Record<BlockType, number> = { q8_0: 32, q4_0: 32, f16: 32, q4_k: 256, q6_k: 256 };
 const ALIGN = 32;
 
 /** Bytes a tensor takes in the file (before alignment padding). */
 function bytesOf(s: Spec): number {
   const n = s.shape.reduce((a, b) => a * b, 1);
-  return s.dtype === 'f32' ? n * 4 : (n / 32) * BB[s.dtype];
+  return s.dtype === 'f32' ? n * 4 : (n / BS[s.dtype]) * BB[s.dtype];
 }
 
-function pool(q: QType): Uint8Array {
+function pool(q: BlockType): Uint8Array {
   const bb = BB[q];
   const blocks = Math.floor((16 << 20) / bb);
   const p = new Uint8Array(blocks * bb);
@@ -41,6 +46,14 @@ function pool(q: QType): Uint8Array {
     for (let i = 0; i < h.length; i++) h[i] = (h[i]! & 0x83ff) | ((5 + (h[i]! >> 10) % 6) << 10); // sign, exponent 5..10, mantissa
     return p;
   }
+  if (q === 'q4_k' || q === 'q6_k') {
+    // k-quants: d (and dmin) so values are ~0.02-sized (q4_k: d*sc*q - dmin*m, sc, m < 64, q < 16;
+    // q6_k: d*sc*(q-32), |sc| < 128, |q-32| <= 32)
+    const offs = q === 'q4_k' ? [0, 2] : [208];
+    const h = f32ToF16(q === 'q4_k' ? 0.02 / (32 * 8) : 0.02 / (64 * 16));
+    for (let b = 0; b < blocks; b++) for (const o of offs) { p[b * bb + o] = h & 0xff; p[b * bb + o + 1] = h >> 8; }
+    return p;
+  }
   // scale ~ 0.02 / 64 (q8_0) or 0.02 / 4 (q4_0) so weights are ~N(0, 0.02)-sized: f16 bits
   const d = q === 'q8_0' ? 0x0d3e : 0x1d1f;
   for (let b = 0; b < blocks; b++) {
@@ -51,12 +64,12 @@ function pool(q: QType): Uint8Array {
 }
 
 /** Streams a GGUF with `specs` (random quantized blocks, f32 ones/zeros) to `path`. */
-function writeStreaming(path: string, metadata: Record<string, unknown>, specs: Spec[], q: QType): void {
+function writeStreaming(path: string, metadata: Record<string, unknown>, specs: Spec[]): void {
   const maxBytes = Math.max(...specs.map(bytesOf));
   const fake = new Uint8Array(maxBytes); // never touched: encodeGguf only checks lengths here
   const tensors: GgufWriteTensor[] = specs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.shape, data: fake.subarray(0, bytesOf(s)) }));
   const header = encodeGguf({ metadata, tensors })[0];
-  const rnd = pool(q);
+  const pools = new Map<BlockType, Uint8Array>();
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, header);
@@ -67,6 +80,8 @@ function writeStreaming(path: string, metadata: Record<string, unknown>, specs: 
         const v = new Float32Array(n / 4).fill(s.fill === 'one' ? 1 : 0);
         writeSync(fd, new Uint8Array(v.buffer));
       } else {
+        const q = s.dtype;
+        const rnd = pools.get(q) ?? pools.set(q, pool(q)).get(q)!;
         let left = n;
         while (left > 0) {
           const start = ((rot * 7919) % (rnd.length / BB[q])) * BB[q];
@@ -110,26 +125,30 @@ function llamaVocab(V: number): Record<string, unknown> {
 /** Writes a random LLaMA model (llama.cpp names); returns the bytes of matmul weights read per token. */
 export function writeLlamaGguf(path: string, s: LlamaShape, q: QType): number {
   const D = s.C / s.H;
-  const specs: Spec[] = [{ name: 'token_embd.weight', dtype: q, shape: [s.V, s.C], fill: 'rand' }];
+  const names = ['token_embd.weight', 'output.weight'];
+  for (let l = 0; l < s.L; l++) for (const t of ['attn_v', 'ffn_down']) names.push(`blk.${l}.${t}.weight`);
+  const pick = kmixPicker('q4_k_m', names);
+  const W = (name: string, shape: number[]): Spec => ({ name, dtype: q === 'q4_k_m' ? (pick(name, shape) as BlockType) : q, shape, fill: 'rand' });
+  const specs: Spec[] = [W('token_embd.weight', [s.V, s.C])];
   for (let l = 0; l < s.L; l++) {
     const p = `blk.${l}.`;
     specs.push(
       { name: `${p}attn_norm.weight`, dtype: 'f32', shape: [s.C], fill: 'one' },
-      { name: `${p}attn_q.weight`, dtype: q, shape: [s.C, s.C], fill: 'rand' },
-      { name: `${p}attn_k.weight`, dtype: q, shape: [s.Hkv * D, s.C], fill: 'rand' },
-      { name: `${p}attn_v.weight`, dtype: q, shape: [s.Hkv * D, s.C], fill: 'rand' },
-      { name: `${p}attn_output.weight`, dtype: q, shape: [s.C, s.C], fill: 'rand' },
+      W(`${p}attn_q.weight`, [s.C, s.C]),
+      W(`${p}attn_k.weight`, [s.Hkv * D, s.C]),
+      W(`${p}attn_v.weight`, [s.Hkv * D, s.C]),
+      W(`${p}attn_output.weight`, [s.C, s.C]),
       { name: `${p}ffn_norm.weight`, dtype: 'f32', shape: [s.C], fill: 'one' },
-      { name: `${p}ffn_gate.weight`, dtype: q, shape: [s.F, s.C], fill: 'rand' },
-      { name: `${p}ffn_up.weight`, dtype: q, shape: [s.F, s.C], fill: 'rand' },
-      { name: `${p}ffn_down.weight`, dtype: q, shape: [s.C, s.F], fill: 'rand' },
+      W(`${p}ffn_gate.weight`, [s.F, s.C]),
+      W(`${p}ffn_up.weight`, [s.F, s.C]),
+      W(`${p}ffn_down.weight`, [s.C, s.F]),
     );
   }
-  specs.push({ name: 'output_norm.weight', dtype: 'f32', shape: [s.C], fill: 'one' }, { name: 'output.weight', dtype: q, shape: [s.V, s.C], fill: 'rand' });
+  specs.push({ name: 'output_norm.weight', dtype: 'f32', shape: [s.C], fill: 'one' }, W('output.weight', [s.V, s.C]));
   const md: Record<string, unknown> = {
     'general.architecture': 'llama',
     'general.name': `moss-bench-random-${q}`,
-    'general.file_type': q === 'q8_0' ? 7 : q === 'q4_0' ? 2 : 1,
+    'general.file_type': q === 'q8_0' ? 7 : q === 'q4_0' ? 2 : q === 'q4_k_m' ? 15 : 1,
     'llama.context_length': 2048,
     'llama.embedding_length': s.C,
     'llama.block_count': s.L,
@@ -141,12 +160,14 @@ export function writeLlamaGguf(path: string, s: LlamaShape, q: QType): number {
     'llama.vocab_size': s.V,
     ...llamaVocab(s.V),
   };
-  writeStreaming(path, md, specs, q);
+  writeStreaming(path, md, specs);
   return specs.filter((t) => t.dtype !== 'f32' && t.name !== 'token_embd.weight').reduce((a, t) => a + bytesOf(t), 0);
 }
 
 /** Writes a random MOSS (CodeGen) model in our `moss` GGUF naming; returns matmul weight bytes per token. */
-export function writeMossGguf(path: string, s: MossShape, q: QType): number {
+export function writeMossGguf(path: string, s: MossShape, qt: QType): number {
+  if (qt === 'q4_k_m') throw new Error('decode bench: the MOSS-shaped files are written in q8_0, q4_0 or f16');
+  const q: BlockType = qt;
   const C = s.C, I = 4 * C;
   const specs: Spec[] = [{ name: 'transformer.wte.weight', dtype: q, shape: [s.V, C], fill: 'rand' }];
   for (let l = 0; l < s.L; l++) {
@@ -170,6 +191,6 @@ export function writeMossGguf(path: string, s: MossShape, q: QType): number {
   );
   const config = { model_type: 'moss', n_embd: C, n_layer: s.L, n_head: s.H, rotary_dim: s.rotaryDim, n_positions: 2048, vocab_size: s.V,
     layer_norm_epsilon: 1e-5, n_inner: null, activation_function: 'gelu_new', bos_token_id: 106028, eos_token_id: 106068 };
-  writeStreaming(path, { 'general.architecture': 'moss', 'general.name': `moss-bench-random-${q}`, 'moss.config': JSON.stringify(config) }, specs, q);
+  writeStreaming(path, { 'general.architecture': 'moss', 'general.name': `moss-bench-random-${q}`, 'moss.config': JSON.stringify(config) }, specs);
   return specs.filter((t) => t.dtype !== 'f32' && t.name !== 'transformer.wte.weight').reduce((a, t) => a + bytesOf(t), 0);
 }

@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js';
 import { mossApi } from './moss-api.js';
 import { chatCompletions, completions } from './openai.js';
 import { ModelNames } from './models.js';
+import { ollamaChat, ollamaErrors, ollamaGenerate, ollamaPs, ollamaShow, ollamaTags, ollamaVersion } from './ollama.js';
 import { staticAsset } from './static.js';
 import type { ChatTemplate } from '../chat/template.js';
 
@@ -117,6 +118,7 @@ export function createApp(o: AppOptions): App {
   const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template, quality: o.quality, fingerprint: names.fingerprint };
   let store: HistoryStore | undefined;
   const mossDeps = () => ({ ...deps, store: (store ??= new HistoryStore(o.historyDir)), switches: o.switches ?? ALL_OFF });
+  const ollamaDeps = { ...deps, names };
   const bodyMs = o.bodyTimeoutMs ?? 30_000;
   const post = (fn: (req: Request, body: unknown) => Promise<Response>): Handler => async (req) => fn(req, await readJson(req, limit, bodyMs));
 
@@ -128,6 +130,13 @@ export function createApp(o: AppOptions): App {
     '/v1/chat/completions': { POST: [post((r, b) => (names.check(modelOf(b)), chatCompletions(r, b, deps))), false] },
     '/v1/completions': { POST: [post((r, b) => (names.check(modelOf(b)), completions(r, b, deps))), false] },
     '/moss': { POST: [post((r, b) => mossApi(r, b, mossDeps())), false] },
+    // the Ollama API (./ollama.ts), errors in Ollama's shape
+    '/api/chat': { POST: [ollamaErrors(post((r, b) => ollamaChat(r, b, ollamaDeps))), false] },
+    '/api/generate': { POST: [ollamaErrors(post((r, b) => ollamaGenerate(r, b, ollamaDeps))), false] },
+    '/api/show': { POST: [ollamaErrors(post(async (_r, b) => ollamaShow(b, ollamaDeps))), false] },
+    '/api/tags': { GET: [() => ollamaTags(ollamaDeps), false] },
+    '/api/ps': { GET: [() => ollamaPs(ollamaDeps), false] },
+    '/api/version': { GET: [() => ollamaVersion(), false] },
     '/': { GET: [() => staticAsset('index.html', { plugins: [...plugins.keys()], model: o.engine.modelId, auth: Boolean(o.apiKey) }), true] },
   };
 

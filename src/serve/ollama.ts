@@ -128,7 +128,7 @@ function stats(t0: number, promptTokens: number, completionTokens: number, reaso
 async function answer(events: AsyncGenerator<ChatEvent>, model: string, stream: boolean, t0: number, chatShape: boolean): Promise<Response> {
   const piece = (msg: Obj, done = false, extra: Obj = {}) => ({ model, created_at: new Date().toISOString(), ...(chatShape ? { message: { role: 'assistant', content: '', ...msg } } : { response: msg.content ?? '', ...(msg.thinking ? { thinking: msg.thinking } : {}) }), done, ...extra });
   const call = (e: Extract<ChatEvent, { type: 'tool_call' }>) => {
-    let args: unknown = {};
+    let args: unknown;
     try {
       args = JSON.parse(e.arguments);
     } catch {
@@ -250,13 +250,13 @@ async function raw(req: Request, prompt: string, body: Obj, d: OllamaDeps, model
   return answer(await measured(events(), d), model, stream, t0, false);
 }
 
-function details(d: OllamaDeps): Obj {
+function details(): Obj {
   return { parent_model: '', format: 'moss.ts', family: 'moss', families: ['moss'], parameter_size: '', quantization_level: '' };
 }
 
 function entry(d: OllamaDeps): Obj {
   const name = `${d.names.id}:latest`;
-  return { name, model: name, modified_at: started, size: 0, digest: createHash('sha256').update(d.names.id).digest('hex'), details: details(d) };
+  return { name, model: name, modified_at: started, size: 0, digest: createHash('sha256').update(d.names.id).digest('hex'), details: details() };
 }
 
 /** GET /api/tags */
@@ -275,7 +275,7 @@ export function ollamaShow(body: unknown, d: OllamaDeps): Response {
   modelName(body, d);
   return json({
     modelfile: `FROM ${d.names.id}\n`, parameters: '', template: d.template ? '(the model\'s chat template)' : '(the MOSS chat format)',
-    details: details(d), model_info: { 'general.basename': d.names.id, 'general.context_length': d.engine.contextLength, 'tokenizer.vocab_size': d.engine.tokenizer.vocabSize },
+    details: details(), model_info: { 'general.basename': d.names.id, 'general.context_length': d.engine.contextLength, 'tokenizer.vocab_size': d.engine.tokenizer.vocabSize },
     capabilities: ['completion', 'tools'], modified_at: started,
   });
 }

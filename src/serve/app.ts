@@ -16,6 +16,7 @@ import { Metrics } from './metrics.js';
 import { mossApi } from './moss-api.js';
 import { chatCompletions, completions } from './openai.js';
 import { ModelNames } from './models.js';
+import { responses } from './responses.js';
 import { ollamaChat, ollamaErrors, ollamaGenerate, ollamaPs, ollamaShow, ollamaTags, ollamaVersion } from './ollama.js';
 import { staticAsset } from './static.js';
 import type { ChatTemplate } from '../chat/template.js';
@@ -129,6 +130,7 @@ export function createApp(o: AppOptions): App {
     '/v1/models': { GET: [() => names.list(), false] },
     '/v1/chat/completions': { POST: [post((r, b) => (names.check(modelOf(b)), chatCompletions(r, b, deps))), false] },
     '/v1/completions': { POST: [post((r, b) => (names.check(modelOf(b)), completions(r, b, deps))), false] },
+    '/v1/responses': { POST: [post((r, b) => (names.check(modelOf(b)), responses(r, b, deps))), false] },
     '/moss': { POST: [post((r, b) => mossApi(r, b, mossDeps())), false] },
     // the Ollama API (./ollama.ts), errors in Ollama's shape
     '/api/chat': { POST: [ollamaErrors(post((r, b) => ollamaChat(r, b, ollamaDeps))), false] },
@@ -148,7 +150,7 @@ export function createApp(o: AppOptions): App {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, `method ${req.method} not allowed on ${path}`, 'invalid_request_error', null, 'method_not_allowed', { allow: 'GET' });
       return [staticAsset(path.slice(5)), '/web'];
     }
-    if (path === '/chat/completions' || path === '/completions' || path === '/models' || path.startsWith('/models/')) path = `/v1${path}`;
+    if (path === '/chat/completions' || path === '/completions' || path === '/responses' || path === '/models' || path.startsWith('/models/')) path = `/v1${path}`;
     if (path.startsWith('/v1/models/')) {
       const name = decodeURIComponent(path.slice('/v1/models/'.length));
       const byName: Record<string, [Handler, boolean]> = { GET: [() => names.one(name), false] };

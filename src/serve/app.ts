@@ -16,6 +16,8 @@ import { Metrics } from './metrics.js';
 import { mossApi } from './moss-api.js';
 import { chatCompletions, completions } from './openai.js';
 import { ModelNames } from './models.js';
+import { responses } from './responses.js';
+import { ollamaChat, ollamaErrors, ollamaGenerate, ollamaPs, ollamaShow, ollamaTags, ollamaVersion } from './ollama.js';
 import { staticAsset } from './static.js';
 import type { ChatTemplate } from '../chat/template.js';
 
@@ -117,6 +119,7 @@ export function createApp(o: AppOptions): App {
   const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template, quality: o.quality, fingerprint: names.fingerprint };
   let store: HistoryStore | undefined;
   const mossDeps = () => ({ ...deps, store: (store ??= new HistoryStore(o.historyDir)), switches: o.switches ?? ALL_OFF });
+  const ollamaDeps = { ...deps, names };
   const bodyMs = o.bodyTimeoutMs ?? 30_000;
   const post = (fn: (req: Request, body: unknown) => Promise<Response>): Handler => async (req) => fn(req, await readJson(req, limit, bodyMs));
 
@@ -127,7 +130,15 @@ export function createApp(o: AppOptions): App {
     '/v1/models': { GET: [() => names.list(), false] },
     '/v1/chat/completions': { POST: [post((r, b) => (names.check(modelOf(b)), chatCompletions(r, b, deps))), false] },
     '/v1/completions': { POST: [post((r, b) => (names.check(modelOf(b)), completions(r, b, deps))), false] },
+    '/v1/responses': { POST: [post((r, b) => (names.check(modelOf(b)), responses(r, b, deps))), false] },
     '/moss': { POST: [post((r, b) => mossApi(r, b, mossDeps())), false] },
+    // the Ollama API (./ollama.ts), errors in Ollama's shape
+    '/api/chat': { POST: [ollamaErrors(post((r, b) => ollamaChat(r, b, ollamaDeps))), false] },
+    '/api/generate': { POST: [ollamaErrors(post((r, b) => ollamaGenerate(r, b, ollamaDeps))), false] },
+    '/api/show': { POST: [ollamaErrors(post(async (_r, b) => ollamaShow(b, ollamaDeps))), false] },
+    '/api/tags': { GET: [() => ollamaTags(ollamaDeps), false] },
+    '/api/ps': { GET: [() => ollamaPs(ollamaDeps), false] },
+    '/api/version': { GET: [() => ollamaVersion(), false] },
     '/': { GET: [() => staticAsset('index.html', { plugins: [...plugins.keys()], model: o.engine.modelId, auth: Boolean(o.apiKey) }), true] },
   };
 
@@ -139,7 +150,7 @@ export function createApp(o: AppOptions): App {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, `method ${req.method} not allowed on ${path}`, 'invalid_request_error', null, 'method_not_allowed', { allow: 'GET' });
       return [staticAsset(path.slice(5)), '/web'];
     }
-    if (path === '/chat/completions' || path === '/completions' || path === '/models' || path.startsWith('/models/')) path = `/v1${path}`;
+    if (path === '/chat/completions' || path === '/completions' || path === '/responses' || path === '/models' || path.startsWith('/models/')) path = `/v1${path}`;
     if (path.startsWith('/v1/models/')) {
       const name = decodeURIComponent(path.slice('/v1/models/'.length));
       const byName: Record<string, [Handler, boolean]> = { GET: [() => names.one(name), false] };

@@ -75,7 +75,9 @@ export function asObject(body: unknown): Obj {
 function common(b: Obj): CommonParams {
   if (b.model !== undefined && typeof b.model !== 'string') throw badField('model', 'model must be a string');
   const n = num(b, 'n', 1, 16, 1, true);
-  if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false) throw badField('logprobs', 'logprobs is not supported');
+  const tl = b.top_logprobs;
+  if (tl !== undefined && tl !== null && (typeof tl !== 'number' || !Number.isInteger(tl) || tl < 0 || tl > 20)) throw badField('top_logprobs', `top_logprobs must be an integer between 0 and 20, got ${JSON.stringify(tl)}`);
+  if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false && b.logprobs !== 0) throw badField('logprobs', 'logprobs is not supported yet');
   const streamOpts = b.stream_options;
   if (streamOpts !== undefined && streamOpts !== null && !isObj(streamOpts)) throw badField('stream_options', 'stream_options must be an object');
   const stream = bool(b, 'stream');

@@ -38,7 +38,7 @@ test('bad bodies and fields -> 400 naming the field', async () => {
     [{ messages: U, stop: [''] }, 'stop'], [{ messages: U, n: 17 }, 'n'], [{ messages: U, seed: 1.5 }, 'seed'],
     [{ messages: U, presence_penalty: 9 }, 'presence_penalty'], [{ messages: U, repetition_penalty: 0 }, 'repetition_penalty'],
     [{ messages: U, stream: 'yes' }, 'stream'], [{ messages: U, stream_options: { include_usage: true } }, 'stream_options'],
-    [{ messages: U, logprobs: true }, 'logprobs'], [{ messages: U, model: 3 }, 'model'],
+    [{ messages: U, logprobs: true }, 'logprobs'], [{ messages: U, top_logprobs: 21 }, 'top_logprobs'], [{ messages: U, model: 3 }, 'model'],
     [{ messages: U, tools: {} }, 'tools'], [{ messages: U, tools: [{ type: 'function' }] }, 'tools[0]'],
     [{ messages: U, tools: [{ type: 'function', function: { name: 'bad name!' } }] }, 'tools[0].function.name'],
     [{ messages: U, tool_choice: 'required' }, 'tool_choice'],

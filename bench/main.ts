@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   decode: () => import('./decode.js'),
   tokenize: () => import('./tokenize.js'),
   serve: () => import('./serve.js'),
+  'serve-http': () => import('./serve-http.js'),
   'native-kernels': () => import('./native-kernels.js'),
   train: () => import('./train.js'),
   'eval-mc': () => import('./eval-mc.js'),

@@ -30,8 +30,9 @@
 namespace {
 
 constexpr int kSlot = 20, kScal = 200, kArr = 256, kMetaLen = 4096;
-double* g_meta = nullptr;
-Napi::Reference<Napi::Float64Array> g_meta_ref;
+// Per JS thread: the main thread and each worker thread (moss serve's model worker) pass their own
+// meta array, and a worker that exits must not leave another thread reading its freed array.
+thread_local double* g_meta = nullptr;
 
 // --- memory ---
 enum Kind { kHeap, kAnon, kFile };
@@ -317,7 +318,8 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     Napi::Error::New(info.Env(), "native init: meta too short").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  g_meta_ref = Napi::Persistent(a);
+  // the env keeps the array alive (deleted with the env, i.e. when its thread ends)
+  info.Env().SetInstanceData(new Napi::Reference<Napi::Float64Array>(Napi::Persistent(a)));
   g_meta = a.Data();
   return info.Env().Undefined();
 }

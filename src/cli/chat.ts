@@ -68,6 +68,7 @@ export function register(program: Command): void {
     .option('--image-dir <folder>', 'where Text2Image saves PNGs (default ./moss-images)')
     .option('--max-new-tokens <n>', 'tokens per generation at most (default 512 or generation_config.json)')
     .option('--max-context <n>', 'context length (prompt + reply; default 2048, at most the model\'s)')
+    .option('--prefix-cache-mb <n>', 'MiB of keys/values of prompt prefixes kept for reuse across conversations (0 = off)')
     .option('--temperature <t>', '0 = greedy (MOSS default 0.7)')
     .option('--top-k <k>', 'keep the k most likely tokens (0 = off; MOSS default 40)')
     .option('--top-p <p>', 'nucleus sampling threshold (MOSS default 0.8)')

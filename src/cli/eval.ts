@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDocuments } from '../data/docs.js';
 import { evalToolsReal, formatReal } from '../eval/tools-real.js';
+import { createPrefixCache } from '../generate/prefix-blocks.js';
 import { ModelGenerator } from '../generate/prefix-cache.js';
 import { formatSummary } from '../eval/report.js';
 import { evalPlugins, evalTools } from '../eval/tools.js';
@@ -32,6 +33,7 @@ interface Flags {
   overlap: boolean;
   trainingData?: string;
   real: string | boolean;
+  prefixCacheMb?: string;
 }
 
 /** A folder under ../shared/data from the working directory, when present. */
@@ -54,6 +56,7 @@ export function register(program: Command): void {
     .option('--real <dir>', 'the real-human split: plugin turns of held-out MOSS conversations (default ../shared/data/moss-sft-heldout)')
     .option('--no-real', 'skip the real-human split')
     .option('--json', 'one JSON object: summary and every item')
+    .option('--prefix-cache-mb <n>', 'MiB of keys/values of shared prompt prefixes (the meta instruction) kept for reuse (0 = off)')
     .action(async (f: Flags) => {
       const path = f.model ?? DEFAULT_MODEL;
       if (!existsSync(path)) throw new Error(`eval tools: ${path}: no such model folder`);
@@ -65,7 +68,8 @@ export function register(program: Command): void {
       const missing = ['<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'].filter((t) => tokenizer.tokenToId(t) === undefined);
       if (missing.length) throw new Error(`eval tools: ${f.tokenizer ?? path} is not a MOSS tokenizer (no ${missing.join(' ')} tokens)`);
       const eot = tokenizer.tokenToId('<|endoftext|>');
-      const generator = new ModelGenerator(loaded.model, { temperature: 0, stopIds: [...loaded.model.info.eosIds, ...(eot !== undefined ? [eot] : [])] });
+      const prefixCache = createPrefixCache(loaded.model, number('prefix-cache-mb', f.prefixCacheMb, { min: 0 }), loaded.model.info.maxPositions);
+      const generator = new ModelGenerator(loaded.model, { temperature: 0, prefixCache, stopIds: [...loaded.model.info.eosIds, ...(eot !== undefined ? [eot] : [])] });
       const t0 = performance.now();
       const trainDir = f.trainingData ?? sharedData('moss-sft');
       if (f.trainingData && !existsSync(f.trainingData)) throw new Error(`--training-data: ${f.trainingData}: no such folder`);

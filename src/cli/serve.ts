@@ -35,6 +35,9 @@ interface Flags {
   backend?: string;
   pluginTimeout: string;
   pluginWorkers: string;
+  prefixCacheMb?: string;
+  stepTokens?: string;
+  alias?: string;
   quality?: string;
 }
 
@@ -42,6 +45,18 @@ function int(flag: string, v: string, min: number, max: number): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${flag}: "${v}" is not an integer in [${min}, ${max}]`);
   return n;
+}
+
+function num(flag: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag}: "${v}" is not a number >= 0`);
+  return n;
+}
+
+/** The id /v1/models reports: `org/name` for a Hub cache snapshot (not its commit hash), else the file or folder name. */
+export function modelId(path: string): string {
+  const hub = /models--([^/\\]+)--([^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$/.exec(path);
+  return hub ? `${hub[1]}/${hub[2]}` : basename(path).replace(/\.(gguf|bin)$/, '');
 }
 
 const SWITCHES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
@@ -58,9 +73,12 @@ export function register(program: Command): void {
     .option('--parallel <n>', 'sequences decoded together (continuous batching)', '4')
     .option('--queue <n>', 'requests waiting for a slot before 429 (default 4 x parallel)')
     .option('--plugins <list>', 'MOSS plugins for /moss and the web chat: search,calculator,solver,text2image,inner_thoughts')
+    .option('--alias <names>', 'more model names clients may send, comma-separated (moss and default always work)')
     .option('--plugin-timeout <ms>', 'a plugin call is cut (its worker thread terminated) after this long', '10000')
     .option('--plugin-workers <n>', 'worker threads that run plugin calls', '2')
     .option('--ctx <n>', 'context length (prompt + reply) in tokens', '2048')
+    .option('--prefix-cache-mb <n>', 'MiB of keys/values of shared prompt prefixes kept across requests (0 = off; default: two full contexts, at most 1024)')
+    .option('--step-tokens <n>', 'tokens one batching step may spend: running streams first, then a chunk of a waiting prompt (0 = prefill whole prompts; default 64, at least 2 x parallel)')
     .option('--max-tokens <n>', 'default max_tokens of a reply', '512')
     .option('--history-dir <dir>', 'where /moss keeps conversations (default ~/.cache/moss/history)')
     .option('--threads <n>', 'compute threads of the native backend')
@@ -90,9 +108,11 @@ export function register(program: Command): void {
         throw new Error(`serve: no tokenizer for ${model}: ${(e as Error).message} (give one with --tokenizer <path>)`, { cause: e });
       }
       if (!tokenizer) throw new Error(`serve: no tokenizer found for ${model} (give one with --tokenizer <path>)`);
-      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: basename(model).replace(/\.(gguf|bin)$/, ''), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined });
+      const engine = await WorkerEngine.start({ modelPath: model, tokenizer, modelId: modelId(model), slots, ctx, engine: engineOptions(), maxQueue: f.queue ? int('queue', f.queue, 0, 1 << 16) : undefined,
+        prefixCacheMb: f.prefixCacheMb === undefined ? undefined : num('prefix-cache-mb', f.prefixCacheMb), stepTokens: f.stepTokens === undefined ? undefined : int('step-tokens', f.stepTokens, 0, 1 << 20) });
       const loopback = isLoopbackName(f.host);
-      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer), quality });
+      const modelAliases = (f.alias ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      const app = createApp({ engine, apiKey, loopbackHostOnly: loopback, modelAliases, plugins: pool.plugins(), pluginTimeoutMs, switches, historyDir: f.historyDir ?? join(homedir(), '.cache', 'moss', 'history'), defaultMaxTokens: int('max-tokens', f.maxTokens, 1, ctx), template: modelChatTemplate(model, tokenizer), quality });
       const server = nodeServer(app);
       const bound = await listen(server, port, f.host);
       const host = f.host.includes(':') ? `[${f.host}]` : f.host;

@@ -4,12 +4,16 @@
  * loop re-sends the whole conversation at every step) only prefills its new tokens. A thin driver
  * of the one generation step (./sequence.ts: same samplers, same seeded draws), so its ids equal
  * `generate(model, prompt, { seed })` token for token; the cache only saves work.
- * Follows llama.cpp server's prompt-prefix cache reuse (`cache_prompt`).
+ * Follows llama.cpp server's prompt-prefix cache reuse (`cache_prompt`). With a shared block
+ * prefix cache (./prefix-blocks.ts, `prefixCache`) a prompt whose start was seen by an earlier call
+ * of any generator on that pool (another conversation, the same few-shot header) copies those keys
+ * and values in instead of prefilling them, and each call stores its blocks there when it ends.
  * Deliberately not here: batching several conversations, text, stop strings (the loop stops on ids).
  */
 import type { CausalLM } from '../models/types.js';
 import type { KVCache } from '../models/kv-cache.js';
 import { tensor, tidy } from '../tensor/index.js';
+import type { Block, PrefixCache } from './prefix-blocks.js';
 import type { SamplingOptions } from './sampler.js';
 import { Sequence } from './sequence.js';
 
@@ -22,6 +26,8 @@ export interface AdapterOptions extends SamplingOptions {
   readonly maxContext?: number;
   /** Reuse the cached prefix across calls (default true; false = prefill every prompt afresh). */
   readonly reusePrefix?: boolean;
+  /** A block prefix cache shared with other generators of the same model (see ./prefix-blocks.ts). */
+  readonly prefixCache?: PrefixCache | null;
 }
 
 /** What the last call did (for tests and `--verbose`). */
@@ -98,7 +104,16 @@ export class ModelGenerator {
     this.calls++;
     const seq = new Sequence(promptIds, { ...o, seed, maxNewTokens: maxNew, stopIds: [...opts.stopIds, ...(o.stopIds ?? [])] });
     // Keep at least one prompt token to feed: its logits pick the first new token.
-    const reuse = o.reusePrefix === false ? 0 : Math.min(commonPrefix(this.cached, promptIds), T - 1);
+    let reuse = o.reusePrefix === false ? 0 : Math.min(commonPrefix(this.cached, promptIds), T - 1);
+    const pool = o.reusePrefix === false ? null : (o.prefixCache ?? null);
+    const blocks: Block[] = pool ? pool.match(promptIds, T - 1) : [];
+    if (pool && blocks.length * pool.blockTokens > reuse && !opts.signal?.aborted && !seq.done) {
+      const cache = (this.cache ??= this.model.newCache(1, this.capacity));
+      this.cached = [];
+      pool.load(blocks, cache, 0);
+      reuse = blocks.length * pool.blockTokens;
+      this.cached = promptIds.slice(0, reuse);
+    }
     const stats: AdapterCallStats = { promptTokens: T, reusedTokens: reuse, completionTokens: 0, seed, finishReason: 'length' };
     this.last = stats;
     if (opts.signal?.aborted) {
@@ -107,6 +122,7 @@ export class ModelGenerator {
     }
     if (seq.done) return;
     this.busy = true;
+    pool?.acquire(blocks);
     try {
       if (this.cache) this.cache.truncate(0, reuse);
       this.cached = this.cached.slice(0, reuse);
@@ -133,6 +149,10 @@ export class ModelGenerator {
       }
     } finally {
       this.busy = false;
+      if (pool && this.cache) {
+        pool.store(this.cached, this.cache, 0);
+        pool.release(blocks);
+      }
     }
   }
 }

@@ -1,18 +1,23 @@
 /**
  * Continuous batching over one preallocated KV cache of `slots` rows (vLLM / llama.cpp server
- * style, without paging): active sequences occupy rows 0..n-1; between decode steps waiting
- * sequences are admitted (prefilled alone in their row), then ONE batched decode step runs over
- * rows 0..n-1 through a row-range view of the cache. A finished or cancelled sequence frees its
- * row by moving the last row's keys/values into it, so the batch stays dense.
+ * style, without paging): decoding sequences occupy rows 0..d-1 and ONE batched decode step runs
+ * over them through a row-range view of the cache. Between decode steps a waiting sequence is
+ * admitted into row d: the prefix cache (./prefix-blocks.ts) copies in the keys/values of the
+ * longest cached block prefix of its prompt, and the rest is prefilled, in chunks when a per-step
+ * token budget is set (chunked prefill, vLLM / Sarathi-Serve): each step spends at most `budget`
+ * tokens (the d decode tokens first, the rest on one prompt chunk), so a long prompt no longer
+ * stalls the running streams. A finished or cancelled sequence stores its blocks in the prefix
+ * cache and frees its row by moving the last row's keys/values into it, so the batch stays dense.
  * Each sequence is a `Sequence` of ./sequence.ts (the one generation step: seeded sampling,
  * penalties, stop ids). Runs wherever the model lives (the server's worker thread); it is
  * synchronous per step and knows nothing of messages or HTTP.
- * Deliberately no prefix caching, no chunked prefill and no preemption.
+ * Deliberately no preemption and one prompt in prefill at a time (FIFO).
  * Legend: B active rows, T chunk, V vocab, S cache capacity.
  */
 import { KVCache } from '../models/kv-cache.js';
 import type { CausalLM } from '../models/types.js';
 import { tensor, tidy } from '../tensor/index.js';
+import type { Block, PrefixCache } from './prefix-blocks.js';
 import type { TokenConstraint } from './constrain/mask.js';
 import type { SamplingOptions } from './sampler.js';
 import { Sequence } from './sequence.js';
@@ -30,8 +35,23 @@ export interface SeqRequest {
   readonly constraint?: TokenConstraint;
 }
 
+/** The server's default step budget: a 64-token prompt chunk costs about one batched decode step
+ *  of a small model, so running streams see at most about twice their usual inter-token time. */
+export const DEFAULT_STEP_TOKENS = 64;
+
+export interface SchedulerOptions {
+  /** Shared prefix cache (owned by the caller; built for this model). */
+  readonly prefixCache?: PrefixCache | null;
+  /** Tokens one step may spend (decode rows + one prompt chunk); 0 or absent: prefill whole prompts. */
+  readonly stepTokens?: number;
+}
+
 interface Seq extends SeqRequest {
   seq: Sequence;
+  /** Prompt tokens in the cache so far (prefill progress). */
+  fed: number;
+  /** Prefix-cache blocks this sequence pins. */
+  blocks: Block[];
 }
 
 /** What one step produced: new tokens and finished sequences. */
@@ -45,31 +65,40 @@ export interface StepResult {
 export class Scheduler {
   readonly cache: KVCache;
   private rows: Seq[] = [];
+  /** The sequence being prefilled, in row rows.length. */
+  private filling: Seq | null = null;
   private waiting: Seq[] = [];
   private cancelled = new Set<number>();
   private _row0: KVCache | null = null;
+  private readonly prefix: PrefixCache | null;
+  private readonly budget: number;
   promptTokens = 0;
+  /** Prompt tokens whose keys/values came from the prefix cache. */
+  reusedTokens = 0;
 
-  constructor(readonly model: CausalLM, readonly slots: number, capacity: number) {
+  constructor(readonly model: CausalLM, readonly slots: number, capacity: number, o: SchedulerOptions = {}) {
     this.cache = model.newCache(slots, Math.min(capacity, model.info.maxPositions));
+    this.prefix = o.prefixCache ?? null;
+    this.budget = o.stepTokens && o.stepTokens > 0 ? o.stepTokens : Infinity;
+    if (this.budget < slots + 1) throw new Error(`scheduler: a step budget of ${o.stepTokens} tokens leaves no room for a prompt chunk beside ${slots} decoding rows (give at least ${slots + 1})`);
   }
 
   get capacity(): number {
     return this.cache.capacity;
   }
   get active(): number {
-    return this.rows.length;
+    return this.rows.length + (this.filling ? 1 : 0);
   }
   get queued(): number {
     return this.waiting.length;
   }
   idle(): boolean {
-    return !this.rows.length && !this.waiting.length;
+    return !this.rows.length && !this.waiting.length && !this.filling;
   }
 
   add(r: SeqRequest): void {
     if (r.promptIds.length < 1 || r.promptIds.length >= this.capacity) throw new Error(`prompt of ${r.promptIds.length} tokens does not fit the context of ${this.capacity}`);
-    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds, constraint: r.constraint }) });
+    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds, constraint: r.constraint }), fed: 0, blocks: [] });
   }
 
   cancel(id: number): void {
@@ -122,45 +151,113 @@ export class Scheduler {
     return s.seq.done ?? (this.cache.lens[row] + 1 >= this.capacity ? 'length' : null);
   }
 
-  /** Frees row `i` by moving the last active row into it. */
-  private free(i: number): void {
-    const last = this.rows.length - 1;
-    if (i !== last) {
-      const len = this.cache.lens[last];
+  /** Copies row `src`'s keys/values into row `dst` (same length). */
+  private move(dst: number, src: number): void {
+    const len = this.cache.lens[src];
+    if (len > 0) {
       tidy(() => {
-        for (const t of [...this.cache.k, ...this.cache.v]) t.backend.copy(t.slice(0, i, i + 1).slice(2, 0, len), t.slice(0, last, last + 1).slice(2, 0, len));
+        for (const t of [...this.cache.k, ...this.cache.v]) t.backend.copy(t.slice(0, dst, dst + 1).slice(2, 0, len), t.slice(0, src, src + 1).slice(2, 0, len));
         return [];
       });
-      this.cache.lens[i] = len;
-      this.rows[i] = this.rows[last];
     }
-    this.cache.lens[last] = 0;
-    this.rows.pop();
+    this.cache.lens[dst] = len;
   }
 
-  /** Admits waiting sequences into free rows (one prefill each), then runs one batched decode step. */
+  /** Gives a sequence's blocks back to the prefix cache: stores what its row holds, then unpins. */
+  private retire(s: Seq, row: number): void {
+    if (!this.prefix) return;
+    const held = s.blocks;
+    s.blocks = [];
+    if (row >= 0 && this.cache.lens[row] > 0) this.prefix.store(s.seq.seen, this.cache, row);
+    this.prefix.release(held);
+  }
+
+  /** Frees decoding row `i` by moving the last decoding row into it (and the prefill row after it). */
+  private free(i: number, keep: boolean): void {
+    this.retire(this.rows[i], keep ? i : -1);
+    const last = this.rows.length - 1;
+    if (i !== last) {
+      this.move(i, last);
+      this.rows[i] = this.rows[last];
+    }
+    this.rows.pop();
+    if (this.filling) this.move(last, last + 1);
+    this.cache.lens[this.rows.length + (this.filling ? 1 : 0)] = 0;
+  }
+
+  /** Starts the next waiting sequence's prefill in row rows.length, from its cached prefix. */
+  private admit(): void {
+    const s = this.waiting.shift()!;
+    const r = this.rows.length;
+    this.cache.lens[r] = 0;
+    if (this.prefix) {
+      // keep at least one prompt token to feed: its logits pick the first new token
+      s.blocks = this.prefix.match(s.promptIds, s.promptIds.length - 1);
+      this.prefix.acquire(s.blocks);
+      if (s.blocks.length) this.prefix.load(s.blocks, this.cache, r);
+    }
+    s.fed = this.cache.lens[r];
+    this.reusedTokens += s.fed;
+    this.promptTokens += s.promptIds.length;
+    this.filling = s;
+  }
+
+  /** Feeds up to `n` more prompt tokens of the sequence in prefill; returns the tokens spent. */
+  private prefill(n: number, tokens: [number, number][], finished: [number, FinishReason][]): number {
+    const s = this.filling!;
+    const r = this.rows.length;
+    const T = Math.min(n, s.promptIds.length - s.fed);
+    const logits = this.forward(r, r + 1, s.promptIds.slice(s.fed, s.fed + T), T);
+    s.fed += T;
+    if (s.fed < s.promptIds.length) return T;
+    this.filling = null;
+    this.rows.push(s);
+    if (this.prefix) {
+      const chain = this.prefix.store(s.promptIds, this.cache, r);
+      this.prefix.acquire(chain);
+      this.prefix.release(s.blocks);
+      s.blocks = chain;
+    }
+    tokens.push([s.id, s.seq.pick(logits)]);
+    const why = this.doneReason(s, r);
+    if (why) {
+      finished.push([s.id, why]);
+      this.free(r, true);
+    }
+    return T;
+  }
+
+  /** Admits and prefills within the step budget, then runs one batched decode step. */
   step(): StepResult {
     const tokens: [number, number][] = [];
     const finished: [number, FinishReason][] = [];
     const finish = (i: number, reason: FinishReason): void => {
       finished.push([this.rows[i].id, reason]);
-      this.free(i);
+      this.free(i, reason !== 'cancelled');
     };
     this.waiting = this.waiting.filter((s) => !this.cancelled.has(s.id) || (finished.push([s.id, 'cancelled']), false));
     for (let i = this.rows.length - 1; i >= 0; i--) if (this.cancelled.has(this.rows[i].id)) finish(i, 'cancelled');
-    this.cancelled.clear();
-    while (this.rows.length < this.slots && this.waiting.length) {
-      const s = this.waiting.shift()!;
-      const r = this.rows.length;
-      this.rows.push(s);
-      this.cache.lens[r] = 0;
-      const logits = this.forward(r, r + 1, [...s.promptIds], s.promptIds.length);
-      this.promptTokens += s.promptIds.length;
-      tokens.push([s.id, s.seq.pick(logits)]);
-      const why = this.doneReason(s, r);
-      if (why) finish(r, why);
+    if (this.filling && this.cancelled.has(this.filling.id)) {
+      const s = this.filling;
+      this.filling = null;
+      this.retire(s, -1);
+      finished.push([s.id, 'cancelled']);
+      this.cache.lens[this.rows.length] = 0;
     }
-    // every active row decodes its last token (a row admitted just now gets its second token here)
+    this.cancelled.clear();
+    // the decode rows of this step come first in the budget, prompts get the rest; with nothing
+    // decoding a prompt is prefilled whole (no stream to protect)
+    let spent = 0;
+    for (;;) {
+      if (!this.filling) {
+        if (!this.waiting.length || this.rows.length >= this.slots) break;
+        this.admit();
+      }
+      const room = this.rows.length === 0 ? Infinity : this.budget - this.rows.length - spent;
+      if (room <= 0) break;
+      spent += this.prefill(room, tokens, finished);
+    }
+    // every decoding row decodes its last token (a row admitted just now gets its second token here)
     const B = this.rows.length;
     if (B === 0) return { tokens, finished, batch: 0 };
     const V = this.model.info.vocabSize;
@@ -175,14 +272,21 @@ export class Scheduler {
     return { tokens, finished, batch: B };
   }
 
+  /** The prefix-cache blocks each running sequence pins (tests and stats). */
+  held(): (readonly Block[])[] {
+    return [...this.rows, ...(this.filling ? [this.filling] : [])].map((s) => s.blocks);
+  }
+
   /** Drops every sequence (after a failed step); returns their ids. */
   abortAll(): number[] {
-    const ids = [...this.rows, ...this.waiting].map((x) => x.id);
+    const all = [...this.rows, ...(this.filling ? [this.filling] : []), ...this.waiting];
+    for (const s of all) this.retire(s, -1);
     this.rows = [];
+    this.filling = null;
     this.waiting = [];
     this.cancelled.clear();
     this.cache.reset();
-    return ids;
+    return all.map((x) => x.id);
   }
 
   dispose(): void {

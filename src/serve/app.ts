@@ -14,7 +14,8 @@ import { checkBrowserSafety } from './guard.js';
 import { HistoryStore } from './history-store.js';
 import { Metrics } from './metrics.js';
 import { mossApi } from './moss-api.js';
-import { chatCompletions, completions, models } from './openai.js';
+import { chatCompletions, completions } from './openai.js';
+import { ModelNames } from './models.js';
 import { staticAsset } from './static.js';
 import type { ChatTemplate } from '../chat/template.js';
 
@@ -41,6 +42,8 @@ export interface AppOptions {
   readonly loopbackHostOnly?: boolean;
   /** A request body must arrive within this many ms (408 after). Default 30 000. */
   readonly bodyTimeoutMs?: number;
+  /** More names the model answers to (./models.ts; `moss` and `default` always do). */
+  readonly modelAliases?: readonly string[];
 }
 
 export interface App {
@@ -95,6 +98,8 @@ async function readBefore(reader: ReadableStreamDefaultReader<Uint8Array>, end: 
   }
 }
 
+const modelOf = (b: unknown): unknown => (typeof b === 'object' && b !== null && !Array.isArray(b) ? (b as { model?: unknown }).model : undefined);
+
 function keyOk(req: Request, key: string): boolean {
   const h = req.headers.get('authorization') ?? '';
   const given = h.toLowerCase().startsWith('bearer ') ? h.slice(7).trim() : req.headers.get('x-api-key') ?? '';
@@ -108,7 +113,8 @@ export function createApp(o: AppOptions): App {
   const metrics = new Metrics();
   const limit = o.maxBodyBytes ?? 1 << 20;
   const plugins = o.plugins ?? new Map<string, Plugin>();
-  const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template, quality: o.quality };
+  const names = new ModelNames(o.engine.modelId, o.engine.contextLength, o.modelAliases);
+  const deps = { engine: o.engine, plugins, defaultMaxTokens: o.defaultMaxTokens ?? 512, metrics, pluginTimeoutMs: o.pluginTimeoutMs, template: o.template, quality: o.quality, fingerprint: names.fingerprint };
   let store: HistoryStore | undefined;
   const mossDeps = () => ({ ...deps, store: (store ??= new HistoryStore(o.historyDir)), switches: o.switches ?? ALL_OFF });
   const bodyMs = o.bodyTimeoutMs ?? 30_000;
@@ -118,9 +124,9 @@ export function createApp(o: AppOptions): App {
   const routes: Record<string, Record<string, [Handler, boolean]>> = {
     '/health': { GET: [() => json({ status: 'ok', model: o.engine.modelId, ...o.engine.stats() }), true] },
     '/metrics': { GET: [() => new Response(metrics.render(o.engine.stats()), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } }), false] },
-    '/v1/models': { GET: [() => models(o.engine), false] },
-    '/v1/chat/completions': { POST: [post((r, b) => chatCompletions(r, b, deps)), false] },
-    '/v1/completions': { POST: [post((r, b) => completions(r, b, deps)), false] },
+    '/v1/models': { GET: [() => names.list(), false] },
+    '/v1/chat/completions': { POST: [post((r, b) => (names.check(modelOf(b)), chatCompletions(r, b, deps))), false] },
+    '/v1/completions': { POST: [post((r, b) => (names.check(modelOf(b)), completions(r, b, deps))), false] },
     '/moss': { POST: [post((r, b) => mossApi(r, b, mossDeps())), false] },
     '/': { GET: [() => staticAsset('index.html', { plugins: [...plugins.keys()], model: o.engine.modelId, auth: Boolean(o.apiKey) }), true] },
   };
@@ -133,8 +139,17 @@ export function createApp(o: AppOptions): App {
       if (req.method !== 'GET' && req.method !== 'HEAD') throw new ApiError(405, `method ${req.method} not allowed on ${path}`, 'invalid_request_error', null, 'method_not_allowed', { allow: 'GET' });
       return [staticAsset(path.slice(5)), '/web'];
     }
-    if (path === '/chat/completions' || path === '/completions' || path === '/models') path = `/v1${path}`;
-    const byMethod = routes[path];
+    if (path === '/chat/completions' || path === '/completions' || path === '/models' || path.startsWith('/models/')) path = `/v1${path}`;
+    if (path.startsWith('/v1/models/')) {
+      const name = decodeURIComponent(path.slice('/v1/models/'.length));
+      const byName: Record<string, [Handler, boolean]> = { GET: [() => names.one(name), false] };
+      return dispatch(req, byName, '/v1/models/{id}');
+    }
+    return dispatch(req, routes[path], path);
+  }
+
+  async function dispatch(req: Request, byMethod: Record<string, [Handler, boolean]> | undefined, path: string): Promise<[Response, string]> {
+    const url = new URL(req.url);
     if (!byMethod) throw new ApiError(404, `no route for ${req.method} ${url.pathname}`, 'not_found_error', null, 'not_found');
     const entry = byMethod[req.method] ?? (req.method === 'HEAD' ? byMethod.GET : undefined);
     if (!entry) throw new ApiError(405, `method ${req.method} not allowed on ${path} (allowed: ${Object.keys(byMethod).join(', ')})`, 'invalid_request_error', null, 'method_not_allowed', { allow: Object.keys(byMethod).join(', ') });

@@ -2,8 +2,10 @@
  * The OpenAI-compatible routes: POST /v1/chat/completions, POST /v1/completions, GET /v1/models.
  * Non-streaming answers aggregate the event stream of ./chat-run.ts; streaming answers send
  * `chat.completion.chunk` events (tool calls as deltas keyed by `index`, usage in a last chunk
- * when `stream_options.include_usage`), then `data: [DONE]`. Follows the OpenAI API reference and
- * llama.cpp server's behaviour. Deliberately no logprobs and no n > 1.
+ * when `stream_options.include_usage`, `usage: null` on the others), then `data: [DONE]`. `n > 1`
+ * runs n sequences (seed + i each) merged by choice index; /v1/completions also takes token-id
+ * prompts and a batch of prompts (choice index = prompt * n + j). Follows the OpenAI API reference
+ * and llama.cpp server's behaviour. Deliberately no logprobs yet.
  */
 import type { Engine, TokenStream } from './engine.js';
 import { QueueFullError } from './engine.js';
@@ -16,7 +18,28 @@ import { parseChat, parseCompletion } from './validate.js';
 
 export interface RouteDeps extends ChatDeps {
   readonly metrics: Metrics;
+  /** `system_fingerprint` of every answer (./models.ts). */
+  readonly fingerprint?: string;
 }
+
+/** Values of several async generators as they come, tagged with the generator's index. */
+export async function* mergeTagged<T>(gens: readonly AsyncGenerator<T>[]): AsyncGenerator<[number, T]> {
+  const next = gens.map((g, i) => g.next().then((r) => [i, r] as const));
+  const live = new Set(gens.keys());
+  try {
+    while (live.size) {
+      const [i, r] = await Promise.race([...live].map((k) => next[k]));
+      if (r.done) { live.delete(i); continue; }
+      next[i] = gens[i].next().then((x) => [i, x] as const);
+      yield [i, r.value];
+    }
+  } finally {
+    await Promise.all(gens.map((g) => g.return(undefined as never).catch(() => undefined)));
+  }
+}
+
+/** The request's sampling for choice i of n: a given seed becomes seed + i, so the choices differ reproducibly. */
+const choiceSampling = <S extends { seed?: number }>(s: S, i: number): S => (s.seed === undefined || i === 0 ? s : { ...s, seed: s.seed + i });
 
 const errorBody = (e: unknown): unknown => {
   if (e instanceof ApiError) return { error: { message: e.message, type: e.type, param: e.param, code: e.code } };
@@ -49,47 +72,72 @@ async function* measured(events: AsyncGenerator<ChatEvent>, m: Metrics, t0: numb
 export async function chatCompletions(req: Request, body: unknown, d: RouteDeps): Promise<Response> {
   const p = parseChat(body);
   const t0 = performance.now();
-  const events = measured(startChat(p, d, req.signal), d.metrics, t0);
+  const gens: AsyncGenerator<ChatEvent>[] = [];
+  try {
+    for (let i = 0; i < (p.n ?? 1); i++) gens.push(measured(startChat(i === 0 ? p : { ...p, sampling: choiceSampling(p.sampling, i) }, d, req.signal), d.metrics, t0));
+  } catch (e) {
+    await Promise.all(gens.map((g) => g.return(undefined)));
+    throw e;
+  }
   const id = newId('chatcmpl');
   const created = Math.floor(Date.now() / 1000);
   const model = d.engine.modelId;
-  const usage = (e: { promptTokens: number; completionTokens: number }) => ({ prompt_tokens: e.promptTokens, completion_tokens: e.completionTokens, total_tokens: e.promptTokens + e.completionTokens });
+  const fp = d.fingerprint ?? null;
+  const usage = (u: { promptTokens: number; completionTokens: number }) => ({ prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens });
+  const total = { promptTokens: 0, completionTokens: 0 };
+  const add = (e: { promptTokens: number; completionTokens: number }, i: number) => {
+    if (i === 0) total.promptTokens = e.promptTokens; // one prompt, counted once
+    total.completionTokens += e.completionTokens;
+  };
   if (!p.stream) {
-    let content = '';
-    let reasoning = '';
-    const calls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
-    const plugins: unknown[] = [];
-    for await (const e of events) {
-      if (e.type === 'content') content += e.text;
-      else if (e.type === 'reasoning') reasoning += e.text;
-      else if (e.type === 'tool_call') calls.push({ id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } });
-      else if (e.type === 'plugin') plugins.push({ name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) });
-      else {
-        const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...(plugins.length ? { moss_plugins: plugins } : {}) };
-        return json({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: e.reason, logprobs: null }], usage: usage(e) });
-      }
-    }
-    throw new ApiError(499, 'client closed the request', 'cancelled');
-  }
-  const chunk = (delta: unknown, finish: string | null = null) => ({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] });
-  async function* sse(): AsyncGenerator<unknown> {
-    try {
-      yield chunk({ role: 'assistant', content: '' });
+    const collect = async (events: AsyncGenerator<ChatEvent>, index: number) => {
+      let content = '';
+      let reasoning = '';
+      const calls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
+      const plugins: unknown[] = [];
       for await (const e of events) {
-        if (e.type === 'content') yield chunk({ content: e.text });
-        else if (e.type === 'reasoning') yield chunk({ reasoning_content: e.text, moss_field: e.field });
-        else if (e.type === 'tool_call') yield chunk({ tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } }] });
-        else if (e.type === 'plugin') yield chunk({ moss_plugin: { name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) } });
+        if (e.type === 'content') content += e.text;
+        else if (e.type === 'reasoning') reasoning += e.text;
+        else if (e.type === 'tool_call') calls.push({ id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } });
+        else if (e.type === 'plugin') plugins.push({ name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) });
         else {
-          yield chunk({}, e.reason);
-          if (p.includeUsage) yield { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usage(e) };
+          add(e, index);
+          const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...(plugins.length ? { moss_plugins: plugins } : {}) };
+          return { index, message, finish_reason: e.reason, logprobs: null };
         }
       }
-    } finally {
-      await events.return(undefined);
+      throw new ApiError(499, 'client closed the request', 'cancelled');
+    };
+    const choices = await Promise.all(gens.map(collect));
+    return json({ id, object: 'chat.completion', created, model, system_fingerprint: fp, choices, usage: usage(total) });
+  }
+  const chunk = (index: number, delta: unknown, finish: string | null = null) => ({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: fp, choices: [{ index, delta, finish_reason: finish, logprobs: null }], ...(p.includeUsage ? { usage: null } : {}) });
+  async function* sse(): AsyncGenerator<unknown> {
+    for (let i = 0; i < gens.length; i++) yield chunk(i, { role: 'assistant', content: '' });
+    for await (const [i, e] of mergeTagged(gens)) {
+      if (e.type === 'content') yield chunk(i, { content: e.text });
+      else if (e.type === 'reasoning') yield chunk(i, { reasoning_content: e.text, moss_field: e.field });
+      else if (e.type === 'tool_call') yield chunk(i, { tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } }] });
+      else if (e.type === 'plugin') yield chunk(i, { moss_plugin: { name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) } });
+      else {
+        add(e, i);
+        yield chunk(i, {}, e.reason);
+      }
     }
+    if (p.includeUsage) yield { id, object: 'chat.completion.chunk', created, model, system_fingerprint: fp, choices: [], usage: usage(total) };
   }
   return sseResponse(sse(), errorBody);
+}
+
+/** One prompt of /v1/completions as ids: text encoded with control tokens allowed, or token ids checked against the vocabulary. */
+function promptIds(engine: Engine, prompt: string | readonly number[], i: number): number[] {
+  const tok = engine.tokenizer;
+  if (typeof prompt !== 'string') {
+    const bad = prompt.findIndex((t) => t >= tok.vocabSize);
+    if (bad >= 0) throw new ApiError(400, `prompt token id ${prompt[bad]} is outside the vocabulary of ${tok.vocabSize}`, 'invalid_request_error', `prompt[${i}]`, 'invalid_value');
+    return [...prompt];
+  }
+  return tok.encode(prompt, { special: 'allow', addBos: engine.addBos });
 }
 
 /** Raw completion: the prompt is encoded with control tokens allowed, so the MOSS format can be driven directly. */
@@ -97,31 +145,41 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
   const p = parseCompletion(body);
   const { engine } = d;
   const tok = engine.tokenizer;
-  const ids = tok.encode(p.prompt, { special: 'allow', addBos: engine.addBos });
-  if (!ids.length) throw new ApiError(400, 'prompt is empty', 'invalid_request_error', 'prompt', 'invalid_value');
-  const room = engine.contextLength - ids.length;
-  if (room < 1) throw new ApiError(400, `the prompt has ${ids.length} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
+  const prompts = p.prompts.map((pr, i) => {
+    const ids = promptIds(engine, pr, i);
+    if (!ids.length) throw new ApiError(400, 'prompt is empty', 'invalid_request_error', 'prompt', 'invalid_value');
+    const room = engine.contextLength - ids.length;
+    if (room < 1) throw new ApiError(400, `the prompt has ${ids.length} tokens, which does not fit the context of ${engine.contextLength} tokens`, 'invalid_request_error', 'prompt', 'context_length_exceeded');
+    return { ids, room, text: typeof pr === 'string' ? pr : tok.decode(pr) };
+  });
   const ac = new AbortController();
+  const signal = AbortSignal.any([req.signal, ac.signal]);
   const stopIds = tok.eosId === null ? [] : [tok.eosId];
-  let stream: TokenStream;
+  const runs: { stream: TokenStream; prompt: (typeof prompts)[number]; n: number; done: AbortController }[] = [];
   try {
-    stream = engine.submit({ promptIds: ids, maxNewTokens: Math.min(p.maxTokens ?? 16, room), stopIds, sampling: p.sampling, signal: AbortSignal.any([req.signal, ac.signal]) });
+    for (const pr of prompts) {
+      for (let j = 0; j < (p.n ?? 1); j++) {
+        const done = new AbortController();
+        const stream = engine.submit({ promptIds: pr.ids, maxNewTokens: Math.min(p.maxTokens ?? 16, pr.room), stopIds, sampling: choiceSampling(p.sampling, j), signal: AbortSignal.any([signal, done.signal]) });
+        runs.push({ stream, prompt: pr, n: 0, done });
+      }
+    }
   } catch (e) {
+    ac.abort();
     if (e instanceof QueueFullError) throw busy(e);
     throw e;
   }
   const id = newId('cmpl');
   const created = Math.floor(Date.now() / 1000);
   const t0 = performance.now();
-  let n = 0;
-  async function* pieces(): AsyncGenerator<string> {
+  let first = true;
+  async function* pieces(r: (typeof runs)[number]): AsyncGenerator<string> {
     const dec = tok.streamDecoder({ skipSpecial: false });
     const stops = new StopStrings(p.stop);
-    let first = true;
     try {
-      if (p.echo) yield p.prompt;
-      for await (const t of stream) {
-        n++;
+      if (p.echo) yield r.prompt.text;
+      for await (const t of r.stream) {
+        r.n++;
         if (stopIds.includes(t)) break;
         const s = stops.push(dec.push(t));
         if (s) {
@@ -134,36 +192,44 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
       const rest = stops.push(dec.flush()) + stops.flush();
       if (rest) yield rest;
     } finally {
+      r.done.abort();
+    }
+  }
+  const finishReason = async (r: (typeof runs)[number]): Promise<string> => ((await r.stream.finish) === 'length' ? 'length' : 'stop');
+  const count = () => {
+    const completion = runs.reduce((a, r) => a + r.n, 0);
+    const prompt = prompts.reduce((a, x) => a + x.ids.length, 0);
+    return { prompt, completion };
+  };
+  const usage = () => { const c = count(); return { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion }; };
+  const account = () => { const c = count(); d.metrics.promptTokens += c.prompt; d.metrics.completionTokens += c.completion; };
+  const choice = (index: number, text: string, finish: string | null) => ({ index, text, logprobs: null, finish_reason: finish });
+  const head = { id, object: 'text_completion', created, model: engine.modelId, system_fingerprint: d.fingerprint ?? null };
+  if (!p.stream) {
+    try {
+      const choices = await Promise.all(runs.map(async (r, i) => {
+        let text = '';
+        for await (const s of pieces(r)) text += s;
+        return choice(i, text, await finishReason(r));
+      }));
+      account();
+      return json({ ...head, choices, usage: usage() });
+    } finally {
       ac.abort();
     }
   }
-  const finishReason = async (): Promise<string> => ((await stream.finish) === 'length' ? 'length' : 'stop');
-  const usage = () => ({ prompt_tokens: ids.length, completion_tokens: n, total_tokens: ids.length + n });
-  const choice = (text: string, finish: string | null) => ({ index: 0, text, logprobs: null, finish_reason: finish });
-  if (!p.stream) {
-    let text = '';
-    for await (const s of pieces()) text += s;
-    d.metrics.promptTokens += ids.length;
-    d.metrics.completionTokens += n;
-    return json({ id, object: 'text_completion', created, model: engine.modelId, choices: [choice(text, await finishReason())], usage: usage() });
-  }
+  const nullUsage = p.includeUsage ? { usage: null } : {};
   async function* sse(): AsyncGenerator<unknown> {
-    const it = pieces();
     try {
-      for await (const s of it) yield { id, object: 'text_completion', created, model: engine.modelId, choices: [choice(s, null)] };
-      d.metrics.promptTokens += ids.length;
-      d.metrics.completionTokens += n;
-      yield { id, object: 'text_completion', created, model: engine.modelId, choices: [choice('', await finishReason())] };
-      if (p.includeUsage) yield { id, object: 'text_completion', created, model: engine.modelId, choices: [], usage: usage() };
+      for await (const [i, s] of mergeTagged(runs.map((r) => pieces(r)))) yield { ...head, choices: [choice(i, s, null)], ...nullUsage };
+      account();
+      for (const [i, r] of runs.entries()) yield { ...head, choices: [choice(i, '', await finishReason(r))], ...nullUsage };
+      if (p.includeUsage) yield { ...head, choices: [], usage: usage() };
     } finally {
-      await it.return(undefined);
+      ac.abort();
     }
   }
   return sseResponse(sse(), errorBody);
-}
-
-export function models(engine: Engine): Response {
-  return json({ object: 'list', data: [{ id: engine.modelId, object: 'model', created: 0, owned_by: 'moss.ts', context_length: engine.contextLength }] });
 }
 
 export { errorResponse };

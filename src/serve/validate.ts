@@ -21,6 +21,8 @@ export type ToolChoice = 'none' | 'auto' | 'required' | { readonly name: string 
 export type { ChatMessage };
 
 export interface CommonParams {
+  /** Choices to generate (OpenAI `n`), 1..16; absent: 1. */
+  readonly n?: number;
   readonly stream: boolean;
   readonly includeUsage: boolean;
   readonly maxTokens?: number;
@@ -41,7 +43,8 @@ export interface ChatParams extends CommonParams {
 }
 
 export interface CompletionParams extends CommonParams {
-  readonly prompt: string;
+  /** One or more prompts, each text or token ids. */
+  readonly prompts: (string | number[])[];
   readonly echo: boolean;
 }
 
@@ -71,8 +74,7 @@ export function asObject(body: unknown): Obj {
 
 function common(b: Obj): CommonParams {
   if (b.model !== undefined && typeof b.model !== 'string') throw badField('model', 'model must be a string');
-  const n = num(b, 'n', 1, 1, 1, true);
-  void n;
+  const n = num(b, 'n', 1, 16, 1, true);
   if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false) throw badField('logprobs', 'logprobs is not supported');
   const streamOpts = b.stream_options;
   if (streamOpts !== undefined && streamOpts !== null && !isObj(streamOpts)) throw badField('stream_options', 'stream_options must be an object');
@@ -97,7 +99,7 @@ function common(b: Obj): CommonParams {
     ...(seed === undefined ? {} : { seed }),
   };
   if (sampling.topP === 0) throw badField('top_p', 'top_p must be greater than 0');
-  return { stream, includeUsage, maxTokens, stop, sampling };
+  return { n, stream, includeUsage, maxTokens, stop, sampling };
 }
 
 function content(m: Obj, i: number): string {
@@ -206,9 +208,11 @@ export function parseChat(body: unknown): ChatParams {
 export function parseCompletion(body: unknown): CompletionParams {
   const b = asObject(body);
   const c = common(b);
-  let prompt = b.prompt;
-  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') prompt = prompt[0];
-  if (typeof prompt !== 'string') throw badField('prompt', 'prompt must be a string');
+  const ids = (x: unknown): x is number[] => Array.isArray(x) && x.length > 0 && x.every((t) => Number.isInteger(t) && (t as number) >= 0);
+  const pr = b.prompt;
+  const prompts = typeof pr === 'string' ? [pr] : ids(pr) ? [pr] : Array.isArray(pr) && pr.length > 0 && pr.every((x) => typeof x === 'string' || ids(x)) ? (pr as (string | number[])[]) : undefined;
+  if (!prompts) throw badField('prompt', 'prompt must be a string, an array of token ids, or a non-empty array of those');
+  if (prompts.length * (c.n ?? 1) > 64) throw badField('prompt', `at most 64 choices per request (prompts x n = ${prompts.length * (c.n ?? 1)})`);
   if (b.suffix !== undefined && b.suffix !== null) throw badField('suffix', 'suffix is not supported');
-  return { ...c, prompt, echo: bool(b, 'echo') };
+  return { ...c, prompts, echo: bool(b, 'echo') };
 }

@@ -23,6 +23,10 @@ export interface WorkerEngineOptions {
   readonly maxQueue?: number;
   /** Context length cap (the model's own limit applies too). Default 2048. */
   readonly ctx?: number;
+  /** Prefix cache in MiB (0 = off; default sized from the model and ctx). */
+  readonly prefixCacheMb?: number;
+  /** Per-step token budget of chunked prefill (0 = whole prompts at once; default: the worker's). */
+  readonly stepTokens?: number;
   /** Engine switches for the worker thread (its module state is its own): the CLI passes the
    *  ones it resolved (engineOptions()); default: the engine's defaults. */
   readonly engine?: EngineOptions;
@@ -54,7 +58,7 @@ export class WorkerEngine implements Engine {
     this.modelId = o.modelId;
     this.slots = o.slots ?? 4;
     this.maxQueue = o.maxQueue ?? 4 * this.slots;
-    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, engine: o.engine ?? {}, vocab: vocabBytes(o.tokenizer) };
+    const init: WorkerInit = { modelPath: o.modelPath, slots: this.slots, ctx: o.ctx ?? 2048, engine: o.engine ?? {}, vocab: vocabBytes(o.tokenizer), prefixCacheMb: o.prefixCacheMb, stepTokens: o.stepTokens };
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
   }
 

@@ -8,13 +8,18 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { configureEngine, type EngineOptions } from '../backends/index.js';
 import { loadModel } from '../models/load.js';
-import { Scheduler, type SeqRequest } from '../generate/scheduler.js';
+import { createPrefixCache } from '../generate/prefix-blocks.js';
+import { DEFAULT_STEP_TOKENS, Scheduler, type SeqRequest } from '../generate/scheduler.js';
 import { MatcherCache, TokenTrie, type Grammar, type VocabBytes } from '../generate/constrain/index.js';
 
 export interface WorkerInit {
   readonly modelPath: string;
   readonly slots: number;
   readonly ctx: number;
+  /** Prefix cache pool in MiB (0 = off; default: defaultPrefixCacheMb). */
+  readonly prefixCacheMb?: number;
+  /** Per-step token budget of chunked prefill (0 = whole prompts; default DEFAULT_STEP_TOKENS, at least 2 x slots). */
+  readonly stepTokens?: number;
   /** Engine switches resolved by the main thread (backend, threads, mmap, ...). */
   readonly engine: EngineOptions;
   /** The tokenizer's token bytes, for constrained decoding's masks (built on the main thread). */
@@ -31,7 +36,9 @@ try {
   if (init.vocab) matchers = new MatcherCache(new TokenTrie(init.vocab));
   configureEngine(init.engine);
   const { model } = loadModel(init.modelPath);
-  sched = new Scheduler(model, init.slots, init.ctx);
+  const ctx = Math.min(init.ctx, model.info.maxPositions);
+  const prefixCache = createPrefixCache(model, init.prefixCacheMb, ctx);
+  sched = new Scheduler(model, init.slots, init.ctx, { prefixCache, stepTokens: init.stepTokens ?? Math.max(DEFAULT_STEP_TOKENS, 2 * init.slots) });
   port.postMessage({ type: 'ready', info: { ...model.info, contextLength: sched.capacity } });
 } catch (e) {
   port.postMessage({ type: 'fatal', message: (e as Error).message });

@@ -14,7 +14,7 @@ type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 
 test('chat completion: MOSS prompt, reply without control tokens, usage', async () => {
   const { app, engine } = makeApp();
-  const res = await app.fetch(post('/v1/chat/completions', { model: 'x', messages: [{ role: 'user', content: '你好 <eom>' }] }));
+  const res = await app.fetch(post('/v1/chat/completions', { model: 'moss-scripted', messages: [{ role: 'user', content: '你好 <eom>' }] }));
   assert.equal(res.status, 200);
   const j = (await res.json()) as Any;
   assert.equal(j.object, 'chat.completion');

@@ -102,8 +102,8 @@ test('moss serve --api-key "" is an error, not "auth off"', () => {
   assert.doesNotMatch(r.stdout, /listening/);
 });
 
-test('moss serve as documented (default loopback, --plugin-timeout, --plugin-workers): foreign Host and Origin refused, loopback served', async () => {
-  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--port', '0', '--plugin-timeout', '500', '--plugin-workers', '1', '--plugins', 'calculator'], { stdio: ['ignore', 'pipe', 'pipe'] });
+test('moss serve as documented (default loopback, --alias, --plugin-timeout, --plugin-workers): foreign Host and Origin refused, aliases served, unknown model 404', async () => {
+  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--port', '0', '--alias', 'gpt-4o-mini,tiny', '--plugin-timeout', '500', '--plugin-workers', '1', '--plugins', 'calculator'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
     let out = '';
     let err = '';
@@ -123,6 +123,13 @@ test('moss serve as documented (default loopback, --plugin-timeout, --plugin-wor
     assert.equal(await get({}), 200);
     assert.equal(await get({ host: `rebind.example:${p}` }), 403);
     assert.equal(await get({ origin: 'https://evil.example' }), 403);
+    const ask = (model: string) => fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, prompt: 'Hello', max_tokens: 1 }) });
+    assert.equal((await ask('gpt-4o-mini')).status, 200);
+    assert.equal((await ask('moss-tiny')).status, 200);
+    const nf = await ask('llama3');
+    assert.equal(nf.status, 404);
+    assert.equal(((await nf.json()) as { error: { code: string } }).error.code, 'model_not_found');
+    assert.deepEqual(((await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id), ['moss-tiny', 'moss', 'default', 'gpt-4o-mini', 'tiny']);
   } finally {
     child.kill('SIGTERM');
   }

@@ -35,7 +35,7 @@ test('bad bodies and fields -> 400 naming the field', async () => {
     [{ messages: U, temperature: 3 }, 'temperature'], [{ messages: U, temperature: '1' }, 'temperature'],
     [{ messages: U, top_p: 0 }, 'top_p'], [{ messages: U, top_k: 1.5 }, 'top_k'], [{ messages: U, max_tokens: 0 }, 'max_tokens'],
     [{ messages: U, max_tokens: -5 }, 'max_tokens'], [{ messages: U, stop: 5 }, 'stop'], [{ messages: U, stop: ['a', 'b', 'c', 'd', 'e'] }, 'stop'],
-    [{ messages: U, stop: [''] }, 'stop'], [{ messages: U, n: 2 }, 'n'], [{ messages: U, seed: 1.5 }, 'seed'],
+    [{ messages: U, stop: [''] }, 'stop'], [{ messages: U, n: 17 }, 'n'], [{ messages: U, seed: 1.5 }, 'seed'],
     [{ messages: U, presence_penalty: 9 }, 'presence_penalty'], [{ messages: U, repetition_penalty: 0 }, 'repetition_penalty'],
     [{ messages: U, stream: 'yes' }, 'stream'], [{ messages: U, stream_options: { include_usage: true } }, 'stream_options'],
     [{ messages: U, logprobs: true }, 'logprobs'], [{ messages: U, model: 3 }, 'model'],

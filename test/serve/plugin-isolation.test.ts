@@ -30,7 +30,6 @@ const chat = (content: string) => fetch(`${base}/v1/chat/completions`, { method:
 
 test('a hostile Solve argument: /health keeps answering (p90 < 100 ms), the request ends with a plugin error at the timeout', async () => {
   for (let i = 0; i < 3; i++) await (await fetch(`${base}/health`)).json(); // warm: first connection, JIT
-  const t0 = performance.now();
   let done = false;
   const lat: number[] = [];
   const polling = (async () => {
@@ -45,8 +44,22 @@ test('a hostile Solve argument: /health keeps answering (p90 < 100 ms), the requ
   })();
   const res = await chat('a hostile equation');
   assert.equal(res.status, 200);
-  const ev = (await sseEvents(res)).slice(0, -1) as Any[];
-  const elapsed = performance.now() - t0;
+  // events with their arrival times: the plugin runs between the command and its result
+  const ev: Any[] = [];
+  const at: number[] = [];
+  let buf = '';
+  const dec = new TextDecoder();
+  for await (const b of res.body!) {
+    buf += dec.decode(b as Uint8Array, { stream: true });
+    for (let k = buf.indexOf('\n\n'); k >= 0; k = buf.indexOf('\n\n')) {
+      const data = buf.slice(0, k).replace(/^data: /, '');
+      buf = buf.slice(k + 2);
+      if (data !== '[DONE]') { ev.push(JSON.parse(data)); at.push(performance.now()); }
+    }
+  }
+  const iPlugin = ev.findIndex((c) => c.choices?.[0]?.delta?.moss_plugin);
+  const iCommand = ev.findLastIndex((c, i) => i < iPlugin && c.choices?.[0]?.delta?.moss_field === 'Commands');
+  const elapsed = at[iPlugin] - at[iCommand];
   done = true;
   await polling;
   const plugin = ev.map((c) => c.choices?.[0]?.delta?.moss_plugin).find(Boolean);
@@ -57,15 +70,17 @@ test('a hostile Solve argument: /health keeps answering (p90 < 100 ms), the requ
   const d = ev.map((c) => c.choices?.[0]?.delta ?? {});
   assert.match(d.filter((x) => x.moss_field === 'Results').map((x) => x.reasoning_content).join(''), /No result/);
   assert.equal(d.map((x) => x.content ?? '').join(''), 'Sorry, no result.');
-  assert.ok(elapsed >= TIMEOUT_MS && elapsed < TIMEOUT_MS + 3000, `request took ${elapsed.toFixed(0)} ms (plugin timeout ${TIMEOUT_MS} ms)`);
+  assert.ok(iCommand >= 0, 'the command streamed before the plugin ran');
+  assert.ok(elapsed >= TIMEOUT_MS - 50 && elapsed < TIMEOUT_MS + 1500, `the plugin call ended ${elapsed.toFixed(0)} ms after the command (plugin timeout ${TIMEOUT_MS} ms)`);
   assert.ok(lat.length >= 10, `only ${lat.length} /health probes`);
   // A stalled event loop shows as one probe of at least the plugin's run time (>= the 1 s timeout; ~50 s
   // before the pool). The 100 ms target holds for nine probes in ten even on a loaded 2-core machine;
-  // the worst gets a margin for scheduler and GC hiccups under load.
+  // the worst gets a margin for scheduler hiccups under load (measured up to ~320 ms at load 15 with
+  // another test's model thread beside it), still half the shortest possible stall.
   const sorted = [...lat].sort((a, b) => a - b);
   const p90 = sorted[Math.floor(sorted.length * 0.9)];
   const worst = sorted[sorted.length - 1];
-  assert.ok(p90 < 100 && worst < 250, `/health p90 ${p90.toFixed(1)} ms, worst ${worst.toFixed(1)} ms while the plugin ran (${lat.length} probes)`);
+  assert.ok(p90 < 100 && worst < TIMEOUT_MS / 2, `/health p90 ${p90.toFixed(1)} ms, worst ${worst.toFixed(1)} ms while the plugin ran (${lat.length} probes)`);
   assert.equal(pool.stats().killed, 1, 'the worker running the hostile call was terminated');
   // the pool recovers: the next call gets a fresh worker and answers
   const next = (await sseEvents(await chat('12*3'))).slice(0, -1) as Any[];

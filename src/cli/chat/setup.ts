@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { configureEngine } from '../../backends/index.js';
+import { createPrefixCache } from '../../generate/prefix-blocks.js';
 import { ModelGenerator } from '../../generate/prefix-cache.js';
 import { ALL_OFF, anyPlugin, resolveQuality, type PluginSwitches, type QualityTag } from '../../chat/meta.js';
 import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
@@ -30,6 +31,7 @@ export interface ChatFlags {
   imageDir?: string;
   maxNewTokens?: string;
   maxContext?: string;
+  prefixCacheMb?: string;
   temperature?: string;
   topK?: string;
   topP?: string;
@@ -165,7 +167,8 @@ export function setUp(f: ChatFlags): ChatSetup {
   const maxNewTokens = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 }) ?? defaults.maxNewTokens ?? 512;
   const eot = tokenizer.tokenToId('<|endoftext|>');
   const stopIds = [...(o.stopIds ?? []), ...(eot !== undefined ? [eot] : [])];
-  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext, vocabSize: tokenizer.vocabSize }); // padding rows past the vocab are never sampled
+  const prefixCache = createPrefixCache(loaded.model, number('prefix-cache-mb', f.prefixCacheMb, { min: 0 }), maxContext);
+  const generator = new ModelGenerator(loaded.model, { ...o, stopIds, seed, maxContext, prefixCache, vocabSize: tokenizer.vocabSize }); // padding rows past the vocab are never sampled
   const quality = resolveQuality(f.quality, loaded.generationConfig, path);
   return { loaded, tokenizer, generator, plugins: createPlugins(pcfg), pluginsConfig: pcfg, maxContext, maxNewTokens, template, quality };
 }

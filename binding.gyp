@@ -34,7 +34,10 @@
         "native/src/io/convert.cc",
         "native/src/quant/view.cc",
         "native/src/plan/plan.cc",
-        "native/src/quant/isa_scalar.cc"
+        "native/src/quant/isa_scalar.cc",
+        "native/src/kquant/kquant.cc",
+        "native/src/kquant/quantize.cc",
+        "native/src/kquant/dot_scalar.cc"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "conditions": [
@@ -44,13 +47,13 @@
     {
       "target_name": "moss_isa_avx2",
       "type": "static_library",
-      "sources": ["native/src/kernels/isa_avx2.cc", "native/src/gemm/isa_avx2.cc", "native/src/quant/isa_avx2.cc"],
+      "sources": ["native/src/kernels/isa_avx2.cc", "native/src/gemm/isa_avx2.cc", "native/src/quant/isa_avx2.cc", "native/src/kquant/dot_avx2.cc"],
       "cflags_cc": ["-mavx2", "-mfma", "-mf16c"]
     },
     {
       "target_name": "moss_isa_avx512",
       "type": "static_library",
-      "sources": ["native/src/kernels/isa_avx512.cc", "native/src/gemm/isa_avx512.cc", "native/src/quant/isa_avx512.cc"],
+      "sources": ["native/src/kernels/isa_avx512.cc", "native/src/gemm/isa_avx512.cc", "native/src/quant/isa_avx512.cc", "native/src/kquant/dot_avx512.cc"],
       "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx512bf16", "-mavx512vnni",
                     "-mfma", "-mf16c", "-mavx2", "-mprefer-vector-width=512"]
     }

@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ main(args: string[]): Promise<void
   'eval-mc': () => import('./eval-mc.js'),
   data: () => import('./data.js'),
   moss16b: () => import('./moss16b.js'),
+  constrain: () => import('./constrain.js'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -23,6 +23,7 @@
 #include "gemm/gemm.h"  // gemm bindings
 #include "quant/quant.h"  // quant bindings
 #include "quant/view.h"
+#include "kquant/kquant.h"  // k-quant block traits
 #include "io/convert.h"  // io bindings
 #include <cmath>
 #include "plan/plan.h"
@@ -256,7 +257,7 @@ bool view_at(Napi::Env env, napi_value ab, int slot, moss_view* v, bool* present
   const double off = m[0];
   v->dtype = (int32_t)m[1];
   v->ndim = (int32_t)m[2];
-  if (v->ndim < 0 || v->ndim > MOSS_MAX_DIMS || v->dtype > MOSS_Q4_0 || !(off >= 0)) {
+  if (v->ndim < 0 || v->ndim > MOSS_MAX_DIMS || v->dtype > MOSS_IQ4_NL || !(off >= 0)) {
     Napi::Error::New(env, "native: bad view descriptor").ThrowAsJavaScriptException();
     return false;
   }
@@ -275,6 +276,7 @@ bool view_at(Napi::Env env, napi_value ab, int slot, moss_view* v, bool* present
                       : v->dtype == MOSS_F16 || v->dtype == MOSS_BF16 ? 2 : 1;
   int64_t need;
   if (v->dtype == MOSS_Q8_0 || v->dtype == MOSS_Q4_0) need = numel / 32 * (v->dtype == MOSS_Q8_0 ? 34 : 18);
+  else if (moss_kq_is(v->dtype)) need = numel / moss_kq_block_size(v->dtype) * moss_kq_block_bytes(v->dtype);
   else need = numel == 0 ? 0 : (maxoff + 1) * esz;
   const int64_t boff = (int64_t)off;
   if (need > 0 && (boff + need > (int64_t)len || data == nullptr)) {
@@ -730,6 +732,30 @@ Napi::Value QuantizeRows(const Napi::CallbackInfo& info) {
 }
 // --- end io bindings ---
 
+// --- k-quant bindings (owned by kquant; C ABI in kquant/kquant.h) ---
+// kquantize(dtypeCode, src, srcOffset, n, dst, dstOffset): quantizes n f32 values (n % 256 == 0,
+// srcOffset 4-aligned) into q4_K / q5_K / q6_K blocks (dtype codes 10 / 11 / 12) at dst + dstOffset.
+Napi::Value KQuantize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int dt = info[0].As<Napi::Number>().Int32Value();
+  Napi::ArrayBuffer src = info[1].As<Napi::ArrayBuffer>();
+  const double so = info[2].As<Napi::Number>().DoubleValue();
+  const double n = info[3].As<Napi::Number>().DoubleValue();
+  Napi::ArrayBuffer dst = info[4].As<Napi::ArrayBuffer>();
+  const double dofs = info[5].As<Napi::Number>().DoubleValue();
+  const bool ok_type = dt == MOSS_Q4_K || dt == MOSS_Q5_K || dt == MOSS_Q6_K;
+  if (!ok_type || n < 0 || so < 0 || dofs < 0 || std::fmod(n, 256) != 0 || std::fmod(so, 4) != 0 ||
+      so + n * 4 > (double)src.ByteLength() || dofs + n / 256 * moss_kq_block_bytes(dt) > (double)dst.ByteLength() ||
+      (reinterpret_cast<uintptr_t>(src.Data()) + (uintptr_t)so) % 4 != 0) {
+    Napi::RangeError::New(env, "native kquantize: bad type, alignment or range past a buffer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  moss_kq_quantize(dt, reinterpret_cast<const float*>(static_cast<char*>(src.Data()) + (int64_t)so), (int64_t)n,
+                   static_cast<char*>(dst.Data()) + (int64_t)dofs);
+  return env.Undefined();
+}
+// --- end k-quant bindings ---
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   struct Fn {
     const char* name;
@@ -750,6 +776,7 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   RegisterGemm(env, exports);
   RegisterQuant(env, exports);  // quant bindings
   exports.Set("quantizeRows", Napi::Function::New(env, QuantizeRows, "quantizeRows"));  // io bindings
+  exports.Set("kquantize", Napi::Function::New(env, KQuantize, "kquantize"));  // k-quant bindings
   exports.Set("metaLayout", Napi::String::New(env, "slot=20,scal=200,arr=256,len=4096"));
   return exports;
 }

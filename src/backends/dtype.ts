@@ -3,13 +3,16 @@
  *
  * Storage dtypes are f32, f16, bf16, i32, i64, bool and the GGML block types q8_0 / q4_0
  * (32 elements per block: q8_0 = f16 scale + 32 x i8 = 34 bytes; q4_0 = f16 scale + 16 bytes of
- * nibbles = 18 bytes). Compute happens in f32 unless a kernel says otherwise.
+ * nibbles = 18 bytes), the k-quants q2_k..q6_k (256 elements per super-block; layouts in
+ * backends/ref/kquant.ts) and iq4_nl (32 per block). Compute happens in f32 unless a kernel says otherwise.
  * This file does not know about tensors or backends.
  */
 
 export type FloatDType = 'f32' | 'f16' | 'bf16';
 export type IntDType = 'i32' | 'i64';
-export type QuantDType = 'q8_0' | 'q4_0';
+export type QuantDType = 'q8_0' | 'q4_0' | KQuantDType;
+/** GGML k-quants and iq4_nl: readable (dequantize, matmul as a weight), not writable element-wise. */
+export type KQuantDType = 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k' | 'iq4_nl';
 export type DType = FloatDType | IntDType | 'bool' | QuantDType;
 
 export interface DTypeInfo {
@@ -31,7 +34,20 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
   bool: { blockBytes: 1, blockSize: 1, isFloat: false, isInt: false, isQuant: false },
   q8_0: { blockBytes: 34, blockSize: 32, isFloat: false, isInt: false, isQuant: true },
   q4_0: { blockBytes: 18, blockSize: 32, isFloat: false, isInt: false, isQuant: true },
+  q2_k: { blockBytes: 84, blockSize: 256, isFloat: false, isInt: false, isQuant: true },
+  q3_k: { blockBytes: 110, blockSize: 256, isFloat: false, isInt: false, isQuant: true },
+  q4_k: { blockBytes: 144, blockSize: 256, isFloat: false, isInt: false, isQuant: true },
+  q5_k: { blockBytes: 176, blockSize: 256, isFloat: false, isInt: false, isQuant: true },
+  q6_k: { blockBytes: 210, blockSize: 256, isFloat: false, isInt: false, isQuant: true },
+  iq4_nl: { blockBytes: 18, blockSize: 32, isFloat: false, isInt: false, isQuant: true },
 };
+
+/** The k-quant (and iq4_nl) dtypes, in ggml type-id order. */
+export const KQUANT_DTYPES: readonly KQuantDType[] = ['q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k', 'iq4_nl'];
+
+export function isKQuant(d: DType): d is KQuantDType {
+  return (KQUANT_DTYPES as readonly string[]).includes(d);
+}
 
 export function isDType(s: string): s is DType {
   return Object.prototype.hasOwnProperty.call(DTYPES, s);

@@ -2,13 +2,20 @@
  * `moss data render --format moss --tokenizer <path> --input <file.jsonl> [--max-len N] [--json]
  *  [--no-human-loss]`: renders MOSS SFT records to ids and labels (src/chat/format.ts) and prints
  * one JSON line per conversation; malformed lines are reported as file:line on stderr and skipped.
- * `moss data pairs --n N --seed S [--solve] [--no-meta] [--responses]`: verifiable preference pairs
- * (src/data/calc-pairs.ts) as JSONL on stdout, for moss train pm / dpo / steer.
+ * `moss data pairs --n N --seed S [--solve] [--no-meta] [--responses|--prompts]`: verifiable preference pairs
+ * (src/data/calc-pairs.ts) as JSONL on stdout, for moss train pm / dpo / steer (or their questions
+ * alone, as tool seed prompts for moss synth).
  */
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { checkRecord, renderSft } from '../chat/format.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
+
+/** The last Human turn's text of a rendered MOSS context. */
+function humanOf(context: string): string {
+  const at = context.lastIndexOf('<|Human|>:');
+  return context.slice(at + '<|Human|>:'.length, context.indexOf('<eoh>', at)).trim();
+}
 
 export function register(program: Command): void {
   const data = program.command('data').description('training data tools');
@@ -46,7 +53,8 @@ export function register(program: Command): void {
     .requiredOption('--n <n>', 'conversations to draw').requiredOption('--seed <s>', 'generator seed (not one moss-tiny was trained on)')
     .option('--solve', 'equation-solver conversations too').option('--no-meta', 'contexts without the meta instruction (shorter)')
     .option('--responses', 'one line per response ({context, response}, for moss score / train steer) instead of pairs')
-    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean }) => {
+    .option('--prompts', 'one seed prompt per line ({prompt, category: "tool"}: the question alone, for moss synth) instead of pairs')
+    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean; prompts?: boolean }) => {
       const { calcPairs } = await import('../data/calc-pairs.js');
       const { isTrainingSeed } = await import('../data/dialogues.js');
       const n = Number(o.n);
@@ -56,7 +64,8 @@ export function register(program: Command): void {
       if (isTrainingSeed(seed)) throw new Error(`--seed ${seed} generated moss-tiny's training data; pick another`);
       const mix = { calc: 1, solve: o.solve ? 1 : 0, search: 0, image: 0, chat: 0 };
       for (const p of calcPairs(n, seed, '', { withMeta: o.meta, mix })) {
-        if (!o.responses) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, chosen: p.chosen, rejected: p.rejected, answer: p.answer })}\n`);
+        if (o.prompts) process.stdout.write(`${JSON.stringify({ prompt: humanOf(p.context), category: 'tool' })}\n`);
+        else if (!o.responses) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, chosen: p.chosen, rejected: p.rejected, answer: p.answer })}\n`);
         else for (const r of [p.chosen, p.rejected]) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, response: r, answer: p.answer })}\n`);
       }
     });

@@ -27,7 +27,7 @@ export interface SequenceOptions extends SamplingOptions {
   readonly seed?: number;
   /** A random stream shared with other sequences (a lockstep batch draws row by row from one seed). */
   readonly rng?: Generator;
-  /** A logits mask (./constrain, e.g. a JSON-schema grammar): ids it forbids are never picked; where it allows none, the first stop id ends the sequence. */
+  /** A grammar (./constrain, e.g. a JSON schema's): ids it forbids are never picked; where it allows none, the first stop id ends the sequence. */
   readonly constraint?: TokenConstraint;
 }
 
@@ -64,12 +64,15 @@ export class Sequence {
   /** Picks the next id from this row's logits (modified in place) and takes it. */
   pick(logits: Float32Array): number {
     const c = this.options.constraint;
-    if (c && !c.mask(withinVocab(logits, this.options.vocabSize)) && this.stopIds.size) {
-      const id = this.stopIds.values().next().value!; // the grammar allows nothing more: end here
-      this.take(id);
-      return id;
+    // constrained: sample as usual; only a token the grammar refuses costs a mask and a second draw
+    // (rejection sampling, as llama.cpp's common sampler: exact for the masked distribution unless top-k/top-p/min-p cut it)
+    const orig = c ? Float32Array.from(logits) : null;
+    let id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
+    if (c && !c.allows(id)) {
+      logits.set(orig!);
+      if (!c.mask(withinVocab(logits, this.options.vocabSize)) && this.stopIds.size) id = this.stopIds.values().next().value!; // nothing allowed: end here
+      else id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     }
-    const id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     this.take(id);
     return id;
   }

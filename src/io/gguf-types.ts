@@ -1,8 +1,9 @@
 /**
  * GGUF constants shared by the reader and the writer: metadata value types and the ggml tensor
  * types (block size, bytes per block) from the GGUF v3 spec (../shared/formats/gguf.md) and
- * ggml's type traits. Only F32/F16/BF16/Q8_0/Q4_0/I32/I64 map to engine dtypes; the others are
- * known by size so a reader can skip them safely and name them in errors.
+ * ggml's type traits. F32/F16/BF16/Q8_0/Q4_0/Q2_K..Q6_K/IQ4_NL/I32/I64 map to engine dtypes; the
+ * others (Q8_K is an activation-only type in ggml) are known by size so a reader can skip them
+ * safely and name them in errors.
  */
 import type { DType } from '../backends/dtype.js';
 
@@ -38,17 +39,17 @@ export const GGML_TYPES: Readonly<Record<number, GgmlTypeInfo>> = {
   7: { name: 'Q5_1', blockSize: 32, blockBytes: 24, dtype: null },
   8: { name: 'Q8_0', blockSize: 32, blockBytes: 34, dtype: 'q8_0' },
   9: { name: 'Q8_1', blockSize: 32, blockBytes: 36, dtype: null },
-  10: { name: 'Q2_K', blockSize: 256, blockBytes: 84, dtype: null },
-  11: { name: 'Q3_K', blockSize: 256, blockBytes: 110, dtype: null },
-  12: { name: 'Q4_K', blockSize: 256, blockBytes: 144, dtype: null },
-  13: { name: 'Q5_K', blockSize: 256, blockBytes: 176, dtype: null },
-  14: { name: 'Q6_K', blockSize: 256, blockBytes: 210, dtype: null },
+  10: { name: 'Q2_K', blockSize: 256, blockBytes: 84, dtype: 'q2_k' },
+  11: { name: 'Q3_K', blockSize: 256, blockBytes: 110, dtype: 'q3_k' },
+  12: { name: 'Q4_K', blockSize: 256, blockBytes: 144, dtype: 'q4_k' },
+  13: { name: 'Q5_K', blockSize: 256, blockBytes: 176, dtype: 'q5_k' },
+  14: { name: 'Q6_K', blockSize: 256, blockBytes: 210, dtype: 'q6_k' },
   15: { name: 'Q8_K', blockSize: 256, blockBytes: 292, dtype: null },
   16: { name: 'IQ2_XXS', blockSize: 256, blockBytes: 66, dtype: null },
   17: { name: 'IQ2_XS', blockSize: 256, blockBytes: 74, dtype: null },
   18: { name: 'IQ3_XXS', blockSize: 256, blockBytes: 98, dtype: null },
   19: { name: 'IQ1_S', blockSize: 256, blockBytes: 50, dtype: null },
-  20: { name: 'IQ4_NL', blockSize: 32, blockBytes: 18, dtype: null },
+  20: { name: 'IQ4_NL', blockSize: 32, blockBytes: 18, dtype: 'iq4_nl' },
   21: { name: 'IQ3_S', blockSize: 256, blockBytes: 110, dtype: null },
   22: { name: 'IQ2_S', blockSize: 256, blockBytes: 82, dtype: null },
   23: { name: 'IQ4_XS', blockSize: 256, blockBytes: 136, dtype: null },
@@ -65,7 +66,14 @@ export const GGML_TYPES: Readonly<Record<number, GgmlTypeInfo>> = {
 };
 
 /** ggml type id for an engine dtype. */
-export const GGML_TYPE_OF: Readonly<Record<DType, number>> = { f32: 0, f16: 1, q4_0: 2, q8_0: 8, i32: 26, i64: 27, bf16: 30, bool: -1 };
+export const GGML_TYPE_OF: Readonly<Record<DType, number>> = {
+  f32: 0, f16: 1, q4_0: 2, q8_0: 8, q2_k: 10, q3_k: 11, q4_k: 12, q5_k: 13, q6_k: 14, iq4_nl: 20, i32: 26, i64: 27, bf16: 30, bool: -1,
+};
+
+/** Names of the ggml types the engine reads, for errors ('F32, F16, ...'). */
+export function supportedGgmlTypes(): string {
+  return Object.values(GGML_TYPES).filter((t) => t.dtype !== null).map((t) => t.name).join(', ');
+}
 
 /** ggml type id by name ('Q4_K' -> 12), or undefined. */
 export function ggmlTypeByName(name: string): number | undefined {

@@ -6,8 +6,8 @@
  * Shapes: GGUF lists dims innermost-first (ne[0] is the row length); `shape` is our row-major
  * order, i.e. the dims reversed: ne = [4096, 32000] -> shape [32000, 4096].
  * Every count, length and offset is checked against the bytes left before it is used.
- * Not supported: big-endian files and v1 (refused), computing with K-quants (listed in
- * tensorInfos with dtype null; `ggufTensor` names them in its error).
+ * Not supported: big-endian files and v1 (refused), the i-quants other than IQ4_NL, Q8_K and the
+ * ternary/MXFP4 types (listed in tensorInfos with dtype null; `ggufTensor` names them in its error).
  */
 import type { Storage, View } from '../backends/backend.js';
 import { fail } from './errors.js';
@@ -16,7 +16,7 @@ import { statSync } from 'node:fs';
 import { mmapAvailable, openRange, openStorage, storageBytes } from './file-storage.js';
 import { viewAt } from './views.js';
 import {
-  GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_SCALAR_SIZE, GGUF_VALUE_TYPES,
+  GGML_TYPES, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_SCALAR_SIZE, GGUF_VALUE_TYPES, supportedGgmlTypes,
   type GgufScalarType, type GgufValueType,
 } from './gguf-types.js';
 
@@ -151,7 +151,7 @@ export function parseGguf(storage: Storage, file: string, big?: { fileSize: numb
   for (const r of raw) {
     const field = `tensor '${r.name}'`;
     const info = GGML_TYPES[r.type];
-    if (!info) fail(file, `${field} type`, `unknown ggml type ${r.type}`);
+    if (!info) fail(file, `${field} type`, `unknown ggml type ${r.type} (supported: ${supportedGgmlTypes()})`);
     let n = 1;
     for (const d of r.dims) {
       n *= d;
@@ -200,7 +200,7 @@ export function ggufTensor(g: GgufFile, name: string): View {
   if (v) return v;
   const info = g.tensorInfos.find((t) => t.name === name);
   if (!info) throw new Error(`${g.path}: tensor '${name}' not found`);
-  throw new Error(`${g.path}: tensor '${name}' has type ${info.typeName}, which is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, I32, I64)`);
+  throw new Error(`${g.path}: tensor '${name}' has type ${info.typeName}, which is not supported (supported: ${supportedGgmlTypes()})`);
 }
 
 function define(o: Record<string, unknown>, k: string, v: unknown): void {

@@ -3,18 +3,33 @@
  * the native addon's `quantizeRows` (ggml's reference quantizers in C, split across the thread
  * pool; native/src/io/convert.cc) when it is built, else the bit-identical TS reference
  * (src/backends/ref/quant.ts) after widening in JS. No f32 copy of a whole tensor is ever made.
+ * Q4_K/Q5_K/Q6_K (256-value super-blocks) go through the addon's `kquantize` (ggml's reference
+ * k-quantizers, native/src/kquant/quantize.cc) on rows widened to f32 in JS; they need the addon.
  * Deliberately does not: choose which tensors to quantize (src/models/quantize.ts does).
  */
 import { loadAddon } from '../backends/native/addon.js';
-import { bf16ToF32, f16ToF32 } from '../backends/dtype.js';
+import { bf16ToF32, DTYPES, f16ToF32 } from '../backends/dtype.js';
 import { quantizeQ4_0, quantizeQ8_0 } from '../backends/ref/quant.js';
 
-export type QuantType = 'q8_0' | 'q4_0';
+export type QuantType = 'q8_0' | 'q4_0' | KQuantWriteType;
+/** The k-quants this project writes (the others are read-only). */
+export type KQuantWriteType = 'q4_k' | 'q5_k' | 'q6_k';
 export type RawFloat = 'f32' | 'f16' | 'bf16';
 
-/** Bytes of `n` values (n % 32 == 0) quantized to `q`. */
+/** Bytes of `n` values (whole blocks: 32, or 256 for the k-quants) quantized to `q`. */
 export function quantizedBytes(q: QuantType, n: number): number {
-  return (n / 32) * (q === 'q8_0' ? 34 : 18);
+  return (n / DTYPES[q].blockSize) * DTYPES[q].blockBytes;
+}
+
+type KQuantizeFn = (dtypeCode: number, src: ArrayBuffer, srcOffset: number, n: number, dst: ArrayBuffer, dstOffset: number) => void;
+const KCODE: Record<KQuantWriteType, number> = { q4_k: 10, q5_k: 11, q6_k: 12 }; // native/include/moss_kernels.h
+
+function kquantizeInto(q: KQuantWriteType, src: Uint8Array, dtype: RawFloat, dst: Uint8Array): void {
+  const a = loadAddon() as unknown as { kquantize?: KQuantizeFn } | null;
+  if (!a || typeof a.kquantize !== 'function') throw new Error(`quantize ${q}: k-quant quantization needs the native addon (npm run build:native)`);
+  let w = widen(src, dtype);
+  if (w.buffer === src.buffer && dtype === 'f32' && w.byteOffset % 4 !== 0) w = w.slice();
+  a.kquantize(KCODE[q], w.buffer as ArrayBuffer, w.byteOffset, w.length, dst.buffer as ArrayBuffer, dst.byteOffset);
 }
 
 type QuantizeRowsFn = (qt: number, st: number, src: ArrayBuffer, srcOffset: number, n: number, dst: ArrayBuffer, dstOffset: number) => void;
@@ -48,8 +63,10 @@ export function widen(src: Uint8Array, dtype: RawFloat): Float32Array {
  */
 export function quantizeInto(q: QuantType, src: Uint8Array, dtype: RawFloat, dst: Uint8Array): void {
   const n = src.byteLength / (dtype === 'f32' ? 4 : 2);
-  if (!Number.isInteger(n) || n % 32 !== 0) throw new Error(`quantize: ${src.byteLength} bytes of ${dtype} is not a whole number of 32-value blocks`);
+  const bs = DTYPES[q].blockSize;
+  if (!Number.isInteger(n) || n % bs !== 0) throw new Error(`quantize: ${src.byteLength} bytes of ${dtype} is not a whole number of ${bs}-value blocks`);
   if (dst.byteLength !== quantizedBytes(q, n)) throw new Error(`quantize: output has ${dst.byteLength} bytes, ${quantizedBytes(q, n)} needed`);
+  if (q !== 'q8_0' && q !== 'q4_0') return kquantizeInto(q, src, dtype, dst);
   const fn = nativeFn();
   if (fn) {
     fn(q === 'q8_0' ? 0 : 1, dtype === 'f32' ? 0 : dtype === 'f16' ? 1 : 2, src.buffer as ArrayBuffer, src.byteOffset, n, dst.buffer as ArrayBuffer, dst.byteOffset);

@@ -5,13 +5,14 @@
  * reused buffer, never the whole tensor, never a mapping that stays resident), quantized in native
  * code across threads (src/io/quantize-rows.ts) and appended — so peak memory stays ~ a few
  * hundred MB whatever the model's size. 2-d weights become ggml Q8_0/Q4_0 blocks along the
- * in-features; 1-d tensors (norms, biases) stay f32.
+ * in-features, or with a k-quant mix (q4_k_m, q5_k_m, q6_k) Q4_K/Q5_K/Q6_K chosen per tensor as
+ * llama.cpp does (kquant-mix.ts); 1-d tensors (norms, biases) stay f32.
  * Inputs: HF folders (moss/codegen as our arch `moss` with HF tensor names and `moss.config`;
  * llama/mistral/qwen2 in llama.cpp naming, q/k rows permuted as convert_hf_to_gguf.py does), a
  * .gguf, a llama2.c .bin. GPTQ folders (MOSS -int4/-int8) are dequantized exactly
  * (src/models/gptq.ts) before quantizing — packed integers are never read as floats.
  * The tokenizer travels as `tokenizer.ggml.*` metadata (a GGUF input keeps its own).
- * Deliberately does not: k-quants, importance matrices, split files.
+ * Deliberately does not: importance matrices, the other k-quant mixes (_S, _L, Q2_K, Q3_K), split files.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import type { View } from '../backends/backend.js';
@@ -24,8 +25,21 @@ import { quantizeInto, quantizedBytes, type QuantType, type RawFloat } from '../
 import type { TensorLocation } from '../io/torch.js';
 import { dequantizeGptq, type GptqParts } from './gptq.js';
 import { hfRopeFactors } from './rope-scaling.js';
+import { isKMix, KMIX_FILE_TYPE, kmixPicker, type KMix } from './kquant-mix.js';
 
-export type { QuantType };
+export type { QuantType, KMix };
+
+/** The type each 2-d weight gets: one type for every tensor, or a k-quant mix's per-tensor choice. */
+type Pick = (name: string, shape: readonly number[]) => QuantType;
+
+function picker(q: QuantType | KMix, names: readonly string[]): Pick {
+  return isKMix(q) ? kmixPicker(q, names) : () => q;
+}
+
+/** general.file_type (llama_ftype) of a conversion. */
+function fileTypeOf(q: QuantType | KMix): number {
+  return isKMix(q) ? KMIX_FILE_TYPE[q] : q === 'q8_0' ? 7 : q === 'q4_0' ? 2 : 1;
+}
 
 /** Progress of a conversion: input bytes done / total, the tensor being written. */
 export interface QuantizeProgress {
@@ -191,13 +205,14 @@ export function gptqConfig(config: Record<string, unknown>, names: readonly stri
 }
 
 /** An HF folder's planned tensors and GGUF metadata. */
-function planHf(dir: string, q: QuantType, chunk: number): { plan: Planned[]; metadata: Record<string, unknown> } {
+function planHf(dir: string, q: QuantType | KMix, chunk: number): { plan: Planned[]; metadata: Record<string, unknown> } {
   const hf = openHfFolder(dir);
   const c = hf.config;
   const type = String(c.model_type);
-  const fileType = q === 'q8_0' ? 7 : 2;
+  const fileType = fileTypeOf(q);
   const tok = tokenizerMetadata(dir);
   const names = hf.names();
+  const pick = picker(q, names.map((n) => llamaCppName(n) ?? n));
   const plan: Planned[] = [];
   if (type === 'moss' || type === 'codegen') {
     const gptq = gptqConfig(c, names, `${dir}/config.json`);
@@ -215,17 +230,17 @@ function planHf(dir: string, q: QuantType, chunk: number): { plan: Planned[]; me
         const qw = hf.get(n);
         const K = qw.shape[0] * (32 / gptq.wbits), N = qw.shape[1];
         if (K % gptq.groupsize !== 0) throw new Error(`${dir}: tensor '${n}': groupsize ${gptq.groupsize} does not divide the ${K} in-features`);
-        plan.push(fromF32(`${p}.weight`, [N, K], q, () => dequantizeGptq(parts(), p)));
+        plan.push(fromF32(`${p}.weight`, [N, K], pick(`${p}.weight`, [N, K]), () => dequantizeGptq(parts(), p)));
       }
     }
     for (const name of names) {
       if (/\.attn\.(causal_mask|masked_bias)$/.test(name) || packed.has(name)) continue; // buffers / GPTQ parts
       const loc = hf.locate(name);
       const raw = loc ? RAW[loc.dtype] : undefined;
-      if (loc && raw && quantizable(loc.shape)) plan.push(fromFile(name, loc, raw, q, chunk));
+      if (loc && raw && quantizable(loc.shape)) plan.push(fromFile(name, loc, raw, pick(name, loc.shape), chunk));
       else {
         const shape = loc?.shape ?? hf.get(name).shape;
-        plan.push(fromF32(name, shape, q, () => f32Of(hf.get(name))));
+        plan.push(fromF32(name, shape, pick(name, shape), () => f32Of(hf.get(name))));
       }
     }
     const config = { ...c };
@@ -245,7 +260,7 @@ function planHf(dir: string, q: QuantType, chunk: number): { plan: Planned[]; me
   const hidden = num('hidden_size');
   // rope scaling travels as llama.cpp's rope_freqs tensor (its convert script does this for llama3)
   const factors = hfRopeFactors(c.rope_scaling, hidden / heads, num('rope_theta', 10000), `${dir}/config.json`);
-  if (factors) plan.push(fromF32('rope_freqs.weight', [factors.length], q, () => Float32Array.from(factors)));
+  if (factors) plan.push(fromF32('rope_freqs.weight', [factors.length], 'q8_0', () => Float32Array.from(factors)));
   // a tied head has no lm_head.weight: llama.cpp then uses token_embd for the output, as we do
   for (const name of names) {
     const gn = llamaCppName(name);
@@ -256,11 +271,11 @@ function planHf(dir: string, q: QuantType, chunk: number): { plan: Planned[]; me
       // convert_hf_to_gguf permutes q/k rows (and their biases) into adjacent rope pairs
       const shape = loc?.shape ?? hf.get(name).shape;
       const cols = shape.length === 2 ? shape[1] : 1;
-      plan.push(fromF32(gn, shape, q, () => permuteQk(f32Of(hf.get(name)), shape[0], cols, gn.includes('attn_q') ? heads : kvHeads), shape.length === 2));
-    } else if (loc && raw && quantizable(loc.shape)) plan.push(fromFile(gn, loc, raw, q, chunk));
+      plan.push(fromF32(gn, shape, pick(gn, shape), () => permuteQk(f32Of(hf.get(name)), shape[0], cols, gn.includes('attn_q') ? heads : kvHeads), shape.length === 2));
+    } else if (loc && raw && quantizable(loc.shape)) plan.push(fromFile(gn, loc, raw, pick(gn, loc.shape), chunk));
     else {
       const shape = loc?.shape ?? hf.get(name).shape;
-      plan.push(fromF32(gn, shape, q, () => f32Of(hf.get(name))));
+      plan.push(fromF32(gn, shape, pick(gn, shape), () => f32Of(hf.get(name))));
     }
   }
   return {
@@ -282,7 +297,7 @@ function planHf(dir: string, q: QuantType, chunk: number): { plan: Planned[]; me
  * `q` (temp name + rename: nothing half-written is left on error).
  * @example quantizeModel('moss-moon-003-sft', 'q4_0', 'moss-q4_0.gguf', { onProgress: (p) => console.log(p.done / p.total) })
  */
-export function quantizeModel(input: string, q: QuantType, out: string, o: QuantizeOptions = {}): QuantizeResult {
+export function quantizeModel(input: string, q: QuantType | KMix, out: string, o: QuantizeOptions = {}): QuantizeResult {
   const t0 = performance.now();
   if (!existsSync(input)) throw new Error(`${input}: no such file or folder`);
   const chunk = o.chunkBytes ?? 32 * 2 ** 20;
@@ -292,28 +307,30 @@ export function quantizeModel(input: string, q: QuantType, out: string, o: Quant
     ({ plan, metadata } = planHf(input, q, chunk));
   } else if (input.endsWith('.gguf')) {
     const g = readGguf(input);
-    metadata = { ...g.metadata, 'general.file_type': q === 'q8_0' ? 7 : 2 };
-    for (const [name, v] of g.tensors) plan.push(fromF32(name, v.shape, q, () => f32Of(v)));
+    metadata = { ...g.metadata, 'general.file_type': fileTypeOf(q) };
+    const pick = picker(q, [...g.tensors.keys()]);
+    for (const [name, v] of g.tensors) plan.push(fromF32(name, v.shape, pick(name, v.shape), () => f32Of(v)));
   } else if (input.endsWith('.bin')) {
     const f = readLlama2c(input);
     const k = f.config;
     metadata = {
-      'general.architecture': 'llama', 'general.name': 'llama2c', 'general.file_type': q === 'q8_0' ? 7 : 2,
+      'general.architecture': 'llama', 'general.name': 'llama2c', 'general.file_type': fileTypeOf(q),
       'llama.context_length': k.seqLen, 'llama.embedding_length': k.dim, 'llama.block_count': k.nLayers,
       'llama.feed_forward_length': k.hiddenDim, 'llama.attention.head_count': k.nHeads, 'llama.attention.head_count_kv': k.nKvHeads,
       'llama.attention.layer_norm_rms_epsilon': k.normEps, 'llama.rope.dimension_count': k.headSize, 'llama.rope.freq_base': k.ropeTheta,
       'tokenizer.ggml.bos_token_id': 1, 'tokenizer.ggml.eos_token_id': 2,
     };
     Object.assign(metadata, tokenizerMetadata(input.replace(/[^/]*$/, '') || '.', ['tokenizer.bin', 'tok512.bin']));
+    const pick = picker(q, [...f.tensors.keys()].map((n) => llamaCppName(n) ?? n));
     for (const [name, v] of f.tensors) {
       const gn = llamaCppName(name);
       if (!gn) continue;
       // llama2.c keeps q/k in adjacent-pair rope order already (= llama.cpp's layout); no permute
       if (!k.ropeInterleaved && /attn_[qk]\.weight$/.test(gn)) {
         const heads = gn.endsWith('attn_q.weight') ? k.nHeads : k.nKvHeads;
-        plan.push(fromF32(gn, v.shape, q, () => permuteQk(f32Of(v), v.shape[0], v.shape[1], heads)));
+        plan.push(fromF32(gn, v.shape, pick(gn, v.shape), () => permuteQk(f32Of(v), v.shape[0], v.shape[1], heads)));
       } else {
-        plan.push(fromF32(gn, v.shape, q, () => f32Of(v)));
+        plan.push(fromF32(gn, v.shape, pick(gn, v.shape), () => f32Of(v)));
       }
     }
   } else {

@@ -6,10 +6,11 @@
  * the same seed and compares the returned output views (normalised error, tolerance by dtype).
  */
 import type { Backend, BinaryOp, FusedOp, ReduceOp, UnaryOp, View } from '../../src/backends/backend.js';
-import { type DType } from '../../src/backends/dtype.js';
+import { KQUANT_DTYPES, type DType } from '../../src/backends/dtype.js';
 import { offsets } from '../../src/backends/ref/strided.js';
 import { quantizeQ4_0, quantizeQ8_0 } from '../../src/backends/ref/quant.js';
 import { makeView, outView, type Layout, Rng } from './conformance-util.js';
+import { randomKBlocks } from './kquant-blocks.js';
 
 export interface Case {
   name: string;
@@ -22,7 +23,9 @@ export interface Case {
 }
 
 /** Default tolerance by output dtype: a few f32 ulps; 2 ulps of f16 / bf16; ints exact. */
-export const TOL: Record<DType, number> = { f32: 2e-5, f16: 2e-3, bf16: 1.6e-2, i32: 0, i64: 0, bool: 0, q8_0: 0, q4_0: 0 };
+export const TOL: Record<DType, number> = {
+  f32: 2e-5, f16: 2e-3, bf16: 1.6e-2, i32: 0, i64: 0, bool: 0, q8_0: 0, q4_0: 0, q2_k: 0, q3_k: 0, q4_k: 0, q5_k: 0, q6_k: 0, iq4_nl: 0,
+};
 
 type Kind = 'normal' | 'positive' | 'int' | 'bool' | 'halves';
 
@@ -94,6 +97,20 @@ for (const q of ['q8_0', 'q4_0'] as const) {
   } });
 }
 
+// k-quants / iq4_nl (exact: every backend decodes with ggml's formulas), into f32 and f16
+for (const q of KQUANT_DTYPES) {
+  const bs = q === 'iq4_nl' ? 32 : 256;
+  for (const od of ['f32', 'f16'] as const) {
+    add({ name: `dequantize ${q} 5 blocks -> ${od}`, run: (b, rng) => {
+      const bytes = randomKBlocks(q, 5, () => rng.uniform());
+      const s = b.alloc(bytes.length);
+      new Uint8Array(s.buffer, s.byteOffset, s.byteLength).set(bytes);
+      const o = outView(b, od, [5 * bs]);
+      b.dequantize(o, { storage: s, dtype: q, shape: [5 * bs], strides: [1], offset: 0 });
+      return [o];
+    } });
+  }
+}
 // --- unary ---
 const UNARY: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'gelu', 'gelu_new', 'silu', 'abs', 'sin', 'cos', 'square', 'recip', 'gelu_grad', 'gelu_new_grad', 'silu_grad'];
 const POSITIVE = new Set<UnaryOp>(['log', 'sqrt', 'rsqrt', 'recip']);
@@ -220,6 +237,21 @@ for (const dt of ['f32', 'f16'] as DType[]) {
     b.matmul(o, a, w);
     return [o];
   } });
+}
+// k-quant weights: decode (M = 1), prefill tiles (M crosses the 8-row pass), one and several blocks
+for (const q of KQUANT_DTYPES) {
+  const shapes = q === 'iq4_nl' ? [[1, 96, 33], [9, 64, 5]] : [[1, 512, 33], [9, 256, 17], [3, 768, 1]];
+  for (const [M, K, N] of shapes) {
+    add({ name: `matmul_quant ${q} M${M} K${K} N${N} (b = ggml (N,K) weight viewed (K,N))`, needs: 'matmul_quant', tol: 1.5e-2, run: (b, rng) => {
+      const a = rand(b, rng, 'f32', [M, K]);
+      const bytes = randomKBlocks(q, (N * K) / (q === 'iq4_nl' ? 32 : 256), () => rng.uniform());
+      const s = b.alloc(bytes.length);
+      new Uint8Array(s.buffer, s.byteOffset, s.byteLength).set(bytes);
+      const o = outView(b, 'f32', [M, N]);
+      b.matmul(o, a, { storage: s, dtype: q, shape: [K, N], strides: [1, K], offset: 0 });
+      return [o];
+    } });
+  }
 }
 for (const q of ['q8_0', 'q4_0'] as const) {
   for (const [M, K, N] of [[1, 64, 33], [7, 96, 65], [3, 32, 1]]) {

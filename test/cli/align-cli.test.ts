@@ -23,6 +23,8 @@ test('README align walkthrough at toy size: pairs, dpo, pm, score, steer', () =>
   const dir = mkdtempSync(join(tmpdir(), 'moss-align-'));
   writeFileSync(join(dir, 'pairs.jsonl'), moss(dir, 'data', 'pairs', '--n', '12', '--seed', '101', '--no-meta'));
   writeFileSync(join(dir, 'held.jsonl'), moss(dir, 'data', 'pairs', '--n', '4', '--seed', '102', '--no-meta'));
+  const seeds = moss(dir, 'data', 'pairs', '--n', '3', '--seed', '104', '--solve', '--prompts').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; category: string });
+  assert.ok(seeds.length > 0 && seeds.every((x) => x.category === 'tool' && x.prompt.length > 0 && !/<\|Human\|>|<eoh>/.test(x.prompt)), JSON.stringify(seeds));
   const toy = ['--steps', '2', '--batch-size', '2', '--eval-every', '0', '--ckpt-every', '0'];
   moss(dir, 'train', 'dpo', '--init', TINY, '--data', 'pairs.jsonl', '--eval-data', 'held.jsonl', '--out', 'runs/dpo', ...toy, '--lr', '2e-5', '--dtype', 'bf16');
   moss(dir, 'train', 'pm', '--init', TINY, '--data', 'pairs.jsonl', '--eval-data', 'held.jsonl', '--out', 'runs/pm', ...toy, '--lr', '3e-4');

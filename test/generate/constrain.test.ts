@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
-import { completeSentence, jsonGrammar, MatcherCache, TokenTrie, UnsupportedSchema, viablePrefix, vocabBytes, type Piece } from '../../src/generate/constrain/index.js';
+import { completeSentence, GrammarConstraint, GrammarMatcher, jsonGrammar, MatcherCache, TokenTrie, UnsupportedSchema, viablePrefix, vocabBytes, type Piece } from '../../src/generate/constrain/index.js';
 import { generateAll } from '../../src/generate/index.js';
 import { loadModel } from '../../src/models/load.js';
 import { Generator } from '../../src/tensor/index.js';
@@ -108,6 +108,7 @@ test('schemas the grammar cannot express are refused, naming the keyword', () =>
 function walk(schema: unknown, rng: Generator, check: boolean): { text: string; done: boolean; checked: number } {
   const g = jsonGrammar(schema, [EOS]);
   const c = cache.constraint(g);
+  const lazy = new GrammarConstraint(new GrammarMatcher(g, trie)); // never builds a mask: allows() walks bytes
   const pieces: Piece[] = [];
   let checked = 0;
   for (let step = 0; step < 300; step++) {
@@ -120,6 +121,7 @@ function walk(schema: unknown, rng: Generator, check: boolean): { text: string; 
       for (const id of ids) {
         const piece: Piece = trie.special.has(id) ? id : trie.bytesOf(id);
         if (!trie.special.has(id) && (piece as Uint8Array).length === 0) continue;
+        assert.equal(lazy.allows(id), allowed[id] === 1, `allows(${id}) without a mask = the mask`);
         assert.equal(allowed[id] === 1, viablePrefix(g, [...pieces, piece]), `mask of ${JSON.stringify(tok.idToToken(id))} after ${JSON.stringify(dec.decode(Buffer.concat(pieces.filter((p): p is Uint8Array => typeof p !== 'number'))))}`);
         checked++;
       }
@@ -133,6 +135,7 @@ function walk(schema: unknown, rng: Generator, check: boolean): { text: string; 
     }
     const id = ok[Math.floor(rng.uniform() * ok.length)];
     c.accept(id);
+    lazy.accept(id);
     if (id === EOS) return { text: dec.decode(Buffer.concat(pieces.filter((p): p is Uint8Array => typeof p !== 'number'))), done: true, checked };
     pieces.push(trie.special.has(id) ? id : trie.bytesOf(id));
   }

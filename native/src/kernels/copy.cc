@@ -1,8 +1,10 @@
 // copy (strided, any cast between non-quant dtypes), fill, and GGML q8_0 / q4_0 dequantization.
 // Float <-> float casts go through f32 rows (SIMD f16/bf16 conversion); anything involving
 // integers or bool goes element by element through f64 so i32/i64 values stay exact.
-// Deliberately does not: quantize (that is io/quantize's job) or handle other GGML block types.
+// k-quant / iq4_nl blocks are decoded by kquant/kquant.cc. Deliberately does not: quantize (that is
+// io/quantize's job).
 #include "common.h"
+#include "../kquant/kquant.h"
 
 namespace moss {
 static bool is_float(int dt) { return dt == MOSS_F32 || dt == MOSS_F16 || dt == MOSS_BF16; }
@@ -72,6 +74,20 @@ extern "C" void moss_fill(const moss_view* out, double value) {
 }
 
 extern "C" void moss_dequantize(const moss_view* out, const moss_view* a) {
+  if (moss_kq_is(a->dtype)) {  // k-quants / iq4_nl: kquant/kquant.cc decodes whole blocks
+    const int64_t bs = moss_kq_block_size(a->dtype), bb = moss_kq_block_bytes(a->dtype), nbk = numel(*out) / bs;
+    const unsigned char* src = static_cast<const unsigned char*>(a->data);
+    char* dst = ptr(*out);
+    const int od = out->dtype;
+    par(nbk, 8, [&](int64_t b0, int64_t b1) {
+      float tmp[256];
+      for (int64_t b = b0; b < b1; b++) {
+        moss_kq_dequantize(a->dtype, src + b * bb, 1, tmp);
+        store_row(od, dst + b * bs * dsize(od), 1, tmp, bs);
+      }
+    });
+    return;
+  }
   const int64_t nb = numel(*out) / 32;
   const bool q8 = a->dtype == MOSS_Q8_0;
   const int64_t bb = q8 ? 34 : 18;

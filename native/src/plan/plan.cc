@@ -67,7 +67,7 @@ extern "C" int moss_plan_add(moss_plan* p, int op, int code, const moss_view* co
     else if (i < need) return -1;
   }
   for (int i = 0; i < 3; i++) st.s[i] = scalars ? scalars[i] : 0.0;
-  if (op == MOSS_PLAN_MATMUL && (st.v[2].dtype == MOSS_Q8_0 || st.v[2].dtype == MOSS_Q4_0)) {
+  if (op == MOSS_PLAN_MATMUL && st.v[2].dtype >= MOSS_Q8_0) {  // q8_0/q4_0 and the k-quants (quant/view.cc)
     int64_t end;
     if (!moss_qmatmul_view_check(&st.v[0], &st.v[1], &st.v[2], &end)) return -1;
   }
@@ -103,7 +103,7 @@ extern "C" int moss_plan_run(moss_plan* p, int64_t pos) {
       case MOSS_PLAN_RMS_NORM: moss_rms_norm(v[0], v[1], v[2], v[3], (float)st.s[0]); break;
       case MOSS_PLAN_LAYER_NORM: moss_layer_norm(v[0], v[1], v[2], v[3], v[4], v[5], (float)st.s[0]); break;
       case MOSS_PLAN_MATMUL:
-        if (st.v[2].dtype == MOSS_Q8_0 || st.v[2].dtype == MOSS_Q4_0) moss_qmatmul_view(v[0], v[1], v[2]);
+        if (st.v[2].dtype >= MOSS_Q8_0) moss_qmatmul_view(v[0], v[1], v[2]);
         else moss_matmul(v[0], v[1], v[2]);
         break;
       case MOSS_PLAN_UNARY: moss_unary(st.code, v[0], v[1]); break;

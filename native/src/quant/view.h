@@ -1,7 +1,7 @@
 /*
  * Quantized matmul over moss_views (the layout Backend.matmul passes), shared by the N-API binding
  * (addon.cc) and the decode plan executor (plan/plan.cc): out (..., M, N) f32 with unit column
- * stride, a (..., M, K) f32 with unit column stride, b (..., K, N) q8_0/q4_0 seen as the transpose
+ * stride, a (..., M, K) f32 with unit column stride, b (..., K, N) q8_0/q4_0 or a k-quant (kquant/kquant.h) seen as the transpose
  * of ggml (N, K) rows, i.e. strides (1, S) with S and K multiples of 32 and block-aligned batch
  * offsets. Deliberately does not: bounds-check against buffers (callers own the buffers).
  */

@@ -12,6 +12,7 @@
  */
 import type { AdamWParams, AttentionParams, Backend, BinaryOp, DecodePlan, FusedOp, ReduceOp, RopeParams, Storage,
   UnaryOp, View } from '../backend.js';
+import { isKQuant } from '../dtype.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { engineOptions } from '../options.js';
 import { ARR, BINARY_CODE, META_LEN, REDUCE_CODE, SCAL, UNARY_CODE, meta, setOpt, setView as sv } from './marshal.js';
@@ -133,6 +134,11 @@ function makeBackend(n: NativeAddon): Backend {
       // --- quant hook (helper "quant"): q8_0/q4_0 weights in ggml layout go to the integer-dot
       // kernels of native/src/quant; qmatmul returns false for layouts it does not take. ---
       if ((b.dtype === 'q8_0' || b.dtype === 'q4_0') && qmatmul?.(sv(0, out), sv(1, a), sv(2, b))) return;
+      // k-quant / iq4_nl weights (native/src/kquant, through the same binding): no generic fallback
+      if (isKQuant(b.dtype)) {
+        if (qmatmul?.(sv(0, out), sv(1, a), sv(2, b))) return;
+        throw new Error(`native matmul: a ${b.dtype} operand must be a transposed 2-d weight with f32 activations`);
+      }
       n.matmul(sv(0, out), sv(1, a), sv(2, b));
     },
     indexSelect(out: View, a: View, axis: number, index: View): void {

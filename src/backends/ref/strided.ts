@@ -10,6 +10,7 @@
 import { numel, type View } from '../backend.js';
 import { bf16ToF32, DTYPES, f16ToF32, f32ToBf16, f32ToF16, type DType } from '../dtype.js';
 import { q4_0At, q8_0At } from './quant.js';
+import { kquantGetter } from './kquant.js';
 
 /** Element offsets of every logical element, in row-major order (walked incrementally). */
 export function offsets(shape: readonly number[], strides: readonly number[], offset: number): Float64Array {
@@ -117,6 +118,13 @@ export function getter(v: View): Getter {
       const a = bytesOf(v);
       return (o) => q4_0At(a, Math.floor(o / 32) * 18, o % 32);
     }
+    case 'q2_k':
+    case 'q3_k':
+    case 'q4_k':
+    case 'q5_k':
+    case 'q6_k':
+    case 'iq4_nl':
+      return kquantGetter(v.dtype, bytesOf(v));
   }
 }
 
@@ -157,6 +165,12 @@ export function setter(v: View): Setter {
     }
     case 'q8_0':
     case 'q4_0':
+    case 'q2_k':
+    case 'q3_k':
+    case 'q4_k':
+    case 'q5_k':
+    case 'q6_k':
+    case 'iq4_nl':
       throw new Error(`ref: cannot write elements of a ${v.dtype} view`);
   }
 }

@@ -3,8 +3,10 @@
  * lazy byte DFA (./matcher.ts) with the vocabulary trie (./vocab.ts) and computes a state's mask
  * once — one walk of the trie, cut wherever the DFA dies — then keeps it (a JSON string body, a
  * number, the gap after a comma recur token after token). A `GrammarConstraint` is one sequence's
- * cursor into a matcher: `mask` sets forbidden logits to -Infinity before sampling and `accept`
- * walks the picked token's bytes. Matchers are cached per grammar (LRU), so a server that sees the
+ * cursor into a matcher: `allows` checks one token (the generation step first samples as usual and
+ * only when that token is not allowed masks the row and samples again — llama.cpp's common
+ * sampler does the same — so most steps build no mask at all), `mask` sets forbidden logits to
+ * -Infinity, and `accept` walks the picked token's bytes. Matchers are cached per grammar (LRU), so a server that sees the
  * same schema again reuses every mask it already built.
  * Deliberately no sampling here: the one generation step (../sequence.ts) calls mask, then samples.
  */
@@ -16,6 +18,8 @@ import type { TokenTrie } from './vocab.js';
 export interface TokenConstraint {
   /** Sets the logits of forbidden ids to -Infinity; false (logits untouched) when no id is allowed. */
   mask(logits: Float32Array): boolean;
+  /** Whether `id` may come next (one token's bytes walked: cheap, no mask built). */
+  allows(id: number): boolean;
   /** Takes the picked id. */
   accept(id: number): void;
 }
@@ -23,6 +27,8 @@ export interface TokenConstraint {
 export class GrammarMatcher {
   readonly dfa: ByteDfa;
   private readonly masks = new Map<number, Uint8Array>();
+  private nodes = new Int32Array(1024);
+  private stateStack = new Int32Array(1024);
 
   constructor(readonly grammar: Grammar, readonly trie: TokenTrie) {
     this.dfa = new ByteDfa(grammar);
@@ -34,21 +40,33 @@ export class GrammarMatcher {
     if (m) return m;
     m = new Uint8Array(this.trie.V);
     if (state !== DEAD) {
-      const { first, sibling, byte, ends } = this.trie;
+      const { first, sibling, byte, endStart, endIds } = this.trie;
       const dfa = this.dfa;
       // depth-first over the trie with an explicit stack of (node, dfa state)
-      const nodes: number[] = [0];
-      const states: number[] = [state];
-      while (nodes.length) {
-        const node = nodes.pop()!;
-        const st = states.pop()!;
+      let nodes = this.nodes;
+      let states = this.stateStack;
+      nodes[0] = 0;
+      states[0] = state;
+      let top = 1;
+      while (top > 0) {
+        top--;
+        const node = nodes[top];
+        const st = states[top];
+        const row = dfa.row(st);
         for (let c = first[node]; c >= 0; c = sibling[c]) {
-          const t = dfa.next(st, byte[c]);
+          const b = byte[c];
+          let t = row[b];
+          if (t === -2) t = dfa.next(st, b);
           if (t === DEAD) continue;
-          for (const id of ends[c]) m[id] = 1;
+          for (let e = endStart[c]; e < endStart[c + 1]; e++) m[endIds[e]] = 1;
           if (first[c] >= 0) {
-            nodes.push(c);
-            states.push(t);
+            if (top === nodes.length) {
+              nodes = this.nodes = grow(nodes);
+              states = this.stateStack = grow(states);
+            }
+            nodes[top] = c;
+            states[top] = t;
+            top++;
           }
         }
       }
@@ -58,6 +76,13 @@ export class GrammarMatcher {
     return m;
   }
 
+  /** Whether id may follow `state`: the cached mask when there is one, else the token's bytes walked. */
+  allows(state: number, id: number): boolean {
+    const m = this.masks.get(state);
+    if (m) return m[id] === 1;
+    return this.advance(state, id) !== DEAD;
+  }
+
   /** The state after id (DEAD if it was not allowed). */
   advance(state: number, id: number): number {
     if (state === DEAD) return DEAD;
@@ -65,6 +90,12 @@ export class GrammarMatcher {
     const b = this.trie.bytesOf(id);
     return b.length ? this.dfa.walk(state, b) : DEAD;
   }
+}
+
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** One sequence's position in a grammar. */
@@ -83,6 +114,10 @@ export class GrammarConstraint implements TokenConstraint {
     for (let i = 0; i < n; i++) if (m[i] === 0) logits[i] = -Infinity;
     for (let i = n; i < logits.length; i++) logits[i] = -Infinity;
     return true;
+  }
+
+  allows(id: number): boolean {
+    return id >= 0 && id < this.matcher.trie.V && this.matcher.allows(this.state, id);
   }
 
   accept(id: number): void {

@@ -36,9 +36,23 @@ export class ByteDfa {
   private readonly states: State[] = [];
   private readonly ids = new Map<string, number>();
   private readonly stackIds = new Map<string, Stack>();
+  /** Bytes no set of the grammar tells apart share a class, and so every transition. */
+  private readonly classOf = new Uint8Array(256);
+  private readonly classBytes: number[][] = [];
   readonly start: number;
 
   constructor(readonly g: Grammar, private readonly maxStates = 200_000) {
+    const sig = new Map<string, number>();
+    for (let b = 0; b < 256; b++) {
+      const key = g.sets.map((w) => (w[b >> 5] >>> (b & 31)) & 1).join('');
+      let c = sig.get(key);
+      if (c === undefined) {
+        sig.set(key, (c = this.classBytes.length));
+        this.classBytes.push([]);
+      }
+      this.classOf[b] = c;
+      this.classBytes[c].push(b);
+    }
     const out = new Map<string, Stack | null>();
     this.expandRef(g.root, null, out, 0);
     this.start = this.intern(out);
@@ -87,6 +101,11 @@ export class ByteDfa {
     return this.states.length - 1;
   }
 
+  /** The transition row of `state` (byte -> state, -2 not computed yet: call next). */
+  row(state: number): Int32Array {
+    return this.states[state].trans;
+  }
+
   /** The state after byte `b` (DEAD when no stack admits it). */
   next(state: number, b: number): number {
     const st = this.states[state];
@@ -100,7 +119,7 @@ export class ByteDfa {
       if ((w >>> (b & 31)) & 1) this.expand(this.stack(s.pos + 1, s.next), out, 0);
     }
     const id = this.intern(out);
-    st.trans[b] = id;
+    for (const x of this.classBytes[this.classOf[b]]) st.trans[x] = id;
     return id;
   }
 

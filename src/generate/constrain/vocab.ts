@@ -57,11 +57,13 @@ export function vocabBytes(tok: Tokenizer): VocabBytes {
 /** A byte trie of the text tokens: node 0 is the root. */
 export class TokenTrie {
   readonly V: number;
-  /** Per node: first child, next sibling (-1 none), its byte, and the ids that end there. */
+  /** Per node: first child, next sibling (-1 none), its byte, and the ids that end there
+   *  (endIds[endStart[n] .. endStart[n + 1])). */
   readonly first: Int32Array;
   readonly sibling: Int32Array;
   readonly byte: Uint8Array;
-  readonly ends: number[][];
+  readonly endStart: Int32Array;
+  readonly endIds: Int32Array;
   readonly special: ReadonlySet<number>;
 
   constructor(readonly vocab: VocabBytes) {
@@ -91,7 +93,9 @@ export class TokenTrie {
     this.first = Int32Array.from(first);
     this.sibling = Int32Array.from(sibling);
     this.byte = Uint8Array.from(byte);
-    this.ends = ends;
+    this.endStart = new Int32Array(ends.length + 1);
+    for (let n = 0; n < ends.length; n++) this.endStart[n + 1] = this.endStart[n] + ends[n].length;
+    this.endIds = Int32Array.from(ends.flat());
   }
 
   /** The bytes of text token `id` (empty for control tokens). */

@@ -1,0 +1,27 @@
+// Internal interface between the k-quant driver (kquant.cc) and its per-ISA dot kernels (dot_*.cc,
+// each compiled with its own SIMD flags from dot.inc). Not part of the C ABI.
+#pragma once
+#include <cstdint>
+
+namespace moss::kq {
+
+/** One activation super-block, as ggml's block_q8_K: x ~= d * qs, bsums[g] = sum of qs[16g..16g+15]. */
+struct BlockQ8K {
+  float d;
+  int8_t qs[256];
+  int16_t bsums[16];
+};
+
+struct Kernels {
+  const char* name;
+  /** C[m, n] for m < M, n in [n0, n1): Q holds M quantized activation rows of nb blocks each (k-quants);
+   *  A the f32 rows (iq4_nl reads those). */
+  void (*tile)(int dtype, int64_t M, int64_t n0, int64_t n1, int64_t K, const BlockQ8K* Q, const float* A,
+               int64_t lda, const uint8_t* W, int64_t w_row_bytes, float* C, int64_t ldc);
+};
+
+const Kernels* kernels_scalar();
+const Kernels* kernels_avx2();
+const Kernels* kernels_avx512();
+
+}  // namespace moss::kq

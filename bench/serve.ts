@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- serve [--json] [--models 1b-q4,bundled] [--parts streams,prefix,chunk] [--threads N]`:
+ * `npm run bench -- serve [--json] [--models 1b-q4,bundled] [--parts streams,prefix,chunk] [--threads N] [--step-tokens N]`:
  * the serving workload of src/generate/scheduler.ts (continuous batching, prefix cache, chunked
  * prefill) measured on token ids in-process, against node-llama-cpp (bench/peers) on the SAME GGUF:
  *   streams  1/4/16 concurrent greedy streams (32-token prompts, 16 new tokens each): aggregate decode
@@ -14,7 +14,8 @@
  *   1b-q4    random-weight TinyLlama-1.1B shape, Q4_0, written by bench/decode-model.ts to a temp file
  *            and deleted after; bundled = models/moss-tiny (MOSS architecture: no peer row, llama.cpp
  *            cannot run it).
- * Each (engine, model, part) runs in a child process; every row carries the 1-minute load average.
+ * Each (engine, model, part) runs in a child process that first warms up (an 8-token prompt, 2 new
+ * tokens: our first forward repacks quantized weights); every row carries the 1-minute load average.
  * Deliberately does not: go through HTTP (bench/serve-http.ts does) or measure quality.
  */
 import { execFileSync } from 'node:child_process';
@@ -60,7 +61,7 @@ function summarize(t0: number, times: number[][]): Row {
 
 // --- children ---
 async function peer(job: Job): Promise<Row[]> {
-  type Seq = { evaluate(t: number[], o: object): AsyncIterable<number> };
+  type Seq = { evaluate(t: number[], o: object): AsyncIterable<number>; clearHistory(): Promise<void> };
   type GetLlama = (o: object) => Promise<{ loadModel(o: object): Promise<{ createContext(o: object): Promise<{ getSequence(): Seq }> }> }>;
   const req = createRequire(join(PEERS, 'package.json'));
   const { getLlama } = (await import(pathToFileURL(req.resolve('node-llama-cpp')).href)) as { getLlama: GetLlama };
@@ -69,6 +70,10 @@ async function peer(job: Job): Promise<Row[]> {
   const n = job.streams;
   const ctx = await model.createContext({ contextSize: n * (PROMPT + NEW + 8), sequences: n, threads: job.threads, batchSize: 512 });
   const seqs = Array.from({ length: n }, () => ctx.getSequence());
+  // warm-up (as moss's): a short prompt and two tokens, then forgotten
+  let w = 0;
+  for await (const tok of seqs[0].evaluate(ids(8, 99, SHAPE_1B.V), { temperature: 0 })) if (void tok, ++w >= 2) break;
+  await seqs[0].clearHistory();
   const times: number[][] = seqs.map(() => []);
   const t0 = performance.now();
   await Promise.all(seqs.map(async (s, i) => {
@@ -86,11 +91,13 @@ async function moss(job: Job): Promise<Row[]> {
   const { loadModel } = await import('../src/models/load.js');
   const { Scheduler, DEFAULT_STEP_TOKENS } = await import('../src/generate/scheduler.js');
   const { createPrefixCache } = await import('../src/generate/prefix-blocks.js');
-  const { generate } = await import('../src/generate/index.js');
+  const { generate, generateAll } = await import('../src/generate/index.js');
   setNativeThreads(job.threads);
   const model = loadModel(job.path).model;
   const V = model.info.vocabSize;
   const greedy = { temperature: 0 };
+  // warm-up: the first forward repacks quantized weights (once per process, as at server start)
+  await generateAll(model, [ids(8, 99, V)], { maxNewTokens: 2, temperature: 0 });
   /** Runs requests to the end; returns per-request token timestamps and ids. */
   const drive = (s: InstanceType<typeof Scheduler>, reqs: { id: number; prompt: number[]; max: number; at?: (got: number[][]) => boolean }[]) => {
     const times = new Map<number, number[]>(), out = new Map<number, number[]>(), added = new Map<number, number>();
@@ -197,6 +204,7 @@ export async function main(args: string[]): Promise<void> {
   const models = (opt('--models') ?? '1b-q4,bundled').split(',');
   const parts = (opt('--parts') ?? 'streams,prefix,chunk').split(',') as Part[];
   const threads = Number(opt('--threads') ?? 2);
+  const stepTokens = opt('--step-tokens') ? Number(opt('--step-tokens')) : undefined;
   const peerOk = existsSync(join(PEERS, 'node_modules', 'node-llama-cpp'));
   if (!peerOk) process.stdout.write('node-llama-cpp NOT installed: run `cd bench/peers && npm install` to compare\n');
   const dir = mkdtempSync(join(process.env.MOSS_BENCH_TMP ?? tmpdir(), 'moss-serve-'));
@@ -225,7 +233,7 @@ export async function main(args: string[]): Promise<void> {
             if (peerable) emit({ engine: 'node-llama-cpp', model: m, streams: n }, runChild({ part, engine: 'node-llama-cpp', path, streams: n, threads }));
           }
           emit({ engine: 'moss-generate', model: m, streams: 1 }, runChild({ part, engine: 'moss-generate', path, streams: 1, threads }));
-        } else emit({ engine: 'moss', model: m, part }, runChild({ part, engine: 'moss', path, streams: part === 'chunk' ? 8 : 1, threads }));
+        } else emit({ engine: 'moss', model: m, part }, runChild({ part, engine: 'moss', path, streams: part === 'chunk' ? 8 : 1, threads, stepTokens }));
       }
       if (m === '1b-q4') rmSync(path, { force: true });
     }

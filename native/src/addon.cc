@@ -607,7 +607,8 @@ void RegisterQuant(Napi::Env env, Napi::Object exports) {
 
 // --- decode plan bindings (C ABI in plan/plan.h) ---
 // planNew() -> handle; planAdd(handle, op, code, ...ArrayBuffers) with the views in meta slots
-// 0..n-1 and scalars at kScal (each view bounds-checked now, like any call); planRun(handle, pos);
+// 0..n-1 and scalars at kScal (each view bounds-checked now, like any call); planRun(handle, pos or
+// [pos per sequence]);
 // planFree(handle). A plan holds a reference to every ArrayBuffer it reads or writes (so none is
 // collected), and before each run checks that none was freed by `free` (which would leave the
 // plan pointing at released memory): such a plan throws instead of running.
@@ -691,9 +692,22 @@ Napi::Value PlanRun(const Napi::CallbackInfo& info) {
       return env.Undefined();
     }
   }
-  const double pos = info[1].As<Napi::Number>().DoubleValue();
-  if (!(pos >= 0 && pos < 9e15) || moss_plan_run(h->plan, (int64_t)pos) != 0) {
-    Napi::RangeError::New(env, "native plan: position " + std::to_string((long long)pos) + " is outside the plan's caches")
+  // a number (a plan of one sequence) or an array of B positions (sequence b at pos[b])
+  thread_local std::vector<int64_t> pos;  // reused: nothing allocated per token
+  pos.clear();
+  if (info[1].IsArray()) {
+    Napi::Array a = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      const double x = a.Get(i).As<Napi::Number>().DoubleValue();
+      pos.push_back(x >= 0 && x < 9e15 ? (int64_t)x : -1);
+    }
+  } else {
+    const double x = info[1].As<Napi::Number>().DoubleValue();
+    pos.push_back(x >= 0 && x < 9e15 ? (int64_t)x : -1);
+  }
+  if (pos.empty() || moss_plan_run_batch(h->plan, pos.data(), (int64_t)pos.size()) != 0) {
+    Napi::RangeError::New(env, "native plan: position " + std::to_string(pos.empty() ? -1 : (long long)pos[0]) + " (" +
+                                   std::to_string(pos.size()) + " sequences) is outside the plan's caches or batch")
         .ThrowAsJavaScriptException();
   }
   return env.Undefined();

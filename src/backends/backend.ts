@@ -170,13 +170,14 @@ export interface Backend {
 }
 
 /**
- * A recorded list of backend calls for ONE token of a batch-1 decode, replayed by `run(pos)` with
+ * A recorded list of backend calls for ONE token of each of B sequences, replayed by `run(pos)` with
  * no JavaScript between the kernels (llama.cpp's reused graph, a CUDA graph). Each method takes
  * the arguments of the Backend method of the same name and records the call on those views; the
  * views' memory must stay alive until `dispose` (run throws if a recorded storage was freed).
- * Three steps follow the token position `pos` given to `run`: `rope` (rotates at pos),
- * `cacheWrite` (a (1, Hkv, 1, D) into row pos of a (1, Hkv, S, D) cache) and `attention` (causal,
- * over rows 0..pos of (1, Hkv, S, D) caches). Everything else is replayed as recorded.
+ * Three steps follow the positions given to `run` (one number for B = 1, else pos[b] per sequence):
+ * `rope` (x (B, 1, H, D) rotated at pos[b]), `cacheWrite` (a (1, Hkv, 1, D) into row pos[seq] of
+ * sequence seq's (1, Hkv, S, D) cache) and `attention` (causal, q (B, H, 1, D) over rows 0..pos[b] of
+ * (B, Hkv, S, D) caches). Everything else is replayed as recorded.
  */
 export interface DecodePlan {
   rmsNorm(y: View, rstd: View, x: View, w: View | null, eps: number): void;
@@ -186,10 +187,10 @@ export interface DecodePlan {
   binary(op: BinaryOp, out: View, a: View, b: View): void;
   copy(out: View, a: View): void;
   rope(out: View, x: View, p: RopeParams): void;
-  cacheWrite(cache: View, a: View): void;
+  cacheWrite(cache: View, a: View, seq?: number): void;
   attention(out: View, q: View, k: View, v: View, scale: number): void;
-  /** Runs every recorded step for the token at `pos`. */
-  run(pos: number): void;
+  /** Runs every recorded step for the token at `pos` (B = 1) or sequence b's token at pos[b]. */
+  run(pos: number | readonly number[]): void;
   /** Steps recorded so far. */
   readonly size: number;
   /** Drops the plan (and its hold on the views' memory). Idempotent. */

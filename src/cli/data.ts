@@ -53,8 +53,9 @@ export function register(program: Command): void {
     .requiredOption('--n <n>', 'conversations to draw').requiredOption('--seed <s>', 'generator seed (not one moss-tiny was trained on)')
     .option('--solve', 'equation-solver conversations too').option('--no-meta', 'contexts without the meta instruction (shorter)')
     .option('--responses', 'one line per response ({context, response}, for moss score / train steer) instead of pairs')
+    .option('--far <share>', 'this share of pairs rejects a random number of the same shape (an easier contrast; default 0)')
     .option('--prompts', 'one seed prompt per line ({prompt, category: "tool"}: the question alone, for moss synth) instead of pairs')
-    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean; prompts?: boolean }) => {
+    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean; prompts?: boolean; far?: string }) => {
       const { calcPairs } = await import('../data/calc-pairs.js');
       const { isTrainingSeed } = await import('../data/dialogues.js');
       const n = Number(o.n);
@@ -63,7 +64,9 @@ export function register(program: Command): void {
       if (!Number.isInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${o.seed}`);
       if (isTrainingSeed(seed)) throw new Error(`--seed ${seed} generated moss-tiny's training data; pick another`);
       const mix = { calc: 1, solve: o.solve ? 1 : 0, search: 0, image: 0, chat: 0 };
-      for (const p of calcPairs(n, seed, '', { withMeta: o.meta, mix })) {
+      const far = Number(o.far ?? 0);
+      if (!(far >= 0 && far <= 1)) throw new Error(`--far must be a share in [0, 1], got ${o.far}`);
+      for (const p of calcPairs(n, seed, '', { withMeta: o.meta, mix, far })) {
         if (o.prompts) process.stdout.write(`${JSON.stringify({ prompt: humanOf(p.context), category: 'tool' })}\n`);
         else if (!o.responses) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, chosen: p.chosen, rejected: p.rejected, answer: p.answer })}\n`);
         else for (const r of [p.chosen, p.rejected]) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, response: r, answer: p.answer })}\n`);

@@ -38,6 +38,15 @@ export function wrongNumber(num: string, g: Generator): string {
   return `${num}1`;
 }
 
+/** A number of the same shape as `num` with every digit drawn anew (a leading digit never 0; never equal to it). */
+export function randomNumber(num: string, g: Generator): string {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const out = [...num].map((c, i) => (/[0-9]/.test(c) ? String(i === 0 || !/[0-9]/.test(num[i - 1]) ? 1 + g.int(9) : g.int(10)) : c)).join('');
+    if (out !== num) return out;
+  }
+  return `${num}1`;
+}
+
 /** The record's text up to and including the final `<|MOSS|>:` and the reply after it. */
 export function splitFinalReply(r: SftRecord): { context: string; reply: string } {
   const text = renderText(r);
@@ -48,8 +57,10 @@ export function splitFinalReply(r: SftRecord): { context: string; reply: string 
 /**
  * `n` pairs from calculator / solver conversations of generator seed `seed`. `withMeta: false`
  * leaves the meta instruction out of the context (shorter sequences, as the dense SFT stages).
+ * `far` (0–1): that share of pairs rejects a random number of the same shape instead (an easier
+ * contrast, for a PM curriculum); 0 keeps the output of earlier versions.
  */
-export function calcPairs(n: number, seed: number, docsDir: string, o: { withMeta?: boolean; mix?: Partial<Record<Kind, number>> } = {}): PrefPair[] {
+export function calcPairs(n: number, seed: number, docsDir: string, o: { withMeta?: boolean; mix?: Partial<Record<Kind, number>>; far?: number } = {}): PrefPair[] {
   const mix = o.mix ?? { calc: 1, solve: 0, search: 0, image: 0, chat: 0 };
   const g = new Generator(seed * 104729 + 7);
   const out: PrefPair[] = [];
@@ -61,7 +72,7 @@ export function calcPairs(n: number, seed: number, docsDir: string, o: { withMet
     // the number in the reply (solver answers are lists: perturb the first number in it)
     const num = /-?\d+(\.\d+)?/.exec(e.answer)?.[0];
     if (!num || !reply.includes(num)) continue;
-    const wrong = wrongNumber(num, g);
+    const wrong = o.far && g.uniform() < o.far ? randomNumber(num, g) : wrongNumber(num, g);
     const at = reply.lastIndexOf(num); // the result ends the reply; the question may hold the same digits earlier
     out.push({ id: `calc-${seed}-${i}`, context, chosen: reply, rejected: reply.slice(0, at) + wrong + reply.slice(at + num.length), answer: e.answer });
   }

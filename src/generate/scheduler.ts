@@ -1,7 +1,8 @@
 /**
  * Continuous batching over one preallocated KV cache of `slots` rows (vLLM / llama.cpp server
  * style, without paging): decoding sequences occupy rows 0..d-1 and ONE batched decode step runs
- * over them through a row-range view of the cache. Between decode steps a waiting sequence is
+ * over them through a lasting row-range view of the cache (its decode plan replays the step: see
+ * rowsView). Between decode steps a waiting sequence is
  * admitted into row d: the prefix cache (./prefix-blocks.ts) copies in the keys/values of the
  * longest cached block prefix of its prompt, and the rest is prefilled, in chunks when a per-step
  * token budget is set (chunked prefill, vLLM / Sarathi-Serve): each step spends at most `budget`
@@ -69,7 +70,7 @@ export class Scheduler {
   private filling: Seq | null = null;
   private waiting: Seq[] = [];
   private cancelled = new Set<number>();
-  private _row0: KVCache | null = null;
+  private lasting = new Map<number, KVCache>();
   private readonly prefix: PrefixCache | null;
   private readonly budget: number;
   promptTokens = 0;
@@ -117,26 +118,28 @@ export class Scheduler {
     return v;
   }
 
-  /** The lasting view of row 0: one sequence alone decodes through its decode plan (recorded once),
-   *  the common case of a local server with one user. */
-  private row0(): KVCache {
-    if (!this._row0) {
+  /** The lasting view of rows [0, B): the batched decode of B sequences replays one decode plan
+   *  (models/decode-plan.ts: a mat-mat over the weights, attention per row), recorded on its first
+   *  step; B = 1 is the common case of a local server with one user. */
+  private rowsView(B: number): KVCache {
+    let v = this.lasting.get(B);
+    if (!v) {
       const c = this.cache;
-      const v = Object.create(KVCache.prototype) as KVCache;
+      v = Object.create(KVCache.prototype) as KVCache;
       Object.assign(v, {
-        k: c.k.map((t) => t.slice(0, 0, 1).keep()), v: c.v.map((t) => t.slice(0, 0, 1).keep()), lens: [0],
-        nLayers: c.nLayers, batch: 1, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim, planable: true,
+        k: c.k.map((t) => t.slice(0, 0, B).keep()), v: c.v.map((t) => t.slice(0, 0, B).keep()), lens: new Array<number>(B).fill(0),
+        nLayers: c.nLayers, batch: B, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim, planable: true,
       });
-      this._row0 = v;
+      this.lasting.set(B, v);
     }
-    this._row0.lens[0] = this.cache.lens[0];
-    return this._row0;
+    for (let b = 0; b < B; b++) v.lens[b] = this.cache.lens[b];
+    return v;
   }
 
   /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1). */
   private forward(r0: number, r1: number, ids: number[], T: number): Float32Array {
     const out = tidy(() => {
-      const v = r0 === 0 && r1 === 1 ? this.row0() : this.view(r0, r1);
+      const v = r0 === 0 ? this.rowsView(r1) : this.view(r0, r1);
       const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: 'last' });
       for (let b = r0; b < r1; b++) this.cache.lens[b] = v.lens[b - r0];
       return t;
@@ -290,8 +293,8 @@ export class Scheduler {
   }
 
   dispose(): void {
-    this._row0?.dispose(); // its plan and its slices (the storage stays with the cache)
-    this._row0 = null;
+    for (const v of this.lasting.values()) v.dispose(); // their plans and slices (the storage stays with the cache)
+    this.lasting.clear();
     this.cache.dispose();
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Fast single-sequence decode, derived from the model's own forward (tinygrad's TinyJit, a CUDA
+ * Fast decode of one or B sequences, derived from the model's own forward (tinygrad's TinyJit, a CUDA
  * graph capture): the first batch-1 decode step on a KV cache runs the ordinary op-by-op forward
  * while the backend records its calls (backends/capture.ts); the calls become a backend DecodePlan
  * that every later token replays with one native call, one embedding lookup and one copy of the
@@ -7,19 +7,21 @@
  * second description of any model: whatever the forward does (LoRA adapters included) is what the
  * plan replays.
  *
- * Position-dependent arguments: the token position reaches the forward only through
- * `cache.starts()`, i.e. the rope positions, the cache row written and the attention lengths. The
- * translation maps exactly those calls to the plan's position-following steps (rope at pos, a
- * cache write into row pos, attention over rows 0..pos), checking that they were made at the
- * capture's position; every other call is replayed on the views it was recorded with (the capture
- * holds their memory). The plan's input is the token embedding, looked up op by op before each run
+ * Position-dependent arguments: the token positions reach the forward only through
+ * `cache.starts()`, i.e. the rope positions, the cache rows written and the attention lengths. The
+ * translation maps exactly those calls to the plan's position-following steps (rope at pos[b], a
+ * cache write of sequence b into its row pos[b], attention of row b over its rows 0..pos[b]),
+ * checking that they were made at the capture's positions; every other call is replayed on the
+ * views it was recorded with (the capture holds their memory). With B rows the weights are read once
+ * per step by a (B, C) x (C, N) mat-mat (the batched decode of the server's scheduler, which keeps
+ * one lasting cache view, and so one plan, per batch size). The plan's input is the token embedding, looked up op by op before each run
  * (a quantized table reads the id on the host, which a replay cannot follow).
  *
- * Used only when: batch 1, one new token, a KV cache, no trace, no `embeds`, the model in eval mode,
- * no parameter wanting gradients, a backend that replays plans, and the engine switch decodePlan on.
- * A forward whose calls a plan cannot replay is computed by the capture itself and the cache then
- * decodes op by op. Deliberately does not: batch several sequences (the server's batched decode stays
- * op by op) or plan prompts (prefill is matrix-bound; its per-op overhead is small).
+ * Used only when: one new token per row, a KV cache of exactly those rows marked planable, no trace,
+ * no `embeds`, the model in eval mode, no parameter wanting gradients, a backend that replays plans,
+ * and the engine switch decodePlan on. A forward whose calls a plan cannot replay is computed by the
+ * capture itself and the cache then decodes op by op. Deliberately does not: plan prompts (prefill
+ * is matrix-bound; its per-op overhead is small).
  */
 import type { Backend, DecodePlan, Storage, View } from '../backends/backend.js';
 import { capture, type Call } from '../backends/capture.js';
@@ -37,11 +39,13 @@ export interface PlannableModel extends Module {
   embed(ids: Tensor): Tensor;
 }
 
-/** A recorded decode step: the plan, its input (token embedding) and output (logits (1, V)) views. */
+/** A recorded decode step: the plan, its input (token embeddings) and output (logits (B, V)) views. */
 interface Recorded {
   readonly plan: DecodePlan;
   readonly x: Tensor;
   readonly logits: View;
+  /** [1, 1, ...] (B): the cache advance of every step. */
+  readonly ones: number[];
 }
 
 /** The cache's plan for `model`: a Recorded step, 'ops' (not replayable: decode op by op) or none yet. */
@@ -56,34 +60,35 @@ function planOf(cache: KVCache, model: object): Recorded | 'ops' | undefined {
  */
 export function planned(model: PlannableModel, ids: Tensor, o: ForwardOptions): Tensor | null {
   const cache = o.cache;
-  if (!cache || o.trace || o.embeds || ids.ndim !== 2 || ids.shape[0] !== 1 || ids.shape[1] !== 1 || cache.batch !== 1 || !cache.planable) return null;
-  if ((o.lengths && o.lengths[0] !== 1) || !model.backend.plan || !engineOptions().decodePlan) return null;
+  const B = ids.shape[0];
+  if (!cache || o.trace || o.embeds || ids.ndim !== 2 || ids.shape[1] !== 1 || cache.batch !== B || !cache.planable) return null;
+  if ((o.lengths && o.lengths.some((n) => n !== 1)) || !model.backend.plan || !engineOptions().decodePlan) return null;
   const step = planOf(cache, model);
   if (step === 'ops') return null;
   if (!step) {
     if (model.training || (isGradEnabled() && model.parameters().some((p) => p.requiresGrad))) return null;
     return captureStep(model, ids, o, cache);
   }
-  const pos = cache.starts(1)[0];
+  const pos = cache.starts(1);
   const e = model.embed(ids);
   model.backend.copy(step.x, e);
   e.dispose();
-  step.plan.run(pos);
-  cache.advance([1]);
+  step.plan.run(B === 1 ? pos[0] : pos);
+  cache.advance(step.ones);
   return output(model.backend, step.logits, o);
 }
 
 function output(backend: Backend, logits: View, o: ForwardOptions): Tensor {
-  const V = logits.shape[1];
-  const out = Tensor.empty(backend, 'f32', [1, V]);
+  const [B, V] = logits.shape;
+  const out = Tensor.empty(backend, 'f32', [B, V]);
   backend.copy(out, logits);
-  return o.logits === 'last' ? out : out.reshape(1, 1, V);
+  return o.logits === 'last' ? out : out.reshape(B, 1, V);
 }
 
 /** Runs this step's forward under capture (so it is computed exactly as op by op) and keeps its plan. */
 function captureStep(model: PlannableModel, ids: Tensor, o: ForwardOptions, cache: KVCache): Tensor {
   const be = model.backend;
-  const pos = cache.starts(1)[0];
+  const pos = cache.starts(1);
   const e = model.embed(ids);
   const x = Tensor.empty(be, e.dtype, e.shape).keep();
   be.copy(x, e);
@@ -100,7 +105,7 @@ function captureStep(model: PlannableModel, ids: Tensor, o: ForwardOptions, cach
     for (const s of shareBuffers(steps, cap.held, logits.storage)) be.free(s);
     for (const st of steps) (plan[st.m] as (...a: unknown[]) => void).apply(plan, st.args);
     cache.plan?.dispose();
-    cache.plan = { owner: model, step: { plan, x, logits } satisfies Recorded, dispose: () => { plan.dispose(); x.dispose(); cap.release(); } };
+    cache.plan = { owner: model, step: { plan, x, logits, ones: pos.map(() => 1) } satisfies Recorded, dispose: () => { plan.dispose(); x.dispose(); cap.release(); } };
   } catch {
     // a call the plan cannot replay: this step is already computed; the cache decodes op by op
     plan.dispose();
@@ -112,9 +117,10 @@ function captureStep(model: PlannableModel, ids: Tensor, o: ForwardOptions, cach
   return out;
 }
 
-/** Reads the i32 at view `v`'s first element (a positions tensor the capture still holds). */
-function firstI32(v: View): number {
-  return new Int32Array(v.storage.buffer, v.storage.byteOffset + v.offset * 4, 1)[0];
+/** The i32 values of a (B, 1) positions view the capture still holds. */
+function i32s(v: View): number[] {
+  const a = new Int32Array(v.storage.buffer, v.storage.byteOffset, v.storage.byteLength >> 2);
+  return Array.from({ length: v.shape[0] }, (_, b) => a[v.offset + b * v.strides[0]]);
 }
 
 /** One plan step: a DecodePlan method and its arguments. */
@@ -127,7 +133,8 @@ interface Step {
 const WRITES: Record<Step['m'], number[]> = { rmsNorm: [0, 1], layerNorm: [0, 1, 2], matmul: [0], unary: [1], binary: [1], copy: [0], rope: [0], cacheWrite: [0], attention: [0] };
 
 /** The captured calls as plan steps, mapping the three position-dependent ones (see header). */
-function translate(calls: readonly Call[], cache: KVCache, pos: number): Step[] {
+function translate(calls: readonly Call[], cache: KVCache, pos: readonly number[]): Step[] {
+  const B = pos.length;
   const caches = new Map<Storage, Tensor>();
   for (const t of [...cache.k, ...cache.v]) caches.set(t.storage, t);
   const fail = (why: string): never => {
@@ -137,6 +144,9 @@ function translate(calls: readonly Call[], cache: KVCache, pos: number): Step[] 
     const c = caches.get(v.storage);
     return c && v.offset === c.offset && v.shape.every((d, i) => d === c.shape[i] && v.strides[i] === c.strides[i]) ? c : undefined;
   };
+  /** Row b (1, ...) of a (B, ...) view. */
+  const row = (v: View, b: number): View => ({ ...v, shape: [1, ...v.shape.slice(1)], offset: v.offset + b * v.strides[0] });
+  const same = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
   const steps: Step[] = [];
   const fills: Storage[] = [];
   for (const { op, args } of calls) {
@@ -147,21 +157,25 @@ function translate(calls: readonly Call[], cache: KVCache, pos: number): Step[] 
     }
     const touchesCache = args.some((v) => !!v && typeof v === 'object' && caches.has((v as View).storage));
     if (op === 'copy' && caches.has(a[0].storage)) {
-      // KVCache.write: the (1, Hkv, 1, D) row `pos` of a (1, Hkv, S, D) cache
-      const c = caches.get(a[0].storage)!;
-      const row = a[0].shape.length === 4 && a[0].shape[2] === 1 && a[0].offset === c.offset + pos * c.strides[2];
-      if (!row || caches.has(a[1].storage)) fail('a cache write not at the step position');
-      steps.push({ m: 'cacheWrite', args: [c, a[1]] });
+      // KVCache.write: (n, Hkv, 1, D) into row pos[b] of sequence b of a (B, Hkv, S, D) cache, one
+      // copy per sequence (n = 1) or one for all when every sequence is at the same position
+      const c = caches.get(a[0].storage)!, [dst, src] = a;
+      const rel = dst.offset - c.offset, b = Math.floor(rel / c.strides[0]), p = (rel - b * c.strides[0]) / c.strides[2];
+      const n = dst.shape[0];
+      const ok = dst.shape.length === 4 && dst.shape[2] === 1 && same(dst.shape.slice(1), [c.shape[1], 1, c.shape[3]]) && same(dst.strides.slice(1), c.strides.slice(1)) &&
+        Number.isInteger(p) && b >= 0 && b + n <= B && (n === 1 || dst.strides[0] === c.strides[0]) && pos.slice(b, b + n).every((x) => x === p);
+      if (!ok || caches.has(src.storage)) fail('a cache write not at the step positions');
+      for (let i = 0; i < n; i++) steps.push({ m: 'cacheWrite', args: [row(c, b + i), n === 1 ? src : row(src, i), b + i] });
     } else if (op === 'attention') {
       const [out, q, k, v] = a;
       const p = args[4] as { scale: number; causal: boolean; pastLen: number[]; kvLen: number[] };
       const c = whole(k) && whole(v);
-      if (!c || !p.causal || p.pastLen[0] !== pos || p.kvLen[0] !== pos + 1 || args[5]) fail('attention other than causal over the caches up to the step');
+      if (!c || !p.causal || !same(p.pastLen, pos) || !same(p.kvLen, pos.map((x) => x + 1)) || args[5]) fail('attention other than causal over the caches up to the step');
       steps.push({ m: 'attention', args: [out, q, k, v, p.scale] });
     } else if (touchesCache) fail(`${op} reads or writes a KV cache`);
     else if (op === 'rope') {
       const positions = a[2];
-      if (positions.dtype !== 'i32' || positions.shape.length !== 2 || firstI32(positions) !== pos) fail('rope not at the step position');
+      if (positions.dtype !== 'i32' || positions.shape.length !== 2 || positions.shape[1] !== 1 || !same(i32s(positions), pos)) fail('rope not at the step positions');
       steps.push({ m: 'rope', args: [a[0], a[1], args[3]] });
     } else if (op in WRITES && op !== 'cacheWrite') steps.push({ m: op as Step['m'], args: [...args] });
     else fail(`the forward calls ${op}, which a plan does not replay`);

@@ -23,6 +23,11 @@ test('README align walkthrough at toy size: pairs, dpo, pm, score, steer', () =>
   const dir = mkdtempSync(join(tmpdir(), 'moss-align-'));
   writeFileSync(join(dir, 'pairs.jsonl'), moss(dir, 'data', 'pairs', '--n', '12', '--seed', '101', '--no-meta'));
   writeFileSync(join(dir, 'held.jsonl'), moss(dir, 'data', 'pairs', '--n', '4', '--seed', '102', '--no-meta'));
+  const far = moss(dir, 'data', 'pairs', '--n', '6', '--seed', '101', '--no-meta', '--far', '1').trim().split('\n').map((l) => JSON.parse(l) as { chosen: string; rejected: string });
+  for (const p of far) {
+    const [a, b] = [p.chosen, p.rejected].map((t) => t.match(/-?\d+(\.\d+)?/g)!.at(-1)!);
+    assert.ok(a !== b && a.length === b.length && a.replace(/\d/g, '0') === b.replace(/\d/g, '0'), `${a} vs ${b}`);
+  }
   const seeds = moss(dir, 'data', 'pairs', '--n', '3', '--seed', '104', '--solve', '--prompts').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; category: string });
   assert.ok(seeds.length > 0 && seeds.every((x) => x.category === 'tool' && x.prompt.length > 0 && !/<\|Human\|>|<eoh>/.test(x.prompt)), JSON.stringify(seeds));
   const toy = ['--steps', '2', '--batch-size', '2', '--eval-every', '0', '--ckpt-every', '0'];

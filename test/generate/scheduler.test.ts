@@ -72,26 +72,41 @@ test('stop ids and cancellation free rows', () => {
   t.dispose();
 });
 
-test('one sequence alone decodes through one decode plan; batched rows never record plans', async (t) => {
-  const be = model.backend as { plan?: () => unknown };
+test('decode plans: one per batch size, recorded once and replayed; batched plan output equals generate', async (t) => {
+  const be = model.backend as { plan?: () => { run(p: unknown): void } };
   if (!be.plan) return t.skip('backend records no decode plans');
   const ref = (await generateAll(model, [[1, 5, 9]], { maxNewTokens: 10 })).ids[0];
   const orig = be.plan;
-  let made = 0;
-  be.plan = () => (made++, orig.call(be));
+  let made = 0, runs = 0;
+  be.plan = () => {
+    made++;
+    const p = orig.call(be);
+    const run = p.run.bind(p);
+    p.run = (x: unknown) => (runs++, run(x));
+    return p;
+  };
   try {
     const s = new Scheduler(model, 3, 64);
     s.add({ id: 0, promptIds: [1, 5, 9], maxNewTokens: 10, stopIds: [], sampling: GREEDY });
     const alone: number[] = [];
     for (let i = 0; i < 12 && !s.idle(); i++) for (const [, tok] of s.step().tokens) alone.push(tok);
-    assert.equal(made, 1, 'the row-0 plan is recorded once and reused');
+    assert.equal(made, 1, 'the one-row plan is recorded once and reused');
+    assert.ok(runs >= 7, `it replayed the later steps (${runs} runs)`);
     assert.deepEqual(alone, ref);
-    s.add({ id: 1, promptIds: [1, 7], maxNewTokens: 6, stopIds: [], sampling: GREEDY });
+    // three rows together, then two, then one: plans of 3 and 2 rows (1 exists), each replayed
+    s.add({ id: 1, promptIds: [1, 7], maxNewTokens: 9, stopIds: [], sampling: GREEDY });
     s.add({ id: 2, promptIds: [1, 8], maxNewTokens: 6, stopIds: [], sampling: GREEDY });
-    for (let i = 0; i < 10 && !s.idle(); i++) s.step();
-    assert.equal(made, 1, 'batched steps and rows other than 0 decode op by op');
+    s.add({ id: 3, promptIds: [1, 9, 4], maxNewTokens: 8, stopIds: [], sampling: GREEDY });
+    const got = new Map<number, number[]>([[1, []], [2, []], [3, []]]);
+    const before = runs;
+    for (let i = 0; i < 20 && !s.idle(); i++) for (const [id, tok] of s.step().tokens) got.get(id)!.push(tok);
+    assert.equal(made, 3, 'plans for 3 and 2 rows (1 row exists)');
+    assert.ok(runs - before >= 5, `batched steps replayed their plans (${runs - before} runs)`);
+    for (const [id, p, n] of [[1, [1, 7], 9], [2, [1, 8], 6], [3, [1, 9, 4], 8]] as const) {
+      assert.deepEqual(got.get(id), (await generateAll(model, [[...p]], { maxNewTokens: n })).ids[0], `sequence ${id}`);
+    }
     s.dispose();
   } finally {
-    be.plan = orig;
+    be.plan = orig as typeof be.plan;
   }
 });

@@ -19,7 +19,10 @@ struct moss_plan {
   };
   std::vector<Step> steps;
   int64_t capacity = INT64_MAX;  // rows every cache of the plan holds
-  int32_t pos32 = 0;             // the positions view of ROPE steps
+  int64_t batch = 0;             // B, from the ROPE / ATTENTION views (0: none recorded yet)
+  int64_t max_write = -1;        // the largest sequence index a CACHE_WRITE follows
+  std::vector<int32_t> pos32;    // the positions view of ROPE steps (B, 1)
+  std::vector<int64_t> past, kvlen;
   moss_view positions{};
 };
 
@@ -37,12 +40,16 @@ int views_needed(int op) {
 int64_t elt_bytes(int dtype) {
   return dtype == MOSS_F32 || dtype == MOSS_I32 ? 4 : dtype == MOSS_I64 ? 8 : dtype == MOSS_F16 || dtype == MOSS_BF16 ? 2 : 1;
 }
-bool is_cache(const moss_view& c) { return c.ndim == 4 && c.shape[0] == 1 && c.dtype < MOSS_Q8_0; }
+bool is_cache(const moss_view& c) { return c.ndim == 4 && c.dtype < MOSS_Q8_0; }
+// every ROPE / ATTENTION step of a plan decodes the same B sequences
+bool same_batch(moss_plan* p, int64_t b) {
+  if (p->batch == 0) p->batch = b;
+  return b == p->batch && b >= 1;
+}
 }  // namespace
 
 extern "C" moss_plan* moss_plan_new(void) {
   moss_plan* p = new moss_plan();
-  p->positions.data = &p->pos32;
   p->positions.dtype = MOSS_I32;
   p->positions.ndim = 2;
   p->positions.shape[0] = p->positions.shape[1] = 1;
@@ -71,20 +78,23 @@ extern "C" int moss_plan_add(moss_plan* p, int op, int code, const moss_view* co
     int64_t end;
     if (!moss_qmatmul_view_check(&st.v[0], &st.v[1], &st.v[2], &end)) return -1;
   }
-  if (op == MOSS_PLAN_ROPE && (st.v[1].ndim != 4 || st.v[1].shape[0] != 1 || st.v[1].shape[1] != 1)) return -1;
+  if (op == MOSS_PLAN_ROPE && (st.v[1].ndim != 4 || st.v[1].shape[1] != 1 || !same_batch(p, st.v[1].shape[0]))) return -1;
   if (n_factors > 0) {
     if (op != MOSS_PLAN_ROPE || n_factors != (int)st.s[0] / 2 || !factors) return -1;
     st.factors.assign(factors, factors + n_factors);
   }
   if (op == MOSS_PLAN_CACHE_WRITE) {
     const moss_view &c = st.v[0], &a = st.v[1];
-    if (!is_cache(c) || a.ndim != 4 || a.shape[0] != 1 || a.shape[1] != c.shape[1] || a.shape[2] != 1 || a.shape[3] != c.shape[3])
+    if (!is_cache(c) || c.shape[0] != 1 || a.ndim != 4 || a.shape[0] != 1 || a.shape[1] != c.shape[1] || a.shape[2] != 1 ||
+        a.shape[3] != c.shape[3] || code < 0)
       return -1;
     if (c.shape[2] < p->capacity) p->capacity = c.shape[2];
+    if (code > p->max_write) p->max_write = code;
   }
   if (op == MOSS_PLAN_ATTENTION) {
     const moss_view &q = st.v[1], &k = st.v[2], &v = st.v[3];
-    if (q.ndim != 4 || q.shape[0] != 1 || q.shape[2] != 1 || !is_cache(k) || !is_cache(v) || k.shape[2] != v.shape[2])
+    if (q.ndim != 4 || q.shape[2] != 1 || !is_cache(k) || !is_cache(v) || k.shape[2] != v.shape[2] ||
+        k.shape[0] != q.shape[0] || v.shape[0] != q.shape[0] || !same_batch(p, q.shape[0]))
       return -1;
     if (k.shape[2] < p->capacity) p->capacity = k.shape[2];
   }
@@ -92,10 +102,26 @@ extern "C" int moss_plan_add(moss_plan* p, int op, int code, const moss_view* co
   return 0;
 }
 
-extern "C" int moss_plan_run(moss_plan* p, int64_t pos) {
-  if (pos < 0 || pos >= p->capacity || pos > INT32_MAX) return -1;
-  p->pos32 = (int32_t)pos;
-  const int64_t past[1] = {pos}, kvlen[1] = {pos + 1};
+extern "C" int moss_plan_run(moss_plan* p, int64_t pos) { return moss_plan_run_batch(p, &pos, 1); }
+
+extern "C" int moss_plan_run_batch(moss_plan* p, const int64_t* posv, int64_t n) {
+  if (n < 1 || (p->batch != 0 && n != p->batch) || p->max_write >= n) return -1;
+  for (int64_t b = 0; b < n; b++)
+    if (posv[b] < 0 || posv[b] >= p->capacity || posv[b] > INT32_MAX) return -1;
+  if ((int64_t)p->pos32.size() != n) {
+    p->pos32.resize(n);
+    p->past.resize(n);
+    p->kvlen.resize(n);
+  }
+  for (int64_t b = 0; b < n; b++) {
+    p->pos32[b] = (int32_t)posv[b];
+    p->past[b] = posv[b];
+    p->kvlen[b] = posv[b] + 1;
+  }
+  p->positions.data = p->pos32.data();
+  p->positions.shape[0] = n;
+  const int64_t* past = p->past.data();
+  const int64_t* kvlen = p->kvlen.data();
   for (const moss_plan::Step& st : p->steps) {
     const moss_view* v[6];
     for (int i = 0; i < 6; i++) v[i] = st.has[i] ? &st.v[i] : nullptr;
@@ -116,7 +142,7 @@ extern "C" int moss_plan_run(moss_plan* p, int64_t pos) {
       case MOSS_PLAN_CACHE_WRITE: {
         moss_view row = st.v[0];
         row.shape[2] = 1;
-        row.data = static_cast<char*>(row.data) + pos * row.strides[2] * elt_bytes(row.dtype);
+        row.data = static_cast<char*>(row.data) + posv[st.code] * row.strides[2] * elt_bytes(row.dtype);
         moss_copy(&row, v[1]);
         break;
       }

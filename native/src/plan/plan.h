@@ -5,11 +5,12 @@
  * one call instead of ~15 per layer, and no tensor is allocated.
  *
  * Every step is a call of the ordinary C ABI (moss_kernels.h, quant/view.h) on views fixed when the
- * plan was recorded, so a plan computes exactly what the same calls made one by one compute. Three
- * steps depend on the token's position `pos`, given to moss_plan_run:
- *   ROPE         rotates at position pos (the plan owns the (1, 1) i32 positions view);
- *   CACHE_WRITE  copies a (1, Hkv, 1, D) into row pos of a cache (1, Hkv, S, D);
- *   ATTENTION    causal attention of q (1, H, 1, D) over rows 0..pos of caches (1, Hkv, S, D).
+ * plan was recorded, so a plan computes exactly what the same calls made one by one compute. A plan
+ * decodes B sequences at once (B = 1 for moss generate; the server's batched step records one per
+ * batch size), each at its own position pos[b], given to moss_plan_run_batch. Three steps follow them:
+ *   ROPE         rotates x (B, 1, H, D) at pos[b] (the plan owns the (B, 1) i32 positions view);
+ *   CACHE_WRITE  copies a (1, Hkv, 1, D) into row pos[code] of one sequence's cache (1, Hkv, S, D);
+ *   ATTENTION    causal attention of q (B, H, 1, D) over rows 0..pos[b] of caches (B, Hkv, S, D).
  * Worked example (one RMSNorm + mat-vec):
  *   moss_plan* p = moss_plan_new();
  *   const moss_view* n[4] = {&y, &rstd, &x, &w};  double s[1] = {1e-5};
@@ -17,7 +18,7 @@
  *   const moss_view* m[3] = {&out, &y, &wt};   moss_plan_add(p, MOSS_PLAN_MATMUL, 0, m, 3, s);
  *   moss_plan_run(p, 0);  moss_plan_free(p);
  * Deliberately does not: own or bounds-check memory (the caller keeps every buffer alive and
- * checked; addon.cc does), batch several sequences, or choose what to record (src/models/decode-plan.ts captures it from a model's forward).
+ * checked; addon.cc does), or choose what to record (src/models/decode-plan.ts captures it from a model's forward).
  */
 #ifndef MOSS_PLAN_H
 #define MOSS_PLAN_H
@@ -36,9 +37,9 @@ enum moss_plan_op {
   MOSS_PLAN_UNARY = 3,      /* code enum moss_unary; views out, a */
   MOSS_PLAN_BINARY = 4,     /* code enum moss_binary; views out, a, b */
   MOSS_PLAN_COPY = 5,       /* views out, a */
-  MOSS_PLAN_ROPE = 6,       /* views out, x (1, 1, H, D); scalars rotary_dim, interleaved, base; factors */
-  MOSS_PLAN_CACHE_WRITE = 7,/* views cache (1, Hkv, S, D), a (1, Hkv, 1, D) */
-  MOSS_PLAN_ATTENTION = 8,  /* views out (1, H, 1, D), q (1, H, 1, D), k, v (1, Hkv, S, D); scalars scale */
+  MOSS_PLAN_ROPE = 6,       /* views out, x (B, 1, H, D); scalars rotary_dim, interleaved, base; factors */
+  MOSS_PLAN_CACHE_WRITE = 7,/* code b (the sequence); views cache (1, Hkv, S, D), a (1, Hkv, 1, D) */
+  MOSS_PLAN_ATTENTION = 8,  /* views out (B, H, 1, D), q (B, H, 1, D), k, v (B, Hkv, S, D); scalars scale */
 };
 
 typedef struct moss_plan moss_plan;
@@ -50,9 +51,12 @@ void moss_plan_free(moss_plan* p);
  *  factors (moss_rope's freq_factors); other steps take none. */
 int moss_plan_add(moss_plan* p, int op, int code, const moss_view* const* views, int nviews, const double* scalars,
                   const float* factors, int n_factors);
-/** Runs every step for the token at `pos`. Returns 0, or -1 (nothing run) when pos is negative or
- *  row pos lies outside a cache of the plan. */
+/** Runs every step for the token at `pos` (a plan of B = 1). Returns 0, or -1 (nothing run) when pos
+ *  is negative or row pos lies outside a cache of the plan. */
 int moss_plan_run(moss_plan* p, int64_t pos);
+/** Runs every step for B tokens, sequence b at `pos[b]`. Returns 0, or -1 (nothing run) when n is not
+ *  the plan's B or a position lies outside the plan's caches. */
+int moss_plan_run_batch(moss_plan* p, const int64_t* pos, int64_t n);
 /** Number of steps recorded. */
 int64_t moss_plan_size(const moss_plan* p);
 

@@ -48,7 +48,7 @@ export interface NativeAddon {
   setNumThreads(n: number): number;
   planNew(): object;
   planAdd(plan: object, op: number, code: number, ...views: Buf[]): void;
-  planRun(plan: object, pos: number): void;
+  planRun(plan: object, pos: number | readonly number[]): void;
   planFree(plan: object): void;
   planSize(plan: object): number;
   [gemm: string]: unknown;

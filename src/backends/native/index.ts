@@ -81,7 +81,7 @@ function makePlan(n: NativeAddon): DecodePlan {
       ropeParams(p);
       n.planAdd(live(), PLAN.rope, 0, sv(0, out), sv(1, x));
     },
-    cacheWrite: (cache, a) => n.planAdd(live(), PLAN.cacheWrite, 0, sv(0, cache), sv(1, a)),
+    cacheWrite: (cache, a, seq = 0) => n.planAdd(live(), PLAN.cacheWrite, seq, sv(0, cache), sv(1, a)),
     attention(out, q, k, v, scale): void {
       meta[SCAL] = scale;
       n.planAdd(live(), PLAN.attention, 0, sv(0, out), sv(1, q), sv(2, k), sv(3, v));

@@ -11,7 +11,7 @@ import { metaInstruction } from '../chat/meta.js';
 import { Generator } from '../tensor/index.js';
 import { synthConversations, type Kind, type SynthConversation } from './synth-plugins.js';
 
-/** Seeds of src/data generators used to build models/moss-tiny (scripts/build-tiny.mjs). Evaluate with other seeds. */
+/** Seeds of src/data generators used to build models/moss-tiny (scripts/build-tiny-v1.mjs). Evaluate with other seeds. */
 export const TRAINING_SEEDS: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 /** True when `seed` was used to generate training data for the bundled model. */
@@ -66,7 +66,7 @@ export const TRAINING_SETS: readonly { seed: number; conversations: number; mix?
   { seed: 9, conversations: 80000, mix: { calc: 0.75, solve: 0.1, search: 0.05, image: 0.05, chat: 0.05 }, zhShare: 0.8 }, // eighth SFT: synthDialogues(8000, 9, …, 10, mix, false, 0.8) (+ copyDrills(…, 9, 10, true))
 ];
 
-/** The copy drills in moss-tiny's training data (scripts/build-tiny.mjs stages 8-11): copyDrills(count, seed, 10, hard). */
+/** The copy drills in moss-tiny's training data (scripts/build-tiny-v1.mjs stages 8-11): copyDrills(count, seed, 10, hard). */
 export const TRAINING_DRILLS: readonly { seed: number; count: number; hard: boolean }[] = [
   { seed: 6, count: 12000, hard: false },
   { seed: 7, count: 6000, hard: true },

@@ -13,12 +13,11 @@ import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
-import { BadDataLog } from './corpus.js';
 import { Batcher } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
 import { DPO_LOSSES, dpoLoss, needsReference, type DpoLossType, type Metrics } from './losses.js';
 import { exportHfFolder, loadTrainableMoss } from './model-io.js';
-import { readPairs, type PairItem } from './pairs.js';
+import { readPairSplits, type PairItem } from './pairs.js';
 import { logpsOf } from './pref-batch.js';
 import { checkSameTokenizer, logpsAll, referenceLogps } from './reference.js';
 import { TOKENIZER_FILES } from './reward-model.js';
@@ -62,15 +61,7 @@ export function trainDpo(cfg: DpoConfig, log: (l: string) => void = (l) => proce
   const tok = loadTokenizer(tokDir);
   const pad = tok.encode('<eom>', { special: 'allow' })[0];
   // --- data ---
-  const bad = new BadDataLog((m) => log(m));
-  let train = readPairs(cfg.data, tok, { context: cfg.context }, bad);
-  let held: PairItem[] = cfg.evalData.length ? readPairs(cfg.evalData, tok, { context: cfg.context }, bad) : [];
-  if (!cfg.evalData.length) {
-    const n = Math.floor(train.length * cfg.evalFraction);
-    held = train.slice(train.length - n);
-    train = train.slice(0, train.length - n);
-  }
-  log(`${train.length} training pairs, ${held.length} held-out pairs; ${bad.summary()}`);
+  const { train, held } = readPairSplits(cfg, tok, log);
   // --- policy, and reference log-probs computed once (before any adapter exists) ---
   const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
   const withRef = (items: PairItem[], ref: { chosen: Float32Array; rejected: Float32Array } | null, off: number): DpoItem[] =>

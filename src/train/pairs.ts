@@ -187,3 +187,20 @@ export function readSingles(files: readonly string[], tok: Tokenizer, o: RenderP
   }
   return out;
 }
+
+/**
+ * The training and held-out pairs of a run: `evalData` files when given, else the last
+ * `evalFraction` of `data`; bad lines are logged (file:line) and counted, then summarised.
+ */
+export function readPairSplits(cfg: { readonly data: readonly string[]; readonly evalData: readonly string[]; readonly evalFraction: number; readonly context: number }, tok: Tokenizer, log: (m: string) => void): { train: PairItem[]; held: PairItem[] } {
+  const bad = new BadDataLog(log);
+  let train = readPairs(cfg.data, tok, { context: cfg.context }, bad);
+  let held = cfg.evalData.length ? readPairs(cfg.evalData, tok, { context: cfg.context }, bad) : [];
+  if (!cfg.evalData.length) {
+    const n = Math.floor(train.length * cfg.evalFraction);
+    held = train.slice(train.length - n);
+    train = train.slice(0, train.length - n);
+  }
+  log(`${train.length} training pairs, ${held.length} held-out pairs; ${bad.summary()}`);
+  return { train, held };
+}

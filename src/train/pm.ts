@@ -13,11 +13,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../io/load-tokenizer.js';
-import { BadDataLog } from './corpus.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
 import { pmLoss } from './losses.js';
 import { loadTrainableMoss } from './model-io.js';
-import { readPairs, type PairItem } from './pairs.js';
+import { readPairSplits, type PairItem } from './pairs.js';
 import { rewardsAndNll, rewardsOf } from './pref-batch.js';
 import { ops } from '../tensor/index.js';
 import { exportRewardModel, scoreSeqs, toRewardModel, type RewardStats } from './reward-model.js';
@@ -53,15 +52,7 @@ export function trainPm(cfg: PmConfig, log: (l: string) => void = (l) => process
   const tok = loadTokenizer(tokDir);
   const pad = tok.encode('<eom>', { special: 'allow' })[0]; // MOSS pads with <eom>: the reward is read from lengths, not pad ids
   // --- data ---
-  const bad = new BadDataLog((m) => log(m));
-  let train = readPairs(cfg.data, tok, { context: cfg.context }, bad);
-  let held: PairItem[] = cfg.evalData.length ? readPairs(cfg.evalData, tok, { context: cfg.context }, bad) : [];
-  if (!cfg.evalData.length) {
-    const n = Math.floor(train.length * cfg.evalFraction);
-    held = train.slice(train.length - n);
-    train = train.slice(0, train.length - n);
-  }
-  log(`${train.length} training pairs, ${held.length} held-out pairs; ${bad.summary()}`);
+  const { train, held } = readPairSplits(cfg, tok, log);
   // --- model: the policy's backbone with a score head ---
   const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
   const lmHead = toRewardModel(model, cfg.seed, { keepLmHead: cfg.lmCoef > 0 });

@@ -24,8 +24,8 @@ import { loadTokenizer } from '../io/load-tokenizer.js';
 import { quantizeInto, quantizedBytes, type QuantType, type RawFloat } from '../io/quantize-rows.js';
 import type { TensorLocation } from '../io/torch.js';
 import { dequantizeGptq, type GptqParts } from './gptq.js';
-import { hfRopeFactors } from './rope-scaling.js';
-import { hfSlidingWindow } from './llama.js';
+import { hfRopeFactors } from './llama/rope-scaling.js';
+import { hfSlidingWindow } from './llama/model.js';
 import { isKMix, KMIX_FILE_TYPE, kmixPicker, type KMix } from './kquant-mix.js';
 
 export type { QuantType, KMix };
@@ -159,7 +159,7 @@ function permuteQk(w: Float32Array, rows: number, cols: number, heads: number): 
   return out;
 }
 
-/** HF LLaMA names -> llama.cpp names (the inverse of src/models/gguf-model.ts). */
+/** HF LLaMA names -> llama.cpp names (the inverse of src/models/llama/gguf.ts). */
 function llamaCppName(n: string): string | undefined {
   const top: Record<string, string> = { 'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight', 'lm_head.weight': 'output.weight' };
   if (top[n]) return top[n];

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend, availableBackends, configureEngine } from '../../src/backends/index.js';
-import { quantizeModel } from '../../src/cli/quantize.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import type { KVCache } from '../../src/models/kv-cache.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { loadModel } from '../../src/models/load.js';

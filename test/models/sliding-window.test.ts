@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeModel } from '../../src/cli/quantize.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import { readGguf } from '../../src/io/index.js';
 import { ggufWriteInput, writeGguf } from '../../src/io/gguf-write.js';
-import { parseLlamaConfig, type LlamaForCausalLM } from '../../src/models/llama.js';
+import { parseLlamaConfig, type LlamaForCausalLM } from '../../src/models/llama/model.js';
 import { loadModel } from '../../src/models/load.js';
 import { FIXTURES, golden, logitsOf, normErr } from './helpers.js';
 

@@ -2,8 +2,8 @@
  * LLaMA / Mistral / Qwen2 (HF modeling_llama.py, modeling_qwen2.py): pre-norm RMSNorm blocks,
  * grouped-query attention, rotary embeddings with rope_theta, SwiGLU MLP, optional q/k/v biases
  * (Qwen2), tied or untied head. Fields are named like HF checkpoint keys (model.layers.N.self_attn.
- * q_proj.weight ...); GGUF and llama2.c sources rename their tensors to these (gguf-model.ts,
- * llama2c.ts). Rope pairs: HF checkpoints use half-split pairs (rotate_half); llama.cpp's GGUF
+ * q_proj.weight ...); GGUF and llama2.c sources rename their tensors to these (llama/gguf.ts,
+ * llama/llama2c.ts). Rope pairs: HF checkpoints use half-split pairs (rotate_half); llama.cpp's GGUF
  * (arch llama) and llama2.c store q/k rows permuted for adjacent pairs, which interleaved rope on
  * the stored rows reproduces exactly (q.k is unchanged by the same permutation of both), so no
  * weight is rewritten.
@@ -15,18 +15,18 @@
  * (window-sized) KV cache, Qwen2's per-layer windows (refused), MoE.
  * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
  */
-import type { Backend } from '../backends/backend.js';
-import { Module, type Embedding, type Linear, type RMSNorm } from '../nn/index.js';
-import { ops, type Tensor } from '../tensor/index.js';
-import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
-import { ids, int, num, type Json } from './config.js';
+import type { Backend } from '../../backends/backend.js';
+import { Module, type Embedding, type Linear, type RMSNorm } from '../../nn/index.js';
+import { ops, type Tensor } from '../../tensor/index.js';
+import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
+import { ids, int, num, type Json } from '../config.js';
 import { hfRopeFactors } from './rope-scaling.js';
-import { planned } from './decode-plan.js';
-import { KVCache } from './kv-cache.js';
-import { loadLinear, loadRMSNorm } from './layers.js';
-import { loadEmbedding } from './quant-embedding.js';
-import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
-import type { WeightLoader } from './weights.js';
+import { planned } from '../decode-plan.js';
+import { KVCache } from '../kv-cache.js';
+import { loadLinear, loadRMSNorm } from '../layers.js';
+import { loadEmbedding } from '../quant-embedding.js';
+import type { CausalLM, ForwardOptions, ModelInfo } from '../types.js';
+import type { WeightLoader } from '../weights.js';
 
 export interface LlamaConfig {
   modelType: string;

@@ -13,16 +13,27 @@ import { encodeGguf, type GgufWriteTensor } from '../src/io/index.js';
 import { f32ToF16 } from '../src/backends/dtype.js';
 import { kmixPicker } from '../src/models/kquant-mix.js';
 
-/** A file's weight type: one block type for every matrix, or llama.cpp's Q4_K_M mix (Q4_K + Q6_K). */
-export type QType = 'q8_0' | 'q4_0' | 'f16' | 'q4_k_m';
-type BlockType = 'q8_0' | 'q4_0' | 'f16' | 'q4_k' | 'q6_k';
+/** A file's weight type: one block type for every matrix (k-quants too, as llama-quantize --pure
+ *  writes), or llama.cpp's Q4_K_M mix (Q4_K + Q6_K). */
+export type QType = 'q8_0' | 'q4_0' | 'f16' | 'q4_k_m' | KType;
+type KType = 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k';
+type BlockType = 'q8_0' | 'q4_0' | 'f16' | KType;
 export interface LlamaShape { C: number; L: number; H: number; Hkv: number; F: number; V: number }
 export interface MossShape { C: number; L: number; H: number; V: number; rotaryDim: number }
 interface Spec { name: string; dtype: 'f32' | BlockType; shape: number[]; fill: 'one' | 'zero' | 'rand' }
 
 /** Bytes per block and values per block. */
-const BB: Record<BlockType, number> = { q8_0: 34, q4_0: 18, f16: 64, q4_k: 144, q6_k: 210 };
-const BS: Record<BlockType, number> = { q8_0: 32, q4_0: 32, f16: 32, q4_k: 256, q6_k: 256 };
+const BB: Record<BlockType, number> = { q8_0: 34, q4_0: 18, f16: 64, q2_k: 84, q3_k: 110, q4_k: 144, q5_k: 176, q6_k: 210 };
+const BS: Record<BlockType, number> = { q8_0: 32, q4_0: 32, f16: 32, q2_k: 256, q3_k: 256, q4_k: 256, q5_k: 256, q6_k: 256 };
+/** k-quant f16 scale offsets in a block and the scale giving ~0.02-sized values (q2_k: d*sc*q -
+ *  dmin*m, sc, m < 16, q < 4; q3_k: d*sc*q, |sc| <= 32, |q| <= 4; q4_k / q5_k: d*sc*q - dmin*m,
+ *  sc, m < 64, q < 16 / 32; q6_k: d*sc*(q-32), |sc| < 128, |q-32| <= 32). */
+const KSCALE: Record<KType, [number[], number]> = {
+  q2_k: [[80, 82], 0.02 / (8 * 2)], q3_k: [[108], 0.02 / (16 * 2)], q4_k: [[0, 2], 0.02 / (32 * 8)],
+  q5_k: [[0, 2], 0.02 / (32 * 16)], q6_k: [[208], 0.02 / (64 * 16)],
+};
+/** llama.cpp's general.file_type of a file whose matrices are all one k-quant type. */
+const KFILE: Record<KType, number> = { q2_k: 10, q3_k: 11, q4_k: 14, q5_k: 16, q6_k: 18 };
 const ALIGN = 32;
 
 /** Bytes a tensor takes in the file (before alignment padding). */
@@ -46,11 +57,9 @@ function pool(q: BlockType): Uint8Array {
     for (let i = 0; i < h.length; i++) h[i] = (h[i]! & 0x83ff) | ((5 + (h[i]! >> 10) % 6) << 10); // sign, exponent 5..10, mantissa
     return p;
   }
-  if (q === 'q4_k' || q === 'q6_k') {
-    // k-quants: d (and dmin) so values are ~0.02-sized (q4_k: d*sc*q - dmin*m, sc, m < 64, q < 16;
-    // q6_k: d*sc*(q-32), |sc| < 128, |q-32| <= 32)
-    const offs = q === 'q4_k' ? [0, 2] : [208];
-    const h = f32ToF16(q === 'q4_k' ? 0.02 / (32 * 8) : 0.02 / (64 * 16));
+  if (q in KSCALE) {
+    const [offs, scale] = KSCALE[q as KType];
+    const h = f32ToF16(scale);
     for (let b = 0; b < blocks; b++) for (const o of offs) { p[b * bb + o] = h & 0xff; p[b * bb + o + 1] = h >> 8; }
     return p;
   }
@@ -148,7 +157,7 @@ export function writeLlamaGguf(path: string, s: LlamaShape, q: QType): number {
   const md: Record<string, unknown> = {
     'general.architecture': 'llama',
     'general.name': `moss-bench-random-${q}`,
-    'general.file_type': q === 'q8_0' ? 7 : q === 'q4_0' ? 2 : q === 'q4_k_m' ? 15 : 1,
+    'general.file_type': q === 'q8_0' ? 7 : q === 'q4_0' ? 2 : q === 'q4_k_m' ? 15 : q in KFILE ? KFILE[q as KType] : 1,
     'llama.context_length': 2048,
     'llama.embedding_length': s.C,
     'llama.block_count': s.L,

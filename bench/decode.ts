@@ -6,6 +6,8 @@
  *   1b-f16         the same shape with f16 weights (kept half precision by our loader, see src/models/weights.ts)
  *   1b-q4_k_m / 16b-q4_k_m  the 1B / 16B shapes in llama.cpp's Q4_K_M mix (Q4_K, Q6_K for output,
  *                  and attn_v / ffn_down in the use_more_bits layers)
+ *   1b-q2_k .. 1b-q6_k  the 1B shape with every matrix in one k-quant type (llama-quantize --pure):
+ *                  one row per fused dot kernel
  *   16b            MOSS-16B-sized LLaMA stand-in, Q4_0 (6144 wide, 34 layers, 24 heads, ffn 16384, vocab 107008)
  *   moss16b        our MOSS architecture at the 16B shape, Q4_0 (ours only: llama.cpp has no such arch)
  *   16b-l12 / moss16b-l12  the same widths with 12 layers (3.8 GB files): the 16B matrix shapes in
@@ -34,6 +36,7 @@ const ROWS: Row[] = [
   { id: '1b-f16', kind: 'llama', q: 'f16', prompt: 64, decode: 16, peer: true },
   { id: '1b-q4_k_m', kind: 'llama', q: 'q4_k_m', prompt: 64, decode: 32, peer: true },
   { id: '16b-q4_k_m', kind: 'llama', q: 'q4_k_m', prompt: 16, decode: 12, peer: true },
+  ...(['q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k'] as const).map((q): Row => ({ id: `1b-${q}`, kind: 'llama', q, prompt: 64, decode: 32, peer: true })),
   { id: '16b', kind: 'llama', q: 'q4_0', prompt: 16, decode: 12, peer: true },
   { id: 'moss16b', kind: 'moss', q: 'q4_0', prompt: 16, decode: 12, peer: false },
   { id: '16b-l12', kind: 'llama', q: 'q4_0', prompt: 16, decode: 24, peer: true },

@@ -110,7 +110,8 @@ test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA l
   try {
     for (const q of KQUANT_DTYPES) {
       const bs = q === 'iq4_nl' ? 32 : 256;
-      for (const [M, K, N, S] of [[1, 2 * bs, 37, 2 * bs], [11, bs, 19, 3 * bs], [2, 3 * bs, 16, 3 * bs]]) {
+      // M >= 16 (prefill) dequantizes into the f32 GEMM: exact products, so ref's error bound is f32 sums
+      for (const [M, K, N, S] of [[1, 2 * bs, 37, 2 * bs], [11, bs, 19, 3 * bs], [2, 3 * bs, 16, 3 * bs], [17, 2 * bs, 300, 3 * bs]]) {
         const a = Float32Array.from({ length: M * K }, () => (uniform() - 0.5) * 4);
         const w = randomKBlocks(q, (N * S) / bs, uniform);
         const want = matmulOn(refBackend, q, a, M, K, w, N, S);
@@ -121,7 +122,7 @@ test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA l
           const got = matmulOn(nb!, q, a, M, K, w, N, S);
           let err = 0;
           for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-          assert.ok(err / max <= 1.5e-2, `${q} M${M} K${K} N${N} S${S} at ${isa}: normalised error ${(err / max).toExponential(2)}`);
+          assert.ok(err / max <= (M >= 16 ? 1e-5 : 1.5e-2), `${q} M${M} K${K} N${N} S${S} at ${isa}: normalised error ${(err / max).toExponential(2)}`);
         }
       }
     }

@@ -1,7 +1,8 @@
 // Driver of the k-quant weights (C ABI in kquant.h): block traits, exact scalar dequantization
 // (ggml's dequantize_row_* formulas, every product rounded to f32 in ggml's order; no FMA, this
 // file is built without -mfma and ISO C++ keeps -ffp-contract=off), the q8_K activation quantizer,
-// and the threaded matmul that hands column ranges to the dot kernels of the SIMD level in use.
+// and the threaded matmul that hands column ranges to the dot kernels of the SIMD level in use
+// (prefill-sized batches: dequantized panels through the f32 GEMM, see gemm_prefill).
 // Deliberately does not: touch N-API (addon.cc binds it), repack weights, quantize weights.
 #include "kquant.h"
 
@@ -11,7 +12,10 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <vector>
+
 #include "../../include/moss_kernels.h"
+#include "../gemm/gemm.h"
 #include "../threadpool.h"
 #include "internal.h"
 
@@ -223,6 +227,28 @@ extern "C" void moss_kq_dequantize(int dt, const void* src, int64_t nblocks, flo
   }
 }
 
+namespace {
+// Prefill (M >= kGemmM activation rows): each weight row is dequantized once (exactly, as above)
+// into an f32 panel of kPanel rows and multiplied by the f32 GEMM (the packed, register-blocked
+// kernels of native/src/gemm), instead of M integer dots re-unpacking every block: the f32 products
+// are then exact where the q8_K path rounds the activations. Decode and small batches keep q8_K.
+constexpr int64_t kGemmM = 16, kPanel = 256;
+
+void gemm_prefill(int dt, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const uint8_t* W, int64_t wr,
+                  float* C, int64_t ldc) {
+  const int64_t nb = K / moss_kq_block_size(dt);
+  std::vector<float> panel((size_t)(std::min(N, kPanel) * K));
+  for (int64_t n0 = 0; n0 < N; n0 += kPanel) {
+    const int64_t nc = std::min(kPanel, N - n0);
+    moss::parallel_for(nc, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; r++) moss_kq_dequantize(dt, W + (n0 + r) * wr, nb, panel.data() + r * K);
+    });
+    // C[:, n0:n0+nc] = A (M, K) @ panel^T: the panel is nc row-major rows of K (rsb 1, csb K)
+    moss_gemm_f32(M, nc, K, A, lda, 1, panel.data(), 1, K, C + n0, ldc, 0);
+  }
+}
+}  // namespace
+
 extern "C" void moss_kq_matmul(int dt, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const void* W,
                                int64_t wr, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
@@ -230,6 +256,7 @@ extern "C" void moss_kq_matmul(int dt, int64_t M, int64_t N, int64_t K, const fl
     for (int64_t m = 0; m < M; m++) std::memset(C + m * ldc, 0, (size_t)N * 4);
     return;
   }
+  if (M >= kGemmM) return gemm_prefill(dt, M, N, K, A, lda, static_cast<const uint8_t*>(W), wr, C, ldc);
   const Kernels* k = active();
   BlockQ8K* q = nullptr;
   if (dt != MOSS_IQ4_NL) {

@@ -86,6 +86,7 @@ export function loadLlamaGguf(path: string, g: GgufFile, backend: Backend): Caus
     ropeFactors: ggufRopeFactors(path, arch, md, g.tensors.get('rope_freqs.weight'), headDim),
     ropeInterleaved: INTERLEAVED[arch],
     maxPositions: need('context_length'),
+    slidingWindow: ggufWindow(path, arch, md, need('context_length')),
     tieWordEmbeddings: !renamed.has('lm_head.weight'),
     qkvBias: renamed.has('model.layers.0.self_attn.q_proj.bias'),
     bosId: typeof bos === 'number' ? bos : null,
@@ -114,4 +115,13 @@ function ggufRopeFactors(path: string, arch: string, md: Record<string, unknown>
   const factor = md[`${arch}.rope.scaling.factor`];
   if (typeof factor !== 'number' || !(factor > 0)) throw new Error(`${path}: ${arch}.rope.scaling.factor must be a positive number, got ${JSON.stringify(factor)}`);
   return (f ?? new Array<number>(headDim / 2).fill(1)).map((x) => x * factor);
+}
+
+/** `<arch>.attention.sliding_window` (Mistral's window, written by `moss quantize`; llama.cpp's key
+ *  for SWA models) when below the context, else null. */
+function ggufWindow(path: string, arch: string, md: Record<string, unknown>, context: number): number | null {
+  const w = md[`${arch}.attention.sliding_window`];
+  if (w === undefined || w === 0) return null;
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 0) throw new Error(`${path}: ${arch}.attention.sliding_window must be a non-negative integer, got ${JSON.stringify(w)}`);
+  return w < context ? w : null;
 }

@@ -9,6 +9,9 @@
   f32 scores divided by sqrt(head_dim), gelu_new MLP with biases, ln_f, lm_head with bias.
 - LLaMA / Qwen2: written from HF modeling_llama.py / modeling_qwen2.py: RMSNorm, GQA (repeat_kv),
   half-split rotate_half rope with rope_theta, SwiGLU, Qwen2's q/k/v biases, tied or untied head.
+- Gemma (modeling_gemma.py): the LLaMA layers with head_dim from the config, GeGLU (gelu with the
+  tanh approximation), embeddings times sqrt(hidden_size) (as a tensor of the hidden dtype), RMSNorm
+  computed as x * rsqrt(mean(x^2) + eps) * (1 + w), tied head.
 - Mistral (modeling_mistral.py: the LLaMA layers) with its sliding window: query at position i sees
   keys j with i - sliding_window < j <= i (transformers' sliding_window_overlay `kv_idx > q_idx -
   sliding_window` on the causal mask; llama.cpp masks p1 - p0 >= n_swa the same way).
@@ -223,7 +226,9 @@ def llama3_inv_freq(inv_freq, rs):
 def llama_forward(cfg, w, ids, past=None):
     C, H = cfg['hidden_size'], cfg['num_attention_heads']
     Hkv = cfg.get('num_key_value_heads', H)
-    D = C // H
+    D = cfg.get('head_dim', C // H)
+    gemma = cfg['model_type'] == 'gemma'
+    norm = (lambda x, wt, e: rms_norm(x, 1.0 + wt, e)) if gemma else rms_norm
     B, T = ids.shape
     Tp = 0 if past is None else past[0][0].shape[2]
     pos = torch.arange(Tp, Tp + T).float()
@@ -238,6 +243,8 @@ def llama_forward(cfg, w, ids, past=None):
     cos, sin = emb.cos()[None, None], emb.sin()[None, None]
     eps = cfg['rms_norm_eps']
     x = w['model.embed_tokens.weight'][ids]
+    if gemma:
+        x = x * torch.tensor(C ** 0.5, dtype=x.dtype)
     presents = []
 
     def lin(h, name):
@@ -246,7 +253,7 @@ def llama_forward(cfg, w, ids, past=None):
 
     for i in range(cfg['num_hidden_layers']):
         p = f'model.layers.{i}.'
-        h = rms_norm(x, w[p + 'input_layernorm.weight'], eps)
+        h = norm(x, w[p + 'input_layernorm.weight'], eps)
         q = lin(h, p + 'self_attn.q_proj').view(B, T, H, D).transpose(1, 2)
         k = lin(h, p + 'self_attn.k_proj').view(B, T, Hkv, D).transpose(1, 2)
         v = lin(h, p + 'self_attn.v_proj').view(B, T, Hkv, D).transpose(1, 2)
@@ -267,12 +274,13 @@ def llama_forward(cfg, w, ids, past=None):
             causal = causal & (torch.arange(Tk)[None, :] > qpos - W)
         scores = (q @ kk.transpose(-1, -2)) / math.sqrt(D)
         scores = scores.masked_fill(~causal, float('-inf'))
-        o = (torch.softmax(scores, dim=-1) @ vv).transpose(1, 2).reshape(B, T, C)
+        o = (torch.softmax(scores, dim=-1) @ vv).transpose(1, 2).reshape(B, T, H * D)
         x = x + lin(o, p + 'self_attn.o_proj')
-        h = rms_norm(x, w[p + 'post_attention_layernorm.weight'], eps)
-        gate = torch.nn.functional.silu(lin(h, p + 'mlp.gate_proj'))
+        h = norm(x, w[p + 'post_attention_layernorm.weight'], eps)
+        g = lin(h, p + 'mlp.gate_proj')
+        gate = torch.nn.functional.gelu(g, approximate='tanh') if gemma else torch.nn.functional.silu(g)
         x = x + lin(gate * lin(h, p + 'mlp.up_proj'), p + 'mlp.down_proj')
-    x = rms_norm(x, w['model.norm.weight'], eps)
+    x = norm(x, w['model.norm.weight'], eps)
     head = w['lm_head.weight'] if 'lm_head.weight' in w else w['model.embed_tokens.weight']
     return x @ head.T, presents
 
@@ -281,7 +289,8 @@ def llama_weights(cfg, g, dtype, qkv_bias, tied):
     C, V, I = cfg['hidden_size'], cfg['vocab_size'], cfg['intermediate_size']
     H = cfg['num_attention_heads']
     Hkv = cfg.get('num_key_value_heads', H)
-    D = C // H
+    D = cfg.get('head_dim', C // H)
+    nmean = 0.0 if cfg['model_type'] == 'gemma' else 1.0  # Gemma norms are used as 1 + w
 
     def r(*shape, std=None, mean=0.0):
         s = std if std is not None else 1.0 / math.sqrt(shape[-1])
@@ -290,7 +299,7 @@ def llama_weights(cfg, g, dtype, qkv_bias, tied):
     w = {'model.embed_tokens.weight': r(V, C, std=1.0)}
     for i in range(cfg['num_hidden_layers']):
         p = f'model.layers.{i}.'
-        w[p + 'input_layernorm.weight'] = r(C, std=0.2, mean=1.0)
+        w[p + 'input_layernorm.weight'] = r(C, std=0.2, mean=nmean)
         w[p + 'self_attn.q_proj.weight'] = r(H * D, C, std=1.5 / math.sqrt(C))
         w[p + 'self_attn.k_proj.weight'] = r(Hkv * D, C, std=1.5 / math.sqrt(C))
         w[p + 'self_attn.v_proj.weight'] = r(Hkv * D, C)
@@ -298,11 +307,11 @@ def llama_weights(cfg, g, dtype, qkv_bias, tied):
             for n, m in (('q', H * D), ('k', Hkv * D), ('v', Hkv * D)):
                 w[p + f'self_attn.{n}_proj.bias'] = r(m, std=0.3)
         w[p + 'self_attn.o_proj.weight'] = r(C, H * D)
-        w[p + 'post_attention_layernorm.weight'] = r(C, std=0.2, mean=1.0)
+        w[p + 'post_attention_layernorm.weight'] = r(C, std=0.2, mean=nmean)
         w[p + 'mlp.gate_proj.weight'] = r(I, C)
         w[p + 'mlp.up_proj.weight'] = r(I, C)
         w[p + 'mlp.down_proj.weight'] = r(C, I)
-    w['model.norm.weight'] = r(C, std=0.2, mean=1.0)
+    w['model.norm.weight'] = r(C, std=0.2, mean=nmean)
     if not tied:
         w['lm_head.weight'] = r(V, C)
     return w
@@ -415,6 +424,11 @@ if __name__ == '__main__':
     # Mistral with a sliding window of 4 over 9-token rows (prefill 3 + 6 steps, each step past the
     # window) and 8 greedy tokens: every query from position 4 on drops keys
     mistral = dict(llama, model_type='mistral', architectures=['MistralForCausalLM'], sliding_window=4)
+    # Gemma: head_dim 16 != C / H, one kv head, tied head, no hidden_activation (HF's tanh GELU)
+    gemma = dict(llama, model_type='gemma', architectures=['GemmaForCausalLM'], head_dim=16, num_key_value_heads=1,
+                 hidden_act='gelu', tie_word_embeddings=True, bos_token_id=2, eos_token_id=1)
+    if want('gemma-tied'):
+        make_llama('gemma-tied', gemma, 7, 'f32', qkv_bias=False, tied=True)
     if want('mistral-swa'):
         make_llama('mistral-swa', mistral, 6, 'f32', qkv_bias=False, tied=False, T=9)
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)

@@ -5,6 +5,7 @@
  */
 import { engineOptions } from '../backends/options.js';
 import { LayerNorm, Linear, RMSNorm } from '../nn/index.js';
+import { tensor } from '../tensor/index.js';
 import type { WeightLoader } from './weights.js';
 
 /** `${prefix}.weight` (out, in) and, with `bias`, `${prefix}.bias` (out). */
@@ -18,6 +19,11 @@ export function loadLayerNorm(w: WeightLoader, prefix: string, dim: number, eps:
   return new LayerNorm(w.take(`${prefix}.weight`, [dim]), w.take(`${prefix}.bias`, [dim]), eps);
 }
 
-export function loadRMSNorm(w: WeightLoader, prefix: string, dim: number, eps: number): RMSNorm {
-  return new RMSNorm(w.take(`${prefix}.weight`, [dim]), eps);
+/** `${prefix}.weight` (dim), plus `offset` added in f32 (Gemma's 1 + w). */
+export function loadRMSNorm(w: WeightLoader, prefix: string, dim: number, eps: number, offset = 0): RMSNorm {
+  const weight = w.take(`${prefix}.weight`, [dim]);
+  if (!offset) return new RMSNorm(weight, eps);
+  const shifted = tensor(Float32Array.from(weight.toFloat32Array(), (x) => x + offset), [dim], { backend: weight.backend });
+  weight.dispose();
+  return new RMSNorm(shifted, eps);
 }

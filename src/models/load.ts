@@ -1,6 +1,6 @@
 /**
  * The model registry: `loadModel(path)` for an HF folder (picked by config.json's model_type:
- * moss/codegen -> moss/model.ts; llama/mistral/qwen2 -> llama/model.ts), a .gguf file (llama.cpp names) or a
+ * moss/codegen -> moss/model.ts; llama/mistral/qwen2/gemma -> llama/model.ts), a .gguf file (llama.cpp names) or a
  * llama2.c .bin. Follows mlx-lm's tiny remap table. A wrong checkpoint fails with one message
  * naming the file and the tensor. Not here: downloading, quantizing, tokenizers (src/io).
  */
@@ -27,6 +27,7 @@ const FAMILIES: Record<string, 'moss' | 'llama'> = {
   codegen: 'moss',
   llama: 'llama',
   mistral: 'llama',
+  gemma: 'llama',
   qwen2: 'llama',
 };
 

@@ -65,7 +65,7 @@ function samePaths(path: string, prompt: number[], steps = 12): void {
   model.dispose();
 }
 
-for (const name of ['moss-a', 'moss-b', 'llama-gqa', 'qwen2-tied', 'llama3-rope', 'mistral-swa']) {
+for (const name of ['moss-a', 'moss-b', 'llama-gqa', 'qwen2-tied', 'llama3-rope', 'mistral-swa', 'gemma-tied']) {
   test(`decode plan == op by op, bit for bit: ${name}`, { skip }, () => samePaths(join(FIXTURES, name), [5, 9, 3, 17, 2]));
 }
 

@@ -13,6 +13,7 @@ import { availableBackends, configureEngine } from '../../src/backends/index.js'
 import { readSafetensors, writeGguf, writeSafetensors } from '../../src/io/index.js';
 import { viewBytes } from '../../src/io/views.js';
 import { hfWeights } from '../../src/models/hf-weights.js';
+import { parseLlamaConfig } from '../../src/models/llama/model.js';
 import { loadModel } from '../../src/models/load.js';
 import type { Module } from '../../src/nn/index.js';
 import { checkWidenedSize } from '../../src/models/weights.js';
@@ -46,7 +47,7 @@ function f32Of(v: View): Float32Array {
   return out;
 }
 
-function toGguf(name: string, arch: 'llama' | 'qwen2', dir: string): string {
+function toGguf(name: string, arch: 'llama' | 'qwen2' | 'gemma', dir: string): string {
   const cfg = JSON.parse(readFileSync(join(FIXTURES, name, 'config.json'), 'utf8')) as Record<string, number | boolean>;
   const st = readSafetensors(join(FIXTURES, name, 'model.safetensors'));
   const H = cfg.num_attention_heads as number;
@@ -63,6 +64,7 @@ function toGguf(name: string, arch: 'llama' | 'qwen2', dir: string): string {
     assert.ok(rule, n);
     let data = f32Of(v);
     if (arch === 'llama' && /self_attn\.[qk]_proj\.weight$/.test(n)) data = permute(data, v.shape[0], v.shape[1], n.includes('q_proj') ? H : Hkv);
+    if (arch === 'gemma' && /norm\.weight$/.test(n)) data = data.map((x) => x + 1); // convert_hf_to_gguf stores Gemma's 1 + w
     tensors.push({ name: n.replace(rule[0], rule[1]), dtype: 'f32', shape: v.shape, data: new Uint8Array(data.buffer) });
   }
   const path = join(dir, `${name}.gguf`);
@@ -74,6 +76,7 @@ function toGguf(name: string, arch: 'llama' | 'qwen2', dir: string): string {
       [`${arch}.attention.head_count`]: H, [`${arch}.attention.head_count_kv`]: Hkv,
       [`${arch}.attention.layer_norm_rms_epsilon`]: cfg.rms_norm_eps, [`${arch}.rope.freq_base`]: cfg.rope_theta,
       'tokenizer.ggml.bos_token_id': cfg.bos_token_id, 'tokenizer.ggml.eos_token_id': cfg.eos_token_id,
+      ...(cfg.head_dim ? { [`${arch}.attention.key_length`]: cfg.head_dim, [`${arch}.attention.value_length`]: cfg.head_dim } : {}),
     },
     tensors,
   });
@@ -83,7 +86,7 @@ function toGguf(name: string, arch: 'llama' | 'qwen2', dir: string): string {
 const tmp = mkdtempSync(join(tmpdir(), 'moss-models-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
-for (const [name, arch] of [['llama-gqa', 'llama'], ['qwen2-tied', 'qwen2']] as const) {
+for (const [name, arch] of [['llama-gqa', 'llama'], ['qwen2-tied', 'qwen2'], ['gemma-tied', 'gemma']] as const) {
   test(`GGUF (${arch}) converted from ${name} matches the PyTorch logits`, () => {
     const path = toGguf(name, arch, tmp);
     const g = golden(name);
@@ -175,4 +178,11 @@ test('f16/bf16 linear weights stay half precision on a backend that multiplies t
     assertClose(kept.out, widened.out, 1e-6, `${name}: half vs widened logits`);
     assertClose(kept.out, g.logits, 2e-5, `${name}: half weights vs PyTorch`);
   }
+});
+
+test('Gemma: an exact-GELU hidden_activation is refused by name; hidden_act alone does not change the tanh GELU', () => {
+  const cfg = JSON.parse(readFileSync(join(FIXTURES, 'gemma-tied', 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.throws(() => parseLlamaConfig({ ...cfg, hidden_activation: 'gelu' }, 'g.json'), /g\.json: hidden_activation 'gelu' is not supported/);
+  const c = parseLlamaConfig(cfg, 'g.json');
+  assert.deepEqual([c.mlpAct, c.normOffset, c.embedScale, c.tieWordEmbeddings, c.headDim], ['gelu_tanh', 1, Math.fround(Math.sqrt(32)), true, 16]);
 });

@@ -2,9 +2,9 @@
  * LLaMA-family models from a llama.cpp .gguf file: hyper-parameters from `<arch>.*` metadata,
  * tensors renamed from llama.cpp names (token_embd, blk.N.attn_q, ..., output_norm, output) to the
  * HF names llama/model.ts walks. llama.cpp's converter permutes q/k rows of arch `llama` for adjacent-pair
- * rope, so those use interleaved rope (see llama/model.ts); qwen2 is stored unpermuted (NEOX rope).
- * Not here: arch `moss` (../moss/gguf.ts), other architectures (refused by ../load.ts), K-quant
- * compute (io refuses those tensors).
+ * rope, so those use interleaved rope (see llama/model.ts); qwen2 and gemma are stored unpermuted
+ * (NEOX rope). Gemma: llama.cpp's converter stores the RMSNorm weights as 1 + w.
+ * Not here: arch `moss` (../moss/gguf.ts), other architectures (refused by ../load.ts).
  */
 import type { Backend, View } from '../../backends/backend.js';
 import type { GgufFile } from '../../io/index.js';
@@ -41,7 +41,7 @@ function rename(name: string, from: 0 | 1): string | undefined {
 }
 
 /** Architectures whose q/k llama.cpp stores permuted for adjacent-pair (NORM) rope. */
-const INTERLEAVED: Record<string, boolean> = { llama: true, mistral: true, qwen2: false };
+const INTERLEAVED: Record<string, boolean> = { llama: true, mistral: true, qwen2: false, gemma: false };
 
 /** The llama-family `general.architecture` values this file loads. */
 export const LLAMA_GGUF_ARCHS: readonly string[] = Object.keys(INTERLEAVED);
@@ -89,6 +89,8 @@ export function loadLlamaGguf(path: string, g: GgufFile, backend: Backend): Caus
     slidingWindow: ggufWindow(path, arch, md, need('context_length')),
     tieWordEmbeddings: !renamed.has('lm_head.weight'),
     qkvBias: renamed.has('model.layers.0.self_attn.q_proj.bias'),
+    // llama.cpp's gemma graph: embeddings times sqrt(n_embd), GELU-gated FFN; its converter stored the norms as 1 + w
+    ...(arch === 'gemma' ? { embedScale: Math.fround(Math.sqrt(C)), mlpAct: 'gelu_tanh' as const } : {}),
     bosId: typeof bos === 'number' ? bos : null,
     eosIds: typeof eos === 'number' ? [eos] : [],
   };

@@ -1,5 +1,5 @@
 /**
- * LLaMA / Mistral / Qwen2 (HF modeling_llama.py, modeling_qwen2.py): pre-norm RMSNorm blocks,
+ * LLaMA / Mistral / Qwen2 / Gemma (HF modeling_llama.py, modeling_qwen2.py, modeling_gemma.py): pre-norm RMSNorm blocks,
  * grouped-query attention, rotary embeddings with rope_theta, SwiGLU MLP, optional q/k/v biases
  * (Qwen2), tied or untied head. Fields are named like HF checkpoint keys (model.layers.N.self_attn.
  * q_proj.weight ...); GGUF and llama2.c sources rename their tensors to these (llama/gguf.ts,
@@ -13,6 +13,7 @@
  * `sliding_window` of them (see hfSlidingWindow()).
  * Not here: position-dependent rope scaling (dynamic NTK, YaRN, LongRoPE: refused), a rolling
  * (window-sized) KV cache, Qwen2's per-layer windows (refused), MoE.
+ * Gemma (v1): GeGLU, embeddings times sqrt(hidden_size), RMSNorm as 1 + w (see gemmaParts()).
  * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
  */
 import type { Backend } from '../../backends/backend.js';
@@ -51,6 +52,13 @@ export interface LlamaConfig {
   tieWordEmbeddings: boolean;
   /** q/k/v projections carry biases (Qwen2). */
   qkvBias: boolean;
+  /** Gemma: token embeddings times this (sqrt(hidden_size), rounded to f32); absent: 1. */
+  embedScale?: number;
+  /** Gemma (HF): added to every RMSNorm weight at load (its norm is x * rstd * (1 + w); llama.cpp's
+   *  converter stores 1 + w already). Absent: 0. */
+  normOffset?: number;
+  /** MLP gate activation: silu (SwiGLU, default) or Gemma's tanh-approximated GELU (GeGLU). */
+  mlpAct?: 'silu' | 'gelu_tanh';
   bosId: number | null;
   eosIds: number[];
 }
@@ -72,13 +80,25 @@ export function hfSlidingWindow(cfg: Json, file: string, maxPositions: number): 
   return w < maxPositions ? w : null;
 }
 
-/** Reads an HF llama/mistral/qwen2 config.json object. */
+/**
+ * Gemma (HF modeling_gemma.py): GeGLU with the tanh GELU (`hidden_activation`, which HF defaults to
+ * gelu_pytorch_tanh whatever `hidden_act` says), embeddings times sqrt(hidden_size), RMSNorm
+ * weights used as 1 + w, tied head by default.
+ */
+function gemmaParts(cfg: Json, file: string, hiddenSize: number): Pick<LlamaConfig, 'embedScale' | 'normOffset' | 'mlpAct'> {
+  const act = cfg.hidden_activation ?? 'gelu_pytorch_tanh';
+  if (act !== 'gelu_pytorch_tanh' && act !== 'gelu_new') throw new Error(`${file}: hidden_activation '${String(act)}' is not supported (Gemma: gelu_pytorch_tanh)`);
+  return { embedScale: Math.fround(Math.sqrt(hiddenSize)), normOffset: 1, mlpAct: 'gelu_tanh' };
+}
+
+/** Reads an HF llama/mistral/qwen2/gemma config.json object. */
 export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
   const modelType = String(cfg.model_type);
   const hiddenSize = int(cfg, file, 'hidden_size');
   const nHeads = int(cfg, file, 'num_attention_heads');
+  const gemma = modelType === 'gemma';
   const act = cfg.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new Error(`${file}: hidden_act '${String(act)}' is not supported (expected silu)`);
+  if (!gemma && act !== 'silu') throw new Error(`${file}: hidden_act '${String(act)}' is not supported (expected silu)`);
   const bos = ids(cfg, 'bos_token_id');
   const headDim = int(cfg, file, 'head_dim', hiddenSize / nHeads);
   const ropeTheta = num(cfg, file, 'rope_theta', 10000);
@@ -98,8 +118,9 @@ export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
     ropeInterleaved: false,
     maxPositions: int(cfg, file, 'max_position_embeddings'),
     slidingWindow: hfSlidingWindow(cfg, file, int(cfg, file, 'max_position_embeddings')),
-    tieWordEmbeddings: cfg.tie_word_embeddings === true,
+    tieWordEmbeddings: cfg.tie_word_embeddings === true || (gemma && cfg.tie_word_embeddings === undefined),
     qkvBias: modelType === 'qwen2' || cfg.attention_bias === true,
+    ...(gemma ? gemmaParts(cfg, file, hiddenSize) : {}),
     bosId: bos.length ? bos[0] : null,
     eosIds: ids(cfg, 'eos_token_id'),
   };
@@ -133,12 +154,13 @@ class LlamaAttention extends Module {
 }
 
 class LlamaMLP extends Module {
-  constructor(public gate_proj: Linear, public up_proj: Linear, public down_proj: Linear) {
+  constructor(public gate_proj: Linear, public up_proj: Linear, public down_proj: Linear, private readonly _gelu: boolean) {
     super();
   }
 
   forward(h: Tensor): Tensor {
-    return this.down_proj.forward(ops.mul(ops.silu(this.gate_proj.forward(h)), this.up_proj.forward(h)));
+    const g = this.gate_proj.forward(h);
+    return this.down_proj.forward(ops.mul(this._gelu ? ops.geluNew(g) : ops.silu(g), this.up_proj.forward(h)));
   }
 }
 
@@ -178,6 +200,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   static load(c: LlamaConfig, w: WeightLoader): LlamaForCausalLM {
     checkLlamaConfig(c, w.configFile);
     const { hiddenSize: C, intermediateSize: I, nHeads: H, nKvHeads: Hkv, headDim: D, rmsNormEps: eps } = c;
+    const norm = (prefix: string): RMSNorm => loadRMSNorm(w, prefix, C, eps, c.normOffset ?? 0);
     const layers: LlamaLayer[] = [];
     for (let i = 0; i < c.nLayers; i++) {
       const p = `model.layers.${i}`;
@@ -188,11 +211,12 @@ export class LlamaForCausalLM extends Module implements CausalLM {
         loadLinear(w, `${p}.self_attn.o_proj`, C, H * D, false),
         c,
       );
-      const mlp = new LlamaMLP(loadLinear(w, `${p}.mlp.gate_proj`, I, C, false), loadLinear(w, `${p}.mlp.up_proj`, I, C, false), loadLinear(w, `${p}.mlp.down_proj`, C, I, false));
-      layers.push(new LlamaLayer(loadRMSNorm(w, `${p}.input_layernorm`, C, eps), attn, loadRMSNorm(w, `${p}.post_attention_layernorm`, C, eps), mlp));
+      const mlp = new LlamaMLP(loadLinear(w, `${p}.mlp.gate_proj`, I, C, false), loadLinear(w, `${p}.mlp.up_proj`, I, C, false), loadLinear(w, `${p}.mlp.down_proj`, C, I, false),
+        c.mlpAct === 'gelu_tanh');
+      layers.push(new LlamaLayer(norm(`${p}.input_layernorm`), attn, norm(`${p}.post_attention_layernorm`), mlp));
     }
     const embed = loadEmbedding(w, 'model.embed_tokens.weight', [c.vocabSize, C]);
-    const model = new LlamaModel(embed, layers, loadRMSNorm(w, 'model.norm', C, eps));
+    const model = new LlamaModel(embed, layers, norm('model.norm'));
     const head = c.tieWordEmbeddings ? null : loadLinear(w, 'lm_head', c.vocabSize, C, false);
     return new LlamaForCausalLM(model, head, c, w.backend);
   }
@@ -208,6 +232,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts);
     const positions = chunkPositions(ids, starts, T);
     let x = o.embeds ?? this.embed(ids); // (B, T, C)
+    if (this.config.embedScale) x = ops.mul(x, this.config.embedScale); // Gemma
     this.model.layers.forEach((layer, i) => {
       const a = layer.self_attn.forward(layer.input_layernorm.forward(x), positions, o.cache, i, starts);
       x = ops.add(x, a);

@@ -14,7 +14,7 @@ import { defaultBackend } from '../../src/backends/index.js';
 import { readJson } from '../../src/models/config.js';
 import { gptqSource } from '../../src/models/gptq.js';
 import { hfWeights } from '../../src/models/hf-weights.js';
-import { MossForCausalLM, parseMossConfig } from '../../src/models/moss.js';
+import { MossForCausalLM, parseMossConfig } from '../../src/models/moss/model.js';
 import { WeightLoader } from '../../src/models/weights.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
 import { FIXTURES, assertClose, golden, logitsOf } from './helpers.js';

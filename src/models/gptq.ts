@@ -146,7 +146,8 @@ export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype:
   const bb = bits === 4 ? 68 : 132, per = 32 / bits, mask = (1 << bits) - 1;
   const data = new Uint8Array(N * (K / 128) * bb);
   const addon = native ? (loadAddon() as unknown as { gptqRepack?: RepackFn } | null) : null;
-  if (addon?.gptqRepack) {
+  const aligned = byteAt(p.qweight, 4) % 4 === 0 && byteAt(p.qzeros, 4) % 4 === 0 && byteAt(p.scales, 2) % 2 === 0;
+  if (addon?.gptqRepack && aligned) {
     addon.gptqRepack(bits, K, N, G, p.qweight.storage.buffer, byteAt(p.qweight, 4), p.qzeros.storage.buffer, byteAt(p.qzeros, 4),
       p.scales.storage.buffer, byteAt(p.scales, 2), groups, data.buffer, 0);
     return { dtype, data };

@@ -1,5 +1,5 @@
 /**
- * Token embeddings that stay quantized (q8_0/q4_0, as a GGUF stores them, memory-mapped): a lookup
+ * Token embeddings that stay quantized (q8_0/q4_0, as a GGUF stores them, memory-mapped) or, when large, f16: a lookup
  * dequantizes just the selected rows, so a 107k x 6144 table costs its file bytes instead of 2.5 GiB
  * of f32. Follows llama.cpp, which keeps token_embd quantized and dequantizes rows in its get_rows op.
  * The same weight tensor can serve as a tied lm_head (the quantized matmul reads it in place).
@@ -27,8 +27,12 @@ export class QuantEmbedding extends Embedding {
   }
 }
 
-/** The embedding table `name` (V, C): quantized tables stay quantized (row gather), others as f32. */
+/** Tables of at least this many values stay f16/bf16 when the backend keeps half weights (a 16B MOSS's
+ *  107008 x 6144 table: 1.2 GiB as stored instead of 2.5 GiB of f32); smaller ones (tests, training) widen. */
+const HALF_TABLE_MIN = 64 * 2 ** 20;
+
+/** The embedding table `name` (V, C): quantized (and large half) tables stay as stored (row gather), others as f32. */
 export function loadEmbedding(w: WeightLoader, name: string, shape: [number, number]): Embedding {
-  const t = w.take(name, shape, { keepQuant: true });
-  return DTYPES[t.dtype].isQuant ? new QuantEmbedding(t) : new Embedding(t);
+  const t = w.take(name, shape, { keepQuant: true, allowQuant: shape[0] * shape[1] >= HALF_TABLE_MIN });
+  return DTYPES[t.dtype].isQuant || t.dtype !== 'f32' ? new QuantEmbedding(t) : new Embedding(t);
 }

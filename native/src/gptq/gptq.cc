@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "../../include/moss_kernels.h"
+#include "../half.h"
 #include "../threadpool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -26,26 +27,7 @@
 
 namespace {
 
-float h2f(uint16_t h) {
-  const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (man == 0) {
-      bits = sign;
-    } else {
-      int e = -1;
-      do { man <<= 1; e++; } while (!(man & 0x400));
-      bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | man << 13;
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | man << 13;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+using moss::half_to_float;
 
 inline uint16_t u16(const uint8_t* p) {
   uint16_t v;
@@ -102,7 +84,7 @@ void tile_scalar(int64_t M, int64_t n0, int64_t n1, const Act& a, const uint8_t*
       float acc = 0;
       for (int64_t b = 0; b < nb; b++) {
         const uint8_t* p = W + n * wr + b * bb;
-        const float d = h2f(u16(p));
+        const float d = half_to_float(u16(p));
         const int32_t z = u16(p + 2);
         if (Q8) {
           for (int t = 0; t < 128; t++) q[t] = p[4 + t];
@@ -307,7 +289,7 @@ extern "C" void moss_gq_dequantize(int dt, const void* src, int64_t nblocks, flo
   const uint8_t* p = static_cast<const uint8_t*>(src);
   const int64_t bb = moss_gq_block_bytes(dt);
   for (int64_t i = 0; i < nblocks; i++, p += bb, dst += 128) {
-    const float d = h2f(u16(p));
+    const float d = half_to_float(u16(p));
     const int32_t z = u16(p + 2);
     for (int t = 0; t < 128; t++) {
       const int32_t q = dt == MOSS_GQ8 ? p[4 + t] : t < 64 ? p[4 + t] & 0xF : p[4 + t - 64] >> 4;
@@ -360,31 +342,39 @@ extern "C" int moss_gq_repack(int bits, int64_t K, int64_t N, int64_t G, const i
   for (int64_t b = 0; b < nb; b++)
     if (block_group[b] < 0 || block_group[b] >= G) return -1;
   uint8_t* out = static_cast<uint8_t*>(dst);
-  // one task per 128-block of in-features: qweight rows [b * 128 / per, (b + 1) * 128 / per) are read
-  // in order (contiguous runs of N words), each output row n gets its block b
-  moss::parallel_for(nb, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; b++) {
-      const int64_t g = block_group[b];
-      for (int64_t n = 0; n < N; n++) {
-        uint8_t* p = out + n * wr + b * bb;
-        const uint16_t z = (uint16_t)((((uint32_t)qzeros[g * (N / per) + n / per] >> (bits * (n % per))) & mask) + 1);
-        std::memcpy(p, &scales[g * N + n], 2);
-        std::memcpy(p + 2, &z, 2);
-        if (bits == 4) std::memset(p + 4, 0, 64);
-      }
+  // tasks = (128-block b, tile of 16 output rows): the tile's qweight words are 64-byte runs of
+  // 128 / per rows, and each of its 16 output blocks is built in L1 and written once
+  const int64_t tiles = (N + 15) / 16;
+  moss::parallel_for(nb * tiles, [&](int64_t t0, int64_t t1) {
+    alignas(64) uint8_t blk[16][132];
+    for (int64_t t = t0; t < t1; t++) {
+      const int64_t b = t / tiles, n0 = (t % tiles) * 16, nn = std::min<int64_t>(16, N - n0), g = block_group[b];
+      std::memset(blk, 0, sizeof blk);
       for (int64_t r = 0; r < 128 / per; r++) {
-        const int32_t* row = qweight + (b * 128 / per + r) * N;
-        for (int64_t n = 0; n < N; n++) {
-          const uint32_t word = (uint32_t)row[n];
-          uint8_t* p = out + n * wr + b * bb + 4;
-          for (int64_t t = 0; t < per; t++) {
-            const int64_t k = r * per + t;  // 0..127 inside the block
-            const uint8_t q = (uint8_t)((word >> (bits * t)) & mask);
-            if (bits == 8) p[k] = q;
-            else if (k < 64) p[k] |= q;
-            else p[k - 64] |= (uint8_t)(q << 4);
-          }
+        const int32_t* row = qweight + (b * 128 / per + r) * N + n0;
+        if (bits == 8) {  // little-endian: byte j of the word is q of k = 4r + j
+          for (int64_t i = 0; i < nn; i++) std::memcpy(blk[i] + 4 + 4 * r, &row[i], 4);
+          continue;
         }
+        // int4: the word's 8 nibbles are k = 8r .. 8r + 7, all in the low (k < 64) or high half
+        const bool high = r >= 8;
+        const int64_t at = 4 + (high ? 8 * r - 64 : 8 * r);
+        for (int64_t i = 0; i < nn; i++) {
+          const uint32_t word = (uint32_t)row[i];
+          uint64_t spread = 0;
+          for (int j = 0; j < 8; j++) spread |= (uint64_t)((word >> (4 * j)) & 0xF) << (8 * j);
+          uint64_t cur;
+          std::memcpy(&cur, blk[i] + at, 8);
+          cur |= high ? spread << 4 : spread;
+          std::memcpy(blk[i] + at, &cur, 8);
+        }
+      }
+      for (int64_t i = 0; i < nn; i++) {
+        const int64_t n = n0 + i;
+        const uint16_t z = (uint16_t)((((uint32_t)qzeros[g * (N / per) + n / per] >> (bits * (n % per))) & mask) + 1);
+        std::memcpy(blk[i], &scales[g * N + n], 2);
+        std::memcpy(blk[i] + 2, &z, 2);
+        std::memcpy(out + n * wr + b * bb, blk[i], (size_t)bb);
       }
     }
   });

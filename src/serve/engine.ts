@@ -77,7 +77,7 @@ export interface Engine {
   /** Longest prompt + generation in tokens. */
   readonly contextLength: number;
   readonly tokenizer: Tokenizer;
-  /** Whether a text prompt starts with BOS (the model family's one policy, src/generate `addsBos`). */
+  /** Whether a text prompt starts with BOS (the model family's one policy, ModelInfo.addsBos). */
   readonly addBos: boolean;
   /** Starts a generation or throws QueueFullError. The stream ends at a stop id (yielded), the budget or the signal. */
   submit(req: GenRequest): TokenStream;

@@ -6,7 +6,6 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EngineOptions } from '../backends/options.js';
-import { addsBos } from '../generate/defaults.js';
 import type { ModelInfo } from '../models/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { IdChannel, QueueFullError, type Engine, type EngineStats, type FinishReason, type GenRequest, type TokenStream } from './engine.js';
@@ -73,7 +72,7 @@ export class WorkerEngine implements Engine {
         if (m.type === 'ready') {
           e.info = m.info;
           e.contextLength = m.info.contextLength;
-          e.addBos = addsBos(m.info);
+          e.addBos = m.info.addsBos;
           e.worker.removeAllListeners('exit');
           e.worker.on('exit', () => e.failAll('model worker stopped'));
           resolve();

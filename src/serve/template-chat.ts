@@ -5,9 +5,12 @@
  * so JSON and SSE sending is shared. Checked synchronously in `startTemplateChat`, before any byte
  * is sent: a template that fails to render (400 with its error), `moss_plugins` (400: MOSS's
  * plugins need a MOSS model), tools the template cannot show (400), the prompt length (400), the
- * queue (429), a response_format schema the grammar cannot express (400). `response_format` is
- * constrained decoding (./tool-grammar.ts); tool calls here are not constrained. Deliberately no
- * HTTP and no MOSS format here.
+ * queue (429), a tool or response_format schema the grammar cannot express (400). Constrained
+ * decoding (./tool-grammar.ts): offered tools make the reply a tool call in the template's own form
+ * (Hermes `<tool_call>`, Mistral `[TOOL_CALLS]`, Llama 3.1 JSON) with valid arguments — forced for
+ * `tool_choice` "required" or a named function, or plain text for "auto" when the reply does not
+ * start like a call; `response_format` makes it JSON (without tools). Deliberately no HTTP and no
+ * MOSS format here.
  */
 import { TemplateError, templateMessages, type ChatTemplate } from '../chat/template.js';
 import { fitTemplatePrompt, runTemplateTurn } from '../chat/template-turn.js';
@@ -15,7 +18,7 @@ import type { TokenGenerator } from '../chat/loop.js';
 import { QueueFullError, type Engine } from './engine.js';
 import { ApiError } from './errors.js';
 import type { ChatParams } from './validate.js';
-import { checkSchemas, formatGrammar } from './tool-grammar.js';
+import { checkSchemas, checkTemplateTools, formatGrammar, templateCallForm, templateCallsGrammar } from './tool-grammar.js';
 import { ChatLogprobTap, type ChatLogprob } from './logprobs.js';
 
 /** The events of ./chat-run.ts's ChatEvent that a template turn produces. */
@@ -55,13 +58,21 @@ export function startTemplateChat(p: ChatParams, deps: TemplateChatDeps, signal:
     throw new ApiError(400, (e as Error).message, 'invalid_request_error', 'messages', 'context_length_exceeded');
   }
   checkSchemas([], p.responseFormat);
+  checkTemplateTools(offered);
   admitCheck(engine);
   const fmt = p.responseFormat;
-  // response_format: the output is JSON (constrained decoding), then one of the turn's stop ids
+  const form = templateCallForm((offered.length && template.info.toolTemplate) || template.info.template || '');
+  const grammarFor = (stopIds: readonly number[]) => {
+    if (!stopIds.length) return undefined;
+    if (offered.length && p.toolChoice !== 'none') return templateCallsGrammar(offered, p.toolChoice, form, stopIds, p.parallelToolCalls ?? true);
+    return fmt ? formatGrammar(fmt, stopIds) : undefined;
+  };
+  // the reply grammar: a tool call in the template's form (tools offered) or JSON (response_format), then a stop id
   const tap = p.logprobs === undefined ? undefined : new ChatLogprobTap(tok);
   const model: TokenGenerator = {
     generate: (promptIds, o) => {
-      const s = engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling, signal: o.signal, admit: false, ...(fmt && o.stopIds.length ? { grammar: formatGrammar(fmt, o.stopIds) } : {}), ...(tap ? { logprobs: p.logprobs } : {}) });
+      const grammar = grammarFor(o.stopIds);
+      const s = engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling, signal: o.signal, admit: false, ...(grammar ? { grammar } : {}), ...(tap ? { logprobs: p.logprobs } : {}) });
       return tap ? tap.track(s) : s;
     },
   };

@@ -139,3 +139,55 @@ export function commandsGrammar(tools: ToolMap, choice: ToolChoice, ids: TurnIds
   const reply = [...b.lit('<|MOSS|>:'), text, b.special(ids.eom)];
   return b.build(b.rule([thoughts, reply]));
 }
+
+/**
+ * How a chat-template model writes tool calls, read from its template: Hermes / Qwen
+ * `<tool_call>\n{"name": …, "arguments": …}\n</tool_call>`, Mistral `[TOOL_CALLS] [{…}, …]`, or
+ * Llama 3.1's bare `{"name": …, "parameters": …}` (the forms src/chat/template-turn.ts parses).
+ */
+export type TemplateCallForm = 'hermes' | 'mistral' | 'json';
+
+export function templateCallForm(template: string): TemplateCallForm {
+  if (template.includes('<tool_call>')) return 'hermes';
+  if (template.includes('[TOOL_CALLS]')) return 'mistral';
+  return 'json';
+}
+
+/** Throws a 400 naming the unsupported keyword when a tool's parameters cannot be constrained as a JSON object. */
+export function checkTemplateTools(tools: readonly ToolDef[]): void {
+  tools.forEach((t, i) => {
+    try {
+      jsonGrammar(argsSchema(t), [0]);
+    } catch (e) {
+      unsupported(e, `tools[${i}].function.parameters`);
+    }
+  });
+}
+
+/**
+ * The reply grammar of a chat-template model offered tools, then one of `end`:
+ *  - "required": one or more calls (at most MAX_CALLS; one without parallel calls) of the offered
+ *    tools in the template's form, arguments valid under each tool's schema;
+ *  - a named function: one call of it;
+ *  - "auto": those calls, or text that does not start like the call form (unconstrained after its first byte).
+ * Throws UnsupportedSchema.
+ */
+export function templateCallsGrammar(tools: readonly ToolDef[], choice: Exclude<ToolChoice, 'none'>, form: TemplateCallForm, end: readonly number[], parallel = true): Grammar {
+  const g = new ToolGrammar();
+  const b = g.b;
+  const defs = typeof choice === 'object' ? tools.filter((t) => t.name === choice.name) : tools;
+  const key = form === 'json' ? 'parameters' : 'arguments';
+  const one = b.alt(...defs.map((t) => [...b.lit(`{"name": ${JSON.stringify(t.name)}, "${key}": `), ...g.c.compile(argsSchema(t)), ...b.lit('}')]));
+  const max = parallel && typeof choice !== 'object' && form !== 'json' ? MAX_CALLS : 1;
+  let calls: Item[];
+  if (form === 'hermes') {
+    const tagged = [...b.lit('<tool_call>\n'), one, ...b.lit('\n</tool_call>')];
+    calls = [...tagged, ...b.repeat([...b.lit('\n'), ...tagged], 0, max - 1)];
+  } else if (form === 'mistral') calls = [...b.lit('[TOOL_CALLS] ['), one, ...b.repeat([...b.lit(', '), one], 0, max - 1), ...b.lit(']')];
+  else calls = [one];
+  const stop = b.alt(...end.map((id) => [b.special(id)]));
+  if (choice !== 'auto') return b.build(b.rule([[...calls, stop]]));
+  const first = { hermes: 0x3c, mistral: 0x5b, json: 0x7b }[form]; // `<`, `[`, `{`
+  const text = b.opt([b.bytes((x) => x !== first), b.star([b.bytes(() => true)])]);
+  return b.build(b.rule([[...calls, stop], [text, stop]]));
+}

@@ -31,7 +31,7 @@ export interface SeqRequest {
   readonly promptIds: readonly number[];
   readonly maxNewTokens: number;
   readonly stopIds: readonly number[];
-  readonly sampling: SamplingOptions & { readonly seed?: number };
+  readonly sampling: SamplingOptions & { readonly seed?: number; readonly logprobs?: boolean };
   /** A logits mask for this sequence (constrained decoding, ./constrain). */
   readonly constraint?: TokenConstraint;
 }
@@ -57,10 +57,17 @@ interface Seq extends SeqRequest {
 
 /** What one step produced: new tokens and finished sequences. */
 export interface StepResult {
-  readonly tokens: [id: number, token: number][];
+  /** New tokens; the third entry is the token's log-probability when the request asked for `logprobs`. */
+  readonly tokens: [id: number, token: number, logprob?: number][];
   readonly finished: [id: number, reason: FinishReason][];
   /** Rows in the batched decode (0 when only prefill ran). */
   readonly batch: number;
+}
+
+/** `s` picks its next id from `logits`: the step result's entry. */
+function picked(s: Seq, logits: Float32Array): [number, number, number?] {
+  const t = s.seq.pick(logits);
+  return s.seq.options.logprobs ? [s.id, t, s.seq.logprobs[s.seq.logprobs.length - 1]] : [s.id, t];
 }
 
 export class Scheduler {
@@ -206,7 +213,7 @@ export class Scheduler {
   }
 
   /** Feeds up to `n` more prompt tokens of the sequence in prefill; returns the tokens spent. */
-  private prefill(n: number, tokens: [number, number][], finished: [number, FinishReason][]): number {
+  private prefill(n: number, tokens: StepResult['tokens'], finished: [number, FinishReason][]): number {
     const s = this.filling!;
     const r = this.rows.length;
     const T = Math.min(n, s.promptIds.length - s.fed);
@@ -221,7 +228,7 @@ export class Scheduler {
       this.prefix.release(s.blocks);
       s.blocks = chain;
     }
-    tokens.push([s.id, s.seq.pick(logits)]);
+    tokens.push(picked(s, logits));
     const why = this.doneReason(s, r);
     if (why) {
       finished.push([s.id, why]);
@@ -232,7 +239,7 @@ export class Scheduler {
 
   /** Admits and prefills within the step budget, then runs one batched decode step. */
   step(): StepResult {
-    const tokens: [number, number][] = [];
+    const tokens: StepResult['tokens'] = [];
     const finished: [number, FinishReason][] = [];
     const finish = (i: number, reason: FinishReason): void => {
       finished.push([this.rows[i].id, reason]);
@@ -268,7 +275,7 @@ export class Scheduler {
     // downwards, so the row that free() moves into b was already handled
     for (let b = B - 1; b >= 0; b--) {
       const s = this.rows[b];
-      tokens.push([s.id, s.seq.pick(logits.subarray(b * V, (b + 1) * V))]);
+      tokens.push(picked(s, logits.subarray(b * V, (b + 1) * V)));
       const why = this.doneReason(s, b);
       if (why) finish(b, why);
     }

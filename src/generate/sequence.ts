@@ -11,7 +11,7 @@
 import { Generator } from '../tensor/index.js';
 import type { StreamDecoder } from '../tokenizer/types.js';
 import type { TokenConstraint } from './constrain/mask.js';
-import { sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
+import { logSoftmaxAt, sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
 import { StopStrings } from './stop.js';
 
 export interface SequenceOptions extends SamplingOptions {
@@ -29,6 +29,8 @@ export interface SequenceOptions extends SamplingOptions {
   readonly rng?: Generator;
   /** A grammar (./constrain, e.g. a JSON schema's): ids it forbids are never picked; where it allows none, the first stop id ends the sequence. */
   readonly constraint?: TokenConstraint;
+  /** Record each picked token's log-probability under the raw logits row (log-softmax before penalties, temperature and filters) in `Sequence.logprobs`. */
+  readonly logprobs?: boolean;
 }
 
 export type StopReason = 'stop' | 'length';
@@ -40,6 +42,8 @@ export class Sequence {
   /** Output id counts (presence / frequency penalties). */
   readonly counts = new Map<number, number>();
   readonly seed: number;
+  /** Log-probability of each picked output id (when `options.logprobs`). */
+  readonly logprobs: number[] = [];
   done: StopReason | null = null;
   private readonly rng: Generator;
   private readonly stopIds: ReadonlySet<number>;
@@ -66,13 +70,14 @@ export class Sequence {
     const c = this.options.constraint;
     // constrained: sample as usual; only a token the grammar refuses costs a mask and a second draw
     // (rejection sampling, as llama.cpp's common sampler: exact for the masked distribution unless top-k/top-p/min-p cut it)
-    const orig = c ? Float32Array.from(logits) : null;
+    const orig = c || this.options.logprobs ? Float32Array.from(logits) : null;
     let id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     if (c && !c.allows(id)) {
       logits.set(orig!);
       if (!c.mask(withinVocab(logits, this.options.vocabSize)) && this.stopIds.size) id = this.stopIds.values().next().value!; // nothing allowed: end here
       else id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     }
+    if (this.options.logprobs) this.logprobs.push(logSoftmaxAt(orig!, id));
     this.take(id);
     return id;
   }

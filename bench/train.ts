@@ -22,7 +22,7 @@ import { AdamW } from '../src/nn/index.js';
 import { ops, tensor, tidy } from '../src/tensor/index.js';
 import { Linear } from '../src/nn/index.js';
 import { dpoLoss, pmLoss } from '../src/train/losses.js';
-import { newMoss } from '../src/train/moss-init.js';
+import { newMoss } from '../src/models/moss/init.js';
 import type { Seq } from '../src/train/pairs.js';
 import { logpsOf, rewardsOf } from '../src/train/pref-batch.js';
 import { noGrad, randn } from '../src/tensor/index.js';

@@ -9,6 +9,9 @@
   f32 scores divided by sqrt(head_dim), gelu_new MLP with biases, ln_f, lm_head with bias.
 - LLaMA / Qwen2: written from HF modeling_llama.py / modeling_qwen2.py: RMSNorm, GQA (repeat_kv),
   half-split rotate_half rope with rope_theta, SwiGLU, Qwen2's q/k/v biases, tied or untied head.
+- Mistral (modeling_mistral.py: the LLaMA layers) with its sliding window: query at position i sees
+  keys j with i - sliding_window < j <= i (transformers' sliding_window_overlay `kv_idx > q_idx -
+  sliding_window` on the causal mask; llama.cpp masks p1 - p0 >= n_swa the same way).
 
 Weights are random and rounded to the stored dtype (f16 / bf16) before the forward pass, so every
 checkpoint copy (f32 safetensors, f16 torch .bin shards, bf16 safetensors) holds the same values
@@ -151,6 +154,10 @@ def moss_forward(cfg, w, ids, past=None):
         presents.append((key, value))
         Tk = key.shape[2]
         causal = torch.tril(torch.ones(Tk, Tk, dtype=torch.bool))[Tk - T:Tk, :Tk]
+        W = cfg.get('sliding_window') if cfg['model_type'] == 'mistral' else None
+        if W is not None:
+            qpos = torch.arange(Tk - T, Tk)[:, None]
+            causal = causal & (torch.arange(Tk)[None, :] > qpos - W)
         scores = torch.matmul(query.float(), key.float().transpose(-1, -2)) / math.sqrt(D)
         scores = torch.where(causal, scores, torch.tensor(torch.finfo(torch.float32).min))
         att = torch.softmax(scores, dim=-1)
@@ -254,6 +261,10 @@ def llama_forward(cfg, w, ids, past=None):
         vv = v.repeat_interleave(rep, dim=1)
         Tk = k.shape[2]
         causal = torch.tril(torch.ones(Tk, Tk, dtype=torch.bool))[Tk - T:Tk, :Tk]
+        W = cfg.get('sliding_window') if cfg['model_type'] == 'mistral' else None
+        if W is not None:
+            qpos = torch.arange(Tk - T, Tk)[:, None]
+            causal = causal & (torch.arange(Tk)[None, :] > qpos - W)
         scores = (q @ kk.transpose(-1, -2)) / math.sqrt(D)
         scores = scores.masked_fill(~causal, float('-inf'))
         o = (torch.softmax(scores, dim=-1) @ vv).transpose(1, 2).reshape(B, T, C)
@@ -299,6 +310,7 @@ def llama_weights(cfg, g, dtype, qkv_bias, tied):
 
 # ----------------------------------------------------------------------------- goldens
 def expected(forward, cfg, w, V, g, B=2, T=7, prefill=3, greedy_steps=8):
+    """Full-forward, cached and greedy goldens (greedy: 8 tokens after row 0 of input_ids)."""
     ids = torch.randint(0, V, (B, T), generator=g)
     logits, _ = forward(cfg, w, ids)
     # cached decoding: prefill `prefill` tokens, then one token per step
@@ -346,19 +358,21 @@ def make_moss(name, cfg, seed, st_dtype, with_bin):
         assert C % 4 == 0
 
 
-def make_llama(name, cfg, seed, st_dtype, qkv_bias, tied):
+def make_llama(name, cfg, seed, st_dtype, qkv_bias, tied, **shape):
     g = torch.Generator().manual_seed(seed)
     w = llama_weights(cfg, g, st_dtype, qkv_bias, tied)
     folder = os.path.join(OUT, name)
     os.makedirs(folder, exist_ok=True)
     save_json(os.path.join(folder, 'config.json'), cfg)
     write_safetensors(os.path.join(folder, 'model.safetensors'), w, st_dtype)
-    exp = expected(llama_forward, cfg, w, cfg['vocab_size'], g)
+    exp = expected(llama_forward, cfg, w, cfg['vocab_size'], g, **shape)
     exp['note'] = 'made by dev/moss_reference.py'
     save_json(os.path.join(folder, 'expected.json'), exp)
 
 
 if __name__ == '__main__':
+    import sys
+    only = set(sys.argv[1:])  # fixture names to (re)make; none: all
     moss_a = {
         'model_type': 'moss', 'architectures': ['MossForCausalLM'], 'n_embd': 32, 'n_layer': 2, 'n_head': 4,
         'rotary_dim': 4, 'n_positions': 64, 'n_ctx': 64, 'vocab_size': 50, 'layer_norm_epsilon': 1e-5,
@@ -371,8 +385,11 @@ if __name__ == '__main__':
         'rotary_dim': 4, 'n_positions': 32, 'n_ctx': 32, 'vocab_size': 37, 'layer_norm_epsilon': 1e-4,
         'n_inner': None, 'activation_function': 'gelu_new', 'bos_token_id': 0, 'eos_token_id': 0,
     }
-    make_moss('moss-a', moss_a, 1, 'f32', with_bin=True)
-    make_moss('moss-b', moss_b, 2, 'f16', with_bin=False)
+    want = lambda name: not only or name in only  # noqa: E731
+    if want('moss-a'):
+        make_moss('moss-a', moss_a, 1, 'f32', with_bin=True)
+    if want('moss-b'):
+        make_moss('moss-b', moss_b, 2, 'f16', with_bin=False)
     llama = {
         'model_type': 'llama', 'architectures': ['LlamaForCausalLM'], 'hidden_size': 32, 'intermediate_size': 48,
         'num_hidden_layers': 2, 'num_attention_heads': 4, 'num_key_value_heads': 2, 'vocab_size': 40,
@@ -385,12 +402,20 @@ if __name__ == '__main__':
         'rms_norm_eps': 1e-5, 'rope_theta': 1000000.0, 'max_position_embeddings': 64, 'tie_word_embeddings': True,
         'hidden_act': 'silu', 'bos_token_id': 3, 'eos_token_id': 4,
     }
-    make_llama('llama-gqa', llama, 3, 'f32', qkv_bias=False, tied=False)
-    make_llama('qwen2-tied', qwen2, 4, 'bf16', qkv_bias=True, tied=True)
+    if want('llama-gqa'):
+        make_llama('llama-gqa', llama, 3, 'f32', qkv_bias=False, tied=False)
+    if want('qwen2-tied'):
+        make_llama('qwen2-tied', qwen2, 4, 'bf16', qkv_bias=True, tied=True)
     # Llama 3.1-style rope scaling; head dim 8 with theta 100 puts one pair in each llama3 regime
     # (wavelengths 6.3 kept, 19.9 smoothed, 62.8 and 199 slowed by 8 for an original context of 32)
     llama3 = dict(llama, rope_theta=100.0, rope_scaling={'rope_type': 'llama3', 'factor': 8.0, 'low_freq_factor': 1.0,
                                                           'high_freq_factor': 4.0, 'original_max_position_embeddings': 32})
-    make_llama('llama3-rope', llama3, 5, 'f32', qkv_bias=False, tied=False)
+    if want('llama3-rope'):
+        make_llama('llama3-rope', llama3, 5, 'f32', qkv_bias=False, tied=False)
+    # Mistral with a sliding window of 4 over 9-token rows (prefill 3 + 6 steps, each step past the
+    # window) and 8 greedy tokens: every query from position 4 on drops keys
+    mistral = dict(llama, model_type='mistral', architectures=['MistralForCausalLM'], sliding_window=4)
+    if want('mistral-swa'):
+        make_llama('mistral-swa', mistral, 6, 'f32', qkv_bias=False, tied=False, T=9)
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print('fixtures:', total, 'bytes')

@@ -80,3 +80,23 @@ test('no process.env below src/cli and src/serve', () => {
   }
   assert.deepEqual(bad, [], 'library code reads no environment: resolve it in src/cli/options.ts and pass an EngineOptions down');
 });
+
+// One folder per model family (issue 12 item 4): src/models/moss/ and src/models/llama/ each hold
+// their family's config, names, conversion, init and defaults, and neither imports the other; code
+// shared by families lives in src/models/ itself.
+test('model family folders do not import each other', () => {
+  const bad: string[] = [];
+  const families = readdirSync(join(root, 'models')).filter((e) => statSync(join(root, 'models', e)).isDirectory());
+  for (const fam of families) {
+    for (const file of walk(join(root, 'models', fam))) {
+      const src = readFileSync(file, 'utf8');
+      for (const m of src.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+        const spec = m[1] ?? m[2];
+        if (!spec.startsWith('.')) continue;
+        const parts = relative(join(root, 'models'), resolve(dirname(file), spec)).split('/');
+        if (parts.length > 1 && parts[0] !== fam && families.includes(parts[0])) bad.push(`${relative(root, file)} imports ${spec}`);
+      }
+    }
+  }
+  assert.deepEqual(bad, []);
+});

@@ -103,11 +103,13 @@ void moss_rms_norm_backward(const moss_view* dx, const moss_view* dw, const moss
 void moss_rope(const moss_view* out, const moss_view* x, const moss_view* positions, int rotary_dim,
                int interleaved, double base, int inverse, const float* freq_factors);
 /* q (B, H, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv), out (B, H, Tq, Dv), H % Hkv == 0.
- * Query i of batch row b sees keys j < kv_len[b] and (causal) j <= past_len[b] + i. Rows that see
+ * Query i of batch row b sees keys j < kv_len[b] and (causal) j <= past_len[b] + i, and with a causal
+ * sliding window > 0 only j > past_len[b] + i - window (HF Mistral, llama.cpp SWA). Rows that see
  * no key are 0. lse (B, H, Tq) f32 or NULL: log sum_j exp(scale q.k_j) over visible keys (-inf
  * where none), what moss_attention_backward needs. Any strides with unit last stride or not. */
 void moss_attention(const moss_view* out, const moss_view* lse, const moss_view* q, const moss_view* k,
-                    const moss_view* v, float scale, int causal, const int64_t* past_len, const int64_t* kv_len);
+                    const moss_view* v, float scale, int causal, const int64_t* past_len, const int64_t* kv_len,
+                    int64_t window);
 /* Grads of moss_attention given dout (B, H, Tq, Dv), its out and lse: writes dq (B, H, Tq, D),
  * dk (B, Hkv, Tk, D), dv (B, Hkv, Tk, Dv) (keys nobody sees get 0; GQA sums over shared heads). */
 void moss_attention_backward(const moss_view* dq, const moss_view* dk, const moss_view* dv, const moss_view* dout,

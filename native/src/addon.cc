@@ -407,7 +407,8 @@ Napi::Value Rope(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 // attention(out, q, k, v, lse|null) and attentionBackward(dq, dk, dv, dout, q, k, v, out, lse): scale
-// and causal in scalars 0-1, past_len then kv_len (B each) in the array area.
+// and causal in scalars 0-1 (attention: sliding window in scalar 2, 0 none), past_len then kv_len (B
+// each) in the array area.
 bool attn_lens(const Napi::CallbackInfo& info, int64_t B, std::vector<int64_t>* past, std::vector<int64_t>* kv) {
   if (B > (kMetaLen - kArr) / 2) {
     Napi::Error::New(info.Env(), "native attention: batch too large").ThrowAsJavaScriptException();
@@ -425,7 +426,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   VIEWS_W(0, 5, 0x11u)
   std::vector<int64_t> past, kv;
   if (!attn_lens(info, V.p[1]->shape[0], &past, &kv)) return info.Env().Undefined();
-  moss_attention(V.p[0], V.p[4], V.p[1], V.p[2], V.p[3], (float)S(0), S(1) != 0, past.data(), kv.data());
+  moss_attention(V.p[0], V.p[4], V.p[1], V.p[2], V.p[3], (float)S(0), S(1) != 0, past.data(), kv.data(),
+                 (int64_t)S(2));
   return info.Env().Undefined();
 }
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {

@@ -70,6 +70,9 @@ export interface AttentionParams {
   readonly pastLen: readonly number[];
   /** Number of valid keys per batch row (<= Tk); keys beyond are ignored (padding / unused cache). */
   readonly kvLen: readonly number[];
+  /** Causal sliding window (HF Mistral `sliding_window`, llama.cpp SWA): query i sees only keys
+   *  j > pastLen + i - window, i.e. the last `window` positions, itself included. 0/absent: none. */
+  readonly window?: number;
 }
 
 export interface AdamWParams {
@@ -188,7 +191,8 @@ export interface DecodePlan {
   copy(out: View, a: View): void;
   rope(out: View, x: View, p: RopeParams): void;
   cacheWrite(cache: View, a: View, seq?: number): void;
-  attention(out: View, q: View, k: View, v: View, scale: number): void;
+  /** `window` > 0: rows pos[b] - window + 1 .. pos[b] only (AttentionParams.window). */
+  attention(out: View, q: View, k: View, v: View, scale: number, window?: number): void;
   /** Runs every recorded step for the token at `pos` (B = 1) or sequence b's token at pos[b]. */
   run(pos: number | readonly number[]): void;
   /** Steps recorded so far. */

@@ -5,15 +5,15 @@
  * Deliberately does not: hold any conversion logic itself.
  */
 import type { Command } from 'commander';
-import { quantizeModel as convert, type KMix, type QuantType, type QuantizeResult } from '../models/quantize.js';
+import { quantizeModel, type KMix, type QuantType, type QuantizeResult } from '../models/quantize.js';
 import { isKMix } from '../models/kquant-mix.js';
 import { Progress } from '../train/progress.js';
 
 /** The library converter with a progress bar on stderr (when `progress` is set). */
-export function quantizeModel(input: string, q: QuantType | KMix, out: string, progress = false): QuantizeResult {
+function quantizeWithProgress(input: string, q: QuantType | KMix, out: string, progress = false): QuantizeResult {
   let bar: Progress | null = null;
   let lastMb = 0;
-  const r = convert(input, q, out, {
+  const r = quantizeModel(input, q, out, {
     onProgress: progress
       ? (p) => {
           bar ??= new Progress({ total: Math.max(1, Math.round(p.total / 1e6)), unit: 'MB' });
@@ -39,7 +39,7 @@ export function register(program: Command): void {
     .action((o: { model: string; type: string; out: string; quiet?: boolean }) => {
       if (o.type !== 'q8_0' && o.type !== 'q4_0' && !isKMix(o.type)) throw new Error(`--type: "${o.type}" is not q8_0, q4_0, q4_k_m, q5_k_m or q6_k`);
       if (!o.out.endsWith('.gguf')) throw new Error(`--out: "${o.out}" should end in .gguf`);
-      const r = quantizeModel(o.model, o.type, o.out, !o.quiet);
+      const r = quantizeWithProgress(o.model, o.type, o.out, !o.quiet);
       const gb = r.inputBytes / 1e9;
       process.stdout.write(`wrote ${o.out}: ${r.tensors} tensors, arch ${r.arch}, ${o.type}; ${gb.toFixed(2)} GB of weights in ${r.seconds.toFixed(1)} s (${(gb / Math.max(r.seconds, 1e-9)).toFixed(2)} GB/s)\n`);
     });

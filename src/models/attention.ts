@@ -17,19 +17,22 @@ export function chunkPositions(like: Tensor, starts: readonly number[], T: numbe
 
 /**
  * Causal attention of q (B, T, H, D) over k, v (B, T, Hkv, D) (this chunk) and, with a cache, every
- * earlier token of each row; writes this chunk's k, v into the cache. Returns (B, T, H * D).
+ * earlier token of each row (only the last `window` positions, itself included, under a sliding
+ * window > 0); writes this chunk's k, v into the cache. Returns (B, T, H * D).
  */
-export function causalAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache | undefined, layer: number, starts: readonly number[]): Tensor {
+export function causalAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache | undefined, layer: number, starts: readonly number[],
+  window = 0): Tensor {
   const [B, T, H, D] = q.shape;
   const qh = q.transpose(1, 2); // (B, H, T, D)
   const kh = k.transpose(1, 2); // (B, Hkv, T, D)
   const vh = v.transpose(1, 2);
+  const w = window ? { window } : {};
   let out: Tensor;
-  if (!cache) out = ops.sdpa(qh, kh, vh, { causal: true });
+  if (!cache) out = ops.sdpa(qh, kh, vh, { causal: true, ...w });
   else {
     cache.write(layer, kh, vh, starts);
     // the whole preallocated cache goes in (contiguous, no copy); kvLen stops each row at its end
-    out = ops.sdpa(qh, cache.k[layer], cache.v[layer], { causal: true, pastLen: starts, kvLen: starts.map((s) => s + T) });
+    out = ops.sdpa(qh, cache.k[layer], cache.v[layer], { causal: true, pastLen: starts, kvLen: starts.map((s) => s + T), ...w });
   }
   return out.transpose(1, 2).reshape(B, T, H * D);
 }
@@ -43,14 +46,14 @@ export function lastRows(x: Tensor, lengths: readonly number[]): Tensor {
 }
 
 /** Validates ids (B, T) and lengths; returns lengths (default all T). */
-export function checkChunk(ids: Tensor, lengths: readonly number[] | undefined, maxPositions: number, starts: readonly number[], why = ''): number[] {
+export function checkChunk(ids: Tensor, lengths: readonly number[] | undefined, maxPositions: number, starts: readonly number[]): number[] {
   if (ids.ndim !== 2) throw new Error(`forward: ids must be (B, T), got [${ids.shape}]`);
   if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new Error(`forward: ids must be i32 or i64, got ${ids.dtype}`);
   const [B, T] = ids.shape;
   const lens = lengths ? [...lengths] : new Array<number>(B).fill(T);
   if (lens.length !== B || lens.some((n) => !Number.isInteger(n) || n < 1 || n > T)) throw new Error(`forward: lengths [${lens}] must be ${B} values in [1, ${T}]`);
   for (let b = 0; b < B; b++) {
-    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions${why}`);
+    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions`);
   }
   return lens;
 }

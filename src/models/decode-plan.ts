@@ -10,7 +10,8 @@
  * Position-dependent arguments: the token positions reach the forward only through
  * `cache.starts()`, i.e. the rope positions, the cache rows written and the attention lengths. The
  * translation maps exactly those calls to the plan's position-following steps (rope at pos[b], a
- * cache write of sequence b into its row pos[b], attention of row b over its rows 0..pos[b]),
+ * cache write of sequence b into its row pos[b], attention of row b over its rows 0..pos[b], or the
+ * last `window` of them under a sliding window),
  * checking that they were made at the capture's positions; every other call is replayed on the
  * views it was recorded with (the capture holds their memory). With B rows the weights are read once
  * per step by a (B, C) x (C, N) mat-mat (the batched decode of the server's scheduler, which keeps
@@ -168,10 +169,10 @@ function translate(calls: readonly Call[], cache: KVCache, pos: readonly number[
       for (let i = 0; i < n; i++) steps.push({ m: 'cacheWrite', args: [row(c, b + i), n === 1 ? src : row(src, i), b + i] });
     } else if (op === 'attention') {
       const [out, q, k, v] = a;
-      const p = args[4] as { scale: number; causal: boolean; pastLen: number[]; kvLen: number[] };
+      const p = args[4] as { scale: number; causal: boolean; pastLen: number[]; kvLen: number[]; window?: number };
       const c = whole(k) && whole(v);
       if (!c || !p.causal || !same(p.pastLen, pos) || !same(p.kvLen, pos.map((x) => x + 1)) || args[5]) fail('attention other than causal over the caches up to the step');
-      steps.push({ m: 'attention', args: [out, q, k, v, p.scale] });
+      steps.push({ m: 'attention', args: [out, q, k, v, p.scale, p.window ?? 0] });
     } else if (touchesCache) fail(`${op} reads or writes a KV cache`);
     else if (op === 'rope') {
       const positions = a[2];

@@ -1,7 +1,7 @@
 /**
  * Layers read from a checkpoint by name: the nn layer family (src/nn/layers.ts) built around the
  * loaded tensors, so `stateDict()` / `namedParameters()` see the checkpoint names. Not here:
- * initialisation (nn's `Linear.init` and friends; train/moss-init.ts).
+ * initialisation (nn's `Linear.init` and friends; models/moss/init.ts).
  */
 import { engineOptions } from '../backends/options.js';
 import { LayerNorm, Linear, RMSNorm } from '../nn/index.js';

@@ -1,6 +1,6 @@
 /**
  * The model registry: `loadModel(path)` for an HF folder (picked by config.json's model_type:
- * moss/codegen -> moss.ts; llama/mistral/qwen2 -> llama.ts), a .gguf file (llama.cpp names) or a
+ * moss/codegen -> moss/model.ts; llama/mistral/qwen2 -> llama/model.ts), a .gguf file (llama.cpp names) or a
  * llama2.c .bin. Follows mlx-lm's tiny remap table. A wrong checkpoint fails with one message
  * naming the file and the tensor. Not here: downloading, quantizing, tokenizers (src/io).
  */
@@ -8,13 +8,15 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { defaultBackend } from '../backends/index.js';
+import { readGguf } from '../io/index.js';
 import { readJson } from './config.js';
 import { hfWeights } from './hf-weights.js';
 import { gptqSource } from './gptq.js';
-import { loadGgufModel } from './gguf-model.js';
-import { loadLlama2cModel } from './llama2c.js';
-import { LlamaForCausalLM, parseLlamaConfig } from './llama.js';
-import { MossForCausalLM, parseMossConfig } from './moss.js';
+import { loadLlama2cModel } from './llama/llama2c.js';
+import { LLAMA_GGUF_ARCHS, loadLlamaGguf } from './llama/gguf.js';
+import { LlamaForCausalLM, parseLlamaConfig } from './llama/model.js';
+import { MossForCausalLM, parseMossConfig } from './moss/model.js';
+import { loadMossGguf } from './moss/gguf.js';
 import { expectRole } from './role.js';
 import type { CausalLM } from './types.js';
 import { WeightLoader } from './weights.js';
@@ -80,4 +82,13 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
   }
   const w = new WeightLoader(src, backend, file);
   return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);
+}
+
+/** A .gguf file: arch `moss` (our naming, moss/gguf.ts) or a llama.cpp llama-family arch (llama/gguf.ts). */
+function loadGgufModel(path: string, backend: Backend): CausalLM {
+  const g = readGguf(path);
+  const arch = g.metadata['general.architecture'];
+  if (arch === 'moss') return loadMossGguf(path, g, backend);
+  if (typeof arch === 'string' && LLAMA_GGUF_ARCHS.includes(arch)) return loadLlamaGguf(path, g, backend);
+  throw new Error(`${path}: general.architecture ${JSON.stringify(arch)} is not supported (supported: ${[...LLAMA_GGUF_ARCHS, 'moss'].join(', ')})`);
 }

@@ -24,7 +24,8 @@ import { loadTokenizer } from '../io/load-tokenizer.js';
 import { quantizeInto, quantizedBytes, type QuantType, type RawFloat } from '../io/quantize-rows.js';
 import type { TensorLocation } from '../io/torch.js';
 import { dequantizeGptq, type GptqParts } from './gptq.js';
-import { hfRopeFactors } from './rope-scaling.js';
+import { hfRopeFactors } from './llama/rope-scaling.js';
+import { hfSlidingWindow } from './llama/model.js';
 import { isKMix, KMIX_FILE_TYPE, kmixPicker, type KMix } from './kquant-mix.js';
 
 export type { QuantType, KMix };
@@ -158,7 +159,7 @@ function permuteQk(w: Float32Array, rows: number, cols: number, heads: number): 
   return out;
 }
 
-/** HF LLaMA names -> llama.cpp names (the inverse of src/models/gguf-model.ts). */
+/** HF LLaMA names -> llama.cpp names (the inverse of src/models/llama/gguf.ts). */
 function llamaCppName(n: string): string | undefined {
   const top: Record<string, string> = { 'model.embed_tokens.weight': 'token_embd.weight', 'model.norm.weight': 'output_norm.weight', 'lm_head.weight': 'output.weight' };
   if (top[n]) return top[n];
@@ -258,6 +259,7 @@ function planHf(dir: string, q: QuantType | KMix, chunk: number): { plan: Planne
   const heads = num('num_attention_heads');
   const kvHeads = num('num_key_value_heads', heads);
   const hidden = num('hidden_size');
+  const window = hfSlidingWindow(c, `${dir}/config.json`, num('max_position_embeddings', 2048)); // Mistral's, read by gguf-model.ts
   // rope scaling travels as llama.cpp's rope_freqs tensor (its convert script does this for llama3)
   const factors = hfRopeFactors(c.rope_scaling, hidden / heads, num('rope_theta', 10000), `${dir}/config.json`);
   if (factors) plan.push(fromF32('rope_freqs.weight', [factors.length], 'q8_0', () => Float32Array.from(factors)));
@@ -287,6 +289,7 @@ function planHf(dir: string, q: QuantType | KMix, chunk: number): { plan: Planne
       [`${arch}.attention.head_count`]: heads, [`${arch}.attention.head_count_kv`]: kvHeads,
       [`${arch}.attention.layer_norm_rms_epsilon`]: num('rms_norm_eps', 1e-6), [`${arch}.rope.freq_base`]: num('rope_theta', 10000),
       [`${arch}.rope.dimension_count`]: hidden / heads,
+      ...(window ? { [`${arch}.attention.sliding_window`]: window } : {}),
       ...tok,
     },
   };

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
 import type { Json } from '../models/config.js';
-import { parseMossConfig, type MossForCausalLM } from '../models/moss.js';
+import { parseMossConfig, type MossForCausalLM } from '../models/moss/model.js';
 import { expectRole } from '../models/role.js';
-import { initMossWeights, mossConfigJson, mossFromTensors, type MossShape } from './moss-init.js';
+import { initMossWeights, mossConfigJson, mossFromTensors, type MossShape } from '../models/moss/init.js';
 import { copyInto, loadCheckpoint } from './checkpoint.js';
 
 /** Loads a MOSS model to train from an HF folder or checkpoint (weights copied, never mapped). */

@@ -12,7 +12,7 @@ import { BadDataLog, readTextCorpus } from './corpus.js';
 import { packDocuments } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
 import { copyTokenizer, exportHfFolder, loadTrainableMoss } from './model-io.js';
-import { newMoss, type MossShape } from './moss-init.js';
+import { newMoss, type MossShape } from '../models/moss/init.js';
 
 export const SPECIAL_TOKENS = ['<|endoftext|>', '<eoh>', '<eot>', '<eoc>', '<eor>', '<eom>'];
 

@@ -15,7 +15,7 @@ import { writeSafetensors } from '../io/index.js';
 import { readJson } from '../models/config.js';
 import { hfWeights } from '../models/hf-weights.js';
 import { Linear } from '../nn/index.js';
-import { MossForCausalLM, parseMossConfig } from '../models/moss.js';
+import { MossForCausalLM, parseMossConfig } from '../models/moss/model.js';
 import { expectRole } from '../models/role.js';
 import { WeightLoader } from '../models/weights.js';
 import { Generator, noGrad, randn, tidy } from '../tensor/index.js';

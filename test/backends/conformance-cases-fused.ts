@@ -151,6 +151,25 @@ for (const dt of FLOATS) {
   }
 }
 
+// --- sliding-window attention (Mistral): prefill over two 64-row query blocks, a chunk after the
+// cache where the window cuts only some rows, decode; with the row logsumexp ---
+const WIN_ATT: [string, number, number, number, number, number, number, number[], number[], number][] = [
+  ['prefill', 1, 4, 2, 100, 100, 16, [0], [100], 7],
+  ['chunk after cache', 2, 4, 2, 3, 33, 64, [30, 10], [33, 13], 32],
+  ['decode', 2, 6, 1, 1, 65, 32, [64, 20], [65, 21], 5],
+];
+for (const [nm, B, H, Hkv, Tq, Tk, D, pastLen, kvLen, window] of WIN_ATT) {
+  add({ name: `attention window ${window} ${nm} B${B} H${H}/${Hkv} Tq${Tq} Tk${Tk} D${D}`, needs: 'attention', run: (b, rng) => {
+    const q = rand(b, rng, 'f32', [B, H, Tq, D]);
+    const k = rand(b, rng, 'f32', [B, Hkv, Tk, D]);
+    const v = rand(b, rng, 'f32', [B, Hkv, Tk, D]);
+    const o = outView(b, 'f32', [B, H, Tq, D]);
+    const lse = outView(b, 'f32', [B, H, Tq]);
+    b.attention!(o, q, k, v, { scale: 1 / Math.sqrt(D), causal: true, pastLen, kvLen, window }, lse);
+    return [o, lse];
+  } });
+}
+
 // --- attention for training: row logsumexp, strided q/k/v (transposes of (B, T, H, D)), Dv != D,
 // and the fused backward against ref's f64 loops ---
 const TRAIN_ATT: [string, number, number, number, number, number, number, number, boolean, number[], number[]][] = [

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { quantizeModel } from '../../src/cli/quantize.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import { openHfFolder, readGguf } from '../../src/io/index.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
 import { dequantizeQ8_0 } from '../../src/backends/ref/quant.js';

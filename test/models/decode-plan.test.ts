@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getBackend, availableBackends, configureEngine } from '../../src/backends/index.js';
-import { quantizeModel } from '../../src/cli/quantize.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import type { KVCache } from '../../src/models/kv-cache.js';
 import type { CausalLM } from '../../src/models/types.js';
 import { loadModel } from '../../src/models/load.js';
@@ -65,7 +65,7 @@ function samePaths(path: string, prompt: number[], steps = 12): void {
   model.dispose();
 }
 
-for (const name of ['moss-a', 'moss-b', 'llama-gqa', 'qwen2-tied', 'llama3-rope']) {
+for (const name of ['moss-a', 'moss-b', 'llama-gqa', 'qwen2-tied', 'llama3-rope', 'mistral-swa']) {
   test(`decode plan == op by op, bit for bit: ${name}`, { skip }, () => samePaths(join(FIXTURES, name), [5, 9, 3, 17, 2]));
 }
 

@@ -19,7 +19,7 @@ function values(fn: () => Tensor): Float32Array {
   return v;
 }
 
-const MODELS = ['moss-a', 'moss-a-bin', 'moss-b', 'llama-gqa', 'qwen2-tied', 'llama3-rope'];
+const MODELS = ['moss-a', 'moss-a-bin', 'moss-b', 'llama-gqa', 'qwen2-tied', 'llama3-rope', 'mistral-swa'];
 const TOL = 2e-5;
 
 for (const backend of availableBackends()) {

@@ -176,22 +176,3 @@ test('f16/bf16 linear weights stay half precision on a backend that multiplies t
     assertClose(kept.out, g.logits, 2e-5, `${name}: half weights vs PyTorch`);
   }
 });
-
-test("a Mistral sliding window caps the positions (refused past it, naming the window); use_sliding_window: false does not", () => {
-  const st = join(FIXTURES, 'llama-gqa');
-  const cfg = JSON.parse(readFileSync(join(st, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const dir = copyFixture('llama-gqa', ['model.safetensors']);
-  const run = (extra: Record<string, unknown>, T: number): void => {
-    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'mistral', ...extra }));
-    const { model } = loadModel(dir);
-    try {
-      tidy(() => model.forward(tensor(Array.from({ length: T }, (_, i) => 3 + (i % 30)), [1, T], { dtype: 'i32' })));
-    } finally {
-      model.dispose();
-    }
-  };
-  run({ sliding_window: 8 }, 8);
-  assert.throws(() => run({ sliding_window: 8 }, 9), /reaches position 9, beyond the model's 8 positions \(its sliding window/);
-  run({ sliding_window: 8, use_sliding_window: false }, 9);
-  run({ sliding_window: null }, 9);
-});

@@ -1,5 +1,5 @@
 /**
- * Rope scaling (src/models/rope-scaling.ts and its plumbing): the HF 'linear' / 'llama3' factors,
+ * Rope scaling (src/models/llama/rope-scaling.ts and its plumbing): the HF 'linear' / 'llama3' factors,
  * refusals of position-dependent schemes, and the GGUF route — `moss quantize` writes llama.cpp's
  * rope_freqs tensor, the loader reads it back (and linear `rope.scaling.*` keys), and refuses YaRN
  * and partial rotary. The llama3 logits themselves are checked against PyTorch in goldens.test.ts
@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeModel } from '../../src/cli/quantize.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import { readGguf } from '../../src/io/index.js';
 import { ggufWriteInput, writeGguf } from '../../src/io/gguf-write.js';
-import type { LlamaForCausalLM } from '../../src/models/llama.js';
+import type { LlamaForCausalLM } from '../../src/models/llama/model.js';
 import { loadModel } from '../../src/models/load.js';
-import { hfRopeFactors, llama3Factors } from '../../src/models/rope-scaling.js';
+import { hfRopeFactors, llama3Factors } from '../../src/models/llama/rope-scaling.js';
 import { FIXTURES, logitsOf, normErr } from './helpers.js';
 
 const DIR = join(FIXTURES, 'llama3-rope');

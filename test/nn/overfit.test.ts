@@ -1,5 +1,5 @@
 /**
- * The real MOSS module (src/models/moss.ts at a toy shape, initialised by src/train/moss-init.ts:
+ * The real MOSS module (src/models/moss/model.ts at a toy shape, initialised by src/models/moss/init.ts:
  * one parallel attention + MLP block with partial interleaved rotary, fused qkv in 4 shards, gelu_new,
  * biased head) overfits one batch with AdamW on every backend, and the backends' loss curves agree.
  */
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Backend } from '../../src/backends/backend.js';
 import { AdamW, clipGradNorm, cosineWithWarmup } from '../../src/nn/index.js';
-import { newMoss } from '../../src/train/moss-init.js';
+import { newMoss } from '../../src/models/moss/init.js';
 import { Generator, ops, tensor, tidy } from '../../src/tensor/index.js';
 import { backends } from '../tensor/helpers.js';
 

@@ -20,8 +20,8 @@ import { readSafetensors, writeGguf, type GgufWriteTensor } from '../../src/io/i
 import { viewBytes } from '../../src/io/views.js';
 import { loadModel } from '../../src/models/load.js';
 import { Embedding } from '../../src/nn/index.js';
-import type { MossForCausalLM } from '../../src/models/moss.js';
-import type { LlamaForCausalLM } from '../../src/models/llama.js';
+import type { MossForCausalLM } from '../../src/models/moss/model.js';
+import type { LlamaForCausalLM } from '../../src/models/llama/model.js';
 import { QuantEmbedding } from '../../src/models/quant-embedding.js';
 import { Tensor, tensor, tidy } from '../../src/tensor/index.js';
 import { assertClose, FIXTURES, golden } from '../models/helpers.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quantizeModel } from '../../src/cli/quantize.js';
+import { quantizeModel } from '../../src/models/quantize.js';
 import { readGguf } from '../../src/io/index.js';
 import { loadModel } from '../../src/models/load.js';
 import { tensor, tidy } from '../../src/tensor/index.js';

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainBpe, trainedFiles } from '../../src/tokenizer/index.js';
-import { newMoss } from '../../src/train/moss-init.js';
+import { newMoss } from '../../src/models/moss/init.js';
 import { exportHfFolder } from '../../src/train/model-io.js';
 import { SPECIAL_TOKENS } from '../../src/train/pretrain.js';
 

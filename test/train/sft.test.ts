@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainBpe, trainedFiles } from '../../src/tokenizer/index.js';
 import { metaInstruction } from '../../src/chat/meta.js';
-import { newMoss } from '../../src/train/moss-init.js';
+import { newMoss } from '../../src/models/moss/init.js';
 import { exportHfFolder } from '../../src/train/model-io.js';
 import { SPECIAL_TOKENS } from '../../src/train/pretrain.js';
 import { sft, SFT_DEFAULTS } from '../../src/train/sft.js';

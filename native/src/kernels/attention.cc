@@ -1,12 +1,13 @@
 // rope (interleaved GPT-J/MOSS pairs or half-split LLaMA pairs, partial rotary dim, inverse) and
-// attention (causal with per-row pastLen / kvLen, GQA, f32 scores, stable softmax), forward with an
+// attention (causal with per-row pastLen / kvLen, optional sliding window, GQA, f32 scores, stable softmax), forward with an
 // optional row logsumexp and the fused backward (flash-attention-2 math; per-head SIMD kernels in
 // attention_impl.inc through K()). Angles are computed in f64 like the TypeScript reference.
 // The forward runs one job per (batch, head, block of 64 queries); the backward one job per
 // (batch, kv head), which owns dK/dV of that head and loops over the query heads sharing it (GQA),
 // so nothing is shared between threads. Each job gathers its head into contiguous f32 panels
 // (K^T, V^T zero-padded to 16 columns), so any strides and f16/bf16 inputs work; decode (1-2
-// query rows) instead reads K/V rows in place with the row kernels (dot, axpy).
+// query rows) instead reads K/V rows in place with the row kernels (dot, axpy), and so does a block
+// whose sliding window (Mistral: query at p sees keys p - window + 1 .. p) starts past key 0.
 // Deliberately does not: tile over keys (a head's K/V panels are assumed to fit in L2), or split
 // one head's backward across threads (few-head backward runs on few threads).
 #include <cstring>
@@ -71,6 +72,12 @@ inline int64_t visible(int64_t i, int64_t b, int64_t Tk, bool causal, const int6
   return lim < 0 ? 0 : lim;
 }
 
+// First key query i of batch row b sees: past_len[b] + i + 1 - window under a causal sliding window.
+inline int64_t first_key(int64_t i, int64_t b, bool causal, int64_t window, const int64_t* past_len) {
+  const int64_t lo = causal && window > 0 ? past_len[b] + i + 1 - window : 0;
+  return lo > 0 ? lo : 0;
+}
+
 // Rows t0 .. t0+n of head (b, h) -> dst (n rows, ld ld) as f32, then zero rows up to `pad`.
 void gather_rows(float* dst, int64_t ld, const View& x, int64_t b, int64_t h, int64_t t0, int64_t n, int64_t pad) {
   const int64_t D = x.shape[3];
@@ -120,21 +127,24 @@ struct Arena {
 
 extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const moss_view* q, const moss_view* k,
                                const moss_view* v, float scale, int causal, const int64_t* past_len,
-                               const int64_t* kv_len) {
+                               const int64_t* kv_len, int64_t window) {
   const int64_t B = q->shape[0], H = q->shape[1], Tq = q->shape[2], D = q->shape[3];
   const int64_t Hkv = k->shape[1], Tk = k->shape[2], Dv = v->shape[3], group = H / Hkv;
   const int64_t nqb = (Tq + kQB - 1) / kQB;
   par(B * H * nqb, (Tk + 1) * (D + Dv) * (Tq < kQB ? Tq : kQB), [&](int64_t j0, int64_t j1) {
-    std::vector<int64_t> lim(kQB);
+    std::vector<int64_t> lim(kQB), lo(kQB);
     for (int64_t job = j0; job < j1; job++) {
       const int64_t qb = job % nqb, h = (job / nqb) % H, b = job / (nqb * H), hk = h / group;
       const int64_t i0 = qb * kQB, tq = Tq - i0 < kQB ? Tq - i0 : kQB;
       int64_t n = 0;
+      bool windowed = false;
       for (int64_t r = 0; r < tq; r++) {
         lim[r] = visible(i0 + r, b, Tk, causal, past_len, kv_len);
+        lo[r] = first_key(i0 + r, b, causal, window, past_len);
+        windowed = windowed || (lo[r] > 0 && lo[r] < lim[r]);
         n = lim[r] > n ? lim[r] : n;
       }
-      if (tq <= 2) {  // decode: one row against the cache reads K/V rows in place (no transposed panel)
+      if (tq <= 2 || windowed) {  // decode (or a window): rows read K/V rows in place (no transposed panel)
         Arena a{scratch(0, n + tq * Dv + n * (D + Dv) + 2 * (D + Dv) + 96)};
         float* sc = a.take(n);
         float* ob = a.take(tq * Dv);
@@ -149,14 +159,15 @@ extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const
           float* acc = ob + r * Dv;
           for (int64_t e = 0; e < Dv; e++) acc[e] = 0.0f;
           float l = -INFINITY;
-          if (lim[r] > 0) {
-            for (int64_t j = 0; j < lim[r]; j++) sc[j] = K().dot(qr, kr + j * ldk, D) * scale;
-            const float m = K().max(sc, lim[r]);
-            for (int64_t j = 0; j < lim[r]; j++) sc[j] -= m;
-            K().unary(MOSS_EXP, sc, sc, lim[r]);
-            const double sum = K().sum(sc, lim[r]);
+          const int64_t k0 = lo[r] < lim[r] ? lo[r] : lim[r], nj = lim[r] - k0;
+          if (nj > 0) {
+            for (int64_t j = 0; j < nj; j++) sc[j] = K().dot(qr, kr + (k0 + j) * ldk, D) * scale;
+            const float m = K().max(sc, nj);
+            for (int64_t j = 0; j < nj; j++) sc[j] -= m;
+            K().unary(MOSS_EXP, sc, sc, nj);
+            const double sum = K().sum(sc, nj);
             const float inv = (float)(1.0 / sum);
-            for (int64_t j = 0; j < lim[r]; j++) K().axpy(acc, sc[j] * inv, vr + j * ldv, Dv);
+            for (int64_t j = 0; j < nj; j++) K().axpy(acc, sc[j] * inv, vr + (k0 + j) * ldv, Dv);
             l = m + (float)std::log(sum);
           }
           store_row(out->dtype, at4(*out, b, h, i0 + r), out->strides[3], acc, Dv);

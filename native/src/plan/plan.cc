@@ -147,7 +147,7 @@ extern "C" int moss_plan_run_batch(moss_plan* p, const int64_t* posv, int64_t n)
         break;
       }
       case MOSS_PLAN_ATTENTION:
-        moss_attention(v[0], nullptr, v[1], v[2], v[3], (float)st.s[0], 1, past, kvlen);
+        moss_attention(v[0], nullptr, v[1], v[2], v[3], (float)st.s[0], 1, past, kvlen, (int64_t)st.s[1]);
         break;
     }
   }

@@ -10,7 +10,8 @@
  * batch size), each at its own position pos[b], given to moss_plan_run_batch. Three steps follow them:
  *   ROPE         rotates x (B, 1, H, D) at pos[b] (the plan owns the (B, 1) i32 positions view);
  *   CACHE_WRITE  copies a (1, Hkv, 1, D) into row pos[code] of one sequence's cache (1, Hkv, S, D);
- *   ATTENTION    causal attention of q (B, H, 1, D) over rows 0..pos[b] of caches (B, Hkv, S, D).
+ *   ATTENTION    causal attention of q (B, H, 1, D) over rows 0..pos[b] of caches (B, Hkv, S, D)
+ *                (rows pos[b] - window + 1 .. pos[b] under a sliding window).
  * Worked example (one RMSNorm + mat-vec):
  *   moss_plan* p = moss_plan_new();
  *   const moss_view* n[4] = {&y, &rstd, &x, &w};  double s[1] = {1e-5};
@@ -39,7 +40,7 @@ enum moss_plan_op {
   MOSS_PLAN_COPY = 5,       /* views out, a */
   MOSS_PLAN_ROPE = 6,       /* views out, x (B, 1, H, D); scalars rotary_dim, interleaved, base; factors */
   MOSS_PLAN_CACHE_WRITE = 7,/* code b (the sequence); views cache (1, Hkv, S, D), a (1, Hkv, 1, D) */
-  MOSS_PLAN_ATTENTION = 8,  /* views out (B, H, 1, D), q (B, H, 1, D), k, v (B, Hkv, S, D); scalars scale */
+  MOSS_PLAN_ATTENTION = 8,  /* views out (B, H, 1, D), q (B, H, 1, D), k, v (B, Hkv, S, D); scalars scale, window (0: none) */
 };
 
 typedef struct moss_plan moss_plan;

@@ -33,6 +33,7 @@ function attnParams(p: AttentionParams, B: number): void {
   if (ARR + 2 * B > META_LEN) throw new Error(`native attention: batch ${B} too large`);
   meta[SCAL] = p.scale;
   meta[SCAL + 1] = p.causal ? 1 : 0;
+  meta[SCAL + 2] = p.window ?? 0;
   for (let b = 0; b < B; b++) {
     meta[ARR + b] = p.pastLen[b];
     meta[ARR + B + b] = p.kvLen[b];
@@ -82,8 +83,9 @@ function makePlan(n: NativeAddon): DecodePlan {
       n.planAdd(live(), PLAN.rope, 0, sv(0, out), sv(1, x));
     },
     cacheWrite: (cache, a, seq = 0) => n.planAdd(live(), PLAN.cacheWrite, seq, sv(0, cache), sv(1, a)),
-    attention(out, q, k, v, scale): void {
+    attention(out, q, k, v, scale, window = 0): void {
       meta[SCAL] = scale;
+      meta[SCAL + 1] = window;
       n.planAdd(live(), PLAN.attention, 0, sv(0, out), sv(1, q), sv(2, k), sv(3, v));
     },
     run: (pos) => n.planRun(live(), pos),
@@ -180,6 +182,7 @@ function makeBackend(n: NativeAddon): Backend {
       n.attention(sv(0, out), sv(1, q), sv(2, k), sv(3, v), setOpt(4, lse));
     },
     attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, p): void {
+      if (p.window) throw new Error('native attentionBackward: a sliding window is not supported (sdpa takes the composed path)');
       attnParams(p, q.shape[0]);
       n.attentionBackward(sv(0, dq), sv(1, dk), sv(2, dv), sv(3, dout), sv(4, q), sv(5, k), sv(6, v), sv(7, out),
         sv(8, lse));

@@ -2,12 +2,13 @@
  * Scaled dot-product attention for the reference backend, forward (with optional row logsumexp)
  * and backward: q (B, H, Tq, D), k (B, Hkv, Tk, D), v (B, Hkv, Tk, Dv), out (B, H, Tq, Dv); head h
  * reads kv head floor(h / (H / Hkv)) (GQA/MQA). Key j is visible to query i of batch row b when
- * j < kvLen[b] and, if causal, j <= pastLen[b] + i. A query that sees no key gets zeros (lse -inf).
+ * j < kvLen[b] and, if causal, j <= pastLen[b] + i and, under a sliding window W, j > pastLen[b] + i - W.
+ * A query that sees no key gets zeros (lse -inf).
  * Everything in f64; the backward recomputes the softmax row from scratch (it does not trust the
  * given lse/out, so it checks the fast kernels' math rather than repeating it):
  * dV_j += P_ij dO_i, dP_ij = dO_i . v_j, dS_ij = P_ij (dP_ij - sum_k P_ik dP_ik),
  * dQ_i = scale sum_j dS_ij k_j, dK_j += scale dS_ij q_i.
- * Not here: dropout, alibi, sliding windows.
+ * Not here: dropout, alibi.
  */
 import type { AttentionParams, View } from '../backend.js';
 import { readF32, write } from './strided.js';
@@ -19,12 +20,15 @@ function dims(q: View, k: View, v: View): Dims {
   return { B, H, Tq, D, Hkv: k.shape[1], Tk: k.shape[2], Dv: v.shape[3], group: H / k.shape[1] };
 }
 
-function visible(p: AttentionParams, b: number, i: number, Tk: number): number {
+/** Keys lo .. lo + n - 1 are visible to query i of batch row b. */
+function visible(p: AttentionParams, b: number, i: number, Tk: number): { lo: number; n: number } {
   const kvLen = Math.min(p.kvLen[b], Tk);
-  return Math.max(0, p.causal ? Math.min(kvLen, p.pastLen[b] + i + 1) : kvLen);
+  const end = Math.max(0, p.causal ? Math.min(kvLen, p.pastLen[b] + i + 1) : kvLen);
+  const lo = p.causal && p.window ? Math.min(end, Math.max(0, p.pastLen[b] + i + 1 - p.window)) : 0;
+  return { lo, n: end - lo };
 }
 
-/** Softmax weights of query row qo against keys at kvBase (n visible); returns the logsumexp. */
+/** Softmax weights of query row qo against the n keys from kvBase; returns the logsumexp. */
 function probs(w: Float64Array, qs: Float64Array | Float32Array, qo: number, ks: Float64Array | Float32Array, kvBase: number,
   n: number, D: number, scale: number): number {
   let max = -Infinity;
@@ -56,11 +60,11 @@ export function attention(out: View, q: View, k: View, v: View, p: AttentionPara
       const hk = b * Hkv + Math.floor(h / group);
       for (let i = 0; i < Tq; i++) {
         const row = (b * H + h) * Tq + i;
-        const n = visible(p, b, i, Tk);
+        const { lo, n } = visible(p, b, i, Tk);
         if (n <= 0) continue;
-        l[row] = probs(w, qs, row * D, ks, hk * Tk * D, n, D, p.scale);
+        l[row] = probs(w, qs, row * D, ks, (hk * Tk + lo) * D, n, D, p.scale);
         for (let j = 0; j < n; j++) {
-          for (let d = 0; d < Dv; d++) y[row * Dv + d] += w[j] * vs[(hk * Tk + j) * Dv + d];
+          for (let d = 0; d < Dv; d++) y[row * Dv + d] += w[j] * vs[(hk * Tk + lo + j) * Dv + d];
         }
       }
     }
@@ -86,15 +90,16 @@ export function attentionBackward(dq: View, dk: View, dv: View, dout: View, q: V
       const hk = b * Hkv + Math.floor(h / group);
       for (let i = 0; i < Tq; i++) {
         const row = (b * H + h) * Tq + i;
-        const n = visible(p, b, i, Tk);
+        const { lo, n } = visible(p, b, i, Tk);
         if (n <= 0) continue;
-        probs(w, qs, row * D, ks, hk * Tk * D, n, D, p.scale);
+        const kv0 = hk * Tk + lo; // first visible key row
+        probs(w, qs, row * D, ks, kv0 * D, n, D, p.scale);
         let rowDot = 0;
         for (let j = 0; j < n; j++) {
           let s = 0;
           for (let d = 0; d < Dv; d++) {
-            s += gs[row * Dv + d] * vs[(hk * Tk + j) * Dv + d];
-            gv[(hk * Tk + j) * Dv + d] += w[j] * gs[row * Dv + d];
+            s += gs[row * Dv + d] * vs[(kv0 + j) * Dv + d];
+            gv[(kv0 + j) * Dv + d] += w[j] * gs[row * Dv + d];
           }
           dp[j] = s;
           rowDot += w[j] * s;
@@ -102,8 +107,8 @@ export function attentionBackward(dq: View, dk: View, dv: View, dout: View, q: V
         for (let j = 0; j < n; j++) {
           const ds = w[j] * (dp[j] - rowDot) * p.scale;
           for (let d = 0; d < D; d++) {
-            gq[row * D + d] += ds * ks[(hk * Tk + j) * D + d];
-            gk[(hk * Tk + j) * D + d] += ds * qs[row * D + d];
+            gq[row * D + d] += ds * ks[(kv0 + j) * D + d];
+            gk[(kv0 + j) * D + d] += ds * qs[row * D + d];
           }
         }
       }

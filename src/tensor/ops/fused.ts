@@ -141,11 +141,14 @@ export interface SdpaOptions {
   pastLen?: readonly number[];
   /** Valid keys per batch row (default: Tk). */
   kvLen?: readonly number[];
+  /** Causal sliding window: query i sees only keys j > pastLen + i - window (default: none). */
+  window?: number;
 }
 
 /**
  * Scaled dot-product attention: q (B, H, Tq, D), k/v (B, Hkv, Tk, D), H % Hkv == 0 (GQA).
- * Query i (absolute position pastLen + i) sees keys j <= pastLen + i when causal, j < kvLen.
+ * Query i (absolute position pastLen + i) sees keys j <= pastLen + i when causal, j < kvLen, and
+ * j > pastLen + i - window under a causal sliding window.
  */
 export function sdpa(q: Tensor, k: Tensor, v: Tensor, o: SdpaOptions = {}): Tensor {
   same('attention', q, k, v);
@@ -162,13 +165,16 @@ export function sdpa(q: Tensor, k: Tensor, v: Tensor, o: SdpaOptions = {}): Tens
     causal: o.causal ?? true,
     pastLen: o.pastLen ?? new Array(B).fill(Tk - Tq),
     kvLen: o.kvLen ?? new Array(B).fill(Tk),
+    ...(o.window ? { window: o.window } : {}),
   };
+  if (o.window !== undefined && (!Number.isInteger(o.window) || o.window < 0)) throw new Error(`attention: window must be a non-negative integer, got ${o.window}`);
   for (let b = 0; b < B; b++) {
     if (p.kvLen[b] > Tk || p.kvLen[b] < 1 || p.pastLen[b] < 0) throw new Error(`attention: bad pastLen/kvLen for batch row ${b}`);
   }
   const be = q.backend;
   const grad = needsGrad([q, k, v]);
-  if (be.supports('attention') && (!grad || be.supports('attentionBackward'))) {
+  // windowed attention with grads takes the composed path (the fused backwards have no window)
+  if (be.supports('attention') && (!grad || (be.supports('attentionBackward') && !p.window))) {
     // fused: the kernels take strided views (no copies of transposed q/k/v); with grads the
     // forward keeps the row logsumexp and the backward recomputes P from it (flash-attention-2)
     const out = empty(q, q.dtype, [B, H, Tq, v.shape[3]]);
@@ -191,7 +197,8 @@ export function sdpa(q: Tensor, k: Tensor, v: Tensor, o: SdpaOptions = {}): Tens
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < Tq; i++) {
       for (let j = 0; j < Tk; j++) {
-        mask[(b * Tq + i) * Tk + j] = j < p.kvLen[b] && (!p.causal || j <= p.pastLen[b] + i) ? 1 : 0;
+        const inWindow = !p.causal || !p.window || j > p.pastLen[b] + i - p.window;
+        mask[(b * Tq + i) * Tk + j] = j < p.kvLen[b] && (!p.causal || j <= p.pastLen[b] + i) && inWindow ? 1 : 0;
       }
     }
   }

@@ -2,29 +2,31 @@
  * LLaMA / Mistral / Qwen2 (HF modeling_llama.py, modeling_qwen2.py): pre-norm RMSNorm blocks,
  * grouped-query attention, rotary embeddings with rope_theta, SwiGLU MLP, optional q/k/v biases
  * (Qwen2), tied or untied head. Fields are named like HF checkpoint keys (model.layers.N.self_attn.
- * q_proj.weight ...); GGUF and llama2.c sources rename their tensors to these (gguf-model.ts,
- * llama2c.ts). Rope pairs: HF checkpoints use half-split pairs (rotate_half); llama.cpp's GGUF
+ * q_proj.weight ...); GGUF and llama2.c sources rename their tensors to these (llama/gguf.ts,
+ * llama/llama2c.ts). Rope pairs: HF checkpoints use half-split pairs (rotate_half); llama.cpp's GGUF
  * (arch llama) and llama2.c store q/k rows permuted for adjacent pairs, which interleaved rope on
  * the stored rows reproduces exactly (q.k is unchanged by the same permutation of both), so no
  * weight is rewritten.
  * Rope scaling: HF rope_scaling 'linear' and 'llama3' (Llama 3.1+) become per-pair frequency
  * factors (rope-scaling.ts), as do a GGUF's rope_freqs tensor and linear scaling keys.
- * Not here: position-dependent rope scaling (dynamic NTK, YaRN, LongRoPE: refused), sliding-window
- * attention (positions past Mistral's window are refused, see positions(); exact below it), MoE.
+ * Sliding-window attention (Mistral): the cache keeps every position and attention reads the last
+ * `sliding_window` of them (see hfSlidingWindow()).
+ * Not here: position-dependent rope scaling (dynamic NTK, YaRN, LongRoPE: refused), a rolling
+ * (window-sized) KV cache, Qwen2's per-layer windows (refused), MoE.
  * Legend: B batch, T time, C channels, H query heads, Hkv kv heads, D head dim, I MLP width.
  */
-import type { Backend } from '../backends/backend.js';
-import { Module, type Embedding, type Linear, type RMSNorm } from '../nn/index.js';
-import { ops, type Tensor } from '../tensor/index.js';
-import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
-import { ids, int, num, type Json } from './config.js';
+import type { Backend } from '../../backends/backend.js';
+import { Module, type Embedding, type Linear, type RMSNorm } from '../../nn/index.js';
+import { ops, type Tensor } from '../../tensor/index.js';
+import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
+import { ids, int, num, type Json } from '../config.js';
 import { hfRopeFactors } from './rope-scaling.js';
-import { planned } from './decode-plan.js';
-import { KVCache } from './kv-cache.js';
-import { loadLinear, loadRMSNorm } from './layers.js';
-import { loadEmbedding } from './quant-embedding.js';
-import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
-import type { WeightLoader } from './weights.js';
+import { planned } from '../decode-plan.js';
+import { KVCache } from '../kv-cache.js';
+import { loadLinear, loadRMSNorm } from '../layers.js';
+import { loadEmbedding } from '../quant-embedding.js';
+import type { CausalLM, ForwardOptions, ModelInfo } from '../types.js';
+import type { WeightLoader } from '../weights.js';
 
 export interface LlamaConfig {
   modelType: string;
@@ -41,9 +43,10 @@ export interface LlamaConfig {
   ropeFactors: number[] | null;
   /** true: adjacent pairs (GGUF llama, llama2.c); false: half-split pairs (HF). */
   ropeInterleaved: boolean;
-  /** Positions the model can attend over: max_position_embeddings, or Mistral's sliding window when smaller. */
+  /** Positions the model can attend over (max_position_embeddings, GGUF context_length). */
   maxPositions: number;
-  /** The sliding window that capped maxPositions (HF `sliding_window`), or null. */
+  /** Mistral's sliding window (HF `sliding_window`, GGUF `<arch>.attention.sliding_window`): each
+   *  query sees the last slidingWindow positions, itself included; null/absent: full attention. */
   slidingWindow?: number | null;
   tieWordEmbeddings: boolean;
   /** q/k/v projections carry biases (Qwen2). */
@@ -53,16 +56,20 @@ export interface LlamaConfig {
 }
 
 /**
- * max_position_embeddings, capped by a sliding window (Mistral v0.1: 4096 of 32768) that applies:
- * attention past the window is not implemented, and within it a sliding window changes nothing, so
- * positions beyond it are refused (checkChunk) rather than computed wrongly. Qwen2's
- * `use_sliding_window: false` turns it off. GGUF files carry no window (llama.cpp ignores it too).
+ * max_position_embeddings and Mistral's sliding window (HF `sliding_window`, Mistral v0.1: 4096 of
+ * 32768): each query attends to the last `sliding_window` positions, itself included (HF's mask
+ * kv > q - window; llama.cpp's SWA). null when absent, null, or not below the positions (then it
+ * changes nothing). Qwen2 windows only layers from `max_window_layers` on and only with
+ * `use_sliding_window: true` (no released Qwen2 sets it): that is refused rather than guessed.
  */
-function positions(cfg: Json, file: string): { maxPositions: number; slidingWindow: number | null } {
-  const max = int(cfg, file, 'max_position_embeddings');
+export function hfSlidingWindow(cfg: Json, file: string, maxPositions: number): number | null {
   const w = cfg.sliding_window;
-  if (typeof w === 'number' && Number.isInteger(w) && w > 0 && cfg.use_sliding_window !== false && w < max) return { maxPositions: w, slidingWindow: w };
-  return { maxPositions: max, slidingWindow: null };
+  const qwen2 = cfg.model_type === 'qwen2';
+  const on = qwen2 ? cfg.use_sliding_window === true : cfg.use_sliding_window !== false;
+  if (!on || w === null || w === undefined) return null;
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 1) throw new Error(`${file}: sliding_window must be a positive integer or null, got ${JSON.stringify(w)}`);
+  if (qwen2) throw new Error(`${file}: use_sliding_window: true (Qwen2's per-layer window from max_window_layers) is not supported`);
+  return w < maxPositions ? w : null;
 }
 
 /** Reads an HF llama/mistral/qwen2 config.json object. */
@@ -89,7 +96,8 @@ export function parseLlamaConfig(cfg: Json, file: string): LlamaConfig {
     ropeTheta,
     ropeFactors: hfRopeFactors(cfg.rope_scaling, headDim, ropeTheta, file),
     ropeInterleaved: false,
-    ...positions(cfg, file),
+    maxPositions: int(cfg, file, 'max_position_embeddings'),
+    slidingWindow: hfSlidingWindow(cfg, file, int(cfg, file, 'max_position_embeddings')),
     tieWordEmbeddings: cfg.tie_word_embeddings === true,
     qkvBias: modelType === 'qwen2' || cfg.attention_bias === true,
     bosId: bos.length ? bos[0] : null,
@@ -120,7 +128,7 @@ class LlamaAttention extends Module {
     const q = ops.rope(this.q_proj.forward(h).reshape(B, T, H, D), positions, rot); // (B, T, H, D)
     const k = ops.rope(this.k_proj.forward(h).reshape(B, T, Hkv, D), positions, rot); // (B, T, Hkv, D)
     const v = this.v_proj.forward(h).reshape(B, T, Hkv, D);
-    return this.o_proj.forward(causalAttention(q, k, v, cache, layer, starts)); // (B, T, C)
+    return this.o_proj.forward(causalAttention(q, k, v, cache, layer, starts, this._c.slidingWindow ?? 0)); // (B, T, C)
   }
 }
 
@@ -197,7 +205,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   forwardOps(ids: Tensor, o: ForwardOptions): Tensor {
     const [B, T] = ids.shape;
     const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
-    const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts, this.config.slidingWindow ? ` (its sliding window: attention past it is not implemented)` : '');
+    const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts);
     const positions = chunkPositions(ids, starts, T);
     let x = o.embeds ?? this.embed(ids); // (B, T, C)
     this.model.layers.forEach((layer, i) => {

@@ -1,15 +1,15 @@
 /**
  * Karpathy's llama2.c checkpoints (.bin, run.c layout) as LLaMA models. io's reader (src/io/
  * llama2c.ts) maps every tensor zero-copy under HF names and keeps q/k in llama2.c's adjacent-pair
- * rope layout, so the model uses interleaved rope (see llama.ts) and no weight is rewritten.
+ * rope layout, so the model uses interleaved rope (see ./model.ts) and no weight is rewritten.
  * llama2.c has no ids in the file: BOS is 1 and EOS 2 (its tokenizer.bin convention).
  * Not here: the v1/v2 exports and int8 files (io refuses them).
  */
-import type { Backend } from '../backends/backend.js';
-import { readLlama2c } from '../io/index.js';
-import { checkLlamaConfig, LlamaForCausalLM, type LlamaConfig } from './llama.js';
-import type { CausalLM } from './types.js';
-import { mapSource, WeightLoader } from './weights.js';
+import type { Backend } from '../../backends/backend.js';
+import { readLlama2c } from '../../io/index.js';
+import { checkLlamaConfig, LlamaForCausalLM, type LlamaConfig } from './model.js';
+import type { CausalLM } from '../types.js';
+import { mapSource, WeightLoader } from '../weights.js';
 
 export function loadLlama2cModel(path: string, backend: Backend): CausalLM {
   const f = readLlama2c(path);

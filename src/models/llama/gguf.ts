@@ -1,19 +1,16 @@
 /**
  * LLaMA-family models from a llama.cpp .gguf file: hyper-parameters from `<arch>.*` metadata,
  * tensors renamed from llama.cpp names (token_embd, blk.N.attn_q, ..., output_norm, output) to the
- * HF names llama.ts walks. llama.cpp's converter permutes q/k rows of arch `llama` for adjacent-pair
- * rope, so those use interleaved rope (see llama.ts); qwen2 is stored unpermuted (NEOX rope).
- * Arch `moss` (our naming, written by `moss quantize` and bench/decode-model.ts; docs/quantization.md):
- * tensors keep their HF names and metadata `moss.config` holds the config.json text.
- * Not here: other architectures (refused by name), K-quant compute (io refuses those tensors).
+ * HF names llama/model.ts walks. llama.cpp's converter permutes q/k rows of arch `llama` for adjacent-pair
+ * rope, so those use interleaved rope (see llama/model.ts); qwen2 is stored unpermuted (NEOX rope).
+ * Not here: arch `moss` (../moss/gguf.ts), other architectures (refused by ../load.ts), K-quant
+ * compute (io refuses those tensors).
  */
-import type { Backend, View } from '../backends/backend.js';
-import { readGguf } from '../io/index.js';
-import type { Json } from './config.js';
-import { checkLlamaConfig, LlamaForCausalLM, type LlamaConfig } from './llama.js';
-import { MossForCausalLM, parseMossConfig } from './moss.js';
-import type { CausalLM } from './types.js';
-import { mapSource, WeightLoader } from './weights.js';
+import type { Backend, View } from '../../backends/backend.js';
+import type { GgufFile } from '../../io/index.js';
+import { checkLlamaConfig, LlamaForCausalLM, type LlamaConfig } from './model.js';
+import type { CausalLM } from '../types.js';
+import { mapSource, WeightLoader } from '../weights.js';
 
 /** llama.cpp tensor names and their HF names (N: layer, S: weight or bias). */
 const NAMES: Array<[string, string]> = [
@@ -46,14 +43,13 @@ function rename(name: string, from: 0 | 1): string | undefined {
 /** Architectures whose q/k llama.cpp stores permuted for adjacent-pair (NORM) rope. */
 const INTERLEAVED: Record<string, boolean> = { llama: true, mistral: true, qwen2: false };
 
-export function loadGgufModel(path: string, backend: Backend): CausalLM {
-  const g = readGguf(path);
+/** The llama-family `general.architecture` values this file loads. */
+export const LLAMA_GGUF_ARCHS: readonly string[] = Object.keys(INTERLEAVED);
+
+/** A llama-family model from the already-read GGUF `g` of `path` (arch one of LLAMA_GGUF_ARCHS). */
+export function loadLlamaGguf(path: string, g: GgufFile, backend: Backend): CausalLM {
   const md = g.metadata;
-  const arch = md['general.architecture'];
-  if (arch === 'moss') return loadMoss(path, g, backend);
-  if (typeof arch !== 'string' || !(arch in INTERLEAVED)) {
-    throw new Error(`${path}: general.architecture ${JSON.stringify(arch)} is not supported (supported: ${[...Object.keys(INTERLEAVED), 'moss'].join(', ')})`);
-  }
+  const arch = md['general.architecture'] as string;
   const need = (key: string): number => {
     const v = md[`${arch}.${key}`];
     if (typeof v !== 'number') throw new Error(`${path}: metadata '${arch}.${key}' is missing`);
@@ -90,6 +86,7 @@ export function loadGgufModel(path: string, backend: Backend): CausalLM {
     ropeFactors: ggufRopeFactors(path, arch, md, g.tensors.get('rope_freqs.weight'), headDim),
     ropeInterleaved: INTERLEAVED[arch],
     maxPositions: need('context_length'),
+    slidingWindow: ggufWindow(path, arch, md, need('context_length')),
     tieWordEmbeddings: !renamed.has('lm_head.weight'),
     qkvBias: renamed.has('model.layers.0.self_attn.q_proj.bias'),
     bosId: typeof bos === 'number' ? bos : null,
@@ -120,17 +117,11 @@ function ggufRopeFactors(path: string, arch: string, md: Record<string, unknown>
   return (f ?? new Array<number>(headDim / 2).fill(1)).map((x) => x * factor);
 }
 
-/** Arch `moss`: HF tensor names as stored, hyper-parameters from the config.json text in `moss.config`. */
-function loadMoss(path: string, g: ReturnType<typeof readGguf>, backend: Backend): CausalLM {
-  for (const t of g.tensorInfos) if (t.dtype === null) throw new Error(`${path}: tensor '${t.name}' has type ${t.typeName}, which the engine cannot compute with`);
-  const text = g.metadata['moss.config'];
-  if (typeof text !== 'string') throw new Error(`${path}: metadata 'moss.config' (the config.json text) is missing`);
-  let cfg: Json;
-  try {
-    cfg = JSON.parse(text) as Json;
-  } catch (e) {
-    throw new Error(`${path}: metadata 'moss.config' is not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-  const w = new WeightLoader(mapSource(path, [{ file: path, tensors: g.tensors }]), backend, `${path} moss.config`);
-  return MossForCausalLM.load(parseMossConfig(cfg, `${path} moss.config`), w);
+/** `<arch>.attention.sliding_window` (Mistral's window, written by `moss quantize`; llama.cpp's key
+ *  for SWA models) when below the context, else null. */
+function ggufWindow(path: string, arch: string, md: Record<string, unknown>, context: number): number | null {
+  const w = md[`${arch}.attention.sliding_window`];
+  if (w === undefined || w === 0) return null;
+  if (typeof w !== 'number' || !Number.isInteger(w) || w < 0) throw new Error(`${path}: ${arch}.attention.sliding_window must be a non-negative integer, got ${JSON.stringify(w)}`);
+  return w < context ? w : null;
 }

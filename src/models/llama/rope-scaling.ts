@@ -7,7 +7,7 @@
  * Deliberately does not: position-dependent schemes (dynamic NTK, YaRN, LongRoPE change with the
  * sequence length or scale attention): those are refused with the file named.
  */
-import type { Json } from './config.js';
+import type { Json } from '../config.js';
 
 /** Llama 3.1 factors for headDim / 2 pairs. */
 export function llama3Factors(headDim: number, theta: number, factor: number, lowFreqFactor: number, highFreqFactor: number, oldContext: number): number[] {

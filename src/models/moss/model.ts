@@ -9,17 +9,17 @@
  * Not here: dropout (inference), GPTQ int4/int8 layers (later), multi-device sharding.
  * Legend: B batch, T time, C channels (n_embd), H heads, D head dim, V vocab.
  */
-import type { Backend } from '../backends/backend.js';
-import { Module, type Embedding, type LayerNorm, type Linear } from '../nn/index.js';
-import { ops, type Tensor } from '../tensor/index.js';
-import { causalAttention, checkChunk, chunkPositions, lastRows } from './attention.js';
-import { ids, int, num, type Json } from './config.js';
-import { planned } from './decode-plan.js';
-import { KVCache } from './kv-cache.js';
-import { loadLayerNorm, loadLinear } from './layers.js';
-import { loadEmbedding } from './quant-embedding.js';
-import type { CausalLM, ForwardOptions, ModelInfo } from './types.js';
-import type { WeightLoader } from './weights.js';
+import type { Backend } from '../../backends/backend.js';
+import { Module, type Embedding, type LayerNorm, type Linear } from '../../nn/index.js';
+import { ops, type Tensor } from '../../tensor/index.js';
+import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
+import { ids, int, num, type Json } from '../config.js';
+import { planned } from '../decode-plan.js';
+import { KVCache } from '../kv-cache.js';
+import { loadLayerNorm, loadLinear } from '../layers.js';
+import { loadEmbedding } from '../quant-embedding.js';
+import type { CausalLM, ForwardOptions, ModelInfo } from '../types.js';
+import type { WeightLoader } from '../weights.js';
 
 /** MOSS packs qkv for 4 TPU shards: view qkv as (..., 4, 3C/4) and split each shard in q, v, k order. */
 const MP_NUM = 4;

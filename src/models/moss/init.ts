@@ -5,12 +5,12 @@
  * embedding weights, zero biases, LayerNorm weight 1 / bias 0.
  * Not here: other architectures, muP-style scaled inits.
  */
-import type { Backend, View } from '../backends/backend.js';
-import { defaultBackend } from '../backends/index.js';
-import type { Json } from '../models/config.js';
-import { MossForCausalLM, parseMossConfig, type MossConfig } from '../models/moss.js';
-import { mapSource, WeightLoader } from '../models/weights.js';
-import { full, Generator, randn, type Tensor } from '../tensor/index.js';
+import type { Backend, View } from '../../backends/backend.js';
+import { defaultBackend } from '../../backends/index.js';
+import type { Json } from '../config.js';
+import { MossForCausalLM, parseMossConfig, type MossConfig } from './model.js';
+import { mapSource, WeightLoader } from '../weights.js';
+import { full, Generator, randn, type Tensor } from '../../tensor/index.js';
 
 export interface MossShape {
   vocabSize: number;

@@ -37,7 +37,8 @@
         "native/src/quant/isa_scalar.cc",
         "native/src/kquant/kquant.cc",
         "native/src/kquant/quantize.cc",
-        "native/src/kquant/dot_scalar.cc"
+        "native/src/kquant/dot_scalar.cc",
+        "native/src/gptq/gptq.cc"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "conditions": [

@@ -13,6 +13,7 @@
  * tokens its `[start+5, end-2)` span keeps).
  * Deliberately not here: running plugins (./loop.ts), the meta instruction text (./meta.ts).
  */
+import { readFileSync } from 'node:fs';
 import type { Tokenizer } from '../tokenizer/types.js';
 
 /** Field names as the SFT data spells them, in order. */
@@ -59,6 +60,20 @@ export function checkRecord(x: unknown): SftRecord {
     }
   }
   return r;
+}
+
+/** The records of a JSONL file, strictly: the first bad line throws `<file>:<line>: <reason>`. */
+export function readRecords(file: string): SftRecord[] {
+  const out: SftRecord[] = [];
+  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push(checkRecord(JSON.parse(line)));
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: ${(e as Error).message}`, { cause: e });
+    }
+  });
+  return out;
 }
 
 /** The record's turns in order (`turn_1` … `turn_<num_turns>`). */

@@ -9,8 +9,8 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { annotateItem, annotateStats, toAnnotateItem, type AnnotateItem, type JudgeMode, type Judgement } from '../data/pipeline/annotate.js';
 import { createCaller } from '../data/pipeline/call.js';
-import { readJsonLines, type BadLine } from '../data/pipeline/inputs.js';
-import { runPipeline, type Item } from '../data/pipeline/runner.js';
+import { readItems, type BadLine } from '../data/pipeline/inputs.js';
+import { runPipeline } from '../data/pipeline/runner.js';
 import { number } from './flags.js';
 import { callerOptions, concurrencyOf, endpointOptions, finish, reportBad, type EndpointFlags } from './pipeline-flags.js';
 
@@ -42,19 +42,7 @@ export function register(program: Command): void {
       const mode: JudgeMode = f.judge ? 'rule' : (f.mode as JudgeMode);
       const { concurrency, maxErrors } = concurrencyOf(f);
       const bad: BadLine[] = [];
-      const items: Item<AnnotateItem>[] = [];
-      const seen = new Set<string>();
-      for (const { value, line } of readJsonLines(f.in, bad)) {
-        const where = `${f.in}:${line}`;
-        try {
-          const it = toAnnotateItem(value, where);
-          if (seen.has(it.id)) throw new Error(`id "${it.id}" repeats an earlier line`);
-          seen.add(it.id);
-          items.push({ id: it.id, input: it });
-        } catch (e) {
-          bad.push({ where, reason: (e as Error).message });
-        }
-      }
+      const items = readItems(f.in, bad, toAnnotateItem);
       reportBad(bad);
       const caller = co ? createCaller(co) : null;
       const opts = { mode, chat: caller?.chat, judgeName: f.model, model: f.model, reasks: number('reasks', f.reasks, { int: true, min: 0, max: 20 }), seed: number('seed', f.seed, { int: true }), maxTokens: number('max-tokens', f.maxTokens, { int: true, min: 1 }) };

@@ -11,8 +11,8 @@ import { generationDefaults } from '../generate/index.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel } from '../models/load.js';
 import { createPlugins } from '../plugins/index.js';
-import { readJsonLines, type BadLine } from '../data/pipeline/inputs.js';
-import { runPipeline, type Item } from '../data/pipeline/runner.js';
+import { readItems, type BadLine } from '../data/pipeline/inputs.js';
+import { runPipeline } from '../data/pipeline/runner.js';
 import { BatchSampler, encodeContext, promptContext, type SampleItem } from '../data/pipeline/sample.js';
 import { number } from './flags.js';
 import { engineFromFlags } from './options.js';
@@ -70,19 +70,7 @@ export function register(program: Command): void {
       const batch = number('batch-size', f.batchSize, { int: true, min: 1, max: 256 })!;
       configureEngine(engineFromFlags({ threads: f.threads }));
       const bad: BadLine[] = [];
-      const items: Item<SampleItem>[] = [];
-      const seen = new Set<string>();
-      for (const { value, line } of readJsonLines(f.contexts, bad)) {
-        const where = `${f.contexts}:${line}`;
-        try {
-          const it = toItem(value, where);
-          if (seen.has(it.id)) throw new Error(`id "${it.id}" repeats an earlier line`);
-          seen.add(it.id);
-          items.push({ id: it.id, input: it });
-        } catch (e) {
-          bad.push({ where, reason: (e as Error).message });
-        }
-      }
+      const items = readItems(f.contexts, bad, toItem);
       reportBad(bad);
       const loaded = loadModel(f.model);
       const tokenizer = loadTokenizer(f.tokenizer ?? f.model);

@@ -58,7 +58,8 @@ function searchCached(docsDir: string, query: string) {
   return hits;
 }
 
-function arithmetic(g: Generator): string {
+/** A random calculator expression (1-3 operators, sometimes parenthesised); synth-v2 draws the same. */
+export function arithmetic(g: Generator): string {
   const n = () => (g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
   const op = () => pick(g, ['+', '-', '*', '/']);
   const r = g.uniform();

@@ -18,6 +18,7 @@ import { searchLocal } from '../plugins/search/local.js';
 import { Generator } from '../tensor/index.js';
 import { documentFacts } from './docs.js';
 import { reservedForEval } from './heldout.js';
+import { arithmetic } from './synth-plugins.js';
 
 export type IntentV2 = 'calc' | 'words' | 'percent' | 'power' | 'linear' | 'system' | 'search' | 'image' | 'chat' | 'refusal';
 type Lang = 'en' | 'zh';
@@ -106,15 +107,6 @@ export function zhWords(n: number): string {
 }
 
 const OP_WORDS: Record<string, Record<Lang, string>> = { '+': { en: 'plus', zh: '加' }, '-': { en: 'minus', zh: '减' }, '*': { en: 'times', zh: '乘以' }, '/': { en: 'divided by', zh: '除以' } };
-
-function arithmetic(g: Generator): string {
-  const n = () => (g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
-  const op = () => pick(g, ['+', '-', '*', '/']);
-  const r = g.uniform();
-  if (r < 0.6) return `${n()}${op()}${n()}`;
-  if (r < 0.85) return `(${n()}${pick(g, ['+', '-'])}${n()})${pick(g, ['*', '/'])}${n()}`;
-  return `${n()}${op()}${n()}${pick(g, ['+', '-'])}${n()}`;
-}
 
 interface Draft {
   human: string;

@@ -9,10 +9,10 @@
  * from the web in the data and cannot be checked offline, so those turns count for the plugin only.
  * Not here: the synthetic split (./tools.ts), judging free-text quality.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCommands } from '../chat/commands.js';
-import { checkRecord, fieldBody, recordTurns, type TurnFields } from '../chat/format.js';
+import { fieldBody, readRecords, recordTurns, type TurnFields } from '../chat/format.js';
 import { chatTurn, type TokenGenerator } from '../chat/loop.js';
 import { parseSwitches } from '../chat/meta.js';
 import type { Plugin } from '../plugins/index.js';
@@ -71,14 +71,7 @@ export function realCases(dir: string): RealCase[] {
   if (!files.length) throw new Error(`${dir}: no plugins.*.jsonl files`);
   const out: RealCase[] = [];
   for (const f of files) {
-    readFileSync(join(dir, f), 'utf8').split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      let rec;
-      try {
-        rec = checkRecord(JSON.parse(line));
-      } catch (e) {
-        throw new Error(`${join(dir, f)}:${i + 1}: ${(e as Error).message}`, { cause: e });
-      }
+    for (const rec of readRecords(join(dir, f))) {
       const turns = recordTurns(rec);
       turns.forEach((t, k) => {
         const body = t.Commands ? fieldBody('Commands', t.Commands).trim() : 'None';
@@ -87,7 +80,7 @@ export function realCases(dir: string): RealCase[] {
         if (!expected.length) return;
         out.push({ file: f, conversation: rec.conversation_id, turn: k + 1, meta: rec.meta_instruction, history: turns.slice(0, k), prompt: humanOf(t), expected, numbers: recordedNumbers(t['Tool Responses'] ?? '') });
       });
-    });
+    }
   }
   return out;
 }

@@ -10,10 +10,10 @@
  * scripted stand-ins and the CLI with ModelGenerator (greedy).
  * Not here: sampling-based evaluation, LLM judges, the real human plugin prompts (./tools-real.ts).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRecord, recordTurns, ROLE, type TurnFields } from '../chat/format.js';
+import { readRecords, recordTurns, ROLE, type TurnFields } from '../chat/format.js';
 import { chatTurn, type TokenGenerator } from '../chat/loop.js';
 import { parseSwitches } from '../chat/meta.js';
 import { writeDocuments } from '../data/docs.js';
@@ -98,16 +98,7 @@ export function trainingPrompts(docsDir: string, files: readonly string[] = [], 
   for (const s of sets) for (const c of synthConversations(s.conversations, s.seed, docsDir, s.mix, s.zhShare)) out.add(normPrompt(humanText(c.record.chat.turn_1)));
   for (const d of drills) for (const r of copyDrills(d.count, d.seed, 10, d.hard)) for (const t of recordTurns(r)) out.add(normPrompt(humanText(t)));
   for (const f of files) {
-    readFileSync(f, 'utf8').split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      let rec;
-      try {
-        rec = checkRecord(JSON.parse(line));
-      } catch (e) {
-        throw new Error(`${f}:${i + 1}: ${(e as Error).message}`, { cause: e });
-      }
-      for (const t of recordTurns(rec)) out.add(normPrompt(humanText(t)));
-    });
+    for (const rec of readRecords(f)) for (const t of recordTurns(rec)) out.add(normPrompt(humanText(t)));
   }
   return out;
 }

@@ -10,7 +10,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkRecord, fieldBody, recordTurns } from '../chat/format.js';
+import { fieldBody, readRecords, recordTurns } from '../chat/format.js';
 import { judgePair, type ChatFn, type PairJudgement } from '../data/pipeline/judge/index.js';
 
 export interface WinrateItem {
@@ -35,17 +35,10 @@ export interface WinrateResult {
 export function heldoutPrompts(dir: string): string[] {
   const out: string[] = [];
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.jsonl')).sort()) {
-    readFileSync(join(dir, f), 'utf8').split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      let rec;
-      try {
-        rec = checkRecord(JSON.parse(line));
-      } catch (e) {
-        throw new Error(`${join(dir, f)}:${i + 1}: ${(e as Error).message}`, { cause: e });
-      }
+    for (const rec of readRecords(join(dir, f))) {
       const h = recordTurns(rec)[0]?.Human;
       if (h) out.push(fieldBody('Human', h).trim());
-    });
+    }
   }
   return out;
 }

@@ -73,12 +73,12 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
   }
   expectRole(cfg, dir, 'policy');
   let src = hfWeights(dir);
-  // MOSS GPTQ releases (-int4/-int8): qweight/qzeros/scales/g_idx become engine q4_0/q8_0 blocks at load
+  // MOSS GPTQ releases (-int4/-int8): qweight/qzeros/scales/g_idx are repacked exactly (gq4/gq8) at load
   const wbits = cfg.wbits ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.bits;
   if (wbits !== undefined || src.has('transformer.h.0.attn.qkv_proj.qweight')) {
     if (wbits !== undefined && wbits !== 4 && wbits !== 8) throw new Error(`${file}: wbits ${String(wbits)} is not supported (4 or 8)`);
     const gs = Number(cfg.groupsize ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.group_size ?? 0);
-    src = gptqSource(src, wbits === 8 ? 'q8_0' : 'q4_0', gs > 0 ? gs : undefined);
+    src = gptqSource(src, 'gq', gs > 0 ? gs : undefined);
   }
   const w = new WeightLoader(src, backend, file);
   return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);

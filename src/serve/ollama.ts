@@ -15,6 +15,7 @@ import { QueueFullError } from './engine.js';
 import { ApiError, badField, json } from './errors.js';
 import type { ModelNames } from './models.js';
 import type { RouteDeps } from './openai.js';
+import { streamResponse } from './sse.js';
 import { parseChat, parseCompletion } from './validate.js';
 
 export const OLLAMA_VERSION = '0.6.4';
@@ -97,23 +98,11 @@ function messages(list: unknown): unknown[] {
 
 /** NDJSON streaming: one JSON object per line; an error mid-stream becomes one `{"error"}` line. */
 function ndjson(source: AsyncGenerator<unknown>): Response {
-  const enc = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      try {
-        const { value, done } = await source.next();
-        if (done) return ctrl.close();
-        ctrl.enqueue(enc.encode(`${JSON.stringify(value)}\n`));
-      } catch (e) {
-        ctrl.enqueue(enc.encode(`${JSON.stringify({ error: e instanceof ApiError ? e.message : 'internal server error' })}\n`));
-        ctrl.close();
-      }
-    },
-    async cancel() {
-      await source.return(undefined);
-    },
+  return streamResponse(source, {
+    value: (v) => `${JSON.stringify(v)}\n`,
+    error: (e) => `${JSON.stringify({ error: e instanceof ApiError ? e.message : 'internal server error' })}\n`,
+    headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' },
   });
-  return new Response(body, { headers: { 'content-type': 'application/x-ndjson', 'cache-control': 'no-cache' } });
 }
 
 const ns = (ms: number): number => Math.round(ms * 1e6);

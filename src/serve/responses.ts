@@ -13,6 +13,7 @@
 import { startChat, type ChatEvent } from './chat-run.js';
 import { ApiError, badField, json } from './errors.js';
 import type { RouteDeps } from './openai.js';
+import { streamResponse } from './sse.js';
 import { parseChat } from './validate.js';
 
 type Obj = Record<string, unknown>;
@@ -170,22 +171,12 @@ export async function responses(req: Request, body: unknown, d: RouteDeps): Prom
 
 /** SSE with `event: <type>` lines and no `[DONE]` (the Responses stream's framing). */
 function typedSse(source: AsyncGenerator<Obj>): Response {
-  const enc = new TextEncoder();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      try {
-        const { value, done } = await source.next();
-        if (done) return ctrl.close();
-        ctrl.enqueue(enc.encode(`event: ${String(value.type)}\ndata: ${JSON.stringify(value)}\n\n`));
-      } catch (e) {
-        const error = { type: 'error', code: e instanceof ApiError ? e.code : 'server_error', message: e instanceof ApiError ? e.message : 'internal server error', param: e instanceof ApiError ? e.param : null };
-        ctrl.enqueue(enc.encode(`event: error\ndata: ${JSON.stringify(error)}\n\n`));
-        ctrl.close();
-      }
+  return streamResponse(source, {
+    value: (v) => `event: ${String(v.type)}\ndata: ${JSON.stringify(v)}\n\n`,
+    error: (e) => {
+      const error = { type: 'error', code: e instanceof ApiError ? e.code : 'server_error', message: e instanceof ApiError ? e.message : 'internal server error', param: e instanceof ApiError ? e.param : null };
+      return `event: error\ndata: ${JSON.stringify(error)}\n\n`;
     },
-    async cancel() {
-      await source.return(undefined);
-    },
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' },
   });
-  return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' } });
 }

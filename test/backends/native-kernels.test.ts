@@ -391,6 +391,22 @@ describe('native memory', { skip }, () => {
     assert.throws(() => be.fill({ ...o, shape: [2], strides: [5] }, 1), /past its ArrayBuffer/);
   });
 
+  it('big blocks are reused across lengths of one size class, zero-filled and of the asked length', () => {
+    const be = loadNativeBackend()!;
+    // 3.87 MB and 4.0 MB (a batch padded to 944 then 976 rows of 1024 f32) share a class of 4.19 MB
+    for (const [a, b] of [[944 * 4096, 976 * 4096], [976 * 4096, 944 * 4096], [70_000, 65_536]]) {
+      const s = be.alloc(a);
+      new Uint8Array(s.buffer).fill(7);
+      be.free(s);
+      const t = be.alloc(b);
+      assert.equal(t.buffer.byteLength, b);
+      const u = new Uint8Array(t.buffer);
+      assert.ok(u.every((x) => x === 0), `reused block of ${b} bytes not zero-filled`);
+      u.fill(9); // the whole asked length is writable
+      be.free(t);
+    }
+  });
+
   it('mapFile maps a file copy-on-write; errors name the path; writes never reach the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moss-mmap-'));
     try {

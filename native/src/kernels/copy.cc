@@ -5,6 +5,7 @@
 // io/quantize's job).
 #include "common.h"
 #include "../kquant/kquant.h"
+#include "../gptq/gptq.h"
 
 namespace moss {
 static bool is_float(int dt) { return dt == MOSS_F32 || dt == MOSS_F16 || dt == MOSS_BF16; }
@@ -74,6 +75,19 @@ extern "C" void moss_fill(const moss_view* out, double value) {
 }
 
 extern "C" void moss_dequantize(const moss_view* out, const moss_view* a) {
+  if (moss_gq_is(a->dtype)) {  // GPTQ repacked blocks of 128 (gptq/gptq.cc)
+    const int64_t bb = moss_gq_block_bytes(a->dtype);
+    const unsigned char* src = static_cast<const unsigned char*>(a->data);
+    char* dst = ptr(*out);
+    par(numel(*out) / 128, 8, [&](int64_t b0, int64_t b1) {
+      float tmp[128];
+      for (int64_t b = b0; b < b1; b++) {
+        moss_gq_dequantize(a->dtype, src + b * bb, 1, tmp);
+        store_row(out->dtype, dst + b * 128 * dsize(out->dtype), 1, tmp, 128);
+      }
+    });
+    return;
+  }
   if (moss_kq_is(a->dtype)) {  // k-quants / iq4_nl: kquant/kquant.cc decodes whole blocks
     const int64_t bs = moss_kq_block_size(a->dtype), bb = moss_kq_block_bytes(a->dtype), nbk = numel(*out) / bs;
     const unsigned char* src = static_cast<const unsigned char*>(a->data);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "../../include/moss_kernels.h"
+#include "../half.h"
 #include "../threadpool.h"
 #include "internal.h"
 
@@ -24,27 +25,7 @@ const Kernels* kernels_avx512() { return kernels_scalar(); }
 namespace {
 const int8_t kIq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
-float h2f(const uint8_t* p) {
-  const uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
-  const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (man == 0) {
-      bits = sign;
-    } else {
-      int e = -1;
-      do { man <<= 1; e++; } while (!(man & 0x400));
-      bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | man << 13;
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | man << 13;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+inline float h2f(const uint8_t* p) { return moss::half_to_float(p); }
 
 void scale_min_k4(int j, const uint8_t* q, int* d, int* m) {
   if (j < 4) {

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "../../include/moss_kernels.h"
+#include "../half.h"
 #include "../threadpool.h"
 #include "kquant.h"
 
@@ -47,26 +48,7 @@ uint16_t f2h(float f) {  // round to nearest even, like GGML_FP32_TO_FP16
   return (uint16_t)(sign | h);
 }
 
-float h2f(uint16_t h) {
-  const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-  if (exp == 0) {
-    if (man == 0) {
-      bits = sign;
-    } else {
-      int e = -1;
-      do { man <<= 1; e++; } while (!(man & 0x400));
-      bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | man << 13;
-  } else {
-    bits = sign | (exp + 127 - 15) << 23 | man << 13;
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+inline float h2f(uint16_t h) { return moss::half_to_float(h); }
 
 void put16(uint8_t* p, uint16_t v) { p[0] = (uint8_t)(v & 0xff); p[1] = (uint8_t)(v >> 8); }
 

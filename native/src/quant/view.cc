@@ -3,6 +3,7 @@
 // iq4_nl, native/src/kquant). Deliberately does not: touch N-API.
 #include "view.h"
 
+#include "../gptq/gptq.h"
 #include "../kquant/kquant.h"
 #include "quant.h"
 
@@ -15,6 +16,9 @@ void block_of(int dt, int64_t* bs, int64_t* bb) {
   } else if (moss_kq_is(dt)) {
     *bs = moss_kq_block_size(dt);
     *bb = moss_kq_block_bytes(dt);
+  } else if (moss_gq_is(dt)) {
+    *bs = 128;
+    *bb = moss_gq_block_bytes(dt);
   } else {
     *bs = *bb = 0;
   }
@@ -69,7 +73,8 @@ extern "C" void moss_qmatmul_view(const moss_view* op, const moss_view* ap, cons
     const uint8_t* W = static_cast<const uint8_t*>(b.data) + bo / bs * bb;
     const int64_t wr = N > 1 ? S / bs * bb : K / bs * bb;
     float* C = static_cast<float*>(o.data) + oo;
-    if (k) moss_kq_matmul(b.dtype, M, N, K, A, lda, W, wr, C, ldc);
+    if (moss_gq_is(b.dtype)) moss_gq_matmul(b.dtype, M, N, K, A, lda, W, wr, C, ldc);
+    else if (k) moss_kq_matmul(b.dtype, M, N, K, A, lda, W, wr, C, ldc);
     else moss_qmatmul(qt, M, N, K, A, lda, W, wr, C, ldc);
   }
 }

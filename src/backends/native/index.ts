@@ -12,7 +12,7 @@
  */
 import type { AdamWParams, AttentionParams, Backend, BinaryOp, DecodePlan, FusedOp, ReduceOp, RopeParams, Storage,
   UnaryOp, View } from '../backend.js';
-import { isKQuant } from '../dtype.js';
+import { isGptqDType, isKQuant } from '../dtype.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { engineOptions } from '../options.js';
 import { ARR, BINARY_CODE, META_LEN, REDUCE_CODE, SCAL, UNARY_CODE, meta, setOpt, setView as sv } from './marshal.js';
@@ -137,7 +137,7 @@ function makeBackend(n: NativeAddon): Backend {
       // kernels of native/src/quant; qmatmul returns false for layouts it does not take. ---
       if ((b.dtype === 'q8_0' || b.dtype === 'q4_0') && qmatmul?.(sv(0, out), sv(1, a), sv(2, b))) return;
       // k-quant / iq4_nl weights (native/src/kquant, through the same binding): no generic fallback
-      if (isKQuant(b.dtype)) {
+      if (isKQuant(b.dtype) || isGptqDType(b.dtype)) {
         if (qmatmul?.(sv(0, out), sv(1, a), sv(2, b))) return;
         throw new Error(`native matmul: a ${b.dtype} operand must be a transposed 2-d weight with f32 activations`);
       }

@@ -10,6 +10,7 @@
 import { numel, type View } from '../backend.js';
 import { bf16ToF32, DTYPES, f16ToF32, f32ToBf16, f32ToF16, type DType } from '../dtype.js';
 import { q4_0At, q8_0At } from './quant.js';
+import { gptqGetter } from './gptq-blocks.js';
 import { kquantGetter } from './kquant.js';
 
 /** Element offsets of every logical element, in row-major order (walked incrementally). */
@@ -125,6 +126,9 @@ export function getter(v: View): Getter {
     case 'q6_k':
     case 'iq4_nl':
       return kquantGetter(v.dtype, bytesOf(v));
+    case 'gq4':
+    case 'gq8':
+      return gptqGetter(v.dtype, bytesOf(v));
   }
 }
 
@@ -171,6 +175,8 @@ export function setter(v: View): Setter {
     case 'q5_k':
     case 'q6_k':
     case 'iq4_nl':
+    case 'gq4':
+    case 'gq8':
       throw new Error(`ref: cannot write elements of a ${v.dtype} view`);
   }
 }

@@ -8,6 +8,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import type { Item } from './runner.js';
 
 export interface Seed {
   readonly prompt: string;
@@ -35,6 +36,27 @@ export function inputFiles(path: string): string[] {
   const files = readdirSync(path).filter((f) => /\.(jsonl|json|txt)$/.test(f)).sort().map((f) => join(path, f));
   if (!files.length) throw new Error(`${path}: no .jsonl or .txt files in this folder`);
   return files;
+}
+
+/**
+ * The items of a JSONL file whose lines each carry an id: `parse(value, "file:line")` makes one or
+ * throws; bad JSON, a line `parse` refuses and a repeated id go to `bad` (file:line: reason).
+ */
+export function readItems<T extends { id: string }>(file: string, bad: BadLine[], parse: (value: unknown, where: string) => T): Item<T>[] {
+  const items: Item<T>[] = [];
+  const seen = new Set<string>();
+  for (const { value, line } of readJsonLines(file, bad)) {
+    const where = `${file}:${line}`;
+    try {
+      const it = parse(value, where);
+      if (seen.has(it.id)) throw new Error(`id "${it.id}" repeats an earlier line`);
+      seen.add(it.id);
+      items.push({ id: it.id, input: it });
+    } catch (e) {
+      bad.push({ where, reason: (e as Error).message });
+    }
+  }
+  return items;
 }
 
 /** Category from a MOSS prompt/conversation file name, or null. */

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Logit goldens for MOSS GPTQ checkpoints (test/models/gptq-golden.test.ts): tiny MOSS models whose
+four Linears per block are GPTQ-packed as MOSS's -int4 / -int8 releases store them, and the logits of
+PyTorch's forward on the dequantized weights.
+
+Written from ../shared/DESIGN.md's GPTQ paragraph and AutoGPTQ's formulas (not from MOSS.ts code):
+- quantize (GPTQ's Quantizer, asymmetric, per group of `groupsize` input features and per output row):
+  xmin = min(w, 0), xmax = max(w, 0), scale = (xmax - xmin) / maxq stored as f16,
+  zero = round(-xmin / scale) clamped to 1..maxq, q = clamp(round(w / scale) + zero, 0, maxq)
+  (zero >= 1 so that "stored zero - 1" is never negative: GPTQ-for-LLaMa's mask-then-+1 and
+  AutoGPTQ's +1-then-mask readings of qzeros then agree).
+- pack (QuantLinear.pack): qweight int32 (K * bits / 32, N), row i bits [bits*j, bits*j+bits) = q of input
+  feature i * (32 / bits) + j; qzeros int32 (G, N * bits / 32) packed along the output features,
+  holding zero - 1; scales f16 (G, N); g_idx int32 (K) = k // groupsize (groupsize -1: one group);
+  bias f16.
+- dequantize (AutoGPTQ qlinear_cuda_old forward, in f32 instead of f16 so the golden is exact):
+  zeros = ((qzeros[:, :, None] >> wf) .to(int8/int16) + 1) & maxq;  weight = (qweight[:, None, :] >> wf) & maxq
+  W = scales[g_idx] * (weight - zeros[g_idx]), transposed to the Linear layout (N, K).
+The forward is moss_forward of dev/moss_reference.py (written from HF's modeling_codegen.py).
+
+Run with Debian's python3-torch:  /usr/bin/python3 dev/gptq_moss_reference.py
+Writes test/fixtures/models/moss-gptq4 (int4, groupsize 128) and moss-gptq8 (int8, groupsize -1):
+config.json (wbits, groupsize), pytorch_model.bin (torch.save), expected.json (input_ids, logits).
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from moss_reference import OUT, expected, moss_forward, moss_weights, save_json  # noqa: E402
+
+torch.set_grad_enabled(False)
+LINEARS = ('attn.qkv_proj', 'attn.out_proj', 'mlp.fc_in', 'mlp.fc_out')
+
+
+def gptq_quantize(w, bits, groupsize):
+    """w (N, K) f32 -> intweight (K, N), zeros (G, N), scales f16 (G, N), g_idx (K)."""
+    N, K = w.shape
+    gs = K if groupsize == -1 else groupsize
+    G = K // gs
+    maxq = 2 ** bits - 1
+    wg = w.reshape(N, G, gs)
+    xmin = torch.clamp(wg.min(-1).values, max=0)
+    xmax = torch.clamp(wg.max(-1).values, min=0)
+    scale = ((xmax - xmin) / maxq).clamp(min=1e-5).half()  # (N, G) as stored
+    s = scale.float()
+    zero = torch.clamp(torch.round(-xmin / s), 1, maxq)
+    q = torch.clamp(torch.round(wg / s[..., None]) + zero[..., None], 0, maxq).reshape(N, K)
+    g_idx = torch.arange(K, dtype=torch.int32) // gs
+    return q.t().to(torch.int64), zero.t().to(torch.int64), scale.t().contiguous(), g_idx
+
+
+def pack(intweight, zeros, bits):
+    per = 32 // bits
+    K, N = intweight.shape
+    qweight = torch.zeros((K // per, N), dtype=torch.int64)
+    for j in range(per):
+        qweight |= intweight[j::per] << (bits * j)
+    stored = zeros - 1
+    qzeros = torch.zeros((zeros.shape[0], N // per), dtype=torch.int64)
+    for j in range(per):
+        qzeros |= stored[:, j::per] << (bits * j)
+    # to int32 with two's complement wrap (values use all 32 bits)
+    wrap = lambda t: torch.where(t >= 2 ** 31, t - 2 ** 32, t).to(torch.int32)  # noqa: E731
+    return wrap(qweight), wrap(qzeros)
+
+
+def autogptq_dequant(qweight, qzeros, scales, g_idx, bits):
+    wf = torch.tensor(list(range(0, 32, bits)), dtype=torch.int32).unsqueeze(0)
+    small = torch.int16 if bits == 8 else torch.int8
+    zeros = torch.bitwise_right_shift(torch.unsqueeze(qzeros, 2).expand(-1, -1, 32 // bits), wf.unsqueeze(0)).to(small)
+    zeros = zeros + 1
+    zeros = torch.bitwise_and(zeros, (2 ** bits) - 1)
+    zeros = zeros.reshape(scales.shape)
+    weight = torch.bitwise_right_shift(torch.unsqueeze(qweight, 1).expand(-1, 32 // bits, -1), wf.unsqueeze(-1)).to(small)
+    weight = torch.bitwise_and(weight, (2 ** bits) - 1)
+    weight = weight.reshape(-1, weight.shape[2])
+    gl = g_idx.long()
+    w = scales.float()[gl] * (weight.float() - zeros.float()[gl])
+    return w.t().contiguous()
+
+
+def make(name, bits, groupsize, seed):
+    cfg = {
+        'model_type': 'moss', 'architectures': ['MossForCausalLM'], 'n_embd': 128, 'n_layer': 2, 'n_head': 4,
+        'rotary_dim': 16, 'n_positions': 64, 'n_ctx': 64, 'vocab_size': 64, 'layer_norm_epsilon': 1e-5,
+        'n_inner': 256, 'activation_function': 'gelu_new', 'bos_token_id': 1, 'eos_token_id': 2,
+        'torch_dtype': 'float16', 'wbits': bits, 'groupsize': groupsize,
+    }
+    g = torch.Generator().manual_seed(seed)
+    w = moss_weights(cfg, g, 'f16')
+    state = {}
+    for n, t in w.items():
+        p = n[:-len('.weight')] if n.endswith('.weight') else None
+        if p and any(p.endswith(l) for l in LINEARS):
+            intw, zeros, scales, g_idx = gptq_quantize(t, bits, groupsize)
+            qweight, qzeros = pack(intw, zeros, bits)
+            state[p + '.qweight'], state[p + '.qzeros'], state[p + '.scales'], state[p + '.g_idx'] = qweight, qzeros, scales, g_idx
+            w[n] = autogptq_dequant(qweight, qzeros, scales, g_idx, bits)
+            err = (w[n] - t).abs().max().item()
+            assert err <= scales.float().max().item(), (n, err)
+        else:
+            state[n] = t.half()
+    # qkv_proj has no bias in MOSS; out_proj neither; fc_in / fc_out biases stay as they are
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder, exist_ok=True)
+    save_json(os.path.join(folder, 'config.json'), cfg)
+    torch.save(state, os.path.join(folder, 'pytorch_model.bin'))
+    exp = expected(moss_forward, cfg, w, cfg['vocab_size'], g, B=1, T=6, prefill=3, greedy_steps=4)
+    del exp['cached']
+    exp['note'] = 'made by dev/gptq_moss_reference.py (AutoGPTQ-style f32 dequantization)'
+    save_json(os.path.join(folder, 'expected.json'), exp)
+
+
+if __name__ == '__main__':
+    make('moss-gptq4', 4, 128, 7)
+    make('moss-gptq8', 8, -1, 8)

@@ -1,0 +1,392 @@
+// GPTQ weights repacked at load (C ABI and block layouts in gptq.h): the exact repack, exact
+// dequantization, the q8 activation quantizer and the threaded matmul with one micro-kernel per SIMD
+// level. The AVX2 and AVX-512 kernels are compiled in this one file with GCC/Clang function target
+// attributes (so binding.gyp lists one source), and picked at run time with moss_isa_get() like the
+// other quantized kernels (MOSS_NATIVE_ISA=scalar|avx2|avx512 forces a level).
+// Deliberately does not: touch N-API (addon.cc binds it), repack act-order checkpoints, prepare copies.
+#include "gptq.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "../../include/moss_kernels.h"
+#include "../threadpool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define MOSS_GQ_X86 1
+#define GQ_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define GQ_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#else
+#define MOSS_GQ_X86 0
+#endif
+
+namespace {
+
+float h2f(uint16_t h) {
+  const uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (man == 0) {
+      bits = sign;
+    } else {
+      int e = -1;
+      do { man <<= 1; e++; } while (!(man & 0x400));
+      bits = sign | (uint32_t)(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+    }
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | man << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | man << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+inline uint16_t u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// --- quantized activation rows: qs int8[K] | dxe f32[K/4] (the q8 scale of each 32-block, amax/127 as
+// ggml's quantize_row_q8_0, repeated for the 8 int32 lanes its dot lands in) | S f32[K/128] (the sum over
+// the 128-block's four 32-blocks of scale * sum of int8 values, for the zero term) ---
+inline int64_t act_row_bytes(int64_t K) { return (2 * K + K / 32 + 63) / 64 * 64; }
+
+void quantize_act(const float* x, int64_t K, uint8_t* row) {
+  int8_t* qs = reinterpret_cast<int8_t*>(row);
+  float* dxe = reinterpret_cast<float*>(row + K);
+  float* S = reinterpret_cast<float*>(row + 2 * K);
+  for (int64_t b = 0; b < K / 128; b++) {
+    float s = 0;
+    for (int j = 0; j < 4; j++) {
+      const float* v = x + b * 128 + j * 32;
+      int8_t* q = qs + b * 128 + j * 32;
+      float amax = 0.0f;
+      for (int t = 0; t < 32; t++) amax = std::fmax(amax, std::fabs(v[t]));
+      const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+      int sum = 0;
+      for (int t = 0; t < 32; t++) {
+        q[t] = (int8_t)std::round(v[t] * id);
+        sum += q[t];
+      }
+      for (int t = 0; t < 8; t++) dxe[b * 32 + j * 8 + t] = d;
+      s += d * (float)sum;
+    }
+    S[b] = s;
+  }
+}
+
+struct Act {
+  const uint8_t* base;
+  int64_t stride, K;
+  const int8_t* qs(int64_t i) const { return reinterpret_cast<const int8_t*>(base + i * stride); }
+  const float* dxe(int64_t i) const { return reinterpret_cast<const float*>(base + i * stride + K); }
+  const float* S(int64_t i) const { return reinterpret_cast<const float*>(base + i * stride + 2 * K); }
+};
+
+// --- portable kernel ---
+template <bool Q8>
+void tile_scalar(int64_t M, int64_t n0, int64_t n1, const Act& a, const uint8_t* W, int64_t wr, float* C, int64_t ldc) {
+  const int64_t nb = a.K / 128, bb = Q8 ? 132 : 68;
+  int32_t q[128];
+  for (int64_t n = n0; n < n1; n++) {
+    for (int64_t m = 0; m < M; m++) {
+      const int8_t* x = a.qs(m);
+      const float *dxe = a.dxe(m), *S = a.S(m);
+      float acc = 0;
+      for (int64_t b = 0; b < nb; b++) {
+        const uint8_t* p = W + n * wr + b * bb;
+        const float d = h2f(u16(p));
+        const int32_t z = u16(p + 2);
+        if (Q8) {
+          for (int t = 0; t < 128; t++) q[t] = p[4 + t];
+        } else {
+          for (int t = 0; t < 64; t++) {
+            q[t] = p[4 + t] & 0xF;
+            q[t + 64] = p[4 + t] >> 4;
+          }
+        }
+        float f = 0;
+        for (int j = 0; j < 4; j++) {
+          int32_t dot = 0;
+          for (int t = 0; t < 32; t++) dot += q[j * 32 + t] * (int32_t)x[b * 128 + j * 32 + t];
+          f += dxe[b * 32 + j * 8] * (float)dot;
+        }
+        acc += d * (f - (float)z * S[b]);
+      }
+      C[m * ldc + n] = acc;
+    }
+  }
+}
+
+#if MOSS_GQ_X86
+// --- AVX2: one 32-value sub-block per 256-bit vector ---
+GQ_AVX2 inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <int MR, int NR, bool Q8>
+GQ_AVX2 void micro_avx2(int64_t m0, int64_t n, const Act& a, const uint8_t* W, int64_t wr, float* C, int64_t ldc) {
+  const int64_t nb = a.K / 128, bb = Q8 ? 132 : 68;
+  const __m256i ones = _mm256_set1_epi16(1), lo4 = _mm256_set1_epi8(0x0f), flip = _mm256_set1_epi8((char)0x80);
+  __m256 acc[MR][NR];
+  float corr[MR][NR];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) { acc[i][j] = _mm256_setzero_ps(); corr[i][j] = 0; }
+  for (int64_t b = 0; b < nb; b++) {
+    __m256i w[NR][4];
+    float dw[NR], zd[NR];
+    for (int j = 0; j < NR; j++) {
+      const uint8_t* p = W + (n + j) * wr + b * bb;
+      dw[j] = _cvtsh_ss(u16(p));
+      // gq8 on AVX2: weights as s8 (q - 128), so the zero term uses z - 128
+      zd[j] = dw[j] * (float)((int32_t)u16(p + 2) - (Q8 ? 128 : 0));
+      if (Q8) {
+        for (int s = 0; s < 4; s++) w[j][s] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 4 + 32 * s)), flip);
+      } else {
+        const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 4));
+        const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 36));
+        w[j][0] = _mm256_and_si256(v0, lo4);
+        w[j][1] = _mm256_and_si256(v1, lo4);
+        w[j][2] = _mm256_and_si256(_mm256_srli_epi16(v0, 4), lo4);
+        w[j][3] = _mm256_and_si256(_mm256_srli_epi16(v1, 4), lo4);
+      }
+    }
+    for (int i = 0; i < MR; i++) {
+      const int8_t* x = a.qs(m0 + i) + b * 128;
+      const float* dx = a.dxe(m0 + i) + b * 32;
+      const float S = a.S(m0 + i)[b];
+      __m256i xv[4];
+      __m256 dv[4];
+      for (int s = 0; s < 4; s++) {
+        xv[s] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 32 * s));
+        dv[s] = _mm256_loadu_ps(dx + 8 * s);
+      }
+      for (int j = 0; j < NR; j++) {
+        __m256 f = _mm256_setzero_ps();
+        for (int s = 0; s < 4; s++) {
+          __m256i d16;  // i16 pair sums, |.| <= 2 * 128 * 127: no saturation
+          if (Q8) {  // ggml's sign trick: |w| (u8) x sign(a, w) (s8)
+            d16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w[j][s], w[j][s]), _mm256_sign_epi8(xv[s], w[j][s]));
+          } else {
+            d16 = _mm256_maddubs_epi16(w[j][s], xv[s]);
+          }
+          f = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(d16, ones)), dv[s], f);
+        }
+        acc[i][j] = _mm256_fmadd_ps(f, _mm256_set1_ps(dw[j]), acc[i][j]);
+        corr[i][j] += zd[j] * S;
+      }
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) C[(m0 + i) * ldc + n + j] = hsum256(acc[i][j]) - corr[i][j];
+}
+
+// --- AVX-512 VNNI: 64 values per 512-bit vector, u8 x s8 dots with vpdpbusd ---
+template <int MR, int NR, bool Q8>
+GQ_AVX512 void micro_avx512(int64_t m0, int64_t n, const Act& a, const uint8_t* W, int64_t wr, float* C, int64_t ldc) {
+  const int64_t nb = a.K / 128, bb = Q8 ? 132 : 68;
+  const __m512i lo4 = _mm512_set1_epi8(0x0f);
+  __m512 acc[MR][NR];
+  float corr[MR][NR];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) { acc[i][j] = _mm512_setzero_ps(); corr[i][j] = 0; }
+  for (int64_t b = 0; b < nb; b++) {
+    __m512i w0[NR], w1[NR];
+    float dw[NR], zd[NR];
+    for (int j = 0; j < NR; j++) {
+      const uint8_t* p = W + (n + j) * wr + b * bb;
+      dw[j] = _cvtsh_ss(u16(p));
+      zd[j] = dw[j] * (float)u16(p + 2);
+      if (Q8) {
+        w0[j] = _mm512_loadu_si512(p + 4);
+        w1[j] = _mm512_loadu_si512(p + 68);
+      } else {
+        const __m512i v = _mm512_loadu_si512(p + 4);
+        w0[j] = _mm512_and_si512(v, lo4);
+        w1[j] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+      }
+    }
+    for (int i = 0; i < MR; i++) {
+      const int8_t* x = a.qs(m0 + i) + b * 128;
+      const float* dx = a.dxe(m0 + i) + b * 32;
+      const float S = a.S(m0 + i)[b];
+      const __m512i x0 = _mm512_loadu_si512(x), x1 = _mm512_loadu_si512(x + 64);
+      const __m512 d0 = _mm512_loadu_ps(dx), d1 = _mm512_loadu_ps(dx + 16);
+      for (int j = 0; j < NR; j++) {
+        // lanes 0..7 / 8..15 of each dot hold the 32-blocks 0, 1 (x0) and 2, 3 (x1)
+        const __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0[j], x0);
+        const __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w1[j], x1);
+        const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p1), d1, _mm512_mul_ps(_mm512_cvtepi32_ps(p0), d0));
+        acc[i][j] = _mm512_fmadd_ps(f, _mm512_set1_ps(dw[j]), acc[i][j]);
+        corr[i][j] += zd[j] * S;
+      }
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) C[(m0 + i) * ldc + n + j] = _mm512_reduce_add_ps(acc[i][j]) - corr[i][j];
+}
+
+// Tiles of up to 4 activation rows x up to 4 weight rows.
+template <int L, int MR, bool Q8>
+void micro_n(int nr, int64_t m0, int64_t n, const Act& a, const uint8_t* W, int64_t wr, float* C, int64_t ldc) {
+  switch (nr) {
+#define GQ_CASE(NR)                                                          \
+  case NR:                                                                   \
+    if (L == 2) micro_avx512<MR, NR, Q8>(m0, n, a, W, wr, C, ldc);           \
+    else micro_avx2<MR, NR, Q8>(m0, n, a, W, wr, C, ldc);                    \
+    return;
+    GQ_CASE(8) GQ_CASE(4) GQ_CASE(3) GQ_CASE(2)
+    case 5: case 6: case 7: micro_n<L, MR, Q8>(4, m0, n, a, W, wr, C, ldc); return micro_n<L, MR, Q8>(nr - 4, m0, n + 4, a, W, wr, C, ldc);
+    default: GQ_CASE(1)
+#undef GQ_CASE
+  }
+}
+
+template <int L, bool Q8>
+void tile_simd(int64_t M, int64_t n0, int64_t n1, const Act& a, const uint8_t* W, int64_t wr, float* C, int64_t ldc) {
+  // 64 activation rows at a time (they stay in L2); a 4-row weight strip meets each 4-row tile of them.
+  for (int64_t mc = 0; mc < M; mc += 64) {
+    const int64_t mend = std::min(M, mc + 64);
+    // decode (one activation row) streams 8 weight rows at once; prefill tiles are 4 x 4
+    const int64_t step = M == 1 && L == 2 ? 8 : 4;
+    for (int64_t n = n0; n < n1; n += step) {
+      const int nr = (int)std::min<int64_t>(step, n1 - n);
+      for (int64_t m = mc; m < mend; m += 4) {
+        switch (std::min<int64_t>(4, mend - m)) {
+          case 4: micro_n<L, 4, Q8>(nr, m, n, a, W, wr, C, ldc); break;
+          case 3: micro_n<L, 3, Q8>(nr, m, n, a, W, wr, C, ldc); break;
+          case 2: micro_n<L, 2, Q8>(nr, m, n, a, W, wr, C, ldc); break;
+          default: micro_n<L, 1, Q8>(nr, m, n, a, W, wr, C, ldc); break;
+        }
+      }
+    }
+  }
+}
+#endif
+
+void tile(int dt, int64_t M, int64_t n0, int64_t n1, const Act& a, const uint8_t* W, int64_t wr, float* C, int64_t ldc) {
+  const bool q8 = dt == MOSS_GQ8;
+#if MOSS_GQ_X86
+  const int level = moss_isa_get();
+  if (level >= 2) return q8 ? tile_simd<2, true>(M, n0, n1, a, W, wr, C, ldc) : tile_simd<2, false>(M, n0, n1, a, W, wr, C, ldc);
+  if (level == 1) return q8 ? tile_simd<1, true>(M, n0, n1, a, W, wr, C, ldc) : tile_simd<1, false>(M, n0, n1, a, W, wr, C, ldc);
+#endif
+  q8 ? tile_scalar<true>(M, n0, n1, a, W, wr, C, ldc) : tile_scalar<false>(M, n0, n1, a, W, wr, C, ldc);
+}
+
+struct Scratch {
+  void* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  void* get(size_t n) {
+    if (n > cap) {
+      std::free(p);
+      p = std::aligned_alloc(64, (n + 63) / 64 * 64);
+      cap = p ? n : 0;
+    }
+    return p;
+  }
+};
+thread_local Scratch g_scratch;
+}  // namespace
+
+extern "C" int moss_gq_is(int dt) { return dt == MOSS_GQ4 || dt == MOSS_GQ8; }
+extern "C" int moss_gq_block_bytes(int dt) { return dt == MOSS_GQ4 ? 68 : dt == MOSS_GQ8 ? 132 : 0; }
+
+extern "C" void moss_gq_dequantize(int dt, const void* src, int64_t nblocks, float* dst) {
+  const uint8_t* p = static_cast<const uint8_t*>(src);
+  const int64_t bb = moss_gq_block_bytes(dt);
+  for (int64_t i = 0; i < nblocks; i++, p += bb, dst += 128) {
+    const float d = h2f(u16(p));
+    const int32_t z = u16(p + 2);
+    for (int t = 0; t < 128; t++) {
+      const int32_t q = dt == MOSS_GQ8 ? p[4 + t] : t < 64 ? p[4 + t] & 0xF : p[4 + t - 64] >> 4;
+      dst[t] = d * (float)(q - z);
+    }
+  }
+}
+
+extern "C" void moss_gq_matmul(int dt, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const void* W,
+                               int64_t wr, float* C, int64_t ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int64_t m = 0; m < M; m++) std::memset(C + m * ldc, 0, (size_t)N * 4);
+    return;
+  }
+  const int64_t rb = act_row_bytes(K);
+  uint8_t* q = static_cast<uint8_t*>(g_scratch.get((size_t)(M * rb)));
+  if (!q) std::abort();
+  if (M >= 8) {
+    moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; m++) quantize_act(A + m * lda, K, q + m * rb);
+    });
+  } else {
+    for (int64_t m = 0; m < M; m++) quantize_act(A + m * lda, K, q + m * rb);
+  }
+  const Act a{q, rb, K};
+  const uint8_t* w = static_cast<const uint8_t*>(W);
+  const int64_t nt = moss::num_threads();
+  if (N < 16 || nt == 1) {
+    tile(dt, M, 0, N, a, w, wr, C, ldc);
+    return;
+  }
+  // columns in grains of 8 rows claimed from a shared counter (a descheduled thread just takes fewer)
+  const int64_t grain = std::max<int64_t>(8, N / (nt * 8) / 8 * 8);
+  std::atomic<int64_t> next{0};
+  moss::parallel_for(nt, [&](int64_t, int64_t) {
+    for (;;) {
+      const int64_t n0 = next.fetch_add(grain, std::memory_order_relaxed);
+      if (n0 >= N) break;
+      tile(dt, M, n0, std::min(N, n0 + grain), a, w, wr, C, ldc);
+    }
+  });
+}
+
+extern "C" int moss_gq_repack(int bits, int64_t K, int64_t N, int64_t G, const int32_t* qweight, const int32_t* qzeros,
+                              const uint16_t* scales, const int32_t* block_group, void* dst) {
+  if ((bits != 4 && bits != 8) || K <= 0 || N <= 0 || G <= 0 || K % 128 != 0 || N % (32 / bits) != 0) return -1;
+  const int64_t nb = K / 128, per = 32 / bits, bb = bits == 4 ? 68 : 132, wr = nb * bb;
+  const uint32_t mask = (1u << bits) - 1;
+  for (int64_t b = 0; b < nb; b++)
+    if (block_group[b] < 0 || block_group[b] >= G) return -1;
+  uint8_t* out = static_cast<uint8_t*>(dst);
+  // one task per 128-block of in-features: qweight rows [b * 128 / per, (b + 1) * 128 / per) are read
+  // in order (contiguous runs of N words), each output row n gets its block b
+  moss::parallel_for(nb, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t g = block_group[b];
+      for (int64_t n = 0; n < N; n++) {
+        uint8_t* p = out + n * wr + b * bb;
+        const uint16_t z = (uint16_t)((((uint32_t)qzeros[g * (N / per) + n / per] >> (bits * (n % per))) & mask) + 1);
+        std::memcpy(p, &scales[g * N + n], 2);
+        std::memcpy(p + 2, &z, 2);
+        if (bits == 4) std::memset(p + 4, 0, 64);
+      }
+      for (int64_t r = 0; r < 128 / per; r++) {
+        const int32_t* row = qweight + (b * 128 / per + r) * N;
+        for (int64_t n = 0; n < N; n++) {
+          const uint32_t word = (uint32_t)row[n];
+          uint8_t* p = out + n * wr + b * bb + 4;
+          for (int64_t t = 0; t < per; t++) {
+            const int64_t k = r * per + t;  // 0..127 inside the block
+            const uint8_t q = (uint8_t)((word >> (bits * t)) & mask);
+            if (bits == 8) p[k] = q;
+            else if (k < 64) p[k] |= q;
+            else p[k - 64] |= (uint8_t)(q << 4);
+          }
+        }
+      }
+    }
+  });
+  return 0;
+}

@@ -1,0 +1,43 @@
+/**
+ * MOSS GPTQ checkpoints against PyTorch: dev/gptq_moss_reference.py packs tiny MOSS models as the
+ * -int4 (groupsize 128) / -int8 (groupsize -1) releases store them and computes the logits on
+ * AutoGPTQ-style dequantized weights (written from DESIGN.md and AutoGPTQ, not from our code).
+ *  - loadModel repacks every Linear exactly into gq4/gq8 blocks (the native GPTQ kernel's layout);
+ *    its logits match PyTorch's within the int8 rounding of the activations;
+ *  - the exact f32 dequantization path (gptqSource without repack) matches them to f32 noise, so
+ *    the remaining difference is the kernel's activation rounding, not the unpacking.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { defaultBackend } from '../../src/backends/index.js';
+import { readJson } from '../../src/models/config.js';
+import { gptqSource } from '../../src/models/gptq.js';
+import { hfWeights } from '../../src/models/hf-weights.js';
+import { MossForCausalLM, parseMossConfig } from '../../src/models/moss/model.js';
+import { WeightLoader } from '../../src/models/weights.js';
+import { tensor, tidy } from '../../src/tensor/index.js';
+import { FIXTURES, assertClose, golden, logitsOf } from './helpers.js';
+
+for (const [name, dtype] of [['moss-gptq4', 'gq4'], ['moss-gptq8', 'gq8']] as const) {
+  const dir = join(FIXTURES, name);
+  const g = golden(name);
+  const ids = g.input_ids[0];
+
+  test(`${name}: loads as ${dtype} blocks; logits match PyTorch within the activation rounding`, () => {
+    const src = gptqSource(hfWeights(dir), 'gq');
+    for (const l of ['attn.qkv_proj', 'attn.out_proj', 'mlp.fc_in', 'mlp.fc_out']) {
+      assert.equal(src.get(`transformer.h.1.${l}.weight`)!.view.dtype, dtype, l);
+    }
+    const err = assertClose(logitsOf(dir, ids), g.logits, 0.02, name);
+    assert.ok(err > 0, 'the kernel rounds activations (an exact match would mean the test did not run it)');
+  });
+
+  test(`${name}: the exact f32 dequantization gives PyTorch's logits to f32 noise`, () => {
+    const file = join(dir, 'config.json');
+    const backend = defaultBackend();
+    const model = MossForCausalLM.load(parseMossConfig(readJson(file), file), new WeightLoader(gptqSource(hfWeights(dir)), backend, file));
+    const got = tidy(() => model.forward(tensor([...ids], [1, ids.length], { dtype: 'i32', backend })).toFloat32Array());
+    assertClose(got, g.logits, 2e-5, name);
+  });
+}

@@ -61,6 +61,9 @@ export interface TurnOptions {
   readonly maxNewTokens?: number;
   readonly signal?: AbortSignal;
   readonly onEvent?: (e: LoopEvent) => void;
+  /** Every generated id, in order, before its text is read: the field being written when it began
+   *  (undefined between fields) and whether it is one of the generation's stop ids (log-probabilities of the reply). */
+  readonly onToken?: (id: number, field: FieldName | undefined, stop: boolean) => void;
   /** Runs a turn's commands; null (or no `run`): the turn ends at its commands, the caller runs them (OpenAI tool calls). */
   readonly run?: (cmds: readonly Command[]) => Promise<Outcome[] | null>;
   /** The server's way: never drop old turns to make room (a prompt that does not fit is the client's 400),
@@ -139,6 +142,7 @@ export async function runTurn(conv: Conversation, o: TurnOptions): Promise<TurnR
     const signal = o.signal ? AbortSignal.any([o.signal, ac.signal]) : ac.signal;
     for await (const t of o.model.generate(p, { stopIds, maxNewTokens: Math.min(budget, ctx - p.length), signal })) {
       n++;
+      o.onToken?.(t, fs.current, stopIds.includes(t));
       emit(fs.push(dec.push(t)));
       if (stopIds.includes(t) || complete) {
         stopped = true;
@@ -168,7 +172,14 @@ export async function runTurn(conv: Conversation, o: TurnOptions): Promise<TurnR
     const forced = o.forceCommand !== undefined;
     if (forced) turn['Inner Thoughts'] = fieldText('Inner Thoughts', ' None');
     const first = await gen(['<eoc>', '<eom>'], forced ? { field: 'Commands', body: o.forceCommand! } : undefined);
-    if (!first.stopped && (o.signal?.aborted || (o.keepHistory && completionTokens >= maxNew))) return result('');
+    if (!first.stopped && o.signal?.aborted) return result('');
+    if (!first.stopped && o.keepHistory && completionTokens >= maxNew) {
+      // the budget ran out inside the first phase: the calls finished before the cut are kept
+      // (finish 'length'; the caller may hand them on), the one cut short is dropped
+      for (const f of first.fields) if (f.name === 'Inner Thoughts' || f.name === 'Commands') set(f.name, f.body);
+      const done = turn.Commands === undefined ? [] : parseCommands(fieldBody('Commands', turn.Commands)).slice(0, o.maxCommands ?? 8);
+      return result('', done);
+    }
     finish = 'stop'; // a first phase cut at its budget still gets its reply
     for (const f of first.fields) if (f.name === 'Inner Thoughts' || f.name === 'Commands') set(f.name, f.body);
     const reply = first.fields.filter((f) => f.name === 'MOSS' && !isPlaceholder(f.body)).pop();

@@ -27,6 +27,8 @@ export interface TemplateTurnOptions {
   readonly signal?: AbortSignal;
   /** Reply text as it arrives (not called when tools were offered: the reply may be a call). */
   readonly onText?: (text: string) => void;
+  /** Every generated id, in order, before its text is read, and whether it is a stop id (log-probabilities of the reply). */
+  readonly onToken?: (id: number, stop: boolean) => void;
 }
 
 export interface TemplateToolCall {
@@ -107,6 +109,7 @@ export async function runTemplateTurn(tpl: ChatTemplate, messages: readonly Temp
   };
   for await (const id of o.model.generate(p, { stopIds: [...stopIds], maxNewTokens: Math.min(o.maxNewTokens, o.maxContext - p.length), signal })) {
     n++;
+    o.onToken?.(id, stopIds.has(id));
     if (stopIds.has(id)) {
       sawStop = true;
       break;

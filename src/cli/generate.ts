@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { configureEngine } from '../backends/index.js';
-import { addsBos, generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
+import { generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
 import { loadModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { number } from './flags.js';
@@ -55,7 +55,7 @@ async function run(o: Flags): Promise<void> {
   if (o.promptIds !== undefined) promptIds = parseIds(o.promptIds);
   else {
     if (!tok) throw new Error(`generate: no tokenizer found for ${o.model}; pass --tokenizer <path> or use --prompt-ids`);
-    promptIds = tok.encode(o.prompt!, { addBos: addsBos(model.info) });
+    promptIds = tok.encode(o.prompt!, { addBos: model.info.addsBos });
   }
   if (promptIds.length === 0) throw new Error('generate: the prompt is empty (this model adds no BOS); give some text or --prompt-ids');
   const stopIds = new Set(generationDefaults(model.info, loaded.generationConfig).stopIds);

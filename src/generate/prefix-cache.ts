@@ -50,7 +50,7 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
 
 /**
  * @example
- * const gen = new ModelGenerator(model, { ...MOSS_DEFAULTS, stopIds: model.info.eosIds });
+ * const gen = new ModelGenerator(model, { ...model.info.sampling, stopIds: model.info.eosIds });
  * const turn = await chatTurn(history, 'hi', { model: gen, tokenizer, plugins, switches });
  */
 export class ModelGenerator {

@@ -101,15 +101,6 @@ export function applyMinP(logits: Float32Array, minP: number): void {
   for (let i = 0; i < logits.length; i++) if (probs[i] < minP * top) logits[i] = -Infinity;
 }
 
-/** log softmax(logits)[id], in f64 (a sampled token's log-probability). */
-export function logSoftmaxAt(logits: Float32Array, id: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i] > m) m = logits[i];
-  let z = 0;
-  for (let i = 0; i < logits.length; i++) z += Math.exp(logits[i] - m);
-  return logits[id] - m - Math.log(z);
-}
-
 /** Index of the largest logit (first on ties, as torch.argmax). */
 export function argmax(logits: Float32Array): number {
   let best = 0;

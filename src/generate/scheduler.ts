@@ -22,6 +22,7 @@ import type { Block, PrefixCache } from './prefix-blocks.js';
 import type { TokenConstraint } from './constrain/mask.js';
 import type { SamplingOptions } from './sampler.js';
 import { Sequence } from './sequence.js';
+import { nextLogprobs, type TokenLogprob } from './logprobs.js';
 
 /** Why a sequence left the scheduler. */
 export type FinishReason = 'stop' | 'length' | 'cancelled';
@@ -31,9 +32,14 @@ export interface SeqRequest {
   readonly promptIds: readonly number[];
   readonly maxNewTokens: number;
   readonly stopIds: readonly number[];
-  readonly sampling: SamplingOptions & { readonly seed?: number; readonly logprobs?: boolean };
+  readonly sampling: SamplingOptions & { readonly seed?: number };
   /** A logits mask for this sequence (constrained decoding, ./constrain). */
   readonly constraint?: TokenConstraint;
+  /** Log-probability of each new token with this many alternatives (./logprobs.ts); absent: off. */
+  readonly logprobs?: number;
+  /** Also the log-probabilities of the prompt's tokens (OpenAI `echo` + `logprobs`): its prefill computes
+   *  logits at every position and skips the prefix cache. */
+  readonly promptLogprobs?: boolean;
 }
 
 /** The server's default step budget: a 64-token prompt chunk costs about one batched decode step
@@ -53,21 +59,24 @@ interface Seq extends SeqRequest {
   fed: number;
   /** Prefix-cache blocks this sequence pins. */
   blocks: Block[];
+  /** Prompt log-probabilities so far (promptLogprobs): null for the first token. */
+  promptLps?: (TokenLogprob | null)[];
 }
 
 /** What one step produced: new tokens and finished sequences. */
 export interface StepResult {
-  /** New tokens; the third entry is the token's log-probability when the request asked for `logprobs`. */
-  readonly tokens: [id: number, token: number, logprob?: number][];
+  readonly tokens: [id: number, token: number, logprob?: TokenLogprob][];
+  /** Prompt log-probabilities of the sequences whose prefill ended in this step (promptLogprobs). */
+  readonly prompts?: [id: number, logprobs: (TokenLogprob | null)[]][];
   readonly finished: [id: number, reason: FinishReason][];
   /** Rows in the batched decode (0 when only prefill ran). */
   readonly batch: number;
 }
 
-/** `s` picks its next id from `logits`: the step result's entry. */
-function picked(s: Seq, logits: Float32Array): [number, number, number?] {
-  const t = s.seq.pick(logits);
-  return s.seq.options.logprobs ? [s.id, t, s.seq.logprobs[s.seq.logprobs.length - 1]] : [s.id, t];
+/** Picks `s`'s next token from its logits row: [id, token] plus its log-probability when asked. */
+function picked(s: Seq, row: Float32Array): StepResult['tokens'][number] {
+  const t = s.seq.pick(row);
+  return s.seq.lastLogprob ? [s.id, t, s.seq.lastLogprob] : [s.id, t];
 }
 
 export class Scheduler {
@@ -106,7 +115,7 @@ export class Scheduler {
 
   add(r: SeqRequest): void {
     if (r.promptIds.length < 1 || r.promptIds.length >= this.capacity) throw new Error(`prompt of ${r.promptIds.length} tokens does not fit the context of ${this.capacity}`);
-    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds, constraint: r.constraint }), fed: 0, blocks: [] });
+    this.waiting.push({ ...r, seq: new Sequence(r.promptIds, { ...r.sampling, maxNewTokens: r.maxNewTokens, stopIds: r.stopIds, constraint: r.constraint, logprobs: r.logprobs }), fed: 0, blocks: [], ...(r.promptLogprobs ? { promptLps: [null] } : {}) });
   }
 
   cancel(id: number): void {
@@ -143,11 +152,11 @@ export class Scheduler {
     return v;
   }
 
-  /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1). */
-  private forward(r0: number, r1: number, ids: number[], T: number): Float32Array {
+  /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1); `all`: (rows, T, V). */
+  private forward(r0: number, r1: number, ids: number[], T: number, all = false): Float32Array {
     const out = tidy(() => {
       const v = r0 === 0 ? this.rowsView(r1) : this.view(r0, r1);
-      const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: 'last' });
+      const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: all ? 'all' : 'last' });
       for (let b = r0; b < r1; b++) this.cache.lens[b] = v.lens[b - r0];
       return t;
     });
@@ -200,7 +209,7 @@ export class Scheduler {
     const s = this.waiting.shift()!;
     const r = this.rows.length;
     this.cache.lens[r] = 0;
-    if (this.prefix) {
+    if (this.prefix && !s.promptLps) {
       // keep at least one prompt token to feed: its logits pick the first new token
       s.blocks = this.prefix.match(s.promptIds, s.promptIds.length - 1);
       this.prefix.acquire(s.blocks);
@@ -213,13 +222,20 @@ export class Scheduler {
   }
 
   /** Feeds up to `n` more prompt tokens of the sequence in prefill; returns the tokens spent. */
-  private prefill(n: number, tokens: StepResult['tokens'], finished: [number, FinishReason][]): number {
+  private prefill(n: number, tokens: StepResult['tokens'], finished: [number, FinishReason][], prompts: NonNullable<StepResult['prompts']>): number {
     const s = this.filling!;
     const r = this.rows.length;
     const T = Math.min(n, s.promptIds.length - s.fed);
-    const logits = this.forward(r, r + 1, s.promptIds.slice(s.fed, s.fed + T), T);
+    let logits = this.forward(r, r + 1, s.promptIds.slice(s.fed, s.fed + T), T, !!s.promptLps);
+    if (s.promptLps) {
+      // position t of this chunk predicts prompt id fed + t + 1; the last position picks the first new token
+      const V = this.model.info.vocabSize;
+      s.promptLps.push(...nextLogprobs(logits, V, s.promptIds.slice(s.fed + 1, s.fed + T + 1), s.logprobs ?? 0, s.sampling.vocabSize ?? V));
+      logits = logits.subarray((T - 1) * V, T * V);
+    }
     s.fed += T;
     if (s.fed < s.promptIds.length) return T;
+    if (s.promptLps) prompts.push([s.id, s.promptLps]);
     this.filling = null;
     this.rows.push(s);
     if (this.prefix) {
@@ -240,6 +256,7 @@ export class Scheduler {
   /** Admits and prefills within the step budget, then runs one batched decode step. */
   step(): StepResult {
     const tokens: StepResult['tokens'] = [];
+    const prompts: NonNullable<StepResult['prompts']> = [];
     const finished: [number, FinishReason][] = [];
     const finish = (i: number, reason: FinishReason): void => {
       finished.push([this.rows[i].id, reason]);
@@ -265,11 +282,12 @@ export class Scheduler {
       }
       const room = this.rows.length === 0 ? Infinity : this.budget - this.rows.length - spent;
       if (room <= 0) break;
-      spent += this.prefill(room, tokens, finished);
+      spent += this.prefill(room, tokens, finished, prompts);
     }
     // every decoding row decodes its last token (a row admitted just now gets its second token here)
     const B = this.rows.length;
-    if (B === 0) return { tokens, finished, batch: 0 };
+    const extra = prompts.length ? { prompts } : {};
+    if (B === 0) return { tokens, finished, batch: 0, ...extra };
     const V = this.model.info.vocabSize;
     const logits = this.forward(0, B, this.rows.map((s) => s.seq.last), 1);
     // downwards, so the row that free() moves into b was already handled
@@ -279,7 +297,7 @@ export class Scheduler {
       const why = this.doneReason(s, b);
       if (why) finish(b, why);
     }
-    return { tokens, finished, batch: B };
+    return { tokens, finished, batch: B, ...extra };
   }
 
   /** The prefix-cache blocks each running sequence pins (tests and stats). */

@@ -11,7 +11,8 @@
 import { Generator } from '../tensor/index.js';
 import type { StreamDecoder } from '../tokenizer/types.js';
 import type { TokenConstraint } from './constrain/mask.js';
-import { logSoftmaxAt, sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
+import { tokenLogprob, type TokenLogprob } from './logprobs.js';
+import { sampleNext, withinVocab, type SamplingOptions } from './sampler.js';
 import { StopStrings } from './stop.js';
 
 export interface SequenceOptions extends SamplingOptions {
@@ -29,8 +30,8 @@ export interface SequenceOptions extends SamplingOptions {
   readonly rng?: Generator;
   /** A grammar (./constrain, e.g. a JSON schema's): ids it forbids are never picked; where it allows none, the first stop id ends the sequence. */
   readonly constraint?: TokenConstraint;
-  /** Record each picked token's log-probability under the raw logits row (log-softmax before penalties, temperature and filters) in `Sequence.logprobs`. */
-  readonly logprobs?: boolean;
+  /** Record each picked id's log-probability (./logprobs.ts: the model's raw distribution) with this many alternatives (0..20); absent: off. */
+  readonly logprobs?: number;
 }
 
 export type StopReason = 'stop' | 'length';
@@ -42,9 +43,9 @@ export class Sequence {
   /** Output id counts (presence / frequency penalties). */
   readonly counts = new Map<number, number>();
   readonly seed: number;
-  /** Log-probability of each picked output id (when `options.logprobs`). */
-  readonly logprobs: number[] = [];
   done: StopReason | null = null;
+  /** The log-probability of the id picked last (when `logprobs` is on). */
+  lastLogprob: TokenLogprob | null = null;
   private readonly rng: Generator;
   private readonly stopIds: ReadonlySet<number>;
   private readonly stops: StopStrings | null;
@@ -68,16 +69,17 @@ export class Sequence {
   /** Picks the next id from this row's logits (modified in place) and takes it. */
   pick(logits: Float32Array): number {
     const c = this.options.constraint;
+    const raw = this.options.logprobs === undefined ? null : Float32Array.from(withinVocab(logits, this.options.vocabSize)); // before the samplers change it
     // constrained: sample as usual; only a token the grammar refuses costs a mask and a second draw
     // (rejection sampling, as llama.cpp's common sampler: exact for the masked distribution unless top-k/top-p/min-p cut it)
-    const orig = c || this.options.logprobs ? Float32Array.from(logits) : null;
+    const orig = c ? Float32Array.from(logits) : null;
     let id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     if (c && !c.allows(id)) {
       logits.set(orig!);
       if (!c.mask(withinVocab(logits, this.options.vocabSize)) && this.stopIds.size) id = this.stopIds.values().next().value!; // nothing allowed: end here
       else id = sampleNext(logits, this.options, this.rng, this.seen, this.counts);
     }
-    if (this.options.logprobs) this.logprobs.push(logSoftmaxAt(orig!, id));
+    if (raw) this.lastLogprob = tokenLogprob(raw, id, this.options.logprobs!);
     this.take(id);
     return id;
   }

@@ -23,6 +23,18 @@ export interface ModelInfo {
   readonly bosId: number | null;
   /** End-of-sequence ids from the config (may be several). */
   readonly eosIds: readonly number[];
+  /** Whether a text prompt starts with BOS: the family's one policy, the same in every entry point. */
+  readonly addsBos: boolean;
+  /** The family's sampling when the checkpoint has no generation_config.json (src/generate/defaults.ts). */
+  readonly sampling: Readonly<SamplingDefaults>;
+}
+
+/** Sampling settings a model family publishes (names as src/generate's GenerateOptions). */
+export interface SamplingDefaults {
+  readonly temperature: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly repetitionPenalty?: number;
 }
 
 export interface ForwardOptions {

@@ -3,8 +3,12 @@
  * runs one call at a time for ./pool.ts, answering `{id, ok, result}` or `{id, ok: false, code,
  * message}`. The pool terminates this thread when a call outlives its timeout, so a hostile
  * argument (a huge power, a degree-64 polynomial) costs this thread and never the server's event
- * loop. Deliberately nothing else: no state kept between calls besides the plugins themselves.
+ * loop. It runs at lower priority (Linux: nice 10 for this thread only), so a call burning
+ * its CPU never outbids the HTTP thread for a core on a busy machine.
+ * Deliberately nothing else: no state kept between calls besides the plugins themselves.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createPlugins, type PluginsConfig } from './index.js';
 import { PluginError } from './types.js';
@@ -18,6 +22,15 @@ export interface PluginCall {
 }
 
 const plugins = createPlugins((workerData ?? {}) as PluginsConfig);
+
+try {
+  // setpriority() on a thread id sets that thread alone (Linux); /proc/thread-self names it. Nice 10,
+  // not 19: against one busy nice-0 thread (the model's) a call still gets about a tenth of a core
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (tid > 0) setPriority(tid, 10);
+} catch {
+  // no /proc (not Linux): ordinary priority
+}
 
 parentPort?.on('message', (m: PluginCall) => {
   const plugin = plugins.get(m.name);

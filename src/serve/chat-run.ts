@@ -25,10 +25,12 @@ import type { ChatTemplate } from '../chat/template.js';
 import { startTemplateChat } from './template-chat.js';
 import type { Grammar } from '../generate/constrain/grammar.js';
 import { checkSchemas, commandsGrammar, forcedCommand, formatGrammar, turnIds } from './tool-grammar.js';
+import { ChatLogprobTap, type ChatLogprob } from './logprobs.js';
 
 export type ChatEvent =
   | { readonly type: 'reasoning'; readonly text: string; readonly field: string }
-  | { readonly type: 'content'; readonly text: string }
+  /** Reply text; `logprobs`: entries of the reply tokens read since the previous content event (when asked). */
+  | { readonly type: 'content'; readonly text: string; readonly logprobs?: ChatLogprob[] }
   | { readonly type: 'tool_call'; readonly index: number; readonly id: string; readonly name: string; readonly arguments: string }
   /** A server-side plugin ran (moss_plugins): its command and, when it failed, why (timeout, too large, ...). */
   | { readonly type: 'plugin'; readonly name: string; readonly arguments: string; readonly ok: boolean; readonly error?: string }
@@ -64,12 +66,14 @@ export interface TurnGrammars {
   readonly reply?: Grammar;
 }
 
-/** The engine as the chat loop's model (an admitted request: no second queue check), constrained by `grammars`. */
-export function engineModel(engine: Engine, sampling: SamplingParams, grammars?: TurnGrammars): TokenGenerator {
+/** The engine as the chat loop's model (an admitted request: no second queue check), constrained by `grammars`;
+ *  with `lp`, every generation asks for log-probabilities (`lp.top` alternatives) and is tracked by `lp.tap`. */
+export function engineModel(engine: Engine, sampling: SamplingParams, grammars?: TurnGrammars, lp?: { top: number; tap: ChatLogprobTap }): TokenGenerator {
   return {
     generate: (promptIds, o) => {
       const grammar = grammars ? (o.stopIds.includes(grammars.eoc) ? grammars.commands : grammars.reply) : undefined;
-      return engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling, signal: o.signal, admit: false, ...(grammar ? { grammar } : {}) });
+      const s = engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling, signal: o.signal, admit: false, ...(grammar ? { grammar } : {}), ...(lp ? { logprobs: lp.top } : {}) });
+      return lp ? lp.tap.track(s) : s;
     },
   };
 }
@@ -136,12 +140,15 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
   const events: ChatEvent[] = [];
   let wake: (() => void) | undefined;
   const push = (e: ChatEvent): void => { events.push(e); wake?.(); };
+  // log-probabilities of the reply's tokens (the MOSS field), sent with the content they spell
+  const tap = p.logprobs === undefined ? undefined : new ChatLogprobTap(engine.tokenizer);
+  const withLp = (text: string): ChatEvent => { const lp = tap?.take(text); return { type: 'content', text, ...(lp ? { logprobs: lp } : {}) }; };
   const onEvent = (e: LoopEvent): void => {
     if (e.type === 'command') push({ type: 'plugin', name: e.name, arguments: e.arg, ok: e.ok, ...(e.message ? { error: e.message } : {}) });
     if (e.type !== 'field') return;
     if (e.field === 'MOSS') {
       const t = stops.push(e.text) + (e.done ? stops.flush() : '');
-      if (t) push({ type: 'content', text: t });
+      if (t) push(withLp(t));
       if (stops.stopped) ac.abort();
     } else if (e.text && !(e.field === 'Commands' && !x.showCommands)) push({ type: 'reasoning', field: FIELD_NAME[e.field] ?? e.field, text: e.text });
   };
@@ -150,7 +157,9 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
   let failure: unknown;
   let result: Awaited<ReturnType<typeof runTurn>> | undefined;
   const maxTokens = p.maxTokens ?? deps.defaultMaxTokens;
-  void runTurn(conv, { model: engineModel(engine, p.sampling, x.grammars), tokenizer: engine.tokenizer, maxContext: engine.contextLength, maxNewTokens: maxTokens, keepHistory: true, signal: sig, onEvent, run: x.run, forceCommand: x.forceCommand })
+  const lp = tap ? { top: p.logprobs!, tap } : undefined;
+  const onToken = tap ? (id: number, field: string | undefined, stop: boolean) => tap.token(id, field === 'MOSS' && !stop) : undefined;
+  void runTurn(conv, { model: engineModel(engine, p.sampling, x.grammars, lp), tokenizer: engine.tokenizer, maxContext: engine.contextLength, maxNewTokens: maxTokens, keepHistory: true, signal: sig, onEvent, onToken, run: x.run, forceCommand: x.forceCommand })
     .then((r) => { result = r; }, (e) => { failure = e; })
     .finally(() => { done = true; wake?.(); });
   try {
@@ -169,8 +178,12 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
   }
   if (!result || (signal.aborted && !stops.stopped)) return;
   const rest = stops.flush();
-  if (rest) yield { type: 'content', text: rest };
-  const calls = result.finish === 'tool_calls' ? x.toCalls(result.commands) : [];
+  // a turn cut by max_tokens inside its commands still hands on the calls it finished (as tool calls)
+  const calls = result.finish === 'tool_calls' || result.finish === 'length' ? x.toCalls(result.commands) : [];
+  if (rest || (tap && !calls.length)) {
+    const e = withLp(rest);
+    if (e.type === 'content' && (e.text || e.logprobs)) yield e;
+  }
   const id = Date.now().toString(36);
   for (const [i, c] of calls.entries()) yield { type: 'tool_call', index: i, id: `call_${id}_${i}`, name: c.name, arguments: c.arguments };
   const reason = calls.length ? 'tool_calls' : stops.stopped ? 'stop' : result.finish === 'length' ? 'length' : 'stop';

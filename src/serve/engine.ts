@@ -9,6 +9,7 @@
 import type { Grammar } from '../generate/constrain/grammar.js';
 import type { SamplingOptions } from '../generate/sampler.js';
 import type { FinishReason } from '../generate/scheduler.js';
+import type { TokenLogprob } from '../generate/logprobs.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
 /** Sampling knobs, already validated (OpenAI names mapped to ours): src/generate's options, all given. */
@@ -29,6 +30,10 @@ export interface GenRequest {
   readonly grammar?: Grammar;
   /** false: skip the queue limit (a later step of an already admitted request). Default true. */
   readonly admit?: boolean;
+  /** Log-probability of each new token with this many alternatives (0..20, src/generate/logprobs.ts); absent: off. */
+  readonly logprobs?: number;
+  /** With `logprobs`: also those of the prompt tokens (`echo`), in `TokenStream.promptLogprobs`. */
+  readonly promptLogprobs?: boolean;
 }
 
 /** Why a stream ended. */
@@ -37,6 +42,10 @@ export type { FinishReason };
 /** A running generation: new ids in order; `finish` resolves when it ends. */
 export interface TokenStream extends AsyncIterable<number> {
   readonly finish: Promise<FinishReason>;
+  /** With `logprobs` asked: entry i belongs to the i-th id, present by the time that id is yielded. */
+  readonly logprobs?: readonly TokenLogprob[];
+  /** With `promptLogprobs` asked: one per prompt id (null for the first), present before the first id is yielded. */
+  readonly promptLogprobs?: readonly (TokenLogprob | null)[];
 }
 
 export interface EngineStats {
@@ -68,7 +77,7 @@ export interface Engine {
   /** Longest prompt + generation in tokens. */
   readonly contextLength: number;
   readonly tokenizer: Tokenizer;
-  /** Whether a text prompt starts with BOS (the model family's one policy, src/generate `addsBos`). */
+  /** Whether a text prompt starts with BOS (the model family's one policy, ModelInfo.addsBos). */
   readonly addBos: boolean;
   /** Starts a generation or throws QueueFullError. The stream ends at a stop id (yielded), the budget or the signal. */
   submit(req: GenRequest): TokenStream;
@@ -86,10 +95,14 @@ export class IdChannel implements TokenStream {
   private wake: (() => void) | undefined;
   private resolveFinish!: (r: FinishReason) => void;
   readonly finish = new Promise<FinishReason>((r) => (this.resolveFinish = r));
+  readonly logprobs: TokenLogprob[] = [];
+  promptLogprobs?: (TokenLogprob | null)[];
 
-  push(ids: readonly number[]): void {
+  /** Takes new ids (and their log-probabilities, one each, when logprobs were asked). */
+  push(ids: readonly number[], logprobs?: readonly TokenLogprob[]): void {
     if (this.done) return;
     this.buf.push(...ids);
+    if (logprobs) this.logprobs.push(...logprobs);
     this.wake?.();
   }
   end(reason: FinishReason): void {

@@ -4,8 +4,11 @@
  * `chat.completion.chunk` events (tool calls as deltas keyed by `index`, usage in a last chunk
  * when `stream_options.include_usage`, `usage: null` on the others), then `data: [DONE]`. `n > 1`
  * runs n sequences (seed + i each) merged by choice index; /v1/completions also takes token-id
- * prompts and a batch of prompts (choice index = prompt * n + j). Follows the OpenAI API reference
- * and llama.cpp server's behaviour. Deliberately no logprobs yet.
+ * prompts and a batch of prompts (choice index = prompt * n + j). `logprobs` (./logprobs.ts): chat
+ * entries per reply token, completions entries per generated token (a stop id included) and, with
+ * `echo`, per prompt token; streamed with the text they belong to. Tool calls stream as OpenAI's do:
+ * a first delta with id and name, then argument fragments. Follows the OpenAI API reference and
+ * llama.cpp server's / vLLM's behaviour.
  */
 import type { Engine, TokenStream } from './engine.js';
 import { QueueFullError } from './engine.js';
@@ -15,6 +18,7 @@ import type { Metrics } from './metrics.js';
 import { sseResponse } from './sse.js';
 import { StopStrings } from '../generate/stop.js';
 import { parseChat, parseCompletion } from './validate.js';
+import { addCompletionLogprob, type ChatLogprob, appendCompletionLogprobs, emptyCompletionLogprobs, type CompletionLogprobs } from './logprobs.js';
 
 export interface RouteDeps extends ChatDeps {
   readonly metrics: Metrics;
@@ -36,6 +40,32 @@ export async function* mergeTagged<T>(gens: readonly AsyncGenerator<T>[]): Async
   } finally {
     await Promise.all(gens.map((g) => g.return(undefined as never).catch(() => undefined)));
   }
+}
+
+/** A tool call's JSON arguments in the pieces a stream sends: cut after each `,` or `:` outside strings
+ *  and at most every 16 characters (the call is complete when it is sent: MOSS writes it as one command). */
+export function argumentFragments(args: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let n = 0;
+  let str = false;
+  let esc = false;
+  for (const c of args) { // code points: a fragment never splits a surrogate pair
+    cur += c;
+    n++;
+    if (esc) esc = false;
+    else if (str) {
+      if (c === '\\') esc = true;
+      else if (c === '"') str = false;
+    } else if (c === '"') str = true;
+    if (!esc && ((!str && (c === ',' || c === ':')) || n >= 16)) {
+      out.push(cur);
+      cur = '';
+      n = 0;
+    }
+  }
+  if (cur) out.push(cur);
+  return out;
 }
 
 /** The request's sampling for choice i of n: a given seed becomes seed + i, so the choices differ reproducibly. */
@@ -92,18 +122,21 @@ export async function chatCompletions(req: Request, body: unknown, d: RouteDeps)
   if (!p.stream) {
     const collect = async (events: AsyncGenerator<ChatEvent>, index: number) => {
       let content = '';
+      const lps: ChatLogprob[] = [];
       let reasoning = '';
       const calls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
       const plugins: unknown[] = [];
       for await (const e of events) {
-        if (e.type === 'content') content += e.text;
-        else if (e.type === 'reasoning') reasoning += e.text;
+        if (e.type === 'content') {
+          content += e.text;
+          if (e.logprobs) lps.push(...e.logprobs);
+        } else if (e.type === 'reasoning') reasoning += e.text;
         else if (e.type === 'tool_call') calls.push({ id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } });
         else if (e.type === 'plugin') plugins.push({ name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) });
         else {
           add(e, index);
           const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...(plugins.length ? { moss_plugins: plugins } : {}) };
-          return { index, message, finish_reason: e.reason, logprobs: null };
+          return { index, message, finish_reason: e.reason, logprobs: p.logprobs === undefined ? null : { content: lps, refusal: null } };
         }
       }
       throw new ApiError(499, 'client closed the request', 'cancelled');
@@ -111,13 +144,17 @@ export async function chatCompletions(req: Request, body: unknown, d: RouteDeps)
     const choices = await Promise.all(gens.map(collect));
     return json({ id, object: 'chat.completion', created, model, system_fingerprint: fp, choices, usage: usage(total) });
   }
-  const chunk = (index: number, delta: unknown, finish: string | null = null) => ({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: fp, choices: [{ index, delta, finish_reason: finish, logprobs: null }], ...(p.includeUsage ? { usage: null } : {}) });
+  const chunk = (index: number, delta: unknown, finish: string | null = null, lp?: ChatLogprob[]) => ({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: fp, choices: [{ index, delta, finish_reason: finish, logprobs: lp ? { content: lp, refusal: null } : null }], ...(p.includeUsage ? { usage: null } : {}) });
   async function* sse(): AsyncGenerator<unknown> {
     for (let i = 0; i < gens.length; i++) yield chunk(i, { role: 'assistant', content: '' });
     for await (const [i, e] of mergeTagged(gens)) {
-      if (e.type === 'content') yield chunk(i, { content: e.text });
+      if (e.type === 'content') yield chunk(i, { content: e.text }, null, e.logprobs);
       else if (e.type === 'reasoning') yield chunk(i, { reasoning_content: e.text, moss_field: e.field });
-      else if (e.type === 'tool_call') yield chunk(i, { tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: e.arguments } }] });
+      else if (e.type === 'tool_call') {
+        // as OpenAI streams a call: id, type and name with empty arguments, then the arguments in fragments
+        yield chunk(i, { tool_calls: [{ index: e.index, id: e.id, type: 'function', function: { name: e.name, arguments: '' } }] });
+        for (const piece of argumentFragments(e.arguments)) yield chunk(i, { tool_calls: [{ index: e.index, function: { arguments: piece } }] });
+      }
       else if (e.type === 'plugin') yield chunk(i, { moss_plugin: { name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) } });
       else {
         add(e, i);
@@ -160,7 +197,8 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
     for (const pr of prompts) {
       for (let j = 0; j < (p.n ?? 1); j++) {
         const done = new AbortController();
-        const stream = engine.submit({ promptIds: pr.ids, maxNewTokens: Math.min(p.maxTokens ?? 16, pr.room), stopIds, sampling: choiceSampling(p.sampling, j), signal: AbortSignal.any([signal, done.signal]) });
+        const lp = p.logprobs === undefined ? {} : { logprobs: p.logprobs, promptLogprobs: p.echo };
+        const stream = engine.submit({ promptIds: pr.ids, maxNewTokens: Math.min(p.maxTokens ?? 16, pr.room), stopIds, sampling: choiceSampling(p.sampling, j), signal: AbortSignal.any([signal, done.signal]), ...lp });
         runs.push({ stream, prompt: pr, n: 0, done });
       }
     }
@@ -173,25 +211,52 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
   const created = Math.floor(Date.now() / 1000);
   const t0 = performance.now();
   let first = true;
-  async function* pieces(r: (typeof runs)[number]): AsyncGenerator<string> {
+  /** The text of one run as it comes, each piece with the log-probabilities of the tokens read since the last
+   *  (every generated token, a stop id included, as OpenAI's `<|endoftext|>` entries; `echo`: the prompt's first). */
+  async function* pieces(r: (typeof runs)[number]): AsyncGenerator<{ text: string; lp?: CompletionLogprobs }> {
     const dec = tok.streamDecoder({ skipSpecial: false });
     const stops = new StopStrings(p.stop);
+    let lp = p.logprobs === undefined ? undefined : emptyCompletionLogprobs();
+    const piece = (text: string) => {
+      const x = { text, ...(lp ? { lp } : {}) };
+      if (lp) lp = emptyCompletionLogprobs();
+      return x;
+    };
+    let at = 0; // characters decoded so far: the next token's text_offset
+    const it = r.stream[Symbol.asyncIterator]();
     try {
-      if (p.echo) yield r.prompt.text;
-      for await (const t of r.stream) {
+      // the prompt's log-probabilities are there once the first new id is
+      let next = p.echo && lp ? await it.next() : undefined;
+      if (p.echo) {
+        if (lp && r.stream.promptLogprobs) {
+          const pd = tok.streamDecoder({ skipSpecial: false });
+          for (const [i, id] of r.prompt.ids.entries()) {
+            addCompletionLogprob(lp, tok, id, r.stream.promptLogprobs[i], Math.min(at, r.prompt.text.length));
+            at += pd.push(id).length;
+          }
+        }
+        at = r.prompt.text.length;
+        yield piece(r.prompt.text);
+      }
+      for (next ??= await it.next(); !next.done; next = await it.next()) {
+        const t = next.value;
+        if (lp) addCompletionLogprob(lp, tok, t, r.stream.logprobs?.[r.n], at);
         r.n++;
         if (stopIds.includes(t)) break;
-        const s = stops.push(dec.push(t));
-        if (s) {
+        const text = dec.push(t);
+        at += text.length;
+        const s = stops.push(text);
+        if (s || (lp && stops.stopped)) {
           if (first) d.metrics.firstToken((performance.now() - t0) / 1000);
           first = false;
-          yield s;
+          yield piece(s);
         }
         if (stops.stopped) return;
       }
       const rest = stops.push(dec.flush()) + stops.flush();
-      if (rest) yield rest;
+      if (rest || lp?.tokens.length) yield piece(rest);
     } finally {
+      await it.return?.();
       r.done.abort();
     }
   }
@@ -203,14 +268,18 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
   };
   const usage = () => { const c = count(); return { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion }; };
   const account = () => { const c = count(); d.metrics.promptTokens += c.prompt; d.metrics.completionTokens += c.completion; };
-  const choice = (index: number, text: string, finish: string | null) => ({ index, text, logprobs: null, finish_reason: finish });
+  const choice = (index: number, text: string, finish: string | null, lp: CompletionLogprobs | null = null) => ({ index, text, logprobs: lp, finish_reason: finish });
   const head = { id, object: 'text_completion', created, model: engine.modelId, system_fingerprint: d.fingerprint ?? null };
   if (!p.stream) {
     try {
       const choices = await Promise.all(runs.map(async (r, i) => {
         let text = '';
-        for await (const s of pieces(r)) text += s;
-        return choice(i, text, await finishReason(r));
+        const lp = p.logprobs === undefined ? null : emptyCompletionLogprobs();
+        for await (const s of pieces(r)) {
+          text += s.text;
+          if (lp && s.lp) appendCompletionLogprobs(lp, s.lp);
+        }
+        return choice(i, text, await finishReason(r), lp);
       }));
       account();
       return json({ ...head, choices, usage: usage() });
@@ -221,7 +290,7 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
   const nullUsage = p.includeUsage ? { usage: null } : {};
   async function* sse(): AsyncGenerator<unknown> {
     try {
-      for await (const [i, s] of mergeTagged(runs.map((r) => pieces(r)))) yield { ...head, choices: [choice(i, s, null)], ...nullUsage };
+      for await (const [i, s] of mergeTagged(runs.map((r) => pieces(r)))) yield { ...head, choices: [choice(i, s.text, null, s.lp ?? null)], ...nullUsage };
       account();
       for (const [i, r] of runs.entries()) yield { ...head, choices: [choice(i, '', await finishReason(r))], ...nullUsage };
       if (p.includeUsage) yield { ...head, choices: [], usage: usage() };

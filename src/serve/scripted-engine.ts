@@ -3,7 +3,8 @@
  * real worker engine: a reply function maps the prompt text to the text the "model" writes, which
  * is streamed one token per `tokenDelayMs`, with real slots, a bounded queue, stop ids, budgets and
  * cancellation. Its tokenizer is one id per Unicode code point plus the MOSS control tokens.
- * Deliberately no sampling: seeds and temperatures are recorded, not used.
+ * Deliberately no sampling: seeds and temperatures are recorded, not used; asked for logprobs, every
+ * scripted token is certain (log-probability 0, itself the only alternative).
  */
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from '../tokenizer/types.js';
 import { IdChannel, QueueFullError, type Engine, type EngineStats, type GenRequest, type TokenStream } from './engine.js';
@@ -99,13 +100,15 @@ export class ScriptedEngine implements Engine {
       this.prompt += req.promptIds.length;
       const text = this.o.reply(this.tokenizer.decode(req.promptIds));
       const ids = this.tokenizer.encode(text, { special: 'allow' });
+      const certain = (id: number) => ({ logprob: 0, top: req.logprobs ? [[id, 0] as const] : [] });
+      if (req.logprobs !== undefined && req.promptLogprobs) ch.promptLogprobs = req.promptIds.map((id, i) => (i ? certain(id) : null));
       let n = 0;
       for (const id of ids) {
         if (req.signal?.aborted) return ch.end('cancelled');
         if (n >= req.maxNewTokens) return ch.end('length');
         if (this.o.tokenDelayMs) await new Promise((r) => setTimeout(r, this.o.tokenDelayMs));
         if (req.signal?.aborted) return ch.end('cancelled');
-        ch.push([id]);
+        ch.push([id], req.logprobs === undefined ? undefined : [certain(id)]);
         n++;
         this.tokens++;
         this.steps++;

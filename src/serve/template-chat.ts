@@ -16,10 +16,11 @@ import { QueueFullError, type Engine } from './engine.js';
 import { ApiError } from './errors.js';
 import type { ChatParams } from './validate.js';
 import { checkSchemas, formatGrammar } from './tool-grammar.js';
+import { ChatLogprobTap, type ChatLogprob } from './logprobs.js';
 
 /** The events of ./chat-run.ts's ChatEvent that a template turn produces. */
 export type TemplateChatEvent =
-  | { readonly type: 'content'; readonly text: string }
+  | { readonly type: 'content'; readonly text: string; readonly logprobs?: ChatLogprob[] }
   | { readonly type: 'tool_call'; readonly index: number; readonly id: string; readonly name: string; readonly arguments: string }
   | { readonly type: 'finish'; readonly reason: 'stop' | 'length' | 'tool_calls'; readonly promptTokens: number; readonly completionTokens: number };
 
@@ -57,11 +58,17 @@ export function startTemplateChat(p: ChatParams, deps: TemplateChatDeps, signal:
   admitCheck(engine);
   const fmt = p.responseFormat;
   // response_format: the output is JSON (constrained decoding), then one of the turn's stop ids
-  const model: TokenGenerator = { generate: (promptIds, o) => engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling, signal: o.signal, admit: false, ...(fmt && o.stopIds.length ? { grammar: formatGrammar(fmt, o.stopIds) } : {}) }) };
-  return run(p, deps, messages, tools, ids, model, signal);
+  const tap = p.logprobs === undefined ? undefined : new ChatLogprobTap(tok);
+  const model: TokenGenerator = {
+    generate: (promptIds, o) => {
+      const s = engine.submit({ promptIds, maxNewTokens: o.maxNewTokens, stopIds: o.stopIds, sampling: p.sampling, signal: o.signal, admit: false, ...(fmt && o.stopIds.length ? { grammar: formatGrammar(fmt, o.stopIds) } : {}), ...(tap ? { logprobs: p.logprobs } : {}) });
+      return tap ? tap.track(s) : s;
+    },
+  };
+  return run(p, deps, messages, tools, ids, model, signal, tap);
 }
 
-async function* run(p: ChatParams, deps: TemplateChatDeps, messages: ReturnType<typeof templateMessages>, tools: readonly unknown[], ids: number[], model: TokenGenerator, signal: AbortSignal): AsyncGenerator<TemplateChatEvent> {
+async function* run(p: ChatParams, deps: TemplateChatDeps, messages: ReturnType<typeof templateMessages>, tools: readonly unknown[], ids: number[], model: TokenGenerator, signal: AbortSignal, tap?: ChatLogprobTap): AsyncGenerator<TemplateChatEvent> {
   const { engine, template } = deps;
   const queue: string[] = [];
   let wake: (() => void) | undefined;
@@ -72,9 +79,11 @@ async function* run(p: ChatParams, deps: TemplateChatDeps, messages: ReturnType<
     model, tokenizer: engine.tokenizer, maxContext: engine.contextLength, maxNewTokens: p.maxTokens ?? deps.defaultMaxTokens,
     tools: tools.length ? tools : undefined, stop: p.stop, keepHistory: true, signal,
     onText: (t) => { queue.push(t); wake?.(); },
+    ...(tap ? { onToken: (id: number, stop: boolean) => tap.token(id, !stop) } : {}),
   }, ids).then((r) => { result = r; }, (e) => { failure = e; }).finally(() => { done = true; wake?.(); });
+  const content = (text: string): TemplateChatEvent => { const lp = tap?.take(text); return { type: 'content', text, ...(lp ? { logprobs: lp } : {}) }; };
   for (;;) {
-    while (queue.length) yield { type: 'content', text: queue.shift()! };
+    while (queue.length) yield content(queue.shift()!);
     if (done) break;
     await new Promise<void>((r) => (wake = r));
     wake = undefined;
@@ -84,7 +93,10 @@ async function* run(p: ChatParams, deps: TemplateChatDeps, messages: ReturnType<
     throw failure;
   }
   if (!result || result.finish === 'abort') return;
-  if (tools.length && result.reply) yield { type: 'content', text: result.reply };
+  if ((tools.length && result.reply) || (tap && !result.toolCalls.length)) {
+    const e = content(tools.length ? result.reply : '');
+    if (e.type === 'content' && (e.text || e.logprobs)) yield e;
+  }
   const id = Date.now().toString(36);
   for (const [i, c] of result.toolCalls.entries()) yield { type: 'tool_call', index: i, id: `call_${id}_${i}`, name: c.name, arguments: c.arguments };
   yield { type: 'finish', reason: result.finish, promptTokens: result.promptTokens, completionTokens: result.completionTokens };

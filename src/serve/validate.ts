@@ -28,6 +28,9 @@ export interface CommonParams {
   readonly maxTokens?: number;
   readonly stop: string[];
   readonly sampling: SamplingParams;
+  /** Log-probabilities asked for, with this many alternatives per token (chat `logprobs: true` +
+   *  `top_logprobs`, completions `logprobs: n`); absent: none. */
+  readonly logprobs?: number;
 }
 
 export interface ChatParams extends CommonParams {
@@ -75,9 +78,6 @@ export function asObject(body: unknown): Obj {
 function common(b: Obj): CommonParams {
   if (b.model !== undefined && typeof b.model !== 'string') throw badField('model', 'model must be a string');
   const n = num(b, 'n', 1, 16, 1, true);
-  const tl = b.top_logprobs;
-  if (tl !== undefined && tl !== null && (typeof tl !== 'number' || !Number.isInteger(tl) || tl < 0 || tl > 20)) throw badField('top_logprobs', `top_logprobs must be an integer between 0 and 20, got ${JSON.stringify(tl)}`);
-  if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false && b.logprobs !== 0) throw badField('logprobs', 'logprobs is not supported yet');
   const streamOpts = b.stream_options;
   if (streamOpts !== undefined && streamOpts !== null && !isObj(streamOpts)) throw badField('stream_options', 'stream_options must be an object');
   const stream = bool(b, 'stream');
@@ -102,6 +102,26 @@ function common(b: Obj): CommonParams {
   };
   if (sampling.topP === 0) throw badField('top_p', 'top_p must be greater than 0');
   return { n, stream, includeUsage, maxTokens, stop, sampling };
+}
+
+const count20 = (key: string, v: unknown): number => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 20) throw badField(key, `${key} must be an integer between 0 and 20, got ${JSON.stringify(v)}`);
+  return v;
+};
+
+/** Chat: `logprobs` (boolean) and `top_logprobs` (0..20, needs logprobs: true, as OpenAI). */
+function chatLogprobs(b: Obj): number | undefined {
+  const tl = b.top_logprobs;
+  const top = tl === undefined || tl === null ? undefined : count20('top_logprobs', tl);
+  const on = bool(b, 'logprobs');
+  if (top !== undefined && !on) throw badField('top_logprobs', 'top_logprobs needs logprobs: true');
+  return on ? (top ?? 0) : undefined;
+}
+
+/** Completions: `logprobs` is the number of alternatives per token (0..20; OpenAI allows 5, vLLM 20). */
+function completionLogprobs(b: Obj): number | undefined {
+  if (b.top_logprobs !== undefined && b.top_logprobs !== null) throw badField('top_logprobs', 'top_logprobs is a chat parameter; /v1/completions takes logprobs: <number of alternatives>');
+  return b.logprobs === undefined || b.logprobs === null ? undefined : count20('logprobs', b.logprobs);
 }
 
 function content(m: Obj, i: number): string {
@@ -203,7 +223,8 @@ export function parseChat(body: unknown): ChatParams {
   const bad = plugins.find((p) => !PLUGINS.includes(p));
   if (bad !== undefined) throw badField('moss_plugins', `unknown plugin ${JSON.stringify(bad)} (known: ${PLUGINS.join(', ')})`);
   if (plugins.length && defs.length) throw badField('moss_plugins', 'moss_plugins and tools cannot be used together');
-  return { ...c, messages, tools: defs, toolChoice: toolChoice(b, defs), plugins, responseFormat: responseFormat(b), parallelToolCalls: b.parallel_tool_calls === undefined || b.parallel_tool_calls === null ? true : bool(b, 'parallel_tool_calls') };
+  const logprobs = chatLogprobs(b);
+  return { ...c, ...(logprobs === undefined ? {} : { logprobs }), messages, tools: defs, toolChoice: toolChoice(b, defs), plugins, responseFormat: responseFormat(b), parallelToolCalls: b.parallel_tool_calls === undefined || b.parallel_tool_calls === null ? true : bool(b, 'parallel_tool_calls') };
 }
 
 /** Validates a /v1/completions body (one prompt string). */
@@ -216,5 +237,6 @@ export function parseCompletion(body: unknown): CompletionParams {
   if (!prompts) throw badField('prompt', 'prompt must be a string, an array of token ids, or a non-empty array of those');
   if (prompts.length * (c.n ?? 1) > 64) throw badField('prompt', `at most 64 choices per request (prompts x n = ${prompts.length * (c.n ?? 1)})`);
   if (b.suffix !== undefined && b.suffix !== null) throw badField('suffix', 'suffix is not supported');
-  return { ...c, prompts, echo: bool(b, 'echo') };
+  const logprobs = completionLogprobs(b);
+  return { ...c, ...(logprobs === undefined ? {} : { logprobs }), prompts, echo: bool(b, 'echo') };
 }

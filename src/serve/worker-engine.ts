@@ -6,12 +6,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { EngineOptions } from '../backends/options.js';
-import { addsBos } from '../generate/defaults.js';
 import type { ModelInfo } from '../models/types.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { IdChannel, QueueFullError, type Engine, type EngineStats, type FinishReason, type GenRequest, type TokenStream } from './engine.js';
 import type { ToWorker, WorkerInit } from './worker.js';
 import { vocabBytes } from '../generate/constrain/vocab.js';
+import type { TokenLogprob } from '../generate/logprobs.js';
 
 export interface WorkerEngineOptions {
   readonly modelPath: string;
@@ -35,7 +35,7 @@ export interface WorkerEngineOptions {
 type FromWorker =
   | { type: 'ready'; info: ModelInfo & { contextLength: number } }
   | { type: 'fatal'; message: string }
-  | { type: 'step'; tokens: [number, number][]; finished: [number, FinishReason][]; batch: number; promptTokens: number }
+  | { type: 'step'; tokens: [number, number, TokenLogprob?][]; finished: [number, FinishReason][]; batch: number; promptTokens: number; prompts?: [number, (TokenLogprob | null)[]][] }
   | { type: 'error'; id?: number; message: string };
 
 export class WorkerEngine implements Engine {
@@ -72,7 +72,7 @@ export class WorkerEngine implements Engine {
         if (m.type === 'ready') {
           e.info = m.info;
           e.contextLength = m.info.contextLength;
-          e.addBos = addsBos(m.info);
+          e.addBos = m.info.addsBos;
           e.worker.removeAllListeners('exit');
           e.worker.on('exit', () => e.failAll('model worker stopped'));
           resolve();
@@ -94,7 +94,11 @@ export class WorkerEngine implements Engine {
       this.steps += m.batch ? 1 : 0;
       this.prompt += m.promptTokens;
       this.tokens += m.tokens.length;
-      for (const [id, t] of m.tokens) this.streams.get(id)?.push([t]);
+      for (const [id, lps] of m.prompts ?? []) {
+        const s = this.streams.get(id);
+        if (s) s.promptLogprobs = lps;
+      }
+      for (const [id, t, lp] of m.tokens) this.streams.get(id)?.push([t], lp ? [lp] : undefined);
       for (const [id, why] of m.finished) {
         this.streams.get(id)?.end(why);
         this.streams.delete(id);
@@ -123,7 +127,8 @@ export class WorkerEngine implements Engine {
     }
     this.streams.set(id, ch);
     const post = (m: ToWorker): void => this.worker.postMessage(m);
-    post({ type: 'submit', req: { id, promptIds: [...req.promptIds], maxNewTokens: req.maxNewTokens, stopIds: [...req.stopIds], sampling: { ...req.sampling, vocabSize: this.tokenizer.vocabSize } }, ...(req.grammar ? { grammar: req.grammar } : {}) }); // padding rows past the vocabulary are never sampled
+    const lp = req.logprobs === undefined ? {} : { logprobs: req.logprobs, ...(req.promptLogprobs ? { promptLogprobs: true } : {}) };
+    post({ type: 'submit', req: { id, promptIds: [...req.promptIds], maxNewTokens: req.maxNewTokens, stopIds: [...req.stopIds], sampling: { ...req.sampling, vocabSize: this.tokenizer.vocabSize }, ...lp }, ...(req.grammar ? { grammar: req.grammar } : {}) }); // padding rows past the vocabulary are never sampled
     req.signal?.addEventListener('abort', () => {
       if (this.streams.has(id)) post({ type: 'cancel', id });
     }, { once: true });

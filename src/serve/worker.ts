@@ -54,7 +54,7 @@ async function loop(): Promise<void> {
     const before = sched.promptTokens;
     try {
       const r = sched.step();
-      port.postMessage({ type: 'step', tokens: r.tokens, finished: r.finished, batch: r.batch, promptTokens: sched.promptTokens - before });
+      port.postMessage({ type: 'step', tokens: r.tokens, finished: r.finished, batch: r.batch, promptTokens: sched.promptTokens - before, ...(r.prompts ? { prompts: r.prompts } : {}) });
     } catch (e) {
       // a failed step fails every sequence in it rather than retrying forever
       port.postMessage({ type: 'error', message: (e as Error).message });

@@ -99,3 +99,19 @@ test('plugins off: None fields forced, reply until <eom>; overflowing history dr
   assert.ok(text.includes('question number 29 '));
   await assert.rejects(chatTurn([], 'x '.repeat(2000), { model: scripted(['']), tokenizer: tok, plugins: createPlugins(), switches: ALL_OFF, maxContext: 512 }), /does not fit/);
 });
+
+test('max_tokens running out inside Commands keeps the calls finished before the cut (server turn)', { skip }, async () => {
+  const { runTurn, conversation } = await import('../../src/chat/loop.js');
+  const text = '<|Inner Thoughts|>: two searches<eot>\n<|Commands|>: Search("moss"), Search("fudan university nlp")<eoc>';
+  const ids = tok.encode(text, { special: 'allow' });
+  const cut = tok.encode('<|Inner Thoughts|>: two searches<eot>\n<|Commands|>: Search("moss"), Search("fudan', { special: 'allow' }).length;
+  assert.ok(cut < ids.length - 2);
+  const r = await runTurn(conversation(ON, [], 'find'), { model: scripted([text, ' done<eom>']), tokenizer: tok, keepHistory: true, maxNewTokens: cut });
+  assert.equal(r.finish, 'length');
+  assert.equal(r.completionTokens, cut);
+  assert.deepEqual(r.commands, [{ name: 'Search', arg: 'moss' }]);
+  // with room for the whole commands field both calls come back (nothing run: no `run`)
+  const all = await runTurn(conversation(ON, [], 'find'), { model: scripted([text]), tokenizer: tok, keepHistory: true, maxNewTokens: ids.length });
+  assert.equal(all.finish, 'tool_calls');
+  assert.deepEqual(all.commands.map((c) => c.arg), ['moss', 'fudan university nlp']);
+});

@@ -40,6 +40,8 @@ export const SCHEMAS: Record<string, unknown> = {
   unions: { type: 'object', properties: { v: { anyOf: [{ type: 'integer' }, { type: 'string', maxLength: 3 }, { type: 'null' }] }, k: { const: 'fixed' }, n: { type: ['number', 'null'] } }, required: ['v', 'k', 'n'] },
   refs: { $defs: { pt: { type: 'object', properties: { x: { type: 'integer', minimum: -3, maximum: 3 }, y: { type: 'integer', minimum: 0, maximum: 9 } }, required: ['x', 'y'] } }, type: 'object', properties: { from: { $ref: '#/$defs/pt' }, to: { $ref: '#/$defs/pt' } }, required: ['from', 'to'] },
   anyObject: { type: 'object' },
+  // zod's z.number().int() / .int().min(0): the safe-integer range as bounds
+  safeInts: { type: 'object', properties: { n: { type: 'integer', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }, k: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } }, required: ['n', 'k'] },
   mapOf: { type: 'object', additionalProperties: { type: 'integer' }, maxProperties: undefined },
   allOf: { allOf: [{ type: 'object', properties: { a: { type: 'boolean' } }, required: ['a'] }, { properties: { b: { enum: [1, 'two', null, [3]] } }, required: ['b'] }] },
 };
@@ -53,6 +55,7 @@ const VALID: Record<string, unknown[]> = {
   unions: [{ v: 3, k: 'fixed', n: null }, { v: 'abc', k: 'fixed', n: 2.25 }, { v: null, k: 'fixed', n: 0 }],
   refs: [{ from: { x: -3, y: 0 }, to: { x: 3, y: 9 } }],
   anyObject: [{}, { a: [1, { b: null }], 'c d': 'e\n' }],
+  safeInts: [{ n: -123456789012345, k: 0 }, { n: 7, k: 999999999999999 }],
   mapOf: [{}, { a: 1, b: -2 }],
   allOf: [{ a: true, b: [3] }, { a: false, b: 'two' }],
 };

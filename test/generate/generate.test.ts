@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { availableBackends, getBackend } from '../../src/backends/index.js';
-import { generate, generateAll, generationDefaults, MOSS_DEFAULTS, type GenerationStats } from '../../src/generate/index.js';
+import { generate, generateAll, generationDefaults, type GenerationStats } from '../../src/generate/index.js';
+import { MOSS_SAMPLING } from '../../src/models/moss/defaults.js';
 import { loadModel } from '../../src/models/load.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
 import { assertClose, FIXTURES, golden } from '../models/helpers.js';
@@ -96,7 +97,7 @@ test('stop ids, stop strings, length and stats', async () => {
 test('generation defaults: MOSS defaults, generation_config.json, greedy otherwise', () => {
   const moss = loadModel(join(FIXTURES, 'moss-a')).model.info;
   const llama = loadModel(join(FIXTURES, 'llama-gqa')).model.info;
-  assert.deepEqual(generationDefaults(moss, null), { ...MOSS_DEFAULTS, stopIds: [2] });
+  assert.deepEqual(generationDefaults(moss, null), { ...MOSS_SAMPLING, stopIds: [2] });
   assert.deepEqual(generationDefaults(llama, null), { temperature: 0, stopIds: [2] });
   const o = generationDefaults(llama, { do_sample: true, temperature: 0.6, top_p: 0.9, eos_token_id: [2, 7], repetition_penalty: 1.1, max_new_tokens: 33 });
   assert.deepEqual(o, { stopIds: [2, 7], temperature: 0.6, topK: 50, topP: 0.9, repetitionPenalty: 1.1, maxNewTokens: 33 });

@@ -110,3 +110,37 @@ test('decode plans: one per batch size, recorded once and replayed; batched plan
     be.plan = orig as typeof be.plan;
   }
 });
+
+test('logprobs: prompt log-probabilities (chunked prefill beside a decoding row) and the first pick equal log-softmax of the PyTorch logits', async () => {
+  const { readFileSync } = await import('node:fs');
+  const e = JSON.parse(readFileSync(join(root, 'test/fixtures/models/moss-a/expected.json'), 'utf8')) as { input_ids: number[][]; logits: number[]; shape: number[] };
+  const [, T, V] = e.shape;
+  const ref = (b: number, t: number, id: number): number => {
+    const row = e.logits.slice((b * T + t) * V, (b * T + t + 1) * V);
+    const m = Math.max(...row);
+    return row[id] - m - Math.log(row.reduce((s, x) => s + Math.exp(x - m), 0));
+  };
+  const s = new Scheduler(model, 2, 64, { stepTokens: 3 }); // 1 decoding row + 2-token prompt chunks
+  s.add({ id: 9, promptIds: [1, 2], maxNewTokens: 30, stopIds: [], sampling: GREEDY });
+  s.step();
+  s.add({ id: 0, promptIds: e.input_ids[0], maxNewTokens: 2, stopIds: [], sampling: GREEDY, logprobs: 3, promptLogprobs: true });
+  let prompt: unknown[] | undefined;
+  const picks: [number, { logprob: number; top: readonly (readonly [number, number])[] }][] = [];
+  for (let i = 0; i < 20 && picks.length < 2; i++) {
+    const r = s.step();
+    for (const [id, lps] of r.prompts ?? []) if (id === 0) prompt = lps;
+    for (const [id, t, lp] of r.tokens) if (id === 0) picks.push([t, lp!]);
+    assert.ok(r.tokens.every(([id, , lp]) => (id === 0) === (lp !== undefined)), 'only the sequence that asked gets logprobs');
+  }
+  s.dispose();
+  const lps = prompt as ({ logprob: number; top: [number, number][] } | null)[];
+  assert.equal(lps.length, T);
+  assert.equal(lps[0], null);
+  for (let t = 1; t < T; t++) {
+    assert.ok(Math.abs(lps[t]!.logprob - ref(0, t - 1, e.input_ids[0][t])) < 1e-4, `prompt position ${t}`);
+    assert.equal(lps[t]!.top.length, 3);
+  }
+  const [first, lp] = picks[0];
+  assert.ok(Math.abs(lp.logprob - ref(0, T - 1, first)) < 1e-4);
+  assert.equal(lp.top[0][0], first, 'greedy picks the top entry');
+});

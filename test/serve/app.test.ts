@@ -99,16 +99,26 @@ test('tools: commands become tool_calls; tool messages become the Results field'
   assert.ok(p1.endsWith('<|Inner Thoughts|>: need math<eot>\n<|Commands|>: Calculate("1+1"), get_weather("上海")<eoc>\n<|Results|>:\nCalculate("1+1") => \'2\'\nget_weather("上海") => \'sunny\'\n<eor>\n<|MOSS|>:'), p1.slice(-250));
 });
 
-test('tools streamed: tool_calls deltas keyed by index; named tool_choice forces the command', async () => {
-  const { app, engine } = makeApp({ reply: (p) => (p.endsWith('Calculate("') ? '2*3")<eoc>' : '<|Inner Thoughts|>: x<eot>\n<|Commands|>: Calculate("1"), Calculate("2")<eoc>') });
-  const ev = (await sseEvents(await app.fetch(post('/v1/chat/completions', { messages: [{ role: 'user', content: 'q' }], tools: TOOLS, stream: true })))).slice(0, -1) as Any[];
+test('tools streamed: tool_calls deltas keyed by index, arguments in several fragments that join to the non-streamed ones; named tool_choice forces the command', async () => {
+  const cmds = 'Calculate("1"), get_weather("Ber, \\"lin\\" 上海 — a long city name, with commas: yes")';
+  const { app, engine } = makeApp({ reply: (p) => (p.endsWith('Calculate("') ? '2*3")<eoc>' : `<|Inner Thoughts|>: x<eot>\n<|Commands|>: ${cmds}<eoc>`) });
+  const body = { messages: [{ role: 'user', content: 'q' }], tools: TOOLS };
+  const whole = ((await (await app.fetch(post('/v1/chat/completions', body))).json()) as Any).choices[0].message.tool_calls as Any[];
+  const ev = (await sseEvents(await app.fetch(post('/v1/chat/completions', { ...body, stream: true })))).slice(0, -1) as Any[];
   const deltas = ev.flatMap((c) => c.choices[0].delta.tool_calls ?? []);
-  assert.deepEqual(deltas.map((d: Any) => [d.index, d.function.arguments]), [[0, '{"expression":"1"}'], [1, '{"expression":"2"}']]);
-  assert.ok(deltas.every((d: Any) => typeof d.id === 'string' && d.type === 'function'));
+  // the first delta of a call has its id, type and name; the rest only argument fragments
+  const joined = [0, 1].map((i) => deltas.filter((d: Any) => d.index === i));
+  for (const [i, ds] of joined.entries()) {
+    assert.ok(typeof ds[0].id === 'string' && ds[0].type === 'function' && ds[0].function.name === whole[i].function.name);
+    assert.ok(ds.slice(1).every((d: Any) => d.id === undefined && d.function.name === undefined));
+    assert.equal(ds.map((d: Any) => d.function.arguments).join(''), whole[i].function.arguments);
+  }
+  assert.ok(joined[1].length >= 5, `the long arguments come in several fragments (${joined[1].length - 1})`);
+  assert.deepEqual(JSON.parse(whole[1].function.arguments), { city: 'Ber, "lin" 上海 — a long city name, with commas: yes' });
   assert.equal(ev[ev.length - 1].choices[0].finish_reason, 'tool_calls');
   const j = (await (await app.fetch(post('/v1/chat/completions', { messages: [{ role: 'user', content: 'q' }], tools: TOOLS, tool_choice: { type: 'function', function: { name: 'calculator' } } }))).json()) as Any;
   assert.deepEqual(JSON.parse(j.choices[0].message.tool_calls[0].function.arguments), { expression: '2*3' });
-  assert.ok(engine.tokenizer.decode(engine.requests[1].promptIds).endsWith('<|Commands|>: Calculate("'));
+  assert.ok(engine.tokenizer.decode(engine.requests[2].promptIds).endsWith('<|Commands|>: Calculate("'));
 });
 
 test('server-side plugins: the calculator runs here, steps stream as reasoning', async () => {
@@ -167,4 +177,14 @@ test('MOSS API: history by uid survives a restart (a new app over the same folde
   assert.ok(b.engine.tokenizer.decode(b.engine.requests[0].promptIds).includes('<|Human|>: 你好<eoh>'));
   const bad = await b.app.fetch(post('/moss', { prompt: 'x', uid: '../etc' }));
   assert.equal(bad.status, 400);
+});
+
+test('tools: max_tokens running out inside the commands still returns the calls finished before the cut', async () => {
+  const full = '<|Inner Thoughts|>: x<eot>\n<|Commands|>: Calculate("1+1"), get_weather("Paris")<eoc>';
+  const { app, engine } = makeApp({ reply: () => full });
+  const cut = engine.tokenizer.encode('<|Inner Thoughts|>: x<eot>\n<|Commands|>: Calculate("1+1"), get_weather("Pa', { special: 'allow' }).length;
+  const j = (await (await app.fetch(post('/v1/chat/completions', { messages: [{ role: 'user', content: 'q' }], tools: TOOLS, max_tokens: cut }))).json()) as Any;
+  assert.deepEqual(j.choices[0].message.tool_calls.map((c: Any) => [c.function.name, JSON.parse(c.function.arguments)]), [['calculator', { expression: '1+1' }]]);
+  assert.equal(j.choices[0].finish_reason, 'tool_calls');
+  assert.equal(j.usage.completion_tokens, cut);
 });

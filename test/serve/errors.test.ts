@@ -38,7 +38,8 @@ test('bad bodies and fields -> 400 naming the field', async () => {
     [{ messages: U, stop: [''] }, 'stop'], [{ messages: U, n: 17 }, 'n'], [{ messages: U, seed: 1.5 }, 'seed'],
     [{ messages: U, presence_penalty: 9 }, 'presence_penalty'], [{ messages: U, repetition_penalty: 0 }, 'repetition_penalty'],
     [{ messages: U, stream: 'yes' }, 'stream'], [{ messages: U, stream_options: { include_usage: true } }, 'stream_options'],
-    [{ messages: U, logprobs: true }, 'logprobs'], [{ messages: U, top_logprobs: 21 }, 'top_logprobs'], [{ messages: U, model: 3 }, 'model'],
+    [{ messages: U, logprobs: 'yes' }, 'logprobs'], [{ messages: U, logprobs: true, top_logprobs: 21 }, 'top_logprobs'],
+    [{ messages: U, top_logprobs: 2 }, 'top_logprobs'], [{ messages: U, logprobs: true, top_logprobs: 1.5 }, 'top_logprobs'], [{ messages: U, model: 3 }, 'model'],
     [{ messages: U, tools: {} }, 'tools'], [{ messages: U, tools: [{ type: 'function' }] }, 'tools[0]'],
     [{ messages: U, tools: [{ type: 'function', function: { name: 'bad name!' } }] }, 'tools[0].function.name'],
     [{ messages: U, tool_choice: 'required' }, 'tool_choice'],
@@ -46,7 +47,8 @@ test('bad bodies and fields -> 400 naming the field', async () => {
     [{ messages: U, moss_plugins: ['teleport'] }, 'moss_plugins'], [{ messages: U, moss_plugins: 'yes' }, 'moss_plugins'],
   ];
   for (const [body, param] of cases) await expectError(await app.fetch(post('/v1/chat/completions', body)), 400, param);
-  for (const [body, param] of [[{}, 'prompt'], [{ prompt: 5 }, 'prompt'], [{ prompt: 'x', suffix: 'y' }, 'suffix'], [{ prompt: '' }, 'prompt']] as [unknown, string][]) {
+  for (const [body, param] of [[{}, 'prompt'], [{ prompt: 5 }, 'prompt'], [{ prompt: 'x', suffix: 'y' }, 'suffix'], [{ prompt: '' }, 'prompt'],
+    [{ prompt: 'x', logprobs: 21 }, 'logprobs'], [{ prompt: 'x', logprobs: true }, 'logprobs'], [{ prompt: 'x', top_logprobs: 2 }, 'top_logprobs']] as [unknown, string][]) {
     await expectError(await app.fetch(post('/v1/completions', body)), 400, param);
   }
   for (const body of [{}, { prompt: '' }, { prompt: 'x', uid: 5 }, { prompt: 'x', temperature: -1 }]) await expectError(await app.fetch(post('/moss', body)), 400);

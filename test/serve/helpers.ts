@@ -25,3 +25,23 @@ export async function sseEvents(res: Response): Promise<unknown[]> {
   const text = await res.text();
   return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d)));
 }
+
+/** A real `moss serve` (the CLI binary) on a free loopback port: its base URL and a stop function.
+ *  `args` are the CLI's (e.g. ['--model', dir]); `--port 0` is added. */
+export async function spawnServe(args: readonly string[]): Promise<{ url: string; stop: () => void }> {
+  const { spawn } = await import('node:child_process');
+  const { MOSS_BIN } = await import('../cli/chat-helpers.js');
+  const child = spawn(process.execPath, [MOSS_BIN, 'serve', ...args, '--port', '0'], { cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
+  });
+  return { url, stop: () => child.kill('SIGTERM') };
+}

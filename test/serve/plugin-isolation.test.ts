@@ -1,11 +1,13 @@
 /**
  * Plugins cannot stall the server (#14 item 6): with the scripted model asking `Solve` for a
- * hostile degree-64 polynomial (seconds of BigInt work), the server's /health keeps answering
- * within 100 ms while the call runs in the plugin pool, the request ends with a plugin error at the
- * plugin timeout (the worker is terminated), and the pool serves the next call normally.
+ * hostile degree-64 polynomial (seconds of BigInt work), the server's /health answers within
+ * 100 ms throughout — every probe of a back-to-back series spanning the whole plugin call — while
+ * the call runs in the plugin pool, the request ends with a plugin error at the plugin timeout
+ * (the worker is terminated), and the pool serves the next call normally.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism, loadavg } from 'node:os';
 import { PluginPool } from '../../src/plugins/index.js';
 import { listen, nodeServer } from '../../src/serve/node-adapter.js';
 import { makeApp, sseEvents } from './helpers.js';
@@ -28,20 +30,50 @@ after(async () => {
 
 const chat = (content: string) => fetch(`${base}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content }], moss_plugins: ['solver', 'calculator'], stream: true }) });
 
-test('a hostile Solve argument: /health keeps answering (p90 < 100 ms), the request ends with a plugin error at the timeout', async () => {
-  for (let i = 0; i < 3; i++) await (await fetch(`${base}/health`)).json(); // warm: first connection, JIT
+const GAP_MS = 10;
+
+/** /health probes back to back (GAP_MS apart) until `stop()`: each probe's [start, end]. */
+function probe(): { probes: [number, number][]; stop: () => Promise<void> } {
+  const probes: [number, number][] = [];
   let done = false;
-  const lat: number[] = [];
-  const polling = (async () => {
+  const loop = (async () => {
     while (!done) {
       const s = performance.now();
       const h = await fetch(`${base}/health`);
       assert.equal(h.status, 200);
       await h.json();
-      lat.push(performance.now() - s);
-      await new Promise((r) => setTimeout(r, 20));
+      probes.push([s, performance.now()]);
+      await new Promise((r) => setTimeout(r, GAP_MS));
     }
   })();
+  return { probes, stop: async () => { done = true; await loop; } };
+}
+
+/** The worst wait of a probe series over [t0, t1]: a probe's own time, or the time from when the next
+ *  probe was due (GAP_MS after the last answer) to its answer — so an event loop blocked between two
+ *  probes shows as well as one blocked during a probe. Also how many probes touched the window. */
+function worstWait(probes: [number, number][], t0: number, t1: number): { worst: number; n: number } {
+  let worst = 0;
+  let n = 0;
+  for (let i = 1; i < probes.length; i++) {
+    const [s, e] = probes[i];
+    if (e < t0 || probes[i - 1][1] > t1) continue;
+    n++;
+    worst = Math.max(worst, e - s, e - probes[i - 1][1] - GAP_MS);
+  }
+  return { worst, n };
+}
+
+test('a hostile Solve argument: /health answers every probe within 100 ms while it runs, the request ends with a plugin error at the timeout', async () => {
+  for (let i = 0; i < 3; i++) await (await fetch(`${base}/health`)).json(); // warm: first connection, JIT
+  // control: the same probes with nothing running, for as long as the plugin call will take
+  const control = probe();
+  const c0 = performance.now();
+  await new Promise((r) => setTimeout(r, TIMEOUT_MS));
+  await control.stop();
+  const quiet = worstWait(control.probes, c0, performance.now());
+  const load = loadavg()[0] / availableParallelism();
+  const p = probe();
   const res = await chat('a hostile equation');
   assert.equal(res.status, 200);
   // events with their arrival times: the plugin runs between the command and its result
@@ -60,8 +92,8 @@ test('a hostile Solve argument: /health keeps answering (p90 < 100 ms), the requ
   const iPlugin = ev.findIndex((c) => c.choices?.[0]?.delta?.moss_plugin);
   const iCommand = ev.findLastIndex((c, i) => i < iPlugin && c.choices?.[0]?.delta?.moss_field === 'Commands');
   const elapsed = at[iPlugin] - at[iCommand];
-  done = true;
-  await polling;
+  await new Promise((r) => setTimeout(r, 2 * GAP_MS));
+  await p.stop();
   const plugin = ev.map((c) => c.choices?.[0]?.delta?.moss_plugin).find(Boolean);
   assert.ok(plugin, JSON.stringify(ev));
   assert.equal(plugin.name, 'Solve');
@@ -72,15 +104,17 @@ test('a hostile Solve argument: /health keeps answering (p90 < 100 ms), the requ
   assert.equal(d.map((x) => x.content ?? '').join(''), 'Sorry, no result.');
   assert.ok(iCommand >= 0, 'the command streamed before the plugin ran');
   assert.ok(elapsed >= TIMEOUT_MS - 50 && elapsed < TIMEOUT_MS + 1500, `the plugin call ended ${elapsed.toFixed(0)} ms after the command (plugin timeout ${TIMEOUT_MS} ms)`);
-  assert.ok(lat.length >= 10, `only ${lat.length} /health probes`);
-  // A stalled event loop shows as one probe of at least the plugin's run time (>= the 1 s timeout; ~50 s
-  // before the pool). The 100 ms target holds for nine probes in ten even on a loaded 2-core machine;
-  // the worst gets a margin for scheduler hiccups under load (measured up to ~320 ms at load 15 with
-  // another test's model thread beside it), still half the shortest possible stall.
-  const sorted = [...lat].sort((a, b) => a - b);
-  const p90 = sorted[Math.floor(sorted.length * 0.9)];
-  const worst = sorted[sorted.length - 1];
-  assert.ok(p90 < 100 && worst < TIMEOUT_MS / 2, `/health p90 ${p90.toFixed(1)} ms, worst ${worst.toFixed(1)} ms while the plugin ran (${lat.length} probes)`);
+  // every probe from the command to the plugin's failure: a stalled event loop would show as one wait
+  // of the plugin's whole run (>= the 1 s timeout; ~50 s before the pool)
+  const busy = worstWait(p.probes, at[iCommand], at[iPlugin]);
+  const msg = `/health worst wait ${busy.worst.toFixed(1)} ms over ${busy.n} probes while the plugin ran; ${quiet.worst.toFixed(1)} ms over ${quiet.n} probes with nothing running (load ${(load * availableParallelism()).toFixed(1)} on ${availableParallelism()} cores)`;
+  process.stdout.write(`# ${msg}\n`);
+  assert.ok(busy.n >= TIMEOUT_MS / 100, `probes spread over the plugin's run: ${msg}`);
+  // 100 ms for every probe. On a machine whose other processes already delay this one's probes past
+  // 100 ms with nothing running (the control just before, same probes, same length), the plugin may
+  // add no more than 100 ms to that, and never half the shortest possible stall
+  const bound = load <= 2 || quiet.worst < 100 ? 100 : Math.min(TIMEOUT_MS / 2, quiet.worst + 100);
+  assert.ok(busy.worst < bound, `${msg}: bound ${bound.toFixed(1)} ms`);
   assert.equal(pool.stats().killed, 1, 'the worker running the hostile call was terminated');
   // the pool recovers: the next call gets a fresh worker and answers
   const next = (await sseEvents(await chat('12*3'))).slice(0, -1) as Any[];

@@ -10,7 +10,8 @@
  * `<|Results|>:` field is forced before it continues to `<eom>` (as the chat loop does): the
  * continuation is a new request whose prompt is the sample so far.
  * `logprob_sum` is the sum of the sampled tokens' log-probabilities as the generation step saw
- * them (log-softmax of the raw logits: no penalty, no temperature); forced tokens are not counted.
+ * them (../../generate/logprobs.ts: log-softmax of the raw logits, no penalty, no temperature);
+ * forced tokens are not counted.
  * `tokens` is how many it sampled. The K samples of a context share its prefill through the prefix
  * cache (./prefix-blocks.ts). Deliberately no preemption and no batched prefill (the scheduler
  * prefills one prompt at a time).
@@ -190,7 +191,7 @@ export class BatchSampler {
     job.gen = [];
     this.sched.add({
       id, promptIds: job.ids, maxNewTokens: Math.min(this.o.maxNewTokens - job.sampled, room), stopIds,
-      sampling: { ...this.o.sampling, temperature: job.temperature, seed: job.seed + job.round, logprobs: true },
+      sampling: { ...this.o.sampling, temperature: job.temperature, seed: job.seed + job.round }, logprobs: 0,
     });
     if (!this.running) {
       this.running = true;
@@ -228,7 +229,7 @@ export class BatchSampler {
         for (const [id, t, lp] of r.tokens) {
           const job = this.jobs.get(id)!;
           job.gen.push(t);
-          job.logprob += lp!;
+          job.logprob += lp!.logprob;
         }
         for (const [id] of r.finished) {
           const job = this.jobs.get(id)!;

@@ -77,9 +77,9 @@ export class SchemaCompiler {
     return this.b.repeat([this.b.range([0x30, 0x39])], min, max);
   }
 
-  integer(nonNegative = false): Item[] {
+  integer(nonNegative = false, maxDigits = 16): Item[] {
     const b = this.b;
-    const body = b.alt(b.lit('0'), [b.range([0x31, 0x39]), ...this.digits(0, 15)]);
+    const body = b.alt(b.lit('0'), [b.range([0x31, 0x39]), ...this.digits(0, maxDigits - 1)]);
     return nonNegative ? [body] : [b.opt(b.lit('-')), body];
   }
 
@@ -171,15 +171,19 @@ export class SchemaCompiler {
       }
       case 'integer':
       case 'number': {
-        const lo = s.minimum;
-        const hi = s.maximum;
-        if (lo === undefined && hi === undefined) return t === 'integer' ? this.integer() : this.number();
+        let lo = s.minimum;
+        let hi = s.maximum;
+        // zod's .int() (and others) bound integers by the safe range, ±(2^53 - 1): kept by writing at most 15 digits
+        const safe = t === 'integer' && ((typeof hi === 'number' && hi >= Number.MAX_SAFE_INTEGER) || (typeof lo === 'number' && lo <= -Number.MAX_SAFE_INTEGER));
+        if (safe && typeof hi === 'number' && hi >= Number.MAX_SAFE_INTEGER) hi = undefined;
+        if (safe && typeof lo === 'number' && lo <= -Number.MAX_SAFE_INTEGER) lo = undefined;
+        if (lo === undefined && hi === undefined) return t === 'integer' ? this.integer(false, safe ? 15 : 16) : this.number();
         if (t === 'integer' && typeof lo === 'number' && typeof hi === 'number' && Number.isInteger(lo) && Number.isInteger(hi) && hi >= lo && hi - lo <= 256) {
           const vals: Item[][] = [];
           for (let v = lo; v <= hi; v++) vals.push(b.lit(String(v)));
           return [b.alt(...vals)];
         }
-        if (lo === 0 && hi === undefined) return t === 'integer' ? this.integer(true) : this.number(true);
+        if (lo === 0 && hi === undefined) return t === 'integer' ? this.integer(true, safe ? 15 : 16) : this.number(true);
         const kw = hi !== undefined ? 'maximum' : 'minimum';
         return no(kw, `${kw} is supported only as minimum: 0 or an integer range of at most 257 values`);
       }

@@ -19,6 +19,16 @@ export interface VocabBytes {
 
 const utf8 = new TextEncoder();
 
+/** The bytes text token `id` spells; null for a control token or an id without a spelling. */
+export function tokenBytes(tok: Tokenizer, id: number): Uint8Array | null {
+  if (tok.isSpecial(id)) return null;
+  const t = tok.idToToken(id);
+  if (t === undefined) return null;
+  if (tok instanceof ByteLevelBpe) return byteLevelToBytes(t);
+  const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(t);
+  return m ? Uint8Array.of(parseInt(m[1], 16)) : utf8.encode(t.replace(/\u2581/g, ' '));
+}
+
 /** Reads the byte spelling of every id of `tok` (control tokens and unknown spellings get none). */
 export function vocabBytes(tok: Tokenizer): VocabBytes {
   const V = tok.vocabSize;
@@ -26,19 +36,9 @@ export function vocabBytes(tok: Tokenizer): VocabBytes {
   const special: number[] = [];
   const offsets = new Int32Array(V + 1);
   let n = 0;
-  const byteLevel = tok instanceof ByteLevelBpe;
   for (let id = 0; id < V; id++) {
-    let b: Uint8Array | null = null;
     if (tok.isSpecial(id)) special.push(id);
-    else {
-      const t = tok.idToToken(id);
-      if (t !== undefined) {
-        const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(t);
-        if (byteLevel) b = byteLevelToBytes(t);
-        else if (m) b = Uint8Array.of(parseInt(m[1], 16));
-        else b = utf8.encode(t.replace(/\u2581/g, ' '));
-      }
-    }
+    const b = tokenBytes(tok, id);
     if (b) {
       parts.push(b);
       n += b.length;

@@ -40,6 +40,11 @@ function rename(name: string, from: 0 | 1): string | undefined {
   return undefined;
 }
 
+/** The llama.cpp name of HF LLaMA tensor `hfName` (undefined for a tensor llama.cpp has no name for). */
+export function ggufName(hfName: string): string | undefined {
+  return rename(hfName, 1);
+}
+
 /** Architectures whose q/k llama.cpp stores permuted for adjacent-pair (NORM) rope. */
 const INTERLEAVED: Record<string, boolean> = { llama: true, mistral: true, qwen2: false };
 

@@ -20,6 +20,7 @@ import { Module, type Embedding, type Linear, type RMSNorm } from '../../nn/inde
 import { ops, type Tensor } from '../../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
 import { ids, int, num, type Json } from '../config.js';
+import { LLAMA_SAMPLING, llamaAddsBos } from './defaults.js';
 import { hfRopeFactors } from './rope-scaling.js';
 import { planned } from '../decode-plan.js';
 import { KVCache } from '../kv-cache.js';
@@ -171,6 +172,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       maxPositions: config.maxPositions,
       bosId: config.bosId,
       eosIds: config.eosIds,
+      addsBos: llamaAddsBos(config.modelType),
+      sampling: LLAMA_SAMPLING,
     };
     this.eval();
   }

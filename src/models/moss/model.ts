@@ -15,6 +15,7 @@ import { ops, type Tensor } from '../../tensor/index.js';
 import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
 import { ids, int, num, type Json } from '../config.js';
 import { planned } from '../decode-plan.js';
+import { MOSS_ADDS_BOS, MOSS_SAMPLING } from './defaults.js';
 import { KVCache } from '../kv-cache.js';
 import { loadLayerNorm, loadLinear } from '../layers.js';
 import { loadEmbedding } from '../quant-embedding.js';
@@ -123,6 +124,8 @@ export class MossForCausalLM extends Module implements CausalLM {
       maxPositions: config.nPositions,
       bosId: config.bosId,
       eosIds: config.eosIds,
+      addsBos: MOSS_ADDS_BOS,
+      sampling: MOSS_SAMPLING,
     };
     this.eval();
   }

@@ -2,7 +2,8 @@
  * `moss sample --model <path> --contexts <file> --out <file.jsonl> --n K [--temperature T] [--seed S]`:
  * K responses per context from a local model (src/data/pipeline/sample.ts), written as
  * `{id, context, responses: [{text, logprob_sum, tokens}]}` lines; resumable like every data
- * command; a JSON summary on stdout. `--temperature` may list one value per sample (0.2,0.7,1).
+ * command; a JSON summary on stdout. `--temperature` may list one value per sample (0.2,0.7,1);
+ * `--batch-size` samples are decoded together (continuous batching, each with its own seed).
  */
 import type { Command } from 'commander';
 import { configureEngine } from '../backends/index.js';
@@ -12,7 +13,7 @@ import { loadModel } from '../models/load.js';
 import { createPlugins } from '../plugins/index.js';
 import { readItems, type BadLine } from '../data/pipeline/inputs.js';
 import { runPipeline } from '../data/pipeline/runner.js';
-import { promptContext, sampleItem, type SampleItem } from '../data/pipeline/sample.js';
+import { BatchSampler, encodeContext, promptContext, type SampleItem } from '../data/pipeline/sample.js';
 import { number } from './flags.js';
 import { engineFromFlags } from './options.js';
 import { finish, reportBad } from './pipeline-flags.js';
@@ -29,6 +30,7 @@ interface Flags {
   plugins: boolean;
   searchDir?: string;
   maxErrors: string;
+  batchSize: string;
   threads?: string;
   progress: boolean;
 }
@@ -56,6 +58,7 @@ export function register(program: Command): void {
     .option('--max-new-tokens <n>', 'tokens per response at most', '256')
     .option('--no-plugins', 'end a sample at <eoc> instead of running its commands')
     .option('--search-dir <folder>', 'local corpus for Search commands')
+    .option('--batch-size <n>', 'samples decoded together (each keeps its own seed and temperature)', '8')
     .option('--max-errors <n>', 'stop after this many failed contexts', '50')
     .option('--threads <n>', 'threads of the native backend')
     .option('--no-progress', 'no progress line on stderr')
@@ -64,6 +67,7 @@ export function register(program: Command): void {
       const temps = f.temperature.split(',').map((t) => number('temperature', t.trim(), { min: 0, max: 5 })!);
       const seed = number('seed', f.seed, { int: true, min: 0 })!;
       const maxNew = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 })!;
+      const batch = number('batch-size', f.batchSize, { int: true, min: 1, max: 256 })!;
       configureEngine(engineFromFlags({ threads: f.threads }));
       const bad: BadLine[] = [];
       const items = readItems(f.contexts, bad, toItem);
@@ -72,17 +76,21 @@ export function register(program: Command): void {
       const tokenizer = loadTokenizer(f.tokenizer ?? f.model);
       const defaults = generationDefaults(loaded.model.info, loaded.generationConfig);
       const plugins = f.plugins ? createPlugins(f.searchDir ? { search: { provider: 'local', dir: f.searchDir } } : {}) : undefined;
+      const maxContext = Math.max(1, ...items.map((it) => { try { return encodeContext(it.input.context, tokenizer).length; } catch { return 1; } }));
+      const sampler = new BatchSampler({ model: loaded.model, tokenizer, n, seed, temperatures: temps, maxNewTokens: maxNew, sampling: defaults, plugins, batch, maxContext });
       let tokens = 0;
       const summary = await runPipeline<SampleItem>({
-        label: 'sample', out: [f.out], items, concurrency: 1, maxErrors: number('max-errors', f.maxErrors, { int: true, min: 1 }), progress: f.progress,
-        stats: () => ({ calls: 0, cacheHits: 0, retries: 0, failed: 0, promptTokens: 0, completionTokens: tokens }),
+        // enough contexts in flight to keep the batch full while the oldest finishes (output stays in input order)
+        label: 'sample', out: [f.out], items, concurrency: 2 * Math.ceil(batch / n) + 1, maxErrors: number('max-errors', f.maxErrors, { int: true, min: 1 }), progress: f.progress,
+        stats: () => ({ calls: 0, cacheHits: 0, retries: 0, failed: 0, promptTokens: sampler.promptTokens.fed, completionTokens: tokens }),
         work: async (it) => {
-          const r = await sampleItem(it.input, { model: loaded.model, tokenizer, n, seed, temperatures: temps, maxNewTokens: maxNew, sampling: defaults, plugins });
+          const r = await sampler.sample(it.input);
           tokens += r.responses.reduce((s, x) => s + x.tokens, 0);
           return { records: [r] };
         },
       });
+      sampler.dispose();
       loaded.model.dispose();
-      finish(summary, { badLines: bad.length, sampledTokens: tokens });
+      finish(summary, { badLines: bad.length, sampledTokens: tokens, promptTokensReused: sampler.promptTokens.reused, batchSize: batch });
     });
 }

@@ -6,7 +6,8 @@
  * the prefix token; inputs longer than `maxLength + 1` lose tokens on the left.
  *
  * Fast path (`scoreShared`): the context is prefilled once per question (several questions share a
- * batched forward) and the choices are scored from its KV cache: one-token continuations straight
+ * batched forward, and the prefix they share is prefilled once) and the choices are scored from its
+ * KV cache: one-token continuations straight
  * from the context's last logits, longer ones in one batched forward of their tokens over copies
  * of the cached prefix. `scoreNaive` is the harness's own one-forward-per-choice path (oracle and
  * bench peer). Uses only the model's public forward/newCache/KVCache interface.
@@ -105,9 +106,27 @@ function broadcastPrefix(src: KVCache, b: number, dst: KVCache, len: number): vo
   dst.lens.fill(len);
 }
 
+/** Length of the longest token prefix that every list shares. */
+function commonPrefix(lists: readonly (readonly number[])[]): number {
+  let n = Math.min(...lists.map((l) => l.length));
+  for (const l of lists) {
+    let i = 0;
+    while (i < n && l[i] === lists[0][i]) i++;
+    n = i;
+  }
+  return n;
+}
+
+/** Shared prefixes shorter than this are not worth a separate prefill. */
+const MIN_SHARED = 8;
+
 /**
  * Scores many questions with the shared-prefix path; questions whose window would be truncated go
- * through `scoreNaive` (their truncated contexts differ per choice, as in the harness).
+ * through `scoreNaive` (their truncated contexts differ per choice, as in the harness). Batches of
+ * `batchSize` questions are formed in order of context length (as the harness's collator sorts its
+ * requests), so little of a batch is padding; the token prefix every context of a batch shares (a
+ * subject's description and few-shot examples) is prefilled once and copied into every row, and
+ * only the rest of each context goes through the batched forward.
  */
 export function scoreShared(model: CausalLM, qs: readonly Encoded[], o: ScoreOptions): Scored[] {
   const out: Scored[] = new Array<Scored>(qs.length);
@@ -115,17 +134,30 @@ export function scoreShared(model: CausalLM, qs: readonly Encoded[], o: ScoreOpt
   const fits = (q: Encoded): boolean => q.conts.every((c) => q.ctx.length + c.length <= o.maxLength + 1);
   const todo: number[] = [];
   qs.forEach((q, i) => (fits(q) ? todo.push(i) : (out[i] = scoreNaive(model, q, o))));
+  todo.sort((a, b) => qs[b].ctx.length - qs[a].ctx.length || a - b);
   const bs = Math.max(1, o.batchSize ?? 1);
   for (let s = 0; s < todo.length; s += bs) {
     const idx = todo.slice(s, s + bs);
     const B = idx.length;
-    const lens = idx.map((i) => qs[i].ctx.length);
+    const ctxs = idx.map((i) => qs[i].ctx);
+    const P = B > 1 ? Math.min(commonPrefix(ctxs), Math.min(...ctxs.map((c) => c.length)) - 1) : 0;
+    const shared = P >= MIN_SHARED ? P : 0;
+    const lens = ctxs.map((c) => c.length - shared);
     const T = Math.max(...lens);
     const ids = new Array<number>(B * T).fill(0);
-    idx.forEach((i, b) => qs[i].ctx.forEach((id, t) => (ids[b * T + t] = id)));
+    ctxs.forEach((c, b) => c.slice(shared).forEach((id, t) => (ids[b * T + t] = id)));
     const multi = idx.some((i) => qs[i].conts.some((c) => c.length > 1));
-    const cache = multi ? model.newCache(B, T) : undefined;
+    const cache = multi || shared ? model.newCache(B, shared + T) : undefined;
     try {
+      if (shared) {
+        const one = model.newCache(1, shared);
+        try {
+          tidy(() => model.forward(tensor(ctxs[0].slice(0, shared), [1, shared], { dtype: 'i32', backend: model.backend }), { cache: one, logits: 'last' })).dispose();
+          broadcastPrefix(one, 0, cache!, shared);
+        } finally {
+          one.dispose();
+        }
+      }
       const last = tidy(() => model.forward(tensor(ids, [B, T], { dtype: 'i32', backend: model.backend }), { cache, lengths: lens, logits: 'last' }));
       const rows = last.toFloat32Array(); // (B, V)
       last.dispose();

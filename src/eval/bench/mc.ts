@@ -88,9 +88,17 @@ export async function evalMc(o: McEvalOptions): Promise<{ samples: McSample[]; r
   const prefixId = o.model.info.bosId ?? o.tokenizer.eosId ?? 0;
   const bs = Math.max(1, o.batchSize ?? 1);
   const work = o.subjects.flatMap((s) => s.test.slice(0, o.limit ?? s.test.length).map((d) => ({ s, d })));
+  // chunks stay within a subject (its questions share the description and shots); log-likelihood
+  // chunks hold several batches, which scoreShared forms by context length
+  const per = o.style === 'moss-chat' || o.naive || bs === 1 ? bs : 4 * bs;
+  const chunks: (typeof work)[] = [];
+  for (const x of work) {
+    const c = chunks[chunks.length - 1];
+    if (c && c.length < per && c[0].s === x.s) c.push(x);
+    else chunks.push([x]);
+  }
   const samples: McSample[] = [];
-  for (let i = 0; i < work.length; i += bs) {
-    const chunk = work.slice(i, i + bs);
+  for (const chunk of chunks) {
     const prompts = chunk.map(({ s, d }) => fitPrompt(o, s, d, maxLength));
     if (o.style === 'moss-chat') {
       const ids = prompts.map(({ p }) => segmentIds(o.tokenizer, p.segments!).slice(-(maxLength - 8)));
@@ -114,7 +122,7 @@ export async function evalMc(o: McEvalOptions): Promise<{ samples: McSample[]; r
         samples.push({ subject: s.name, index: d.index, prompt: prompts[j].p.context, loglikelihoods: lls, pred, pred_norm: predNorm, gold: d.answer, acc: +(pred === d.answer), acc_norm: +(predNorm === d.answer), truncated: scored[j].truncated || prompts[j].dropped });
       });
     }
-    o.onProgress?.(Math.min(i + bs, work.length), work.length);
+    o.onProgress?.(samples.length, work.length);
     await new Promise((r) => setImmediate(r));
   }
   return { samples, report: mcReport(o.subjects, samples) };

@@ -2,7 +2,9 @@
  * `moss sample` with moss-tiny: context encoding (end tokens are control tokens, nothing in a body
  * ever is), per-sample seeds (sample k is the same whatever --n is; the run repeats byte for byte),
  * plugin commands run at <eoc>, kill -9 + re-run gives the same file, and the output feeds
- * `moss annotate --judge rule`.
+ * `moss annotate --judge rule`. Samples are batched (--batch-size 8): what else is in the batch
+ * changes the f32 logits in the last bits, so `logprob_sum` is compared within 1e-3 (texts, token
+ * counts, ids and order exactly).
  */
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeContext, promptContext } from '../../../src/data/pipeline/sample.js';
 import { loadTokenizer } from '../../../src/io/load-tokenizer.js';
-import { runMoss, sameLines, startMoss, summaryOf, TINY, tmp } from './helpers.js';
+import { runMoss, startMoss, summaryOf, TINY, tmp } from './helpers.js';
 
 const dir = tmp('moss-sample-');
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,6 +43,18 @@ function writeContexts(): string {
   return p;
 }
 const contexts = writeContexts();
+
+interface Rec { id: string; context: string; responses: { text: string; logprob_sum: number; tokens: number }[] }
+const recsOf = (file: string): Rec[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+/** Same records; logprob sums within 1e-3. */
+function sameSamples(got: Rec[], want: Rec[], what: string): void {
+  assert.equal(got.length, want.length, what);
+  got.forEach((g, i) => {
+    const w = want[i];
+    assert.deepEqual([g.id, g.context, g.responses.map((r) => [r.text, r.tokens])], [w.id, w.context, w.responses.map((r) => [r.text, r.tokens])], `${what}: ${g.id}`);
+    g.responses.forEach((r, k) => assert.ok(Math.abs(r.logprob_sum - w.responses[k].logprob_sum) < 1e-3, `${what}: ${g.id}#${k} logprob_sum ${r.logprob_sum} vs ${w.responses[k].logprob_sum}`));
+  });
+}
 const args = (out: string, n: number, ...more: string[]) => ['sample', '--model', TINY, '--contexts', contexts, '--out', out, '--n', String(n), '--temperature', '0.3,1.0,0.7', '--max-new-tokens', '40', '--seed', '5', '--no-progress', ...more];
 
 test('moss sample: schema, per-sample seeds, repeatable, kill -9 + re-run, then annotate --judge rule', async () => {
@@ -49,7 +63,7 @@ test('moss sample: schema, per-sample seeds, repeatable, kill -9 + re-run, then 
   assert.equal(r.code, 0, r.err);
   assert.match(r.err, /contexts\.jsonl:5: no "context" or "prompt" string; skipped/);
   assert.equal(summaryOf(r).written, 4);
-  const recs = readFileSync(a, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const recs = recsOf(a);
   for (const rec of recs) {
     assert.deepEqual(Object.keys(rec), ['id', 'context', 'responses']);
     assert.equal(rec.responses.length, 3);
@@ -59,19 +73,18 @@ test('moss sample: schema, per-sample seeds, repeatable, kill -9 + re-run, then 
     }
   }
   // the calculator question: moss-tiny calls Calculate, our plugin answers, the reply follows
-  const calc = recs.find((x) => x.id === 'c1').responses.map((x: { text: string }) => x.text).join('\n');
+  const calc = recs.find((x) => x.id === 'c1')!.responses.map((x) => x.text).join('\n');
   assert.match(calc, /<\|Results\|>:\nCalculate\("12\*3"\) => '36'\n<eor>\n<\|MOSS\|>:/);
   const b = join(dir, 'b.jsonl');
   assert.equal((await runMoss(args(b, 2))).code, 0);
-  const two = readFileSync(b, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  two.forEach((rec, i) => assert.deepEqual(rec.responses, recs[i].responses.slice(0, 2), 'sample k does not depend on --n'));
+  sameSamples(recsOf(b), recs.map((r) => ({ ...r, responses: r.responses.slice(0, 2) })), 'sample k does not depend on --n');
   const k = join(dir, 'k.jsonl');
   const run = startMoss(args(k, 3));
   await new Promise((res) => setTimeout(res, 2000));
   run.child.kill('SIGKILL');
   await run.done;
   assert.equal((await runMoss(args(k, 3))).code, 0);
-  sameLines(readFileSync(k, 'utf8'), readFileSync(a, 'utf8'), 'sample after kill -9');
+  sameSamples(recsOf(k), recs, 'sample after kill -9');
   const prefs = join(dir, 'prefs.jsonl');
   const an = await runMoss(['annotate', '--in', a, '--out', prefs, '--judge', 'rule', '--no-progress']);
   assert.equal(an.code, 0, an.err);

@@ -5,11 +5,19 @@
 // greedily for 32 tokens on the SAME file; the tokens must be equal and each step's next-token
 // distribution close: max |p_ours - p_llama.cpp| over the vocabulary, and the largest difference of
 // the top-10 logits (from log p, less the per-step constant) beside their spread.
+// With LLAMA_QUANTIZE=<path to llama.cpp's llama-quantize> the file is quantized by llama.cpp
+// instead (Q4_K_M / Q5_K_M / Q6_K, no imatrix), so our loader reads a llama.cpp-made file; `moss
+// quantize` then quantizes the same f32 input too and every tensor's type and bytes are compared
+// (tensorsEqual / tensorsDiffer, firstDiff naming the tensor and byte). GOLDENS=<file.json> also
+// writes the first 2 rows of one tensor per k-quant type (f32 input and llama.cpp's blocks) for
+// test/quant/llamacpp-quantize.test.ts. Build llama-quantize outside the repo, e.g. from the
+// llama.cpp snapshot node-llama-cpp ships (bench/peers/node_modules/node-llama-cpp/llama/
+// gitRelease.bundle): git clone it, cmake -DLLAMA_CURL=OFF, build target llama-quantize.
 // Usage (after `npm run build` and `cd bench/peers && npm install`):
-//   node dev/llamacpp_kquant_check.mjs [q4_k_m|q5_k_m|q6_k] [C L H Hkv F V]
+//   [LLAMA_QUANTIZE=...] [GOLDENS=...] node dev/llamacpp_kquant_check.mjs [q4_k_m|q5_k_m|q6_k] [C L H Hkv F V]
 import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +29,7 @@ const dir = mkdtempSync(join(tmpdir(), 'moss-kq-'));
 const f16 = join(dir, 'f16.gguf'), out = join(dir, `${mix}.gguf`);
 const { writeLlamaGguf } = await import(`${root}dist/bench/decode-model.js`);
 const { readGguf, writeGguf, ggufWriteInput } = await import(`${root}dist/src/io/index.js`);
+const { viewBytes } = await import(`${root}dist/src/io/views.js`);
 writeLlamaGguf(f16, { C, L, H, Hkv, F, V }, 'f16');
 // the bench's weights are tiny noise (the output barely depends on the input): give the 2-d weights
 // Gaussian values (std 0.5 for the embedding, 8/sqrt(in) for the head, 0.5/sqrt(in) for the rest) so
@@ -42,8 +51,45 @@ const tensors = base.tensors.map((t) => {
 });
 writeGguf(f16, { ...base, tensors });
 // mix 'f32' skips quantizing (the same comparison on the float model, to tell k-quant error from the rest)
+const LQ = process.env.LLAMA_QUANTIZE;
+const mossQuantize = (dst) => execFileSync('node', [`${root}bin/moss.js`, 'quantize', '--model', f16, '--type', mix, '--out', dst, '--quiet'], { stdio: 'inherit' });
+let blocks;
 if (mix === 'f32') execFileSync('cp', [f16, out]);
-else execFileSync('node', [`${root}bin/moss.js`, 'quantize', '--model', f16, '--type', mix, '--out', out, '--quiet'], { stdio: 'inherit' });
+else if (!LQ) mossQuantize(out);
+else {
+  execFileSync(LQ, [f16, out, { q4_k_m: 'Q4_K_M', q5_k_m: 'Q5_K_M', q6_k: 'Q6_K' }[mix]], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // our quantizer on the same f32 input: the same type and bytes per tensor?
+  const mine = join(dir, 'moss.gguf');
+  mossQuantize(mine);
+  const a = readGguf(out), b = readGguf(mine);
+  const bytesOf = (g, t) => viewBytes(g.tensors.get(t.name));
+  blocks = { tensorsEqual: 0, tensorsDiffer: 0, typeDiffer: [], firstDiff: null };
+  for (const t of a.tensorInfos) {
+    const u = b.tensorInfos.find((x) => x.name === t.name);
+    if (!u || u.typeName !== t.typeName) { blocks.typeDiffer.push(`${t.name}: llama.cpp ${t.typeName}, ours ${u?.typeName}`); continue; }
+    const x = bytesOf(a, t), y = bytesOf(b, u);
+    let i = 0;
+    while (i < x.length && x[i] === y[i]) i++;
+    if (i === x.length && x.length === y.length) blocks.tensorsEqual++;
+    else {
+      blocks.tensorsDiffer++;
+      blocks.firstDiff ??= `${t.name} (${t.typeName}) byte ${i} of ${x.length}`;
+    }
+  }
+  if (process.env.GOLDENS) {
+    // per k-quant type, the first 2 rows of the first tensor llama.cpp stored in it
+    const src = readGguf(f16), golden = { source: `llama.cpp llama-quantize ${mix} (dev/llamacpp_kquant_check.mjs)`, tensors: [] };
+    for (const typeName of ['Q4_K', 'Q5_K', 'Q6_K']) {
+      const t = a.tensorInfos.find((x) => x.typeName === typeName);
+      if (!t) continue;
+      const K = t.shape[t.shape.length - 1];
+      const f = viewBytes(src.tensors.get(t.name)).subarray(0, 2 * K * 4);
+      const q = viewBytes(a.tensors.get(t.name)).subarray(0, 2 * (K / 256) * { Q4_K: 144, Q5_K: 176, Q6_K: 210 }[typeName]);
+      golden.tensors.push({ name: t.name, type: typeName.toLowerCase(), rows: 2, rowLength: K, f32: Buffer.from(f).toString('base64'), blocks: Buffer.from(q).toString('base64') });
+    }
+    writeFileSync(process.env.GOLDENS, JSON.stringify(golden, null, 1) + '\n');
+  }
+}
 
 const types = {};
 for (const t of readGguf(out).tensorInfos) types[t.typeName] = (types[t.typeName] ?? 0) + 1;
@@ -107,5 +153,5 @@ await ctx.dispose();
 await lm.dispose();
 rmSync(dir, { recursive: true, force: true });
 const same = ours.length === theirs.length && ours.every((t, i) => t === theirs[i]);
-console.log(JSON.stringify({ mix, shape: { C, L, H, Hkv, F, V }, tensorTypes: types, same, maxProbDiff: Number(maxDp.toExponential(3)), maxTop10LogitDiff: Number(maxDl.toExponential(3)), minTop10LogitSpread: Number(minSpread.toFixed(2)), ours: ours.join(' '), llama_cpp: theirs.join(' ') }));
+console.log(JSON.stringify({ mix, quantizedBy: LQ ? 'llama.cpp llama-quantize' : 'moss quantize', ...(blocks ? { blocksVsOurs: blocks } : {}), shape: { C, L, H, Hkv, F, V }, tensorTypes: types, same, maxProbDiff: Number(maxDp.toExponential(3)), maxTop10LogitDiff: Number(maxDl.toExponential(3)), minTop10LogitSpread: Number(minSpread.toFixed(2)), ours: ours.join(' '), llama_cpp: theirs.join(' ') }));
 process.exitCode = same ? 0 : 1;

@@ -14,6 +14,7 @@
 
 #include "../../include/moss_kernels.h"
 #include "../half.h"
+#include "../scratch.h"
 #include "../threadpool.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -266,20 +267,7 @@ void tile(int dt, int64_t M, int64_t n0, int64_t n1, const Act& a, const uint8_t
   q8 ? tile_scalar<true>(M, n0, n1, a, W, wr, C, ldc) : tile_scalar<false>(M, n0, n1, a, W, wr, C, ldc);
 }
 
-struct Scratch {
-  void* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = std::aligned_alloc(64, (n + 63) / 64 * 64);
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-};
-thread_local Scratch g_scratch;
+thread_local moss::Scratch g_scratch;
 }  // namespace
 
 extern "C" int moss_gq_is(int dt) { return dt == MOSS_GQ4 || dt == MOSS_GQ8; }

@@ -17,6 +17,7 @@
 #include "../../include/moss_kernels.h"
 #include "../gemm/gemm.h"
 #include "../half.h"
+#include "../scratch.h"
 #include "../threadpool.h"
 #include "internal.h"
 
@@ -159,20 +160,7 @@ void quantize_q8k(const float* x, BlockQ8K* y, int64_t nb) {
   }
 }
 
-struct Scratch {
-  void* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = std::aligned_alloc(64, (n + 63) / 64 * 64);
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-};
-thread_local Scratch g_scratch;
+thread_local moss::Scratch g_scratch;
 }  // namespace
 }  // namespace moss::kq
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "../../include/moss_kernels.h"
+#include "../scratch.h"
 #include "../threadpool.h"
 #include "internal.h"
 
@@ -30,20 +31,7 @@ const Kernels* active() {
   return level >= 2 ? kernels_avx512() : level == 1 ? kernels_avx2() : kernels_scalar();
 }
 
-struct Scratch {
-  void* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t n) {
-    if (n > cap) {
-      std::free(p);
-      p = std::aligned_alloc(64, (n + 63) / 64 * 64);
-      cap = p ? n : 0;
-    }
-    return p;
-  }
-};
-thread_local Scratch g_scratch;
+thread_local moss::Scratch g_scratch;
 
 // Prepares M activation rows of K floats into the scratch buffer (row stride `rb` bytes) with
 // `row(x, nb, out)`, in parallel over rows when there are many. Aborts when out of memory (a few

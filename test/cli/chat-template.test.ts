@@ -6,10 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MOSS_BIN, ROOT } from './chat-helpers.js';
 import { skipUnless } from '../tokenizer/shared.js';
+import { spawnServe } from '../serve/helpers.js';
 
 const STORIES = join('..', 'shared', 'models', 'stories260K', 'stories260K.bin');
 const skip = skipUnless('models/stories260K/stories260K.bin', 'models/stories260K/tok512.bin');
@@ -28,20 +29,9 @@ test('README: moss chat --model stories260K (no chat template: the plain fallbac
 });
 
 test('README: moss serve --model stories260K answers /v1/chat/completions through the plain fallback', { skip }, async () => {
-  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--model', STORIES, '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const { url, stdout, stop } = await spawnServe(['--model', STORIES], ROOT);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
-    });
-    assert.match(out, /model stories260K, 4 slots, context 512/);
+    assert.match(stdout, /model stories260K, 4 slots, context 512/);
     const post = (body: unknown) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const r = await post({ model: 'stories260K', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 30, temperature: 0 });
     assert.equal(r.status, 200);
@@ -52,6 +42,6 @@ test('README: moss serve --model stories260K answers /v1/chat/completions throug
     assert.equal(t.status, 400);
     assert.match(((await t.json()) as { error: { message: string } }).error.message, /has no chat template .* cannot be offered tools/);
   } finally {
-    child.kill('SIGTERM');
+    stop();
   }
 });

@@ -8,33 +8,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MOSS_BIN, ROOT } from './chat-helpers.js';
+import { spawnServe } from '../serve/helpers.js';
 
 const TINY = join(ROOT, 'models', 'moss-tiny');
 const MARKUP = /<eo[hmtcr]>|<\|endoftext\|>|<\|(Human|MOSS|Results|Commands|Inner Thoughts)\|>/;
 const cwd = mkdtempSync(join(tmpdir(), 'moss-defaults-'));
 const moss = (...args: string[]) => spawnSync(process.execPath, [MOSS_BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
 
-/** Starts `moss serve …` on a free port; resolves with its base URL and a stop function. */
-async function serve(...args: string[]): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
-  });
-  return { url, stop: () => child.kill('SIGTERM') };
-}
+const serve = (...args: string[]) => spawnServe(args, cwd);
 
 const chatReq = (url: string, body: unknown) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<{ choices: { message: { content: string | null; tool_calls?: unknown[] }; finish_reason: string }[] }>);
 

@@ -8,12 +8,12 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { listen, nodeServer } from '../../src/serve/node-adapter.js';
 import { MOSS_BIN } from '../cli/chat-helpers.js';
-import { makeApp, sseEvents } from './helpers.js';
+import { makeApp, spawnServe, sseEvents } from './helpers.js';
 
 const { app } = makeApp({ reply: () => ' Hello there!<eom>', contextLength: 2048 }, { loopbackHostOnly: true, bodyTimeoutMs: 400 });
 const server = nodeServer(app);
@@ -103,19 +103,8 @@ test('moss serve --api-key "" is an error, not "auth off"', () => {
 });
 
 test('moss serve as documented (default loopback, --alias, --plugin-timeout, --plugin-workers): foreign Host and Origin refused, aliases served, unknown model 404', async () => {
-  const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--port', '0', '--alias', 'gpt-4o-mini,tiny', '--plugin-timeout', '500', '--plugin-workers', '1', '--plugins', 'calculator'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { url, stop } = await spawnServe(['--alias', 'gpt-4o-mini,tiny', '--plugin-timeout', '500', '--plugin-workers', '1', '--plugins', 'calculator']);
   try {
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /listening on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
-    });
     const p = Number(new URL(url).port);
     const get = (headers: Record<string, string>) => new Promise<number>((resolve, reject) => {
       request({ host: '127.0.0.1', port: p, path: '/health', headers }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
@@ -131,6 +120,6 @@ test('moss serve as documented (default loopback, --alias, --plugin-timeout, --p
     assert.equal(((await nf.json()) as { error: { code: string } }).error.code, 'model_not_found');
     assert.deepEqual(((await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] }).data.map((m) => m.id), ['moss-tiny', 'moss', 'default', 'gpt-4o-mini', 'tiny']);
   } finally {
-    child.kill('SIGTERM');
+    stop();
   }
 });

@@ -7,28 +7,15 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { generateObject, generateText, jsonSchema, tool } from 'ai';
-import { MOSS_BIN, ROOT } from '../cli/chat-helpers.js';
+import { ROOT } from '../cli/chat-helpers.js';
+import { spawnServe } from './helpers.js';
 
-const child = spawn(process.execPath, [MOSS_BIN, 'serve', '--model', join(ROOT, 'models', 'moss-tiny'), '--port', '0'], { cwd: mkdtempSync(join(tmpdir(), 'moss-aisdk-')), stdio: ['ignore', 'pipe', 'pipe'] });
-let err = '';
-child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-const url = await new Promise<string>((resolve, reject) => {
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-    const m = /listening on (http:\/\/\S+)/.exec(out);
-    if (m) resolve(m[1]);
-  });
-  child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
-});
-after(() => child.kill('SIGTERM'));
-const moss = createOpenAICompatible({ name: 'moss', baseURL: `${url}/v1`, supportsStructuredOutputs: true });
+const serve = await spawnServe(['--model', join(ROOT, 'models', 'moss-tiny')]);
+after(() => serve.stop());
+const moss = createOpenAICompatible({ name: 'moss', baseURL: `${serve.url}/v1`, supportsStructuredOutputs: true });
 const model = moss.chatModel('moss-tiny');
 
 test('AI SDK generateObject: the object validates against the schema (structured outputs)', async () => {

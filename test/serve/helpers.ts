@@ -26,16 +26,17 @@ export async function sseEvents(res: Response): Promise<unknown[]> {
   return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d)));
 }
 
-/** A real `moss serve` (the CLI binary) on a free loopback port: its base URL and a stop function.
- *  `args` are the CLI's (e.g. ['--model', dir]); `--port 0` is added. */
-export async function spawnServe(args: readonly string[]): Promise<{ url: string; stop: () => void }> {
+/** A real `moss serve` (the CLI binary) on a free loopback port: its base URL, its stdout up to and
+ *  including the "listening on" line, and a stop function. `args` are the CLI's (e.g. ['--model',
+ *  dir]); `--port 0` is added. It runs in `cwd` (default: a fresh temp folder, not the package). */
+export async function spawnServe(args: readonly string[], cwd: string = tempDir()): Promise<{ url: string; stdout: string; stop: () => void }> {
   const { spawn } = await import('node:child_process');
   const { MOSS_BIN } = await import('../cli/chat-helpers.js');
-  const child = spawn(process.execPath, [MOSS_BIN, 'serve', ...args, '--port', '0'], { cwd: tempDir(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MOSS_BIN, 'serve', ...args, '--port', '0'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
+  let out = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -43,5 +44,5 @@ export async function spawnServe(args: readonly string[]): Promise<{ url: string
     });
     child.once('exit', (code) => reject(new Error(`moss serve exited ${code}: ${err}`)));
   });
-  return { url, stop: () => child.kill('SIGTERM') };
+  return { url, stdout: out, stop: () => child.kill('SIGTERM') };
 }

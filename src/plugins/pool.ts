@@ -2,8 +2,10 @@
  * Plugins off the caller's thread: a small pool of worker threads (./worker.ts) that run MOSS's
  * plugins, each call under a hard deadline. When a call outlives its timeout, or its signal
  * aborts, the worker running it is terminated (a CPU-bound BigInt loop cannot be interrupted any
- * other way) and a fresh one replaces it, so a hostile argument costs one pool slot for the
- * timeout and nothing else; the server's event loop never runs plugin code. Each worker has a
+ * other way) and a fresh one starts at once in its place, so a hostile argument costs one pool slot
+ * for the timeout and nothing else. A call's timeout counts its run only: waiting for a busy pool
+ * counts against the same bound, a fresh worker's start-up (module loading, seconds on a loaded
+ * machine) against a separate STARTUP_MS; the server's event loop never runs plugin code. Each worker has a
  * heap limit, so an argument that explodes in memory kills its worker, not the process.
  * Follows the shape of piscina/workerpool, reduced to what one-shot plugin calls need.
  * Deliberately no retries: a failed or killed call is a plugin failure the model sees as `No result.`.
@@ -27,12 +29,15 @@ export interface PoolOptions {
 type Reply = { id: number; ok: true; result: PluginResult } | { id: number; ok: false; code: FailureCode; message: string };
 
 const NAMES = ['Search', 'Calculate', 'Solve', 'Text2Image'];
+/** How long a fresh worker may take to load the plugins before a call waiting on it fails. */
+const STARTUP_MS = 30_000;
 
 /** A pool of plugin workers; `plugins()` gives the four plugins as the chat loop expects them. */
 export class PluginPool {
   private readonly max: number;
   private readonly idle: Worker[] = [];
   private readonly waiting: ((w: Worker) => void)[] = [];
+  private readonly ready = new WeakMap<Worker, Promise<void>>();
   private live = 0;
   private seq = 0;
   private closed = false;
@@ -55,6 +60,12 @@ export class PluginPool {
       resourceLimits: { maxOldGenerationSizeMb: this.o.memoryMb ?? 256, maxYoungGenerationSizeMb: 32 },
     });
     w.unref();
+    // the worker says 'ready' once its plugins are built; a call's timer starts after that
+    const ready = new Promise<void>((resolve) => {
+      const on = (m: { type?: string }): void => { if (m?.type === 'ready') { w.off('message', on); resolve(); } };
+      w.on('message', on);
+    });
+    this.ready.set(w, ready);
     // a worker that dies on its own (out of memory) leaves the pool; the call it ran fails below
     w.once('exit', () => this.drop(w));
     w.on('error', () => {});
@@ -91,19 +102,39 @@ export class PluginPool {
     else this.idle.push(w);
   }
 
+  /** Resolves when `w` has built its plugins; rejects if `signal` aborts or the worker exits first. */
+  private started(w: Worker, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (): void => { signal.removeEventListener('abort', abort); w.off('exit', exit); };
+      const abort = (): void => { done(); reject(signal.reason); };
+      const exit = (): void => { done(); reject(new PluginError('too-large', 'the plugin worker stopped while starting')); };
+      if (signal.aborted) return abort();
+      signal.addEventListener('abort', abort, { once: true });
+      w.once('exit', exit);
+      void this.ready.get(w)!.then(() => { done(); resolve(); });
+    });
+  }
+
   /** Runs one plugin call in a worker; rejects with PluginError (timeout, too-large, the plugin's own). */
   async run(name: string, args: string, opts: RunOptions = {}): Promise<PluginResult> {
     if (this.closed) throw new PluginError('not-configured', 'plugin pool is closed');
     const ms = opts.timeoutMs ?? this.o.timeoutMs ?? 10_000;
     const timeout = new PluginError('timeout', `${name} timed out after ${ms} ms`);
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(timeout), ms);
+    // three phases, each bounded: waiting for a free worker (the call's timeout), a fresh worker's
+    // start-up (STARTUP_MS), the call itself (the call's timeout, from when the worker has it)
+    let timer = setTimeout(() => ac.abort(timeout), ms);
     const onAbort = (): void => ac.abort(new PluginError('timeout', `${name} cancelled`));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) onAbort();
     let w: Worker | undefined;
     try {
       w = await this.acquire(ac.signal);
+      clearTimeout(timer);
+      timer = setTimeout(() => ac.abort(new PluginError('timeout', `${name}: the plugin worker did not start within ${STARTUP_MS} ms`)), STARTUP_MS);
+      await this.started(w, ac.signal);
+      clearTimeout(timer);
+      timer = setTimeout(() => ac.abort(timeout), ms);
       const worker = w;
       const id = ++this.seq;
       const reply = await new Promise<Reply>((resolve, reject) => {
@@ -133,6 +164,8 @@ export class PluginPool {
         const dead = w;
         void dead.terminate();
         this.drop(dead);
+        // its replacement starts now, so the next call does not wait for a worker's start-up
+        if (!this.closed && this.live < this.max) this.idle.push(this.spawn());
       }
       throw e instanceof PluginError ? e : new PluginError('timeout', (e as Error)?.message ?? String(e));
     } finally {

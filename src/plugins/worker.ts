@@ -32,6 +32,8 @@ try {
   // no /proc (not Linux): ordinary priority
 }
 
+parentPort?.postMessage({ type: 'ready' });
+
 parentPort?.on('message', (m: PluginCall) => {
   const plugin = plugins.get(m.name);
   const run = plugin ? plugin.run(m.args, { timeoutMs: m.timeoutMs }) : Promise.reject(new PluginError('unsupported', `unknown plugin ${m.name}`));

@@ -109,6 +109,18 @@ export class PrefixCache {
     return out;
   }
 
+  /** Tokens `match` would find now, without touching anything (no counters, no LRU use). */
+  matchLength(ids: readonly number[], maxTokens = ids.length): number {
+    const n = Math.floor(Math.min(maxTokens, ids.length) / this.blockTokens);
+    let parent: Block | null = null, i = 0;
+    for (; i < n; i++) {
+      const b = this.byKey.get(this.keyOf(parent, ids, i));
+      if (!b) break;
+      parent = b;
+    }
+    return i * this.blockTokens;
+  }
+
   /** Pins blocks (a running sequence holds them). */
   acquire(blocks: readonly Block[]): void {
     for (const b of blocks) b.pins++;

@@ -6,13 +6,18 @@
  * admitted into row d: the prefix cache (./prefix-blocks.ts) copies in the keys/values of the
  * longest cached block prefix of its prompt, and the rest is prefilled, in chunks when a per-step
  * token budget is set (chunked prefill, vLLM / Sarathi-Serve): each step spends at most `budget`
- * tokens (the d decode tokens first, the rest on one prompt chunk), so a long prompt no longer
- * stalls the running streams. A finished or cancelled sequence stores its blocks in the prefix
- * cache and frees its row by moving the last row's keys/values into it, so the batch stays dense.
+ * tokens (the d decode tokens first, the rest on prompt chunks), and with `prefillShare` the
+ * prompt tokens beside running streams are further sized from measured times so that their
+ * forward takes about that share of a recent decode step's (the adaptive budget), so a long
+ * prompt no longer stalls the running streams. Several waiting prompts are prefilled together in
+ * one batched forward (rows padded to the longest chunk, within a padding bound). A finished or
+ * cancelled sequence stores its blocks in the prefix cache and frees its row by moving the last
+ * row's keys/values into it, so the batch stays dense.
  * Each sequence is a `Sequence` of ./sequence.ts (the one generation step: seeded sampling,
  * penalties, stop ids). Runs wherever the model lives (the server's worker thread); it is
  * synchronous per step and knows nothing of messages or HTTP.
- * Deliberately no preemption and one prompt in prefill at a time (FIFO).
+ * Deliberately no preemption, FIFO admission, and at most one prompt part-way through its prefill
+ * between steps (it is always the last prompt row).
  * Legend: B active rows, T chunk, V vocab, S cache capacity.
  */
 import { KVCache } from '../models/kv-cache.js';
@@ -42,15 +47,30 @@ export interface SeqRequest {
   readonly promptLogprobs?: boolean;
 }
 
-/** The server's default step budget: a 64-token prompt chunk costs about one batched decode step
- *  of a small model, so running streams see at most about twice their usual inter-token time. */
+/** The server's default step budget (an upper bound: the adaptive budget usually spends fewer). */
 export const DEFAULT_STEP_TOKENS = 64;
+/** The server's default prefill share: a step's prompt forward beside running streams takes about
+ *  this share of their decode forward, so their inter-token time grows by about that much (the
+ *  issue's bound is 2x their p99; the rest is margin for noise and the step's other work). */
+export const DEFAULT_PREFILL_SHARE = 0.6;
+/** The adaptive budget never goes below this many prompt tokens a step (progress on a slow machine). */
+export const MIN_CHUNK = 4;
+/** A batched prefill's padded tokens stay within this factor of its real tokens (plus one block of slack). */
+const PAD_FACTOR = 1.5, PAD_SLACK = 16;
 
 export interface SchedulerOptions {
   /** Shared prefix cache (owned by the caller; built for this model). */
   readonly prefixCache?: PrefixCache | null;
-  /** Tokens one step may spend (decode rows + one prompt chunk); 0 or absent: prefill whole prompts. */
+  /** Tokens one step may spend (decode rows + prompt chunks); 0 or absent: prefill whole prompts. */
   readonly stepTokens?: number;
+  /** Adaptive budget: beside running streams, a step's prompt tokens are also limited so that their
+   *  forward takes about this share of the median of the last decode forwards, from the measured cost
+   *  per prompt token of the last prompt forwards (never below MIN_CHUNK tokens); 0 / absent: off. */
+  readonly prefillShare?: number;
+  /** Milliseconds clock for the adaptive budget (tests); default performance.now. */
+  readonly now?: () => number;
+  /** false: one prompt per prefill forward (the bench's before row); default true. */
+  readonly batchPrefill?: boolean;
 }
 
 interface Seq extends SeqRequest {
@@ -71,6 +91,8 @@ export interface StepResult {
   readonly finished: [id: number, reason: FinishReason][];
   /** Rows in the batched decode (0 when only prefill ran). */
   readonly batch: number;
+  /** Prompt tokens this step's prefill forwards computed, padding included (0 when none ran). */
+  readonly prefilled?: number;
 }
 
 /** Picks `s`'s next token from its logits row: [id, token] plus its log-probability when asked. */
@@ -82,13 +104,24 @@ function picked(s: Seq, row: Float32Array): StepResult['tokens'][number] {
 export class Scheduler {
   readonly cache: KVCache;
   private rows: Seq[] = [];
-  /** The sequence being prefilled, in row rows.length. */
+  /** The sequence being prefilled (admitted, possibly part-way), in row rows.length. */
   private filling: Seq | null = null;
   private waiting: Seq[] = [];
+  /** Admitted into a prefill batch, not yet in `rows` or `filling` (abortAll after a failed forward). */
+  private batching: Seq[] = [];
   private cancelled = new Set<number>();
   private lasting = new Map<number, KVCache>();
   private readonly prefix: PrefixCache | null;
   private readonly budget: number;
+  private readonly share: number;
+  private readonly now: () => number;
+  private readonly batchPrefill: boolean;
+  /** The last decode forwards' times (ms), newest last. */
+  private decodeMs: number[] = [];
+  /** Measured ms per (padded) prompt token of the recent chunks beside decoding rows (EMA); null: none yet. */
+  private chunkMsPerToken: number | null = null;
+  /** Padded tokens of the last such chunk step. */
+  private lastChunk = MIN_CHUNK;
   promptTokens = 0;
   /** Prompt tokens whose keys/values came from the prefix cache. */
   reusedTokens = 0;
@@ -97,6 +130,9 @@ export class Scheduler {
     this.cache = model.newCache(slots, Math.min(capacity, model.info.maxPositions));
     this.prefix = o.prefixCache ?? null;
     this.budget = o.stepTokens && o.stepTokens > 0 ? o.stepTokens : Infinity;
+    this.share = o.prefillShare && o.prefillShare > 0 ? o.prefillShare : 0;
+    this.now = o.now ?? (() => performance.now());
+    this.batchPrefill = o.batchPrefill ?? true;
     if (this.budget < slots + 1) throw new Error(`scheduler: a step budget of ${o.stepTokens} tokens leaves no room for a prompt chunk beside ${slots} decoding rows (give at least ${slots + 1})`);
   }
 
@@ -152,11 +188,12 @@ export class Scheduler {
     return v;
   }
 
-  /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1); `all`: (rows, T, V). */
-  private forward(r0: number, r1: number, ids: number[], T: number, all = false): Float32Array {
+  /** Logits (rows, V) for `ids` (rows, T) appended to cache rows [r0, r1) (row b's valid tokens:
+   *  lengths[b], right padding beyond); `all`: (rows, T, V). */
+  private forward(r0: number, r1: number, ids: number[], T: number, all = false, lengths?: number[]): Float32Array {
     const out = tidy(() => {
       const v = r0 === 0 ? this.rowsView(r1) : this.view(r0, r1);
-      const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: all ? 'all' : 'last' });
+      const t = this.model.forward(tensor(ids, [r1 - r0, T], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: all ? 'all' : 'last', ...(lengths ? { lengths } : {}) });
       for (let b = r0; b < r1; b++) this.cache.lens[b] = v.lens[b - r0];
       return t;
     });
@@ -204,10 +241,18 @@ export class Scheduler {
     this.cache.lens[this.rows.length + (this.filling ? 1 : 0)] = 0;
   }
 
-  /** Starts the next waiting sequence's prefill in row rows.length, from its cached prefix. */
-  private admit(): void {
+  /** Tokens of the whole prefix-cache blocks `a` shares with `b` (at most all of `a` but its last token). */
+  private sharedBlocks(a: readonly number[], b: readonly number[]): number {
+    const n = Math.min(a.length - 1, b.length);
+    let i = 0;
+    while (i < n && a[i] === b[i]) i++;
+    const bs = this.prefix!.blockTokens;
+    return Math.floor(i / bs) * bs;
+  }
+
+  /** Starts the next waiting sequence's prefill in row `r`, from its cached prefix. */
+  private admit(r: number): Seq {
     const s = this.waiting.shift()!;
-    const r = this.rows.length;
     this.cache.lens[r] = 0;
     if (this.prefix && !s.promptLps) {
       // keep at least one prompt token to feed: its logits pick the first new token
@@ -218,39 +263,131 @@ export class Scheduler {
     s.fed = this.cache.lens[r];
     this.reusedTokens += s.fed;
     this.promptTokens += s.promptIds.length;
-    this.filling = s;
+    return s;
   }
 
-  /** Feeds up to `n` more prompt tokens of the sequence in prefill; returns the tokens spent. */
-  private prefill(n: number, tokens: StepResult['tokens'], finished: [number, FinishReason][], prompts: NonNullable<StepResult['prompts']>): number {
-    const s = this.filling!;
-    const r = this.rows.length;
-    const T = Math.min(n, s.promptIds.length - s.fed);
-    let logits = this.forward(r, r + 1, s.promptIds.slice(s.fed, s.fed + T), T, !!s.promptLps);
-    if (s.promptLps) {
+  /** Prompt tokens the prefill of a step may compute (padding included): no bound with no stream
+   *  decoding; else the token budget after the decode rows and, with the adaptive budget, what fits
+   *  the share of a decode step at the measured cost per prompt token of the last chunks (growing at
+   *  most 2x a step, from MIN_CHUNK). */
+  private prefillRoom(): number {
+    if (!this.rows.length) return Infinity; // no stream to protect
+    let room = this.budget - this.rows.length;
+    if (this.share) {
+      const ms = this.chunkMsPerToken;
+      let fit = MIN_CHUNK;
+      if (ms !== null && this.decodeMs.length) {
+        const d = [...this.decodeMs].sort((a, b) => a - b)[this.decodeMs.length >> 1];
+        fit = Math.min(2 * this.lastChunk, Math.floor((this.share * d) / ms));
+      }
+      room = Math.min(room, Math.max(MIN_CHUNK, fit));
+    }
+    return room;
+  }
+
+  /**
+   * Admits and prefills within `room` prompt tokens: batches of prompts in consecutive rows from
+   * rows.length, each batch one forward of its rows padded to its longest chunk. A prompt joins the
+   * batch when the padded batch stays within the room, the padding bound and the cache capacity; it
+   * may join with part of its prompt only as the batch's last row (it stays `filling`).
+   */
+  private prefillAll(tokens: StepResult['tokens'], finished: [number, FinishReason][], prompts: NonNullable<StepResult['prompts']>): number {
+    let spent = 0;
+    const beside = this.rows.length > 0; // running streams wait for this step's prefill
+    let room = this.prefillRoom(); // once a step (Infinity until a stream decodes)
+    for (;;) {
+      if (!this.filling) {
+        if (!this.waiting.length || this.rows.length >= this.slots) break;
+        this.filling = this.admit(this.rows.length);
+      }
+      const r0 = this.rows.length;
+      if (room === Infinity && this.rows.length) room = this.prefillRoom();
+      const left = room - spent;
+      if (left <= 0) break;
+      const first = this.filling;
+      const group: [s: Seq, T: number][] = [[first, Math.min(first.promptIds.length - first.fed, left)]];
+      let Tmax = group[0][1], real = Tmax, maxLen = this.cache.lens[r0];
+      // others join whole-prompt batches that need no log-probabilities of the prompt
+      while (this.batchPrefill && !first.promptLps && group[group.length - 1][1] === group[group.length - 1][0].promptIds.length - group[group.length - 1][0].fed && this.waiting.length && r0 + group.length < this.slots) {
+        const c = this.waiting[0];
+        if (c.promptLps) break;
+        const cached = this.prefix ? this.prefix.matchLength(c.promptIds, c.promptIds.length - 1) : 0;
+        // a prompt sharing more whole blocks with one in this batch than the cache holds waits for
+        // the next batch, which finds them cached (n samples of one prompt: one prefill, not n)
+        if (this.prefix && group.some(([g]) => this.sharedBlocks(c.promptIds, g.promptIds) > cached)) break;
+        const rem = c.promptIds.length - cached;
+        const k = group.length + 1;
+        let T = rem;
+        if (k * Math.max(Tmax, T) > left) T = Math.min(rem, Tmax); // part of it, as the last row
+        const Tm = Math.max(Tmax, T);
+        const len = Math.max(maxLen, cached);
+        if (k * Tm > left || k * Tm > PAD_FACTOR * (real + T) + PAD_SLACK || len + Tm > this.capacity) break;
+        group.push([this.admit(r0 + group.length), T]);
+        Tmax = Tm;
+        real += T;
+        maxLen = len;
+      }
+      const t0 = this.now();
+      this.batching = group.slice(1).map(([s]) => s);
+      spent += this.runBatch(r0, group, Tmax, tokens, finished, prompts);
+      this.batching = [];
+      if (beside) {
+        const per = (this.now() - t0) / (group.length * Tmax);
+        this.chunkMsPerToken = this.chunkMsPerToken === null ? per : 0.5 * (this.chunkMsPerToken + per);
+      }
+    }
+    if (beside && spent) this.lastChunk = spent;
+    return spent;
+  }
+
+  /** One prefill forward over rows [r0, r0 + group.length): prompts that end join the decoding
+   *  rows in order (a part-way last one stays `filling`); returns the padded tokens. */
+  private runBatch(r0: number, group: [Seq, number][], Tmax: number, tokens: StepResult['tokens'], finished: [number, FinishReason][], prompts: NonNullable<StepResult['prompts']>): number {
+    const k = group.length;
+    const ids: number[] = [];
+    for (const [s, T] of group) {
+      ids.push(...s.promptIds.slice(s.fed, s.fed + T));
+      for (let t = T; t < Tmax; t++) ids.push(s.promptIds[s.fed]); // padding (never read: beyond the row's length)
+    }
+    const all = k === 1 && !!group[0][0].promptLps;
+    let logits = this.forward(r0, r0 + k, ids, Tmax, all, k > 1 ? group.map(([, T]) => T) : undefined);
+    const V = this.model.info.vocabSize;
+    if (all) {
       // position t of this chunk predicts prompt id fed + t + 1; the last position picks the first new token
-      const V = this.model.info.vocabSize;
-      s.promptLps.push(...nextLogprobs(logits, V, s.promptIds.slice(s.fed + 1, s.fed + T + 1), s.logprobs ?? 0, s.sampling.vocabSize ?? V));
-      logits = logits.subarray((T - 1) * V, T * V);
+      const s = group[0][0];
+      s.promptLps!.push(...nextLogprobs(logits, V, s.promptIds.slice(s.fed + 1, s.fed + Tmax + 1), s.logprobs ?? 0, s.sampling.vocabSize ?? V));
+      logits = logits.subarray((Tmax - 1) * V, Tmax * V);
     }
-    s.fed += T;
-    if (s.fed < s.promptIds.length) return T;
-    if (s.promptLps) prompts.push([s.id, s.promptLps]);
+    const ended: number[] = [];
     this.filling = null;
-    this.rows.push(s);
-    if (this.prefix) {
-      const chain = this.prefix.store(s.promptIds, this.cache, r);
-      this.prefix.acquire(chain);
-      this.prefix.release(s.blocks);
-      s.blocks = chain;
+    group.forEach(([s, T], j) => {
+      s.fed += T;
+      if (s.fed < s.promptIds.length) {
+        this.filling = s; // the last row (prefillAll admits no one after a part-way prompt)
+        return;
+      }
+      const r = this.rows.length;
+      if (s.promptLps) prompts.push([s.id, s.promptLps]);
+      this.rows.push(s);
+      if (this.prefix) {
+        const chain = this.prefix.store(s.promptIds, this.cache, r);
+        this.prefix.acquire(chain);
+        this.prefix.release(s.blocks);
+        s.blocks = chain;
+      }
+      tokens.push(picked(s, logits.subarray(j * V, (j + 1) * V)));
+      ended.push(r);
+    });
+    // downwards, so the row that free() moves into r was already handled
+    for (let i = ended.length - 1; i >= 0; i--) {
+      const r = ended[i];
+      const why = this.doneReason(this.rows[r], r);
+      if (why) {
+        finished.push([this.rows[r].id, why]);
+        this.free(r, true);
+      }
     }
-    tokens.push(picked(s, logits));
-    const why = this.doneReason(s, r);
-    if (why) {
-      finished.push([s.id, why]);
-      this.free(r, true);
-    }
-    return T;
+    return k * Tmax;
   }
 
   /** Admits and prefills within the step budget, then runs one batched decode step. */
@@ -273,23 +410,17 @@ export class Scheduler {
     }
     this.cancelled.clear();
     // the decode rows of this step come first in the budget, prompts get the rest; with nothing
-    // decoding a prompt is prefilled whole (no stream to protect)
-    let spent = 0;
-    for (;;) {
-      if (!this.filling) {
-        if (!this.waiting.length || this.rows.length >= this.slots) break;
-        this.admit();
-      }
-      const room = this.rows.length === 0 ? Infinity : this.budget - this.rows.length - spent;
-      if (room <= 0) break;
-      spent += this.prefill(room, tokens, finished, prompts);
-    }
+    // decoding prompts are prefilled whole (no stream to protect)
+    const spent = this.prefillAll(tokens, finished, prompts);
     // every decoding row decodes its last token (a row admitted just now gets its second token here)
     const B = this.rows.length;
-    const extra = prompts.length ? { prompts } : {};
+    const extra = { ...(prompts.length ? { prompts } : {}), ...(spent ? { prefilled: spent } : {}) };
     if (B === 0) return { tokens, finished, batch: 0, ...extra };
     const V = this.model.info.vocabSize;
+    const t0 = this.now();
     const logits = this.forward(0, B, this.rows.map((s) => s.seq.last), 1);
+    this.decodeMs.push(this.now() - t0);
+    if (this.decodeMs.length > 8) this.decodeMs.shift();
     // downwards, so the row that free() moves into b was already handled
     for (let b = B - 1; b >= 0; b--) {
       const s = this.rows[b];
@@ -307,10 +438,11 @@ export class Scheduler {
 
   /** Drops every sequence (after a failed step); returns their ids. */
   abortAll(): number[] {
-    const all = [...this.rows, ...(this.filling ? [this.filling] : []), ...this.waiting];
+    const all = [...this.rows, ...(this.filling ? [this.filling] : []), ...this.batching, ...this.waiting];
     for (const s of all) this.retire(s, -1);
     this.rows = [];
     this.filling = null;
+    this.batching = [];
     this.waiting = [];
     this.cancelled.clear();
     this.cache.reset();

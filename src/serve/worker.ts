@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { configureEngine, type EngineOptions } from '../backends/index.js';
 import { loadModel } from '../models/load.js';
 import { createPrefixCache } from '../generate/prefix-blocks.js';
-import { DEFAULT_STEP_TOKENS, Scheduler, type SeqRequest } from '../generate/scheduler.js';
+import { DEFAULT_PREFILL_SHARE, DEFAULT_STEP_TOKENS, Scheduler, type SeqRequest } from '../generate/scheduler.js';
 import { MatcherCache, TokenTrie, type Grammar, type VocabBytes } from '../generate/constrain/index.js';
 
 export interface WorkerInit {
@@ -38,7 +38,8 @@ try {
   const { model } = loadModel(init.modelPath);
   const ctx = Math.min(init.ctx, model.info.maxPositions);
   const prefixCache = createPrefixCache(model, init.prefixCacheMb, ctx);
-  sched = new Scheduler(model, init.slots, init.ctx, { prefixCache, stepTokens: init.stepTokens ?? Math.max(DEFAULT_STEP_TOKENS, 2 * init.slots) });
+  // chunked prefill: at most --step-tokens a step, and (adaptive) what fits DEFAULT_PREFILL_SHARE of a decode step
+  sched = new Scheduler(model, init.slots, init.ctx, { prefixCache, stepTokens: init.stepTokens ?? Math.max(DEFAULT_STEP_TOKENS, 2 * init.slots), prefillShare: init.stepTokens === 0 ? 0 : DEFAULT_PREFILL_SHARE });
   port.postMessage({ type: 'ready', info: { ...model.info, contextLength: sched.capacity } });
 } catch (e) {
   port.postMessage({ type: 'fatal', message: (e as Error).message });

@@ -33,8 +33,8 @@ async function reference(model: CausalLM): Promise<number[][]> {
   return Promise.all(PROMPTS.map(async (p, i) => (await generateAll(model, [p], { ...GREEDY, maxNewTokens: BUDGETS[i] })).ids[0]));
 }
 
-function runScheduler(model: CausalLM, slots: number, o: { pool?: PrefixCache; stepTokens?: number }, rounds = 2): number[][] {
-  const s = new Scheduler(model, slots, CTX, { prefixCache: o.pool, stepTokens: o.stepTokens });
+function runScheduler(model: CausalLM, slots: number, o: { pool?: PrefixCache; stepTokens?: number; prefillShare?: number; batchPrefill?: boolean }, rounds = 2): number[][] {
+  const s = new Scheduler(model, slots, CTX, { prefixCache: o.pool, stepTokens: o.stepTokens, prefillShare: o.prefillShare, batchPrefill: o.batchPrefill });
   const out: number[][] = [];
   // the same prompts twice: the second round finds the first round's blocks
   for (let round = 0; round < rounds; round++) {
@@ -53,14 +53,18 @@ for (const name of ['moss-a', 'llama-gqa']) {
     const ref = await reference(model);
     const twice = [...ref, ...ref];
     assert.deepEqual(runScheduler(model, 3, {}), twice, 'plain');
-    for (const stepTokens of [0, 5, 9]) {
+    // batched prefill (the default: rows of different cached prefixes padded to one chunk), one
+    // prompt per forward, fixed budgets, and the adaptive budget (chunks sized from real timings)
+    for (const [stepTokens, prefillShare, batchPrefill] of [[0, 0, true], [0, 0, false], [5, 0, true], [9, 0, true], [64, 0.6, true], [64, 0.05, true]] as const) {
       const pool = new PrefixCache(model, { mb: 1, maxTokens: CTX, blockTokens: BS });
-      assert.deepEqual(runScheduler(model, 3, { pool, stepTokens }), twice, `prefix cache, step budget ${stepTokens}`);
-      assert.ok(pool.hits >= 4, `the shared header was reused (${pool.hits} hits)`);
+      const what = `prefix cache, step budget ${stepTokens}, share ${prefillShare}, batchPrefill ${batchPrefill}`;
+      assert.deepEqual(runScheduler(model, 3, { pool, stepTokens, prefillShare, batchPrefill }), twice, what);
+      assert.ok(pool.hits >= 4, `${what}: the shared header was reused (${pool.hits} hits)`);
       pool.check();
       pool.dispose();
     }
     assert.deepEqual(runScheduler(model, 2, { stepTokens: 3 }), twice, 'chunked prefill alone, 1 token of prompt per step');
+    assert.deepEqual(runScheduler(model, 4, { stepTokens: 64, prefillShare: 0.3 }), twice, 'adaptive budget, no prefix cache');
     model.dispose();
   });
 }
@@ -116,7 +120,9 @@ test('stress: overlapping prefixes, a pool at its minimum, random cancellations:
   });
   const mb = ((CTX / BS + 0.5) * blockBytes(model.info, BS)) / 2 ** 20; // one sequence's blocks, no more
   const pool = new PrefixCache(model, { mb, maxTokens: CTX, blockTokens: BS });
-  const s = new Scheduler(model, 4, CTX, { prefixCache: pool, stepTokens: 6 });
+  // the adaptive budget on a fake clock that jitters: chunk sizes vary from step to step
+  let t = 0;
+  const s = new Scheduler(model, 4, CTX, { prefixCache: pool, stepTokens: 12, prefillShare: 0.5, now: () => (t += 1 + r(4)) });
   const budgets = prompts.map(() => 2 + r(10));
   const got: number[][] = prompts.map(() => []);
   const cancelled = new Set<number>();
@@ -146,6 +152,27 @@ test('stress: overlapping prefixes, a pool at its minimum, random cancellations:
     if (cancelled.has(i)) assert.deepEqual(got[i], ref.slice(0, got[i].length), `sequence ${i} (cancelled)`);
     else assert.deepEqual(got[i], ref, `sequence ${i}`);
   }
+  s.dispose();
+  pool.dispose();
+  model.dispose();
+});
+
+test('n samples of one prompt: one prefill, then the others batched from its cached blocks', async () => {
+  const { model } = loadModel(join(FIXTURES, 'llama-gqa'));
+  const calls: number[][] = [];
+  const m: CausalLM = { info: model.info, backend: model.backend, newCache: (b, n) => model.newCache(b, n), dispose: () => undefined, forward: (ids, o) => (calls.push([...ids.shape]), model.forward(ids, o)) };
+  const pool = new PrefixCache(model, { mb: 1, maxTokens: CTX, blockTokens: BS });
+  const s = new Scheduler(m, 5, CTX, { prefixCache: pool });
+  const p = PROMPTS[1]; // 20 tokens: 4 whole blocks are reused, 4 tokens prefilled per sample
+  for (let id = 0; id < 4; id++) s.add({ id, promptIds: p, maxNewTokens: 5, stopIds: [], sampling: GREEDY });
+  s.add({ id: 4, promptIds: PROMPTS[3], maxNewTokens: 5, stopIds: [], sampling: GREEDY }); // shares 1 block: batched with them
+  const got: number[][] = [[], [], [], [], []];
+  for (let k = 0; k < 20 && !s.idle(); k++) for (const [id, t] of s.step().tokens) got[id].push(t);
+  assert.deepEqual(calls.slice(0, 3), [[1, 20], [4, 4], [5, 1]], 'the first sample alone, then 3 samples + the other prompt in one forward, then the decode');
+  assert.equal(s.reusedTokens, 3 * 16 + 4);
+  const ref = (await generateAll(model, [p], { ...GREEDY, maxNewTokens: 5 })).ids[0];
+  assert.deepEqual(got, [ref, ref, ref, ref, (await generateAll(model, [PROMPTS[3]], { ...GREEDY, maxNewTokens: 5 })).ids[0]]);
+  pool.check();
   s.dispose();
   pool.dispose();
   model.dispose();

@@ -144,3 +144,72 @@ test('logprobs: prompt log-probabilities (chunked prefill beside a decoding row)
   assert.ok(Math.abs(lp.logprob - ref(0, T - 1, first)) < 1e-4);
   assert.equal(lp.top[0][0], first, 'greedy picks the top entry');
 });
+
+/** The model, its forward calls' shapes recorded and, with `clock`, each call's cost added to clock.t. */
+function recorded(clock?: { t: number; cost: (B: number, T: number) => number }): { m: typeof model; calls: number[][] } {
+  const calls: number[][] = [];
+  const m: typeof model = {
+    info: model.info,
+    backend: model.backend,
+    newCache: (b, n) => model.newCache(b, n),
+    dispose: () => undefined,
+    forward: (ids, o) => {
+      const [B, T] = ids.shape;
+      calls.push([B, T]);
+      if (clock) clock.t += clock.cost(B, T);
+      return model.forward(ids, o);
+    },
+  };
+  return { m, calls };
+}
+
+test('waiting prompts are prefilled in one batched forward, padded to the longest within the padding bound; outputs unchanged', async () => {
+  const ps = [[1, 5, 9, 3], [1, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [4, 4, 4]];
+  const long = Array.from({ length: 60 }, (_, i) => 3 + ((i * 7) % 40));
+  const ref = await Promise.all([...ps, long].map(async (p) => (await generateAll(model, [p], { maxNewTokens: 3 })).ids[0]));
+  for (const batchPrefill of [true, false]) {
+    const { m, calls } = recorded();
+    const s = new Scheduler(m, 5, 64, { batchPrefill });
+    [...ps, long].forEach((p, id) => s.add({ id, promptIds: p, maxNewTokens: 3, stopIds: [], sampling: GREEDY }));
+    const out: number[][] = ps.map(() => []);
+    out.push([]);
+    const first = s.step();
+    for (const [id, t] of first.tokens) out[id].push(t);
+    for (let i = 0; i < 10 && !s.idle(); i++) for (const [id, t] of s.step().tokens) out[id].push(t);
+    s.dispose();
+    // the four short prompts (4, 2, 11, 3 tokens: 44 padded for 20 real) share a forward; the
+    // 60-token one would pad them to 300 tokens for 80, so it gets its own; then one decode step
+    assert.deepEqual(calls.slice(0, batchPrefill ? 3 : 6), batchPrefill ? [[4, 11], [1, 60], [5, 1]] : [[1, 4], [1, 2], [1, 11], [1, 3], [1, 60], [5, 1]], `batchPrefill ${batchPrefill}`);
+    assert.equal(first.prefilled, batchPrefill ? 44 + 60 : 20 + 60);
+    assert.deepEqual(out, ref, `batchPrefill ${batchPrefill}`);
+  }
+});
+
+test('adaptive budget: chunks beside running streams grow from MIN_CHUNK to what fits the share of a decode step, never past it', async () => {
+  // a fake clock: a decode step of B rows costs 4 + B ms, a prompt forward of B x T tokens 1 + 0.25 B T ms
+  const clock = { t: 0, cost: (B: number, T: number) => (T === 1 ? 4 + B : 1 + 0.25 * B * T) };
+  const { m } = recorded(clock);
+  const s = new Scheduler(m, 4, 64, { stepTokens: 64, prefillShare: 1, now: () => clock.t });
+  const ps = [[1, 5, 9, 3], [1, 7], [4, 4, 4]];
+  const long = Array.from({ length: 56 }, (_, i) => 3 + ((i * 11) % 40));
+  ps.forEach((p, id) => s.add({ id, promptIds: p, maxNewTokens: 40, stopIds: [], sampling: GREEDY }));
+  const out: number[][] = [[], [], [], []];
+  for (let i = 0; i < 3; i++) for (const [id, t] of s.step().tokens) out[id].push(t);
+  s.add({ id: 3, promptIds: long, maxNewTokens: 4, stopIds: [], sampling: GREEDY });
+  const chunks: number[] = [];
+  for (let i = 0; i < 200 && !s.idle(); i++) {
+    const r = s.step();
+    if (r.prefilled && out[3].length === 0) chunks.push(r.prefilled);
+    for (const [id, t] of r.tokens) out[id].push(t);
+  }
+  s.dispose();
+  // target: 1 x a decode step of 3 rows = 7 ms, so 1 + 0.25 T <= 7: T <= 24
+  assert.equal(chunks[0], 4, 'the first chunk is MIN_CHUNK');
+  assert.ok(chunks.every((c) => c <= 24), `every chunk fits the share: ${chunks}`);
+  assert.ok(chunks.slice(0, -1).every((c, i) => i === 0 || c >= chunks[i - 1] || c >= 16), `chunks grow: ${chunks}`);
+  assert.ok(Math.max(...chunks) >= 16, `chunks reach near the bound: ${chunks}`);
+  assert.equal(chunks.reduce((a, b) => a + b, 0), long.length);
+  for (const [id, p, n] of [[0, ps[0], 40], [1, ps[1], 40], [2, ps[2], 40], [3, long, 4]] as const) {
+    assert.deepEqual(out[id], (await generateAll(model, [[...p]], { maxNewTokens: n })).ids[0], `sequence ${id}`);
+  }
+});

@@ -19,8 +19,10 @@ Written from ../shared/DESIGN.md's GPTQ paragraph and AutoGPTQ's formulas (not f
 The forward is moss_forward of dev/moss_reference.py (written from HF's modeling_codegen.py).
 
 Run with Debian's python3-torch:  /usr/bin/python3 dev/gptq_moss_reference.py
-Writes test/fixtures/models/moss-gptq4 (int4, groupsize 128) and moss-gptq8 (int8, groupsize -1):
-config.json (wbits, groupsize), pytorch_model.bin (torch.save), expected.json (input_ids, logits).
+Writes test/fixtures/models/moss-gptq4 (int4, groupsize 128), moss-gptq8 (int8, groupsize -1) and
+moss-gptq4-act (int4, groupsize 128, act-order: each Linear's in-features quantized in a random order,
+g_idx scattering the groups; n_embd 256): config.json (wbits, groupsize, desc_act), pytorch_model.bin
+(torch.save), expected.json (input_ids, logits).
 """
 import json
 import math
@@ -36,12 +38,19 @@ torch.set_grad_enabled(False)
 LINEARS = ('attn.qkv_proj', 'attn.out_proj', 'mlp.fc_in', 'mlp.fc_out')
 
 
-def gptq_quantize(w, bits, groupsize):
-    """w (N, K) f32 -> intweight (K, N), zeros (G, N), scales f16 (G, N), g_idx (K)."""
+def gptq_quantize(w, bits, groupsize, perm=None):
+    """w (N, K) f32 -> intweight (K, N), zeros (G, N), scales f16 (G, N), g_idx (K).
+
+    perm (act-order, GPTQ's desc_act): the in-features are quantized in the order perm (GPTQ sorts
+    them by the Hessian diagonal, descending), so group i // groupsize holds in-features perm[i];
+    qweight stays in the original k order and g_idx[perm[i]] = i // groupsize (AutoGPTQ's pack reads
+    scales[g_idx[k]] per in-feature)."""
     N, K = w.shape
     gs = K if groupsize == -1 else groupsize
     G = K // gs
     maxq = 2 ** bits - 1
+    if perm is not None:
+        w = w[:, perm]
     wg = w.reshape(N, G, gs)
     xmin = torch.clamp(wg.min(-1).values, max=0)
     xmax = torch.clamp(wg.max(-1).values, min=0)
@@ -50,6 +59,9 @@ def gptq_quantize(w, bits, groupsize):
     zero = torch.clamp(torch.round(-xmin / s), 1, maxq)
     q = torch.clamp(torch.round(wg / s[..., None]) + zero[..., None], 0, maxq).reshape(N, K)
     g_idx = torch.arange(K, dtype=torch.int32) // gs
+    if perm is not None:
+        inv = torch.argsort(perm)
+        q, g_idx = q[:, inv], g_idx[inv]
     return q.t().to(torch.int64), zero.t().to(torch.int64), scale.t().contiguous(), g_idx
 
 
@@ -83,20 +95,25 @@ def autogptq_dequant(qweight, qzeros, scales, g_idx, bits):
     return w.t().contiguous()
 
 
-def make(name, bits, groupsize, seed):
+def make(name, bits, groupsize, seed, act_order=False, n_embd=128):
     cfg = {
-        'model_type': 'moss', 'architectures': ['MossForCausalLM'], 'n_embd': 128, 'n_layer': 2, 'n_head': 4,
+        'model_type': 'moss', 'architectures': ['MossForCausalLM'], 'n_embd': n_embd, 'n_layer': 2, 'n_head': 4,
         'rotary_dim': 16, 'n_positions': 64, 'n_ctx': 64, 'vocab_size': 64, 'layer_norm_epsilon': 1e-5,
-        'n_inner': 256, 'activation_function': 'gelu_new', 'bos_token_id': 1, 'eos_token_id': 2,
+        'n_inner': 2 * n_embd, 'activation_function': 'gelu_new', 'bos_token_id': 1, 'eos_token_id': 2,
         'torch_dtype': 'float16', 'wbits': bits, 'groupsize': groupsize,
     }
+    if act_order:
+        cfg['desc_act'] = True
     g = torch.Generator().manual_seed(seed)
     w = moss_weights(cfg, g, 'f16')
     state = {}
     for n, t in w.items():
         p = n[:-len('.weight')] if n.endswith('.weight') else None
         if p and any(p.endswith(l) for l in LINEARS):
-            intw, zeros, scales, g_idx = gptq_quantize(t, bits, groupsize)
+            perm = torch.randperm(t.shape[1], generator=g) if act_order else None
+            intw, zeros, scales, g_idx = gptq_quantize(t, bits, groupsize, perm)
+            if act_order:
+                assert not torch.equal(g_idx, torch.sort(g_idx).values), (n, 'act-order g_idx should scatter the groups')
             qweight, qzeros = pack(intw, zeros, bits)
             state[p + '.qweight'], state[p + '.qzeros'], state[p + '.scales'], state[p + '.g_idx'] = qweight, qzeros, scales, g_idx
             w[n] = autogptq_dequant(qweight, qzeros, scales, g_idx, bits)
@@ -118,3 +135,5 @@ def make(name, bits, groupsize, seed):
 if __name__ == '__main__':
     make('moss-gptq4', 4, 128, 7)
     make('moss-gptq8', 8, -1, 8)
+    # act-order (desc_act): 256 in-features, so every Linear has 2+ groups of 128 scattered over k
+    make('moss-gptq4-act', 4, 128, 9, act_order=True, n_embd=256)

@@ -784,8 +784,8 @@ Napi::Value KQuantize(const Napi::CallbackInfo& info) {
 
 // --- gptq bindings (owned by gptq; C ABI in gptq/gptq.h) ---
 // gptqRepack(bits, K, N, G, qweight, qwOffset, qzeros, qzOffset, scales, scOffset, blockGroup (Int32Array),
-// dst, dstOffset): repacks one GPTQ Linear (i32 qweight/qzeros, f16 scales at those byte offsets) into
-// gq4/gq8 blocks at dst; then the file pages under qweight are dropped (as qprepare does), so the
+// dst, dstOffset[, order (Int32Array K): act-order input order]): repacks one GPTQ Linear (i32
+// qweight/qzeros, f16 scales at those byte offsets) into gq4/gq8 blocks at dst; then the file pages under qweight are dropped (as qprepare does), so the
 // repacked copy does not double the resident memory. Throws a RangeError on bad sizes.
 Napi::Value GptqRepack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -798,12 +798,15 @@ Napi::Value GptqRepack(const Napi::CallbackInfo& info) {
   Napi::Int32Array bg = info[10].As<Napi::Int32Array>();
   Napi::ArrayBuffer dst = info[11].As<Napi::ArrayBuffer>();
   const double dso = info[12].As<Napi::Number>().DoubleValue();
+  const bool has_order = info.Length() > 13 && info[13].IsTypedArray();
+  Napi::Int32Array ord = has_order ? info[13].As<Napi::Int32Array>() : Napi::Int32Array();
   const double per = bits == 4 || bits == 8 ? 32 / bits : 1, bb = bits == 4 ? 68 : 132;
   const bool ok = (bits == 4 || bits == 8) && K > 0 && N > 0 && G > 0 && std::fmod(K, 128) == 0 && std::fmod(N, per) == 0 &&
                   qwo >= 0 && qzo >= 0 && sco >= 0 && dso >= 0 && qwo + K * N / per * 4 <= (double)qw.ByteLength() &&
                   qzo + G * N / per * 4 <= (double)qz.ByteLength() && sco + G * N * 2 <= (double)sc.ByteLength() &&
                   dso + N * K / 128 * bb <= (double)dst.ByteLength() && (double)bg.ElementLength() == K / 128 &&
-                  std::fmod(qwo, 4) == 0 && std::fmod(qzo, 4) == 0 && std::fmod(sco, 2) == 0;
+                  std::fmod(qwo, 4) == 0 && std::fmod(qzo, 4) == 0 && std::fmod(sco, 2) == 0 &&
+                  (!has_order || (double)ord.ElementLength() == K);
   char* qwp = static_cast<char*>(qw.Data()) + (int64_t)qwo;
   if (ok) {  // 2 MiB pages for the repacked weight (as moss_qprepare's copies): the mat-vec streams it
     const uintptr_t d0 = reinterpret_cast<uintptr_t>(dst.Data()) + (uintptr_t)dso;
@@ -813,8 +816,8 @@ Napi::Value GptqRepack(const Napi::CallbackInfo& info) {
   if (!ok || moss_gq_repack(bits, (int64_t)K, (int64_t)N, (int64_t)G, reinterpret_cast<const int32_t*>(qwp),
                             reinterpret_cast<const int32_t*>(static_cast<char*>(qz.Data()) + (int64_t)qzo),
                             reinterpret_cast<const uint16_t*>(static_cast<char*>(sc.Data()) + (int64_t)sco), bg.Data(),
-                            static_cast<char*>(dst.Data()) + (int64_t)dso) != 0) {
-    Napi::RangeError::New(env, "native gptqRepack: bad bits, sizes, alignment or group index").ThrowAsJavaScriptException();
+                            has_order ? ord.Data() : nullptr, static_cast<char*>(dst.Data()) + (int64_t)dso) != 0) {
+    Napi::RangeError::New(env, "native gptqRepack: bad bits, sizes, alignment, group index or order").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   drop_file_pages(env, info[4], qwp, (int64_t)(K * N / per * 4));

@@ -189,6 +189,8 @@ export interface DecodePlan {
   unary(op: UnaryOp, out: View, a: View): void;
   binary(op: BinaryOp, out: View, a: View, b: View): void;
   copy(out: View, a: View): void;
+  /** Backend.indexSelect with a fixed index (e.g. the input order of an act-order GPTQ Linear). */
+  indexSelect(out: View, a: View, axis: number, index: View): void;
   rope(out: View, x: View, p: RopeParams): void;
   cacheWrite(cache: View, a: View, seq?: number): void;
   /** `window` > 0: rows pos[b] - window + 1 .. pos[b] only (AttentionParams.window). */

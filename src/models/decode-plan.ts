@@ -131,7 +131,7 @@ interface Step {
 }
 
 /** The arguments each plan method writes (outputs first, after the op code of unary/binary). */
-const WRITES: Record<Step['m'], number[]> = { rmsNorm: [0, 1], layerNorm: [0, 1, 2], matmul: [0], unary: [1], binary: [1], copy: [0], rope: [0], cacheWrite: [0], attention: [0] };
+const WRITES: Record<Step['m'], number[]> = { rmsNorm: [0, 1], layerNorm: [0, 1, 2], matmul: [0], unary: [1], binary: [1], copy: [0], indexSelect: [0], rope: [0], cacheWrite: [0], attention: [0] };
 
 /** The captured calls as plan steps, mapping the three position-dependent ones (see header). */
 function translate(calls: readonly Call[], cache: KVCache, pos: readonly number[]): Step[] {

@@ -10,12 +10,14 @@
  * `repackGptq` (the load path) repacks it EXACTLY into the engine's gq4/gq8 blocks of 128 in-features
  * (f16 scale, integer zero, the same q; native/src/gptq/gptq.h), which the native GPTQ kernel multiplies
  * without ever dequantizing; the addon repacks in threads and drops the file pages under qweight, so
- * the model is held once. It needs f16 scales, K % 128 == 0 and one group per 128-block (groupsize a
- * multiple of 128 or -1, g_idx not act-order); otherwise `gptqSource` falls back to `gptqToGgml`,
- * which dequantizes and re-quantizes along K into q8_0 / q4_0 (q8_0 error <= scale/254 per block; q4_0
- * adds a second rounding, about doubling the weight error).
+ * the model is held once. It needs f16 scales, K % 128 == 0 and one group per 128-block: groupsize a
+ * multiple of 128 or -1, or act-order (desc_act) g_idx whose groups each hold a multiple of 128
+ * in-features; those are repacked in group order and the Linear gathers its input in that order
+ * (`inputOrder`; models/layers.ts), which is exact. Other layouts (groupsize 32/64) are refused by
+ * name; `moss quantize` converts them through `gptqToGgml`, which dequantizes exactly and re-quantizes
+ * along K into q8_0 / q4_0 (q8_0 error <= scale/254 per block; q4_0 adds a second rounding).
  * `gptqSource` wraps a WeightSource so that loaders see `p.weight` views instead of the four parts.
- * Deliberately does not: run GPTQ quantization (calibration), or permute act-order inputs at run time.
+ * Deliberately does not: run GPTQ quantization (calibration).
  */
 import type { View } from '../backends/backend.js';
 import { f16ToF32, type GptqDType } from '../backends/dtype.js';
@@ -103,45 +105,80 @@ export function gptqToGgml(p: GptqParts, type: 'q8_0' | 'q4_0', name = 'gptq'): 
   return type === 'q8_0' ? quantizeQ8_0(w) : quantizeQ4_0(w);
 }
 
+/** How one GPTQ Linear maps onto gq blocks of 128 in-features. */
+export interface GqLayout {
+  /** The GPTQ group of each 128-block. */
+  readonly groups: Int32Array;
+  /**
+   * null: block b holds in-features 128 b .. 128 b + 127. Act-order (desc_act) checkpoints: the
+   * in-features sorted by group (stable), so block b holds order[128 b .. 128 b + 127] and the Linear
+   * multiplies x[..., order] (every product scale * (q - zero) * x is unchanged).
+   */
+  readonly order: Int32Array | null;
+}
+
 /**
- * The GPTQ group of each 128-block of in-features, or why the parts cannot be repacked exactly into
- * gq blocks (a block spanning two groups: act-order g_idx, or groupsize not a multiple of 128).
+ * The gq layout of one GPTQ Linear, or why it cannot be repacked exactly (the reason names the field:
+ * a group whose in-features are not a multiple of 128 — groupsize 32 or 64 —, scales not f16, ...).
  */
-export function gqBlockGroups(p: GptqParts, name = 'gptq'): Int32Array | string {
+export function gqLayout(p: GptqParts, name = 'gptq'): GqLayout | string {
   const { K, G } = gptqShape(p, name);
   if (K % 128 !== 0) return `${K} in-features are not a multiple of 128`;
   if (p.scales.dtype !== 'f16') return `scales are ${p.scales.dtype}, not f16`;
   if (p.qweight.dtype !== 'i32' || p.qzeros.dtype !== 'i32') return 'qweight/qzeros are not int32';
-  const gi = p.gIdx ? reader(p.gIdx, `${name}.g_idx`) : null;
   const groupsize = Math.ceil(K / G);
-  const out = new Int32Array(K / 128);
-  for (let b = 0; b < K / 128; b++) {
-    const g0 = gi ? gi(b * 128) : Math.floor((b * 128) / groupsize);
-    for (let k = b * 128; k < b * 128 + 128; k++) {
-      const g = gi ? gi(k) : Math.floor(k / groupsize);
-      if (!(g >= 0 && g < G)) throw new Error(`${name}.g_idx[${k}] = ${g} is outside 0..${G - 1}`);
-      if (g !== g0) return `g_idx changes group inside in-features ${b * 128}..${b * 128 + 127} (act-order, or groupsize not a multiple of 128)`;
-    }
-    out[b] = g0;
+  const gi = p.gIdx ? reader(p.gIdx, `${name}.g_idx`) : (k: number) => Math.floor(k / groupsize);
+  const g = new Int32Array(K);
+  const count = new Int32Array(G);
+  let sorted = true;
+  for (let k = 0; k < K; k++) {
+    const v = gi(k);
+    if (!(Number.isInteger(v) && v >= 0 && v < G)) throw new Error(`${name}.g_idx[${k}] = ${v} is outside 0..${G - 1}`);
+    g[k] = v;
+    count[v]++;
+    if (k > 0 && v < g[k - 1]) sorted = false;
   }
-  return out;
+  const blocks = (at: (k: number) => number): Int32Array | null => {
+    const out = new Int32Array(K / 128);
+    for (let b = 0; b < K / 128; b++) {
+      out[b] = at(b * 128);
+      for (let k = b * 128 + 1; k < b * 128 + 128; k++) if (at(k) !== out[b]) return null;
+    }
+    return out;
+  };
+  const plain = blocks((k) => g[k]);
+  if (plain) return { groups: plain, order: null };
+  // act-order: the in-features sorted by group (counting sort, stable), if every group fills whole blocks
+  const odd = count.findIndex((c) => c % 128 !== 0);
+  if (odd >= 0) {
+    return sorted
+      ? `groupsize ${groupsize} is not a multiple of 128 (group ${odd} has ${count[odd]} in-features)`
+      : `g_idx puts ${count[odd]} in-features in group ${odd}, not a multiple of 128`;
+  }
+  const start = new Int32Array(G);
+  for (let i = 1; i < G; i++) start[i] = start[i - 1] + count[i - 1];
+  const order = new Int32Array(K);
+  for (let k = 0; k < K; k++) order[start[g[k]]++] = k;
+  return { groups: blocks((j) => g[order[j]])!, order };
 }
 
 type RepackFn = (bits: number, K: number, N: number, G: number, qw: ArrayBuffer, qwo: number, qz: ArrayBuffer, qzo: number,
-  sc: ArrayBuffer, sco: number, groups: Int32Array, dst: ArrayBuffer, dsto: number) => void;
+  sc: ArrayBuffer, sco: number, groups: Int32Array, dst: ArrayBuffer, dsto: number, order?: Int32Array) => void;
 
 const byteAt = (v: View, elt: number): number => v.storage.byteOffset + v.offset * elt;
 
 /**
  * The exact gq4/gq8 repack of one GPTQ Linear: N rows of K/128 blocks (f16 d, u16 z = stored zero + 1,
- * the q values; layouts in native/src/gptq/gptq.h). Native (threads; drops qweight's file pages) when
- * the addon is built, else in JS. Throws naming the layer when `gqBlockGroups` refuses.
+ * the q values; layouts in native/src/gptq/gptq.h), with `order` for act-order checkpoints (block b
+ * holds in-features order[128 b ..]; see GqLayout). Native (threads; drops qweight's file pages) when
+ * the addon is built, else in JS. Throws naming the layer when `gqLayout` refuses.
  */
-export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype: GptqDType; data: Uint8Array } {
+export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype: GptqDType; data: Uint8Array; order: Int32Array | null } {
   const { bits, K, N, G } = gptqShape(p, name);
   if (bits !== 4 && bits !== 8) throw new Error(`${name}: ${bits}-bit GPTQ has no native kernel (4 or 8)`);
-  const groups = gqBlockGroups(p, name);
-  if (typeof groups === 'string') throw new Error(`${name}: cannot repack GPTQ exactly: ${groups}`);
+  const layout = gqLayout(p, name);
+  if (typeof layout === 'string') throw new Error(`${name}: cannot repack GPTQ exactly: ${layout}`);
+  const { groups, order } = layout;
   const dtype: GptqDType = bits === 4 ? 'gq4' : 'gq8';
   const bb = bits === 4 ? 68 : 132, per = 32 / bits, mask = (1 << bits) - 1;
   const data = new Uint8Array(N * (K / 128) * bb);
@@ -149,8 +186,8 @@ export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype:
   const aligned = byteAt(p.qweight, 4) % 4 === 0 && byteAt(p.qzeros, 4) % 4 === 0 && byteAt(p.scales, 2) % 2 === 0;
   if (addon?.gptqRepack && aligned) {
     addon.gptqRepack(bits, K, N, G, p.qweight.storage.buffer, byteAt(p.qweight, 4), p.qzeros.storage.buffer, byteAt(p.qzeros, 4),
-      p.scales.storage.buffer, byteAt(p.scales, 2), groups, data.buffer, 0);
-    return { dtype, data };
+      p.scales.storage.buffer, byteAt(p.scales, 2), groups, data.buffer, 0, ...(order ? [order] : []));
+    return { dtype, data, order };
   }
   const qw = new DataView(p.qweight.storage.buffer, byteAt(p.qweight, 4));
   const qz = new DataView(p.qzeros.storage.buffer, byteAt(p.qzeros, 4));
@@ -163,7 +200,7 @@ export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype:
       const d = sc.getUint16((g * N + n) * 2, true);
       data[o] = d & 255; data[o + 1] = d >> 8; data[o + 2] = z & 255; data[o + 3] = z >> 8;
       for (let t = 0; t < 128; t++) {
-        const k = b * 128 + t;
+        const k = order ? order[b * 128 + t] : b * 128 + t;
         const q = (qw.getUint32((Math.floor(k / per) * N + n) * 4, true) >>> (bits * (k % per))) & mask;
         if (bits === 8) data[o + 4 + t] = q;
         else if (t < 64) data[o + 4 + t] |= q;
@@ -171,17 +208,20 @@ export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype:
       }
     }
   }
-  return { dtype, data };
+  return { dtype, data, order };
 }
 
 /**
  * A WeightSource where every GPTQ Linear `p` (p.qweight present) also answers `p.weight` (N, K):
- * f32 (exact) by default; with `repack` 'gq', the exact gq4/gq8 blocks of the native GPTQ kernel (layers
- * `gqBlockGroups` refuses, e.g. act-order, fall back to q4_0 (int4) / q8_0 (int8) re-quantization);
- * or q8_0/q4_0 blocks. Converts lazily, once per tensor.
+ * f32 (exact) by default; with `repack` 'gq', the exact gq4/gq8 blocks of the native GPTQ kernel, and
+ * for act-order layers the in-feature order through `inputOrder` (a layer `gqLayout` refuses, e.g.
+ * groupsize 64, is refused naming the field and `moss quantize`; 2-bit layers become q4_0); or
+ * q8_0/q4_0 blocks of the exact dequantization. Converts lazily, once per tensor. `descAct` (config
+ * desc_act: true) makes a missing g_idx an error instead of the default floor(k / groupsize).
  */
-export function gptqSource(src: WeightSource, repack?: 'gq' | 'q8_0' | 'q4_0', groupsize?: number): WeightSource {
+export function gptqSource(src: WeightSource, repack?: 'gq' | 'q8_0' | 'q4_0', groupsize?: number, descAct = false): WeightSource {
   const cache = new Map<string, { view: View; file: string }>();
+  const orders = new Map<string, Int32Array>();
   const partsOf = (name: string): { parts: GptqParts; file: string } | undefined => {
     if (!name.endsWith('.weight')) return undefined;
     const p = name.slice(0, -'.weight'.length);
@@ -194,38 +234,50 @@ export function gptqSource(src: WeightSource, repack?: 'gq' | 'q8_0' | 'q4_0', g
     };
     return { parts: { qweight: qweight.view, qzeros: need('qzeros'), scales: need('scales'), gIdx: src.get(`${p}.g_idx`)?.view ?? null }, file: qweight.file };
   };
+  const get = (n: string): { view: View; file: string } | undefined => {
+    const direct = src.get(n);
+    if (direct) return direct;
+    const hit = cache.get(n);
+    if (hit) return hit;
+    const q = partsOf(n);
+    if (!q) return undefined;
+    const p = n.slice(0, -'.weight'.length);
+    const { bits, K, N } = gptqShape(q.parts, n);
+    if (groupsize !== undefined && groupsize > 0 && K % groupsize !== 0) {
+      throw new Error(`${q.file}: tensor '${p}.qweight': groupsize ${groupsize} does not divide the ${K} in-features`);
+    }
+    if (descAct && !q.parts.gIdx) throw new Error(`${src.whereMissing(`${p}.g_idx`)}: tensor '${p}.g_idx' is missing (desc_act: true, so the groups are not runs of groupsize)`);
+    let data: Uint8Array;
+    let dtype: View['dtype'] = 'f32';
+    if (repack === 'gq' && bits !== 2) {
+      const layout = gqLayout(q.parts, n);
+      if (typeof layout === 'string') {
+        throw new Error(`${q.file}: GPTQ layer '${p}': ${layout}, so it cannot run exactly on the GPTQ kernel (128 in-features per group block); \`moss quantize --type q8_0\` converts it from the exact dequantization`);
+      }
+      let order: Int32Array | null;
+      ({ data, dtype, order } = repackGptq(q.parts, n));
+      if (order) orders.set(n, order);
+    } else if (repack) {
+      const to = repack !== 'gq' ? repack : 'q4_0';
+      data = gptqToGgml(q.parts, to, n);
+      dtype = to;
+    } else {
+      data = new Uint8Array(dequantizeGptq(q.parts, n).buffer);
+    }
+    const view: View = { storage: { buffer: data.buffer as ArrayBuffer, byteOffset: data.byteOffset, byteLength: data.byteLength }, dtype, shape: [N, K], strides: [K, 1], offset: 0 };
+    const r = { view, file: q.file };
+    cache.set(n, r);
+    return r;
+  };
   return {
     origin: src.origin,
     has: (n) => src.has(n) || partsOf(n) !== undefined,
     whereMissing: (n) => src.whereMissing(n),
     nameOf: src.nameOf,
-    get(n) {
-      const direct = src.get(n);
-      if (direct) return direct;
-      const hit = cache.get(n);
-      if (hit) return hit;
-      const q = partsOf(n);
-      if (!q) return undefined;
-      const { K, N } = gptqShape(q.parts, n);
-      if (groupsize !== undefined && groupsize > 0 && K % groupsize !== 0) {
-        throw new Error(`${q.file}: tensor '${n.slice(0, -'.weight'.length)}.qweight': groupsize ${groupsize} does not divide the ${K} in-features`);
-      }
-      let data: Uint8Array;
-      let dtype: View['dtype'] = 'f32';
-      const gq = repack === 'gq' && gptqShape(q.parts, n).bits !== 2 && typeof gqBlockGroups(q.parts, n) !== 'string';
-      if (gq) {
-        ({ data, dtype } = repackGptq(q.parts, n));
-      } else if (repack) {
-        const to = repack !== 'gq' ? repack : gptqShape(q.parts, n).bits === 8 ? 'q8_0' : 'q4_0';
-        data = gptqToGgml(q.parts, to, n);
-        dtype = to;
-      } else {
-        data = new Uint8Array(dequantizeGptq(q.parts, n).buffer);
-      }
-      const view: View = { storage: { buffer: data.buffer as ArrayBuffer, byteOffset: data.byteOffset, byteLength: data.byteLength }, dtype, shape: [N, K], strides: [K, 1], offset: 0 };
-      const r = { view, file: q.file };
-      cache.set(n, r);
-      return r;
+    get,
+    inputOrder(n) {
+      if (!src.has(n) && !cache.has(n)) get(n);
+      return orders.get(n) ?? src.inputOrder?.(n);
     },
   };
 }

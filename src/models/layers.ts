@@ -12,7 +12,11 @@ import type { WeightLoader } from './weights.js';
 export function loadLinear(w: WeightLoader, prefix: string, out: number, inp: number, bias: boolean): Linear {
   const weight = w.take(`${prefix}.weight`, [out, inp], { allowQuant: true });
   if (engineOptions().repack) weight.backend.prepareWeight?.(weight); // e.g. q4_0 repacked for the native kernels
-  return new Linear(weight, bias ? w.take(`${prefix}.bias`, [out]) : null);
+  const l = new Linear(weight, bias ? w.take(`${prefix}.bias`, [out]) : null);
+  // act-order GPTQ (models/gptq.ts): the weight's in-features are stored in group order
+  const order = w.src.inputOrder?.(`${prefix}.weight`);
+  if (order) l._inputOrder = tensor(order, [inp], { dtype: 'i32', backend: weight.backend }).keep();
+  return l;
 }
 
 export function loadLayerNorm(w: WeightLoader, prefix: string, dim: number, eps: number): LayerNorm {

@@ -78,8 +78,9 @@ export function loadHfModel(dir: string, backend: Backend): CausalLM {
   const wbits = cfg.wbits ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.bits;
   if (wbits !== undefined || src.has('transformer.h.0.attn.qkv_proj.qweight')) {
     if (wbits !== undefined && wbits !== 4 && wbits !== 8) throw new Error(`${file}: wbits ${String(wbits)} is not supported (4 or 8)`);
-    const gs = Number(cfg.groupsize ?? (cfg.quantization_config as Record<string, unknown> | undefined)?.group_size ?? 0);
-    src = gptqSource(src, 'gq', gs > 0 ? gs : undefined);
+    const qc = cfg.quantization_config as Record<string, unknown> | undefined;
+    const gs = Number(cfg.groupsize ?? qc?.group_size ?? 0);
+    src = gptqSource(src, 'gq', gs > 0 ? gs : undefined, (cfg.desc_act ?? qc?.desc_act) === true);
   }
   const w = new WeightLoader(src, backend, file);
   return family === 'moss' ? MossForCausalLM.load(parseMossConfig(cfg, file), w) : LlamaForCausalLM.load(parseLlamaConfig(cfg, file), w);

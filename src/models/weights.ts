@@ -30,6 +30,12 @@ export interface WeightSource {
   nameOf?(name: string): string;
   /** Every tensor's view (for the memory estimate before loading), when the source knows them all. */
   views?(): Iterable<View>;
+  /**
+   * For a Linear weight `name` stored with its in-features permuted (act-order GPTQ, models/gptq.ts):
+   * in-feature j of the stored weight is in-feature order[j] of the model, so the Linear multiplies
+   * x[..., order]. Undefined for weights in model order.
+   */
+  inputOrder?(name: string): Int32Array | undefined;
 }
 
 /** A WeightSource over in-memory maps (one per file). */

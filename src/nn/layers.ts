@@ -21,6 +21,12 @@ export interface InitOptions {
 
 /** y = x @ W^T + b, W (out, in). */
 export class Linear extends Module {
+  /**
+   * null, or (act-order GPTQ weights stored with their in-features permuted; models/gptq.ts) i32 (in):
+   * in-feature j of the weight multiplies x[..., _inputOrder[j]]. Not a parameter.
+   */
+  _inputOrder: Tensor | null = null;
+
   constructor(public weight: Tensor, public bias: Tensor | null = null) {
     super();
   }
@@ -44,7 +50,7 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return ops.linear(x, this.weight, this.bias);
+    return ops.linear(this._inputOrder ? ops.indexSelect(x, -1, this._inputOrder) : x, this.weight, this.bias);
   }
 }
 

@@ -37,6 +37,7 @@ export class LoraLinear extends Linear {
     const A = rand([o.rank, inp], { ...opt, low: -bound, high: bound }).keep();
     const B = zeros([out, o.rank], opt).keep();
     const l = new LoraLinear(base.weight, base.bias, A, B, o.alpha / o.rank, o.dropout ?? 0, gen);
+    l._inputOrder = base._inputOrder; // the base product only; the adapter sees x in model order
     l.training = base.training;
     return l;
   }
@@ -49,6 +50,7 @@ export class LoraLinear extends Linear {
 
   /** A plain Linear with W + scale * B A folded in (written into W in place); the adapters are freed. */
   merge(): Linear {
+    if (this._inputOrder) throw new Error('lora: cannot merge an adapter into a weight stored with permuted in-features (act-order GPTQ)');
     noGrad(() => {
       const delta = ops.mul(ops.matmul(this.lora_B, this.lora_A), this._scale);
       const merged = ops.add(this.weight, ops.to(delta, this.weight.dtype));

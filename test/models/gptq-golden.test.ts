@@ -5,7 +5,10 @@
  *  - loadModel repacks every Linear exactly into gq4/gq8 blocks (the native GPTQ kernel's layout);
  *    its logits match PyTorch's within the int8 rounding of the activations;
  *  - the exact f32 dequantization path (gptqSource without repack) matches them to f32 noise, so
- *    the remaining difference is the kernel's activation rounding, not the unpacking.
+ *    the remaining difference is the kernel's activation rounding, not the unpacking;
+ *  - act-order (moss-gptq4-act: desc_act, g_idx scattering each group of 128 over the in-features):
+ *    every Linear is gq4 in group order with an input order, and the logits, full and decoded one
+ *    token at a time through the KV cache, match PyTorch within the same rounding.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,12 +17,13 @@ import { defaultBackend } from '../../src/backends/index.js';
 import { readJson } from '../../src/models/config.js';
 import { gptqSource } from '../../src/models/gptq.js';
 import { hfWeights } from '../../src/models/hf-weights.js';
+import { loadModel } from '../../src/models/load.js';
 import { MossForCausalLM, parseMossConfig } from '../../src/models/moss/model.js';
 import { WeightLoader } from '../../src/models/weights.js';
 import { tensor, tidy } from '../../src/tensor/index.js';
 import { FIXTURES, assertClose, golden, logitsOf } from './helpers.js';
 
-for (const [name, dtype] of [['moss-gptq4', 'gq4'], ['moss-gptq8', 'gq8']] as const) {
+for (const [name, dtype] of [['moss-gptq4', 'gq4'], ['moss-gptq8', 'gq8'], ['moss-gptq4-act', 'gq4']] as const) {
   const dir = join(FIXTURES, name);
   const g = golden(name);
   const ids = g.input_ids[0];
@@ -41,3 +45,29 @@ for (const [name, dtype] of [['moss-gptq4', 'gq4'], ['moss-gptq8', 'gq8']] as co
     assertClose(got, g.logits, 2e-5, name);
   });
 }
+
+test('moss-gptq4-act: every Linear gathers its input in group order; decoding through the cache matches PyTorch', () => {
+  const dir = join(FIXTURES, 'moss-gptq4-act');
+  const g = golden('moss-gptq4-act');
+  const ids = g.input_ids[0];
+  const { model } = loadModel(dir);
+  const m = model as MossForCausalLM;
+  const blk = m.transformer.h[1];
+  for (const [l, lin] of [['qkv_proj', blk.attn.qkv_proj], ['out_proj', blk.attn.out_proj], ['fc_in', blk.mlp.fc_in], ['fc_out', blk.mlp.fc_out]] as const) {
+    assert.equal(lin.weight.dtype, 'gq4', l);
+    const order = lin._inputOrder?.toFloat32Array();
+    assert.ok(order && order.length === lin.inFeatures, `${l}: an input order`);
+    assert.ok(order.some((v, j) => v !== j), `${l}: not the identity`);
+  }
+  assert.equal(m.lm_head._inputOrder, null, 'fp16 layers keep model order');
+  const V = g.shape[2];
+  const cache = model.newCache(1, ids.length);
+  for (let t = 0; t < ids.length; t++) {
+    const step = tidy(() => model.forward(tensor([ids[t]], [1, 1], { dtype: 'i32', backend: model.backend }), { cache }).toFloat32Array());
+    assertClose(step, g.logits.slice(t * V, (t + 1) * V), 0.02, `step ${t}`);
+  }
+  // where the backend replays decode plans, the input gathers are replayed too (not op by op)
+  if (model.backend.plan) assert.ok(cache.plan && cache.plan.step !== 'ops', 'the decode plan replays the act-order steps');
+  cache.dispose();
+  model.dispose();
+});

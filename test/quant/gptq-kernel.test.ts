@@ -5,7 +5,10 @@
  *  - the fused matmul (q8 activations, integer dots) at every ISA level, decode and prefill shapes,
  *    groupsize 128 and -1: within a bound computed from the activation
  *    rounding (|x - x_q| <= amax/254 per 32 values) of a float64 dequantize-then-matmul;
- *  - act-order g_idx and groupsize 64 are refused by repackGptq (gptqSource falls back to q4_0/q8_0).
+ *  - act-order g_idx (each group 128 in-features, scattered over k): repacked in group order, the
+ *    blocks dequantize to dequantizeGptq's weights at the permuted in-features, and the matmul of the
+ *    permuted activations stays within the same bound of the float64 dequantize-then-matmul;
+ *  - groupsize 64, and act-order groups that are not whole blocks, are refused naming the field.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +16,7 @@ import type { View } from '../../src/backends/backend.js';
 import { f32ToF16 } from '../../src/backends/dtype.js';
 import { refBackend } from '../../src/backends/ref/index.js';
 import { loadNativeBackend, nativeIsa, setNativeIsa } from '../../src/backends/native/index.js';
-import { dequantizeGptq, gqBlockGroups, gptqSource, repackGptq, type GptqParts } from '../../src/models/gptq.js';
+import { dequantizeGptq, gqLayout, gptqSource, repackGptq, type GptqParts } from '../../src/models/gptq.js';
 import { mapSource } from '../../src/models/weights.js';
 
 const nb = loadNativeBackend();
@@ -45,17 +48,29 @@ function parts(bits: number, K: number, N: number, gs: number, seed: number, act
 }
 
 const CASES = [
-  { bits: 4, K: 256, N: 40, gs: 128 },
-  { bits: 4, K: 384, N: 16, gs: -1 },
-  { bits: 8, K: 256, N: 20, gs: 128 },
-  { bits: 8, K: 128, N: 44, gs: -1 },
+  { bits: 4, K: 256, N: 40, gs: 128, act: false },
+  { bits: 4, K: 384, N: 16, gs: -1, act: false },
+  { bits: 8, K: 256, N: 20, gs: 128, act: false },
+  { bits: 8, K: 128, N: 44, gs: -1, act: false },
+  { bits: 4, K: 512, N: 24, gs: 128, act: true },
+  { bits: 8, K: 384, N: 12, gs: 128, act: true },
 ] as const;
 
+/** W (N, K) with its in-features in `order` (what the repacked blocks hold): w'[n, j] = w[n, order[j]]. */
+function permuted(w: Float32Array, N: number, K: number, order: Int32Array | null): Float32Array {
+  if (!order) return w;
+  const out = new Float32Array(N * K);
+  for (let n = 0; n < N; n++) for (let j = 0; j < K; j++) out[n * K + j] = w[n * K + order[j]];
+  return out;
+}
+
 for (const c of CASES) {
-  test(`gptq int${c.bits} gs ${c.gs}: exact repack (addon = JS), dequantizes to dequantizeGptq bit for bit`, () => {
-    const p = parts(c.bits, c.K, c.N, c.gs, c.K + c.N);
-    const want = dequantizeGptq(p, 'L');
+  test(`gptq int${c.bits} gs ${c.gs}${c.act ? ' act-order' : ''}: exact repack (addon = JS), dequantizes to dequantizeGptq bit for bit`, () => {
+    const p = parts(c.bits, c.K, c.N, c.gs, c.K + c.N, c.act);
     const js = repackGptq(p, 'L', false);
+    assert.equal(js.order !== null, c.act, 'an input order exactly for act-order');
+    if (js.order) assert.deepEqual([...js.order].sort((a, b) => a - b), Array.from({ length: c.K }, (_, k) => k), 'a permutation');
+    const want = permuted(dequantizeGptq(p, 'L'), c.N, c.K, js.order);
     assert.equal(js.dtype, c.bits === 4 ? 'gq4' : 'gq8');
     const v = (d: Uint8Array): View => ({ storage: { buffer: d.buffer as ArrayBuffer, byteOffset: 0, byteLength: d.length }, dtype: js.dtype, shape: [c.N * c.K], strides: [1], offset: 0 });
     const out = new Float32Array(c.N * c.K);
@@ -64,6 +79,7 @@ for (const c of CASES) {
     if (!nb) return;
     const native = repackGptq(p, 'L', true);
     assert.deepEqual(native.data, js.data);
+    assert.deepEqual(native.order, js.order);
     out.fill(0);
     const o = nb.alloc(out.byteLength);
     nb.dequantize({ storage: o, dtype: 'f32', shape: [c.N * c.K], strides: [1], offset: 0 }, v(native.data));
@@ -99,19 +115,22 @@ test('native GPTQ matmul = float64 dequantize-then-matmul within the activation 
   const prev = nativeIsa() as 'scalar' | 'avx2' | 'avx512';
   try {
     for (const c of CASES) {
-      const p = parts(c.bits, c.K, c.N, c.gs, 7 * c.K + c.N);
+      const p = parts(c.bits, c.K, c.N, c.gs, 7 * c.K + c.N, c.act);
       const w = dequantizeGptq(p, 'L');
-      const { dtype, data } = repackGptq(p, 'L');
+      const { dtype, data, order } = repackGptq(p, 'L');
       // the weight as the model sees it: (K, N) view of N rows of K (strides (1, K))
       const wv: View = { storage: { buffer: data.buffer as ArrayBuffer, byteOffset: 0, byteLength: data.length }, dtype, shape: [c.K, c.N], strides: [1, c.K], offset: 0 };
       for (const M of [1, 3, 9]) {
         const r = rng(M * 31 + c.K);
         const x = Float32Array.from({ length: M * c.K }, () => (r() - 0.5) * 4);
-        const { y, bound } = reference(x, M, c.K, w, c.N);
+        // act-order: the reference in model order; the kernel gets x[..., order] (what the Linear gathers)
+        const { y, bound } = reference(permuted(x, M, c.K, order), M, c.K, permuted(w, c.N, c.K, order), c.N);
+        assert.ok(reference(x, M, c.K, w, c.N).y.every((v, i) => Math.abs(v - y[i]) <= 1e-9 * (1 + Math.abs(v))), 'permuting both sides keeps y');
+        const xk = permuted(x, M, c.K, order);
         for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
           setNativeIsa(isa);
           const out = new Float32Array(M * c.N);
-          nb!.matmul(view(out, 'f32', [M, c.N]), view(x, 'f32', [M, c.K]), wv);
+          nb!.matmul(view(out, 'f32', [M, c.N]), view(xk, 'f32', [M, c.K]), wv);
           for (let i = 0; i < out.length; i++) {
             assert.ok(Math.abs(out[i] - y[i]) <= bound[i], `int${c.bits} gs ${c.gs} M ${M} ${isa}: [${i}] ${out[i]} vs ${y[i]} (bound ${bound[i]})`);
           }
@@ -123,16 +142,31 @@ test('native GPTQ matmul = float64 dequantize-then-matmul within the activation 
   }
 });
 
-test('act-order g_idx and groupsize 64 are not repacked (one line naming the layer); gptqSource falls back', () => {
+test('act-order layers get gq blocks and an input order; groupsize 64 and act-order groups of odd size are refused naming the field', () => {
   const act = parts(4, 256, 8, 128, 3, true);
-  assert.match(String(gqBlockGroups(act, 'L')), /g_idx changes group inside in-features 0\.\.127/);
-  assert.throws(() => repackGptq(act, 'h.0.mlp.fc_in'), /^Error: h\.0\.mlp\.fc_in: cannot repack GPTQ exactly: g_idx changes group/);
-  assert.equal(typeof gqBlockGroups(parts(8, 256, 8, 64, 4), 'L'), 'string');
-  const t = new Map([['l.qweight', act.qweight], ['l.qzeros', act.qzeros], ['l.scales', act.scales], ['l.g_idx', act.gIdx!]]);
-  const got = gptqSource(mapSource('m', [{ file: 'm', tensors: t }]), 'gq').get('l.weight')!.view;
-  assert.deepEqual([got.dtype, ...got.shape], ['q4_0', 8, 256]);
+  const lay = gqLayout(act, 'L');
+  assert.ok(typeof lay !== 'string' && lay.order, 'act-order: an order');
+  const mk = (p: GptqParts) => mapSource('m', [{ file: 'm', tensors: new Map([['l.qweight', p.qweight], ['l.qzeros', p.qzeros], ['l.scales', p.scales], ['l.g_idx', p.gIdx!]]) }]);
+  const src = gptqSource(mk(act), 'gq');
+  assert.deepEqual(src.inputOrder!('l.weight'), lay.order, 'inputOrder answers before get');
+  const got = src.get('l.weight')!.view;
+  assert.deepEqual([got.dtype, ...got.shape], ['gq4', 8, 256]);
   const ok = parts(4, 256, 8, 128, 5);
-  const t2 = new Map([['l.qweight', ok.qweight], ['l.qzeros', ok.qzeros], ['l.scales', ok.scales], ['l.g_idx', ok.gIdx!]]);
-  const gq = gptqSource(mapSource('m', [{ file: 'm', tensors: t2 }]), 'gq').get('l.weight')!.view;
-  assert.deepEqual([gq.dtype, ...gq.shape], ['gq4', 8, 256]);
+  const plain = gptqSource(mk(ok), 'gq');
+  assert.deepEqual([plain.get('l.weight')!.view.dtype, plain.inputOrder!('l.weight')], ['gq4', undefined]);
+
+  const gs64 = parts(8, 256, 8, 64, 4);
+  assert.match(String(gqLayout(gs64, 'L')), /^groupsize 64 is not a multiple of 128/);
+  assert.throws(() => repackGptq(gs64, 'h.0.mlp.fc_in'), /^Error: h\.0\.mlp\.fc_in: cannot repack GPTQ exactly: groupsize 64/);
+  assert.throws(() => gptqSource(mk(gs64), 'gq').get('l.weight'), /^Error: m: GPTQ layer 'l': groupsize 64 is not a multiple of 128 .*moss quantize --type q8_0/);
+  // act-order with groups of 64: sorting cannot fill whole blocks
+  const odd = parts(4, 256, 8, 64, 6, true);
+  assert.match(String(gqLayout(odd, 'L')), /^g_idx puts 64 in-features in group 0, not a multiple of 128/);
+  assert.throws(() => gptqSource(mk(odd), 'gq').get('l.weight'), /^Error: m: GPTQ layer 'l': g_idx puts 64/);
+  // desc_act: true without g_idx: the order cannot be known
+  const noIdx = mapSource('m', [{ file: 'm', tensors: new Map([['l.qweight', ok.qweight], ['l.qzeros', ok.qzeros], ['l.scales', ok.scales]]) }]);
+  assert.throws(() => gptqSource(noIdx, 'gq', 128, true).get('l.weight'), /^Error: m: tensor 'l\.g_idx' is missing \(desc_act: true/);
+  assert.equal(gptqSource(noIdx, 'gq', 128).get('l.weight')!.view.dtype, 'gq4');
+  // moss quantize's path still converts them (exact dequantization, then q8_0)
+  assert.equal(gptqSource(mk(odd), 'q8_0').get('l.weight')!.view.dtype, 'q8_0');
 });

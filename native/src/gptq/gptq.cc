@@ -3,7 +3,7 @@
 // level. The AVX2 and AVX-512 kernels are compiled in this one file with GCC/Clang function target
 // attributes (so binding.gyp lists one source), and picked at run time with moss_isa_get() like the
 // other quantized kernels (MOSS_NATIVE_ISA=scalar|avx2|avx512 forces a level).
-// Deliberately does not: touch N-API (addon.cc binds it), repack act-order checkpoints, prepare copies.
+// Deliberately does not: touch N-API (addon.cc binds it), permute activations, prepare copies.
 #include "gptq.h"
 
 #include <algorithm>
@@ -323,12 +323,15 @@ extern "C" void moss_gq_matmul(int dt, int64_t M, int64_t N, int64_t K, const fl
 }
 
 extern "C" int moss_gq_repack(int bits, int64_t K, int64_t N, int64_t G, const int32_t* qweight, const int32_t* qzeros,
-                              const uint16_t* scales, const int32_t* block_group, void* dst) {
+                              const uint16_t* scales, const int32_t* block_group, const int32_t* order, void* dst) {
   if ((bits != 4 && bits != 8) || K <= 0 || N <= 0 || G <= 0 || K % 128 != 0 || N % (32 / bits) != 0) return -1;
   const int64_t nb = K / 128, per = 32 / bits, bb = bits == 4 ? 68 : 132, wr = nb * bb;
   const uint32_t mask = (1u << bits) - 1;
   for (int64_t b = 0; b < nb; b++)
     if (block_group[b] < 0 || block_group[b] >= G) return -1;
+  if (order)
+    for (int64_t k = 0; k < K; k++)
+      if (order[k] < 0 || order[k] >= K) return -1;
   uint8_t* out = static_cast<uint8_t*>(dst);
   // tasks = (128-block b, tile of 16 output rows): the tile's qweight words are 64-byte runs of
   // 128 / per rows, and each of its 16 output blocks is built in L1 and written once
@@ -338,7 +341,16 @@ extern "C" int moss_gq_repack(int bits, int64_t K, int64_t N, int64_t G, const i
     for (int64_t t = t0; t < t1; t++) {
       const int64_t b = t / tiles, n0 = (t % tiles) * 16, nn = std::min<int64_t>(16, N - n0), g = block_group[b];
       std::memset(blk, 0, sizeof blk);
-      for (int64_t r = 0; r < 128 / per; r++) {
+      if (order) {  // act-order: value t of the block is in-feature order[128 b + t], read one by one
+        for (int t = 0; t < 128; t++) {
+          const int64_t k = order[b * 128 + t];
+          const int32_t* row = qweight + (k / per) * N + n0;
+          const int shift = (int)(bits * (k % per));
+          const int at = bits == 8 ? 4 + t : 4 + (t & 63), up = bits == 4 && t >= 64 ? 4 : 0;
+          for (int64_t i = 0; i < nn; i++) blk[i][at] |= (uint8_t)((((uint32_t)row[i] >> shift) & mask) << up);
+        }
+      }
+      for (int64_t r = 0; r < (order ? 0 : 128 / per); r++) {
         const int32_t* row = qweight + (b * 128 / per + r) * N + n0;
         if (bits == 8) {  // little-endian: byte j of the word is q of k = 4r + j
           for (int64_t i = 0; i < nn; i++) std::memcpy(blk[i] + 4 + 4 * r, &row[i], 4);

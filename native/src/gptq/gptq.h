@@ -7,8 +7,11 @@
  *   gq8 (132 bytes): f16 d @0, u16 z @2, 128 x u8 q @4
  *   value w[k] = d * (q[k] - z)        (d = the GPTQ scale, z = stored zero + 1: 1..16 / 1..256)
  * so the weight is bit-exact GPTQ: no f16 rounding of a min (d * z is never formed in f16). It needs
- * each 128-block to sit inside one GPTQ group (groupsize a multiple of 128, or -1, and g_idx constant
- * on each block; act-order checkpoints are refused by the caller).
+ * each 128-block to sit inside one GPTQ group: groupsize a multiple of 128 (or -1) with g_idx constant
+ * on each block, or, for act-order checkpoints (desc_act: g_idx scatters the groups over k), an input
+ * order `order[K]` (k sorted by group) in which it is: block b then holds the in-features
+ * order[128 b .. 128 b + 127], and the caller permutes the activations the same way (x[order[k]]),
+ * which leaves every product d * (q - z) * x unchanged.
  *
  * Kernel (follows ggml's q4_0 x q8_0 dot): each activation row is quantized ONCE per call to q8 blocks
  * of 32 (d_a = amax/127, round half away from zero, as ggml's quantize_row_q8_0) and each output is
@@ -19,7 +22,8 @@
  *
  * Worked example (y = x @ W^T, x (2, 256) f32, W (3, 256) gq4 rows of 2 blocks = 136 bytes):
  *   moss_gq_matmul(MOSS_GQ4, 2, 3, 256, x, 256, w, 136, y, 3);   // y (2, 3)
- * Deliberately does not: quantize (GPTQ calibration), handle act-order permutations, f16 activations.
+ * Deliberately does not: quantize (GPTQ calibration), permute activations (models/gptq.ts puts an
+ * index_select before an act-order Linear), f16 activations.
  */
 #ifndef MOSS_GPTQ_H
 #define MOSS_GPTQ_H
@@ -47,11 +51,13 @@ void moss_gq_matmul(int dtype, int64_t M, int64_t N, int64_t K, const float* A, 
 /**
  * Repacks one GPTQ Linear (bits 4 or 8; K in-features, N out-features, G groups) into N rows of K/128
  * blocks at dst. qweight (K*bits/32, N) i32, qzeros (G, N*bits/32) i32, scales (G, N) f16 bits,
- * block_group[K/128] the group of each 128-block (the caller checked g_idx). Threads split the rows
- * of blocks. Returns 0, or -1 for bad arguments or a group index out of range.
+ * block_group[K/128] the group of each 128-block (the caller checked g_idx), order: NULL (block b
+ * holds in-features 128 b ..) or K in-feature indices (block b holds order[128 b + t]; act-order).
+ * Threads split the rows of blocks. Returns 0, or -1 for bad arguments, a group index or an order
+ * entry out of range.
  */
 int moss_gq_repack(int bits, int64_t K, int64_t N, int64_t G, const int32_t* qweight, const int32_t* qzeros,
-                   const uint16_t* scales, const int32_t* block_group, void* dst);
+                   const uint16_t* scales, const int32_t* block_group, const int32_t* order, void* dst);
 
 #ifdef __cplusplus
 }

@@ -31,7 +31,7 @@ int views_needed(int op) {
   switch (op) {
     case MOSS_PLAN_RMS_NORM: return 3;
     case MOSS_PLAN_LAYER_NORM: return 4;
-    case MOSS_PLAN_MATMUL: case MOSS_PLAN_BINARY: return 3;
+    case MOSS_PLAN_MATMUL: case MOSS_PLAN_BINARY: case MOSS_PLAN_INDEX_SELECT: return 3;
     case MOSS_PLAN_UNARY: case MOSS_PLAN_COPY: case MOSS_PLAN_ROPE: case MOSS_PLAN_CACHE_WRITE: return 2;
     case MOSS_PLAN_ATTENTION: return 4;
     default: return -1;
@@ -78,6 +78,7 @@ extern "C" int moss_plan_add(moss_plan* p, int op, int code, const moss_view* co
     int64_t end;
     if (!moss_qmatmul_view_check(&st.v[0], &st.v[1], &st.v[2], &end)) return -1;
   }
+  if (op == MOSS_PLAN_INDEX_SELECT && (code < 0 || code >= st.v[1].ndim || st.v[2].ndim != 1)) return -1;
   if (op == MOSS_PLAN_ROPE && (st.v[1].ndim != 4 || st.v[1].shape[1] != 1 || !same_batch(p, st.v[1].shape[0]))) return -1;
   if (n_factors > 0) {
     if (op != MOSS_PLAN_ROPE || n_factors != (int)st.s[0] / 2 || !factors) return -1;
@@ -135,6 +136,7 @@ extern "C" int moss_plan_run_batch(moss_plan* p, const int64_t* posv, int64_t n)
       case MOSS_PLAN_UNARY: moss_unary(st.code, v[0], v[1]); break;
       case MOSS_PLAN_BINARY: moss_binary(st.code, v[0], v[1], v[2]); break;
       case MOSS_PLAN_COPY: moss_copy(v[0], v[1]); break;
+      case MOSS_PLAN_INDEX_SELECT: moss_index_select(v[0], v[1], st.code, v[2]); break;
       case MOSS_PLAN_ROPE:
         moss_rope(v[0], v[1], &p->positions, (int)st.s[0], st.s[1] != 0, st.s[2], 0,
                   st.factors.empty() ? nullptr : st.factors.data());

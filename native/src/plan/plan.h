@@ -41,6 +41,7 @@ enum moss_plan_op {
   MOSS_PLAN_ROPE = 6,       /* views out, x (B, 1, H, D); scalars rotary_dim, interleaved, base; factors */
   MOSS_PLAN_CACHE_WRITE = 7,/* code b (the sequence); views cache (1, Hkv, S, D), a (1, Hkv, 1, D) */
   MOSS_PLAN_ATTENTION = 8,  /* views out (B, H, 1, D), q (B, H, 1, D), k, v (B, Hkv, S, D); scalars scale, window (0: none) */
+  MOSS_PLAN_INDEX_SELECT = 9, /* code axis; views out, a, index (1-D i32/i64; e.g. an act-order GPTQ input order) */
 };
 
 typedef struct moss_plan moss_plan;

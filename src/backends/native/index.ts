@@ -54,7 +54,7 @@ function ropeParams(p: RopeParams): void {
 }
 
 /** Step codes of native/src/plan/plan.h. */
-const PLAN = { rmsNorm: 0, layerNorm: 1, matmul: 2, unary: 3, binary: 4, copy: 5, rope: 6, cacheWrite: 7, attention: 8 } as const;
+const PLAN = { rmsNorm: 0, layerNorm: 1, matmul: 2, unary: 3, binary: 4, copy: 5, rope: 6, cacheWrite: 7, attention: 8, indexSelect: 9 } as const;
 
 /** A DecodePlan over the addon's plan bindings: each method marshals its views like the Backend
  *  method of the same name and records the call. */
@@ -77,6 +77,7 @@ function makePlan(n: NativeAddon): DecodePlan {
     unary: (op, out, a) => n.planAdd(live(), PLAN.unary, UNARY_CODE[op], sv(0, out), sv(1, a)),
     binary: (op, out, a, b) => n.planAdd(live(), PLAN.binary, BINARY_CODE[op], sv(0, out), sv(1, a), sv(2, b)),
     copy: (out, a) => n.planAdd(live(), PLAN.copy, 0, sv(0, out), sv(1, a)),
+    indexSelect: (out, a, axis, index) => n.planAdd(live(), PLAN.indexSelect, axis < 0 ? axis + a.shape.length : axis, sv(0, out), sv(1, a), sv(2, index)),
     rope(out, x, p): void {
       if (p.inverse) throw new Error('decode plan: inverse rope is not recorded');
       ropeParams(p);

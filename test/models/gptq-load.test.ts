@@ -2,10 +2,12 @@
  * MOSS GPTQ releases wired in: a moss-a-shaped folder in the -int4/-int8 layout (qweight packed
  * along K, qzeros stored as zero - 1, f16 scales, g_idx, `wbits`/`groupsize` in config.json; wte,
  * LayerNorms and lm_head stay fp16), packed here by the same rule as dev/gptq_reference.py (whose
- * PyTorch goldens test/quant/gptq.test.ts checks the dequantization against). Loading gives logits
- * close to the dequantized model's; `moss quantize` dequantizes exactly (bit-exact with the
- * reference blocks of the exact f32 weights) instead of reading packed ints as floats; a
- * groupsize that does not divide the in-features is one line naming the file and tensor.
+ * PyTorch goldens test/quant/gptq.test.ts checks the dequantization against). Its q8_0 conversion gives
+ * logits close to the dequantized model's; `moss quantize` dequantizes exactly (bit-exact with the
+ * reference blocks of the exact f32 weights) instead of reading packed ints as floats; loading this
+ * groupsize-16 folder is refused (the GPTQ kernel holds groups of 128: test/models/gptq-golden.test.ts
+ * loads those) naming the layer and `moss quantize`; a groupsize that does not divide the
+ * in-features is one line naming the file and tensor.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,7 +75,7 @@ function gptqFolder(dir: string, bits: number, gs: number, groupsizeInConfig = g
 }
 
 for (const bits of [4, 8]) {
-  test(`GPTQ int${bits} MOSS folder: loads (close to the exact weights) and quantizes exactly`, () => {
+  test(`GPTQ int${bits} MOSS folder, groupsize 16: quantizes exactly; loading refuses by name and the q8_0 it names is close to the exact weights`, () => {
     const dir = mkdtempSync(join(tmpdir(), 'moss-gptq-'));
     try {
       const exact = gptqFolder(dir, bits, 16);
@@ -88,21 +90,24 @@ for (const bits of [4, 8]) {
         if (info.shape.length === 2) assert.deepEqual(bytes, quantizeQ8_0(w), name);
         else assert.deepEqual(new Float32Array(bytes.slice().buffer), w, name);
       }
-      // load: logits near those of the f32 model holding the exact dequantized weights
+      // groups of 16 cannot sit in the GPTQ kernel's 128-value blocks exactly: refused, naming the field
+      // and the conversion above (exact dequantization, then q8_0) instead of re-quantizing silently
+      assert.throws(() => loadModel(dir), /pytorch_model\.bin: GPTQ layer 'transformer\.h\.0\.attn\.qkv_proj': 32 in-features are not a multiple of 128, .*`moss quantize --type q8_0`/);
+      // that q8_0: logits near those of the f32 model holding the exact dequantized weights
       const ids = [1, 5, 9, 3, 7];
-      const got = logitsOf(dir, ids);
+      const got = logitsOf(out, ids);
       const refDir = mkdtempSync(join(dir, 'ref'));
       const tensors = new Map([...exact].map(([k, v]) => [k, { name: k, dtype: 'f32' as const, shape: readSafetensors(join(FIXTURES, 'moss-a', 'model.safetensors')).tensors.get(k)!.shape, data: new Uint8Array(v.buffer) }]));
       writeTorch(join(refDir, 'pytorch_model.bin'), [...tensors.values()]);
       writeFileSync(join(refDir, 'config.json'), readFileSync(join(FIXTURES, 'moss-a', 'config.json')));
       const want = logitsOf(refDir, ids);
-      // the engine runs int4 as q4_0 and int8 as q8_0 blocks (re-quantized along K): allow what a
-      // plain q4_0/q8_0 conversion of the exact weights loses, with head-room for the second rounding
+      // the GGUF's blocks equal a plain q8_0 conversion of the exact weights (checked above), so its
+      // logits lose what that conversion loses
       const plain = join(refDir, 'plain.gguf');
-      quantizeModel(refDir, bits === 8 ? 'q8_0' : 'q4_0', plain);
+      quantizeModel(refDir, 'q8_0', plain);
       const base = logitsOf(plain, ids);
       const maxDiff = (a: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - want[i])), 0);
-      assert.ok(maxDiff(got) <= 3 * maxDiff(base) + 1e-4, `GPTQ max |diff| ${maxDiff(got)} vs plain ${bits === 8 ? 'q8_0' : 'q4_0'} ${maxDiff(base)}`);
+      assert.ok(maxDiff(got) <= maxDiff(base) + 1e-4, `GPTQ -> q8_0 max |diff| ${maxDiff(got)} vs plain q8_0 ${maxDiff(base)}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

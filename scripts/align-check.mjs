@@ -1,11 +1,13 @@
 /* global process */
 /**
- * `node scripts/align-check.mjs --held <pairs.jsonl> [--policy <dir>...] [--steer <dir> --pm <dir>] [--n N] [--temperature T] [--seed S] [--tools N]`:
+ * `node scripts/align-check.mjs --held <pairs.jsonl> [--policy <dir>...] [--steer <dir> [--pm <dir>]] [--n N] [--temperature T] [--seed S] [--tools N]`:
  * the end-to-end checks of docs/alignment.md on held-out pairs written by `moss data pairs` (lines
  * with `context` and `answer`): for each policy, the rate of sampled replies (temperature 0.7 by
  * default) whose number is not the plugin's answer; for a steer-trained model, the preference
  * model's mean score of its sampled replies per decoding tag 1..K (K from its
- * generation_config.json), which should rise with the tag. With `--tools N`, each policy also
+ * generation_config.json), which should rise with the tag; without `--pm` the score is the rule
+ * judge's (1 if the reply states the plugin's number, else 0: `moss data pairs --reward`), a
+ * perfect preference model for this preference. With `--tools N`, each policy also
  * answers N held-out calculator/solver prompts of `moss eval tools`' evaluation split (phrasings and
  * number ranges the training generator never uses, so never in the pairs) through the real plugin
  * loop at that temperature: `toolsWrongNumber` is the share of replies that do not repeat the
@@ -54,16 +56,23 @@ if (steer) {
   const K = JSON.parse(readFileSync(join(steer, 'generation_config.json'), 'utf8')).quality_tags;
   const { model } = loadModel(steer);
   const tok = loadTokenizer(steer);
-  const { model: pm } = loadRewardModel(pmDir);
+  const pm = pmDir ? loadRewardModel(pmDir).model : null;
   const pad = tok.encode('<eom>', { special: 'allow' })[0];
   const perTag = [];
   for (let tag = 1; tag <= K; tag++) {
     const replies = await sampleReplies(model, tok, contexts, { temperature, seed, quality: { tag, of: K } });
-    const seqs = replies.map((r, i) => renderCompletion({ context: contexts[i] }, r, tok, { context: 4096 }));
-    const scores = scoreSeqs(pm, seqs, pad);
-    perTag.push({ tag, pmScore: scores.reduce((s, v) => s + v, 0) / scores.length, wrongRate: wrongRate(replies, answers) });
+    const wrong = wrongRate(replies, answers);
+    const row = { tag, ruleScore: 1 - wrong, wrongRate: wrong, example: replies[0] };
+    if (pm) {
+      const seqs = replies.map((r, i) => renderCompletion({ context: contexts[i] }, r, tok, { context: 4096 }));
+      const scores = scoreSeqs(pm, seqs, pad);
+      row.pmScore = scores.reduce((s, v) => s + v, 0) / scores.length;
+    }
+    perTag.push(row);
   }
-  out.steer = { model: steer, pm: pmDir, tags: K, perTag, monotone: perTag.every((t, i) => i === 0 || t.pmScore > perTag[i - 1].pmScore) };
+  const key = pm ? 'pmScore' : 'ruleScore';
+  out.steer = { model: steer, pm: pmDir ?? 'rule judge', tags: K, perTag, monotone: perTag.every((t, i) => i === 0 || t[key] > perTag[i - 1][key]) };
+  if (pm) pm.dispose();
 }
 out.seconds = Math.round((Date.now() - t0) / 1000);
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -9,8 +9,10 @@
  * Deterministic per seed; the ids say which seed and index made a pair.
  * Not here: judging model samples (moss annotate's rule judge does that on real samples).
  */
-import { renderText, type SftRecord } from '../chat/format.js';
+import { formatResults } from '../chat/commands.js';
+import { fieldText, renderText, type SftRecord } from '../chat/format.js';
 import { Generator } from '../tensor/index.js';
+import { reservedForEval } from './heldout.js';
 import { synthConversations, type Expectation, type Kind } from './synth-plugins.js';
 
 export interface PrefPair {
@@ -75,6 +77,65 @@ export function calcPairs(n: number, seed: number, docsDir: string, o: { withMet
     const wrong = o.far && g.uniform() < o.far ? randomNumber(num, g) : wrongNumber(num, g);
     const at = reply.lastIndexOf(num); // the result ends the reply; the question may hold the same digits earlier
     out.push({ id: `calc-${seed}-${i}`, context, chosen: reply, rejected: reply.slice(0, at) + wrong + reply.slice(at + num.length), answer: e.answer });
+  }
+  return out;
+}
+
+/**
+ * Human phrasings for tool-use pairs that neither the training split nor the evaluation split of
+ * the synthetic generator uses (./synth-plugins.ts, ./heldout.ts), so a model aligned on them and
+ * evaluated by `moss eval tools` meets the evaluation phrasings for the first time.
+ */
+export const PAIR_PHRASES: Record<'calc' | 'solve', Record<'en' | 'zh', (x: string) => string[]>> = {
+  calc: {
+    en: (a) => [`Compute ${a}`, `Tell me the answer to ${a}`, `${a} comes to how much?`, `Find ${a}`],
+    zh: (a) => [`计算一下${a}`, `${a}等于几？`, `告诉我${a}的答案`, `求${a}的结果`],
+  },
+  solve: {
+    en: (e) => [`Give me the roots of ${e}`, `Which values make ${e} true?`, `Help me with the equation ${e}`],
+    zh: (e) => [`${e}的解是什么？`, `求方程${e}的解`, `帮我解一下${e}`],
+  },
+};
+
+/**
+ * Tool-use preference pairs in the MOSS conversation form (docs/alignment.md): the record holds the
+ * meta instruction and the question (rephrased with PAIR_PHRASES), the chosen completion is the
+ * generator's turn (inner thoughts, the plugin command, the plugin's result, the reply stating its
+ * number), the rejected one answers without the plugin (no thoughts, `None` command) and states a
+ * wrong number — the mistake moss-tiny makes on unseen phrasings (it skips the tool). Training
+ * number ranges only; a pair whose phrasing or numbers are reserved for evaluation is refused.
+ */
+export function toolPairs(n: number, seed: number, o: { mix?: Partial<Record<Kind, number>> } = {}): (SftRecord & { chosen: Record<string, string>; rejected: Record<string, string>; answer: string })[] {
+  const mix = o.mix ?? { calc: 1, solve: 1, search: 0, image: 0, chat: 0 };
+  const g = new Generator(seed * 7919 + 3);
+  const out: (SftRecord & { chosen: Record<string, string>; rejected: Record<string, string>; answer: string })[] = [];
+  for (const c of synthConversations(n, seed, '', mix)) {
+    const e: Expectation = c.expect;
+    if (!e.answer || !e.arg || (e.kind !== 'calc' && e.kind !== 'solve')) continue;
+    const phrases = PAIR_PHRASES[e.kind][e.lang as 'en' | 'zh'](e.arg);
+    const human = phrases[g.int(phrases.length)];
+    const leak = reservedForEval(human, e.kind, e.arg);
+    if (leak) throw new Error(`tool pairs: ${leak}`);
+    const { Human: _h, ...turn } = c.record.chat.turn_1 as Record<string, string>;
+    const num = /-?\d+(\.\d+)?/.exec(e.answer)?.[0];
+    const reply = turn.MOSS;
+    if (!num || !reply.includes(num)) continue;
+    const at = reply.lastIndexOf(num);
+    const wrong = reply.slice(0, at) + wrongNumber(num, g) + reply.slice(at + num.length);
+    out.push({
+      conversation_id: `${c.record.conversation_id}-pair`,
+      meta_instruction: c.record.meta_instruction,
+      num_turns: 1,
+      chat: { turn_1: { Human: fieldText('Human', ` ${human}`) } },
+      chosen: turn,
+      rejected: {
+        'Inner Thoughts': fieldText('Inner Thoughts', ' None'),
+        Commands: fieldText('Commands', ' None'),
+        'Tool Responses': formatResults([], [], true),
+        MOSS: wrong,
+      },
+      answer: e.answer,
+    });
   }
   return out;
 }

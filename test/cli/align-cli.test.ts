@@ -39,6 +39,16 @@ test('README align walkthrough at toy size: pairs, dpo, pm, score, steer', () =>
   writeFileSync(join(dir, 'responses.jsonl'), moss(dir, 'data', 'pairs', '--n', '8', '--seed', '103', '--no-meta', '--responses'));
   moss(dir, 'train', 'steer', '--init', TINY, '--data', 'responses.jsonl', '--pm', 'runs/pm/final', '--out', 'runs/steer', '--tags', '4', ...toy);
   assert.equal(JSON.parse(readFileSync(join(dir, 'runs/steer/final/generation_config.json'), 'utf8')).quality_tags, 4);
+  // the rule judge's reward instead of a PM; tool-use pairs; the end-to-end check script on the steer model
+  const rewarded = moss(dir, 'data', 'pairs', '--n', '4', '--seed', '103', '--no-meta', '--responses', '--reward').trim().split('\n').map((l) => JSON.parse(l) as { reward: number });
+  assert.deepEqual(rewarded.map((r) => r.reward), rewarded.map((_, i) => (i % 2 === 0 ? 1 : 0)));
+  const tool = moss(dir, 'data', 'pairs', '--n', '3', '--seed', '105', '--solve', '--tool-use').trim().split('\n').map((l) => JSON.parse(l) as { chosen: { Commands: string }; rejected: { Commands: string } });
+  assert.ok(tool.length > 0 && tool.every((p) => /^<\|Commands\|>: (Calculate|Solve)\(/.test(p.chosen.Commands) && p.rejected.Commands === '<|Commands|>: None<eoc>\n'));
+  const check = spawnSync(process.execPath, [join(ROOT, 'scripts', 'align-check.mjs'), '--held', 'held.jsonl', '--steer', 'runs/steer/final', '--n', '2'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(check.status, 0, check.stderr);
+  const steer = (JSON.parse(check.stdout) as { steer: { pm: string; perTag: { tag: number; ruleScore: number }[] } }).steer;
+  assert.equal(steer.pm, 'rule judge');
+  assert.deepEqual(steer.perTag.map((t) => t.tag), [1, 2, 3, 4]);
   // decoding with a tag: the best by default, any 1..K, none; a bad tag or a model without tags is refused
   const turns = JSON.parse(moss(dir, 'chat', '--model', 'runs/steer/final', '--quality', '2', '--message', 'What is 2+3?', '--max-new-tokens', '4', '--temperature', '0', '--json')) as unknown[];
   assert.equal(turns.length, 1);

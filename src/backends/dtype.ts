@@ -57,10 +57,6 @@ export function isGptqDType(d: DType): d is GptqDType {
   return d === 'gq4' || d === 'gq8';
 }
 
-export function isDType(s: string): s is DType {
-  return Object.prototype.hasOwnProperty.call(DTYPES, s);
-}
-
 /** Bytes needed to store `numel` elements of `dtype` (block types need numel % blockSize == 0). */
 export function byteSize(dtype: DType, numel: number): number {
   const info = DTYPES[dtype];

@@ -10,7 +10,7 @@
  * Not supported: the legacy pre-1.6 format (refused with a hint), big-endian archives, sparse or
  * quantized torch tensors, complex dtypes.
  */
-import type { Storage, View } from '../backends/backend.js';
+import { isContiguous, type Storage, type View } from '../backends/backend.js';
 import type { DType } from '../backends/dtype.js';
 import { FormatError, fail } from './errors.js';
 import { sourceFor, memorySource, storageBytes, type ByteSource } from './file-storage.js';
@@ -241,7 +241,7 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
       sourceDtypes.set(name, src);
       const w = v as View;
       const a = at.get(storageOf.get(w) as object);
-      if (a && contiguous(w)) {
+      if (a && isContiguous(w)) {
         const n = w.shape.reduce((x, y) => x * y, 1);
         locations.set(name, { file, byteOffset: a.offset + w.offset * a.size, byteLength: n * a.size, dtype: src, shape: w.shape });
       }
@@ -253,15 +253,6 @@ function parseArchive(zip: ZipArchive, file: string, opts: TorchReadOptions, dry
   };
   walk(top, '', 0);
   return { path: file, root, tensors, sourceDtypes, locations };
-}
-
-function contiguous(v: View): boolean {
-  let acc = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== acc) return false;
-    acc *= v.shape[i];
-  }
-  return true;
 }
 
 function unwrapStorageType(x: unknown): unknown {
@@ -298,9 +289,4 @@ function describe(v: unknown): string {
   } catch {
     return typeof v;
   }
-}
-
-/** For tests/tools: the zip entries of a checkpoint. */
-export function torchEntries(bytes: Uint8Array, file: string): ZipArchive {
-  return openZip(memorySource(bytes, file));
 }

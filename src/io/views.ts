@@ -6,7 +6,7 @@
  * no alignment need. Does not convert dtypes except where a helper says so.
  */
 import type { Storage, View } from '../backends/backend.js';
-import { contiguousStrides, numel } from '../backends/backend.js';
+import { contiguousStrides, isContiguous, numel } from '../backends/backend.js';
 import { DTYPES, byteSize, type DType } from '../backends/dtype.js';
 
 /** Byte size of one element (or block, for q8_0/q4_0). */
@@ -46,13 +46,7 @@ export function viewBytes(v: View): Uint8Array {
   const info = DTYPES[v.dtype];
   const base = new Uint8Array(v.storage.buffer, v.storage.byteOffset, v.storage.byteLength);
   const size = byteSize(v.dtype, n);
-  let contiguous = true;
-  let acc = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== acc) contiguous = false;
-    acc *= v.shape[i];
-  }
-  if (contiguous) {
+  if (isContiguous(v)) {
     const start = (v.offset / info.blockSize) * info.blockBytes;
     if (!Number.isInteger(start) || start + size > base.byteLength) throw new Error(`view offset ${v.offset} is outside its storage`);
     return base.subarray(start, start + size);

@@ -7,7 +7,7 @@
  * like a C cast of an in-range value), bool is `x != 0`. Quantized views are readable, not writable.
  * Bounds and disposal are checked on every access path: this is the oracle, it should fail loudly.
  */
-import { numel, type View } from '../backend.js';
+import { isContiguous, numel, type View } from '../backend.js';
 import { bf16ToF32, DTYPES, f16ToF32, f32ToBf16, f32ToF16, type DType } from '../dtype.js';
 import { q4_0At, q8_0At } from './quant.js';
 import { gptqGetter } from './gptq-blocks.js';
@@ -182,13 +182,7 @@ export function setter(v: View): Setter {
 }
 
 function isDenseF32(v: View): boolean {
-  if (v.dtype !== 'f32' || v.storage.byteOffset % 4 !== 0) return false;
-  let acc = 1;
-  for (let i = v.shape.length - 1; i >= 0; i--) {
-    if (v.shape[i] !== 1 && v.strides[i] !== acc) return false;
-    acc *= v.shape[i];
-  }
-  return true;
+  return v.dtype === 'f32' && v.storage.byteOffset % 4 === 0 && isContiguous(v);
 }
 
 /**

@@ -12,6 +12,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readGguf } from '../io/index.js';
+import { readJsonIf } from '../io/json.js';
 import { SentencePieceBpe, type Tokenizer } from '../tokenizer/index.js';
 import { ChatTemplate, type ChatTemplateInfo } from './template.js';
 
@@ -94,15 +95,6 @@ export function chatTemplateFromGguf(tok: Tokenizer, md: Record<string, unknown>
   };
 }
 
-function readJson(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-}
-
 /**
  * The chat-template info of the model at `path` (a folder, a .gguf, or a file inside a folder such
  * as a llama2.c .bin) for its tokenizer `tok`.
@@ -112,7 +104,7 @@ export function loadChatTemplateInfo(path: string, tok: Tokenizer): ChatTemplate
   const dir = existsSync(path) && statSync(path).isDirectory() ? path : dirname(path);
   const jinjaPath = join(dir, 'chat_template.jinja');
   const jinja = existsSync(jinjaPath) ? readFileSync(jinjaPath, 'utf8') : undefined;
-  return chatTemplateFromHf(tok, readJson(join(dir, 'tokenizer_config.json')), readJson(join(dir, 'generation_config.json')), jinja, dir);
+  return chatTemplateFromHf(tok, readJsonIf(join(dir, 'tokenizer_config.json')), readJsonIf(join(dir, 'generation_config.json')), jinja, dir);
 }
 
 /** MOSS's control tokens: a tokenizer with all of them chats in the MOSS format. */

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { configureEngine, engineOptions } from '../backends/index.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readJsonIf } from '../io/json.js';
 import { PluginPool } from '../plugins/index.js';
 import { ALL_OFF, resolveQuality, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
@@ -95,7 +95,7 @@ export function register(program: Command): void {
         switches[SWITCHES[p]] = true;
       }
       const gc = join(model, 'generation_config.json');
-      const quality = resolveQuality(f.quality, existsSync(gc) ? (JSON.parse(readFileSync(gc, 'utf8')) as Record<string, unknown>) : null, model);
+      const quality = resolveQuality(f.quality, readJsonIf(gc) ?? null, model);
       configureEngine(engineFromFlags(f));
       const apiKey = f.apiKey ?? process.env.MOSS_API_KEY;
       if (apiKey !== undefined && !apiKey.trim()) throw new Error(`${f.apiKey !== undefined ? '--api-key' : '$MOSS_API_KEY'} is empty: give a key, or leave it out to serve without one`);

@@ -8,10 +8,11 @@
  * (models/hf-weights.ts adapts it to a WeightSource). Tokenizer files are not read here
  * (src/io/load-tokenizer.ts does that).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { fail } from './errors.js';
+import { readJson } from './json.js';
 import { readSafetensors } from './safetensors.js';
 import { readTorch, type TensorLocation } from './torch.js';
 
@@ -46,17 +47,6 @@ const WEIGHTS: [string, 'safetensors' | 'pytorch', boolean][] = [
   ['pytorch_model.bin.index.json', 'pytorch', true],
 ];
 
-function readJson(path: string, field: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    fail(path, field, `cannot read JSON (${(e as Error).message})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, field, 'is not a JSON object');
-  return v as Record<string, unknown>;
-}
-
 /**
  * Opens a HF model folder; shards load on demand.
  * @example const m = openHfFolder('moss-moon-003-sft'); m.get('transformer.wte.weight')
@@ -65,9 +55,9 @@ export function openHfFolder(dir: string): HfFolder {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir}: not a directory`);
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) fail(dir, 'config.json', 'missing');
-  const config = readJson(configPath, 'config');
+  const config = readJson(configPath);
   const gen = join(dir, 'generation_config.json');
-  const generationConfig = existsSync(gen) ? readJson(gen, 'generation config') : null;
+  const generationConfig = existsSync(gen) ? readJson(gen) : null;
   return { ...openHfWeights(dir), config, generationConfig };
 }
 
@@ -81,7 +71,7 @@ export function openHfWeights(dir: string): HfWeights {
   const weightMap = new Map<string, string>();
   const shards: string[] = [];
   if (sharded) {
-    const index = readJson(join(dir, file), 'index');
+    const index = readJson(join(dir, file));
     const wm = index.weight_map;
     if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) fail(join(dir, file), 'weight_map', 'missing or not an object');
     for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {

@@ -14,31 +14,14 @@ import {
 } from '../tokenizer/index.js';
 import { readStorage } from './file-storage.js';
 import { parseGguf, readGguf } from './gguf.js';
+import { readJsonFile, readJsonIf } from './json.js';
 
 const SMALL_GGUF = 64 * 2 ** 20;
 
-function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message})`, { cause: e });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-}
-
-function optionalJson(path: string): unknown {
-  return existsSync(path) ? readJsonFile(path) : undefined;
-}
-
 function fromFolder(dir: string): Tokenizer {
   const has = (f: string): boolean => existsSync(join(dir, f));
-  const added = optionalJson(join(dir, 'added_tokens.json')) as Record<string, number> | undefined;
-  const special = optionalJson(join(dir, 'special_tokens_map.json'));
+  const added = readJsonIf(join(dir, 'added_tokens.json')) as Record<string, number> | undefined;
+  const special = readJsonIf(join(dir, 'special_tokens_map.json'));
   const vocabFile = ['vocab.json', 'encoder.json'].find(has);
   const mergesFile = ['merges.txt', 'vocab.bpe'].find(has);
   // tokenizer.json first: it carries the pre-tokenizer and normalizer (Qwen2 ships both forms)
@@ -60,7 +43,7 @@ function fromFolder(dir: string): Tokenizer {
 /** tokenizer.json, with BOS/EOS from tokenizer_config.json (else special_tokens_map.json) beside it. */
 function fromTokenizerJson(path: string): Tokenizer {
   const dir = dirname(path);
-  const config = optionalJson(join(dir, 'tokenizer_config.json')) ?? optionalJson(join(dir, 'special_tokens_map.json'));
+  const config = readJsonIf(join(dir, 'tokenizer_config.json')) ?? readJsonIf(join(dir, 'special_tokens_map.json'));
   try {
     return new ByteLevelBpe(byteLevelFromTokenizerJson(readJsonFile(path), path, config));
   } catch (e) {

@@ -2,26 +2,9 @@
  * Reading config.json fields strictly: a model's shape comes from its config, never from defaults,
  * and a missing or mistyped field is one error naming the file and the key.
  */
-import { readFileSync } from 'node:fs';
+export { readJson } from '../io/json.js';
 
 export type Json = Record<string, unknown>;
-
-export function readJson(path: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: cannot read (${(e as Error).message})`, { cause: e });
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error(`${path}: expected a JSON object`);
-  return v as Json;
-}
 
 /** A positive integer field (required unless `fallback` is given). */
 export function int(cfg: Json, file: string, key: string, fallback?: number): number {

@@ -9,8 +9,7 @@
 import { readLlama2c } from '../../io/index.js';
 import { f32Of, fromF32, fromHf, tokenizerMetadata, type HfPlan, type Pick, type Planned } from '../gguf-plan.js';
 import { ggufName } from './gguf.js';
-import { hfSlidingWindow } from './model.js';
-import { hfRopeFactors } from './rope-scaling.js';
+import { parseLlamaConfig } from './model.js';
 
 /** HF model_type -> llama.cpp general.architecture. */
 export const LLAMA_GGUF_ARCH: Readonly<Record<string, string>> = { llama: 'llama', mistral: 'llama', qwen2: 'qwen2' };
@@ -36,18 +35,11 @@ export function planLlamaHf(p: HfPlan): { plan: Planned[]; metadata: Record<stri
   const type = String(c.model_type);
   const arch = LLAMA_GGUF_ARCH[type];
   if (names.some((n) => n.endsWith('.qweight'))) throw new Error(`${dir}: GPTQ-packed ${type} checkpoints cannot be quantized (only MOSS GPTQ releases are dequantized)`);
-  const num = (k: string, d?: number): number => {
-    const v = c[k] ?? d;
-    if (typeof v !== 'number') throw new Error(`${dir}/config.json: ${k} is missing or not a number`);
-    return v;
-  };
-  const heads = num('num_attention_heads');
-  const kvHeads = num('num_key_value_heads', heads);
-  const hidden = num('hidden_size');
-  const window = hfSlidingWindow(c, `${dir}/config.json`, num('max_position_embeddings', 2048)); // Mistral's, read by ./gguf.ts
+  const k = parseLlamaConfig(c, `${dir}/config.json`);
+  const { nHeads: heads, nKvHeads: kvHeads, headDim } = k;
   const plan: Planned[] = [];
   // rope scaling travels as llama.cpp's rope_freqs tensor (its convert script does this for llama3)
-  const factors = hfRopeFactors(c.rope_scaling, hidden / heads, num('rope_theta', 10000), `${dir}/config.json`);
+  const factors = k.ropeFactors;
   if (factors) plan.push(fromF32('rope_freqs.weight', [factors.length], 'q8_0', () => Float32Array.from(factors)));
   // a tied head has no lm_head.weight: llama.cpp then uses token_embd for the output, as we do
   for (const name of names) {
@@ -64,12 +56,12 @@ export function planLlamaHf(p: HfPlan): { plan: Planned[]; metadata: Record<stri
     plan,
     metadata: {
       'general.architecture': arch, 'general.name': String(c._name_or_path ?? type), 'general.file_type': p.fileType,
-      [`${arch}.context_length`]: num('max_position_embeddings', 2048), [`${arch}.embedding_length`]: hidden,
-      [`${arch}.block_count`]: num('num_hidden_layers'), [`${arch}.feed_forward_length`]: num('intermediate_size'),
+      [`${arch}.context_length`]: k.maxPositions, [`${arch}.embedding_length`]: k.hiddenSize,
+      [`${arch}.block_count`]: k.nLayers, [`${arch}.feed_forward_length`]: k.intermediateSize,
       [`${arch}.attention.head_count`]: heads, [`${arch}.attention.head_count_kv`]: kvHeads,
-      [`${arch}.attention.layer_norm_rms_epsilon`]: num('rms_norm_eps', 1e-6), [`${arch}.rope.freq_base`]: num('rope_theta', 10000),
-      [`${arch}.rope.dimension_count`]: hidden / heads,
-      ...(window ? { [`${arch}.attention.sliding_window`]: window } : {}),
+      [`${arch}.attention.layer_norm_rms_epsilon`]: k.rmsNormEps, [`${arch}.rope.freq_base`]: k.ropeTheta,
+      [`${arch}.rope.dimension_count`]: headDim,
+      ...(k.slidingWindow ? { [`${arch}.attention.sliding_window`]: k.slidingWindow } : {}),
       ...p.tokenizer,
     },
   };

@@ -1,18 +1,32 @@
 /**
- * Attention plumbing shared by the model files: positions for a chunk, causal attention with or
- * without the KV cache, and picking each row's last valid hidden state. The model files keep the
- * parts that differ (projections, head split, rope flavour).
+ * Attention plumbing shared by the model files: a forward's chunk bookkeeping (starts, lengths,
+ * positions; cache advance and each row's last valid hidden state), causal attention with or
+ * without the KV cache. The model files keep the parts that differ (projections, head split, rope
+ * flavour).
  * Legend: B batch, T chunk, H query heads, Hkv kv heads, D head dim, C channels.
  */
 import { ops, tensor, type Tensor } from '../tensor/index.js';
 import type { KVCache } from './kv-cache.js';
+import type { ForwardOptions } from './types.js';
 
-/** Positions (B, T) i32: row b holds start[b] .. start[b] + T - 1. */
-export function chunkPositions(like: Tensor, starts: readonly number[], T: number): Tensor {
-  const B = starts.length;
+/**
+ * The bookkeeping of a forward over ids (B, T): each row's start (its cache length; 0 without a
+ * cache), its valid lengths (o.lengths, default all T; checked, none past `maxPositions`) and the
+ * positions (B, T) i32, row b holding starts[b] .. starts[b] + T - 1.
+ */
+export function beginChunk(ids: Tensor, o: ForwardOptions, maxPositions: number): { starts: number[]; lengths: number[]; positions: Tensor } {
+  if (ids.ndim !== 2) throw new Error(`forward: ids must be (B, T), got [${ids.shape}]`);
+  if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new Error(`forward: ids must be i32 or i64, got ${ids.dtype}`);
+  const [B, T] = ids.shape;
+  const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
+  const lens = o.lengths ? [...o.lengths] : new Array<number>(B).fill(T);
+  if (lens.length !== B || lens.some((n) => !Number.isInteger(n) || n < 1 || n > T)) throw new Error(`forward: lengths [${lens}] must be ${B} values in [1, ${T}]`);
   const pos = new Int32Array(B * T);
-  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = starts[b] + t;
-  return tensor(pos, [B, T], { dtype: 'i32', backend: like.backend });
+  for (let b = 0; b < B; b++) {
+    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions`);
+    for (let t = 0; t < T; t++) pos[b * T + t] = starts[b] + t;
+  }
+  return { starts, lengths: lens, positions: tensor(pos, [B, T], { dtype: 'i32', backend: ids.backend }) };
 }
 
 /**
@@ -37,23 +51,15 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache 
   return out.transpose(1, 2).reshape(B, T, H * D);
 }
 
-/** Hidden states (B, T, C) -> (B, C) at each row's last valid token (lengths[b] - 1). */
-export function lastRows(x: Tensor, lengths: readonly number[]): Tensor {
+/**
+ * Ends a forward's chunk: advances the cache past it and returns the hidden states the logits come
+ * from: x (B, T, C), or with `logits: 'last'` each row's last valid one (lengths[b] - 1), (B, C).
+ */
+export function endChunk(x: Tensor, o: ForwardOptions, lengths: readonly number[]): Tensor {
+  if (o.cache) o.cache.advance(lengths);
+  if (o.logits !== 'last') return x;
   const [B, T, C] = x.shape;
   if (T === 1) return x.reshape(B, C);
   const idx = tensor(lengths.map((n, b) => b * T + n - 1), [B], { dtype: 'i32', backend: x.backend });
   return ops.indexSelect(x.reshape(B * T, C), 0, idx);
-}
-
-/** Validates ids (B, T) and lengths; returns lengths (default all T). */
-export function checkChunk(ids: Tensor, lengths: readonly number[] | undefined, maxPositions: number, starts: readonly number[]): number[] {
-  if (ids.ndim !== 2) throw new Error(`forward: ids must be (B, T), got [${ids.shape}]`);
-  if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new Error(`forward: ids must be i32 or i64, got ${ids.dtype}`);
-  const [B, T] = ids.shape;
-  const lens = lengths ? [...lengths] : new Array<number>(B).fill(T);
-  if (lens.length !== B || lens.some((n) => !Number.isInteger(n) || n < 1 || n > T)) throw new Error(`forward: lengths [${lens}] must be ${B} values in [1, ${T}]`);
-  for (let b = 0; b < B; b++) {
-    if (starts[b] + lens[b] > maxPositions) throw new Error(`forward: row ${b} reaches position ${starts[b] + lens[b]}, beyond the model's ${maxPositions} positions`);
-  }
-  return lens;
 }

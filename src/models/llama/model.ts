@@ -19,7 +19,7 @@
 import type { Backend } from '../../backends/backend.js';
 import { Module, type Embedding, type Linear, type RMSNorm } from '../../nn/index.js';
 import { ops, type Tensor } from '../../tensor/index.js';
-import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
+import { beginChunk, causalAttention, endChunk } from '../attention.js';
 import { ids, int, num, type Json } from '../config.js';
 import { LLAMA_SAMPLING, llamaAddsBos } from './defaults.js';
 import { hfRopeFactors } from './rope-scaling.js';
@@ -71,7 +71,7 @@ export interface LlamaConfig {
  * changes nothing). Qwen2 windows only layers from `max_window_layers` on and only with
  * `use_sliding_window: true` (no released Qwen2 sets it): that is refused rather than guessed.
  */
-export function hfSlidingWindow(cfg: Json, file: string, maxPositions: number): number | null {
+function hfSlidingWindow(cfg: Json, file: string, maxPositions: number): number | null {
   const w = cfg.sliding_window;
   const qwen2 = cfg.model_type === 'qwen2';
   const on = qwen2 ? cfg.use_sliding_window === true : cfg.use_sliding_window !== false;
@@ -230,10 +230,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
 
   /** The forward, op by op (a batch-1 decode step replays a plan captured from it: decode-plan.ts). */
   forwardOps(ids: Tensor, o: ForwardOptions): Tensor {
-    const [B, T] = ids.shape;
-    const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
-    const lengths = checkChunk(ids, o.lengths, this.config.maxPositions, starts);
-    const positions = chunkPositions(ids, starts, T);
+    const { starts, lengths, positions } = beginChunk(ids, o, this.config.maxPositions);
     let x = o.embeds ?? this.embed(ids); // (B, T, C)
     if (this.config.embedScale) x = ops.mul(x, this.config.embedScale); // Gemma
     this.model.layers.forEach((layer, i) => {
@@ -243,8 +240,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       x = ops.add(x, m);
       if (o.trace) for (const [k, t] of [['attn_out', a], ['ffn_out', m], ['out', x]] as const) o.trace.set(`layers.${i}.${k}`, t);
     });
-    if (o.cache) o.cache.advance(lengths);
-    const last = o.logits === 'last' ? lastRows(x, lengths) : x;
+    const last = endChunk(x, o, lengths);
     const h = this.model.norm.forward(last);
     return this.lm_head ? this.lm_head.forward(h) : ops.linear(h, this.model.embed_tokens.weight);
   }

@@ -12,7 +12,7 @@
 import type { Backend } from '../../backends/backend.js';
 import { Module, type Embedding, type LayerNorm, type Linear } from '../../nn/index.js';
 import { ops, type Tensor } from '../../tensor/index.js';
-import { causalAttention, checkChunk, chunkPositions, lastRows } from '../attention.js';
+import { beginChunk, causalAttention, endChunk } from '../attention.js';
 import { ids, int, num, type Json } from '../config.js';
 import { planned } from '../decode-plan.js';
 import { MOSS_ADDS_BOS, MOSS_SAMPLING } from './defaults.js';
@@ -158,10 +158,7 @@ export class MossForCausalLM extends Module implements CausalLM {
 
   /** The forward, op by op (a batch-1 decode step replays a plan captured from it: decode-plan.ts). */
   forwardOps(ids: Tensor, o: ForwardOptions): Tensor {
-    const [B, T] = ids.shape;
-    const starts = o.cache ? o.cache.starts(T) : new Array<number>(B).fill(0);
-    const lengths = checkChunk(ids, o.lengths, this.config.nPositions, starts);
-    const positions = chunkPositions(ids, starts, T);
+    const { starts, lengths, positions } = beginChunk(ids, o, this.config.nPositions);
     let x = o.embeds ?? this.embed(ids); // (B, T, C)
     this.transformer.h.forEach((blk, i) => {
       const h = blk.ln_1.forward(x);
@@ -170,8 +167,7 @@ export class MossForCausalLM extends Module implements CausalLM {
       x = ops.add(ops.add(a, m), x);
       if (o.trace) for (const [k, t] of [['attn_out', a], ['mlp_out', m], ['out', x]] as const) o.trace.set(`h.${i}.${k}`, t);
     });
-    if (o.cache) o.cache.advance(lengths);
-    const last = o.logits === 'last' ? lastRows(x, lengths) : x;
+    const last = endChunk(x, o, lengths);
     return this.lm_head.forward(this.transformer.ln_f.forward(last));
   }
 

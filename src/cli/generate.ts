@@ -10,21 +10,16 @@ import { configureEngine } from '../backends/index.js';
 import { generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
 import { loadModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
-import { number } from './flags.js';
+import { number, withSamplingFlags, type SamplingFlags } from './flags.js';
 import { findTokenizer, modelPath } from './model-files.js';
 import { engineFromFlags } from './options.js';
 
-interface Flags {
+interface Flags extends SamplingFlags {
   model?: string;
   tokenizer?: string;
   prompt?: string;
   promptIds?: string;
   maxNewTokens?: string;
-  temperature?: string;
-  topK?: string;
-  topP?: string;
-  minP?: string;
-  repetitionPenalty?: string;
   seed?: string;
   stop: string[];
   threads?: string;
@@ -58,27 +53,19 @@ async function run(o: Flags): Promise<void> {
     promptIds = tok.encode(o.prompt!, { addBos: model.info.addsBos });
   }
   if (promptIds.length === 0) throw new Error('generate: the prompt is empty (this model adds no BOS); give some text or --prompt-ids');
-  const stopIds = new Set(generationDefaults(model.info, loaded.generationConfig).stopIds);
+  const defaults = generationDefaults(model.info, loaded.generationConfig);
+  const stopIds = new Set(defaults.stopIds);
   if (loaded.format === 'llama2c') stopIds.add(1); // run.c stops when BOS comes back
   if (o.stop.length && !tok) throw new Error('generate: --stop needs a tokenizer (pass --tokenizer)');
-  const opts: GenerateOptions = {
-    ...generationDefaults(model.info, loaded.generationConfig),
+  const opts: GenerateOptions = withSamplingFlags({
+    ...defaults,
+    maxNewTokens: number('max-new-tokens', o.maxNewTokens, { int: true, min: 1 }) ?? defaults.maxNewTokens,
+    seed: number('seed', o.seed, { int: true, min: 0 }),
     stopIds: [...stopIds],
     stopStrings: o.stop,
     decoder: tok ? () => tok.streamDecoder() : undefined,
     vocabSize: tok?.vocabSize, // padding rows past the tokenizer's vocabulary are never sampled
-  };
-  const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
-    if (v !== undefined) opts[k] = v;
-  };
-  set('maxNewTokens', number('max-new-tokens', o.maxNewTokens, { int: true, min: 1 }));
-  set('temperature', number('temperature', o.temperature, { min: 0 }));
-  set('topK', number('top-k', o.topK, { int: true, min: 0 }));
-  set('topP', number('top-p', o.topP, { min: 0, max: 1 }));
-  set('minP', number('min-p', o.minP, { min: 0, max: 1 }));
-  set('repetitionPenalty', number('repetition-penalty', o.repetitionPenalty, { min: Number.MIN_VALUE }));
-  set('seed', number('seed', o.seed, { int: true, min: 0 }));
-  if (opts.topP === 0) throw new Error('--top-p: must be greater than 0');
+  }, o);
   const abort = new AbortController();
   opts.signal = abort.signal;
   const onSigint = (): void => {

@@ -9,18 +9,18 @@ import { configureEngine } from '../../backends/index.js';
 import { createPrefixCache } from '../../generate/prefix-blocks.js';
 import { ModelGenerator } from '../../generate/prefix-cache.js';
 import { ALL_OFF, anyPlugin, resolveQuality, type PluginSwitches, type QualityTag } from '../../chat/meta.js';
-import { generationDefaults, type GenerateOptions } from '../../generate/index.js';
+import { generationDefaults } from '../../generate/index.js';
 import { loadModel, type LoadedModel } from '../../models/load.js';
 import { createPlugins, type Plugin, type PluginsConfig } from '../../plugins/index.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
-import { number } from '../flags.js';
+import { number, withSamplingFlags, type SamplingFlags } from '../flags.js';
 import { findTokenizer, modelPath } from '../model-files.js';
 import { engineFromFlags } from '../options.js';
 import type { ChatTemplate } from '../../chat/template.js';
 import { modelChatTemplate } from '../../chat/template-source.js';
 
 
-export interface ChatFlags {
+export interface ChatFlags extends SamplingFlags {
   model?: string;
   tokenizer?: string;
   message: string[];
@@ -32,11 +32,6 @@ export interface ChatFlags {
   maxNewTokens?: string;
   maxContext?: string;
   prefixCacheMb?: string;
-  temperature?: string;
-  topK?: string;
-  topP?: string;
-  minP?: string;
-  repetitionPenalty?: string;
   seed?: string;
   threads?: string;
   load?: string;
@@ -152,16 +147,7 @@ export function setUp(f: ChatFlags): ChatSetup {
   const info = loaded.model.info;
   if (tokenizer.vocabSize > info.vocabSize) throw new Error(`chat: the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${info.vocabSize}`);
   const defaults = generationDefaults(info, loaded.generationConfig);
-  const o: GenerateOptions = { ...defaults };
-  const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined): void => {
-    if (v !== undefined) o[k] = v;
-  };
-  set('temperature', number('temperature', f.temperature, { min: 0 }));
-  set('topK', number('top-k', f.topK, { int: true, min: 0 }));
-  set('topP', number('top-p', f.topP, { min: 0, max: 1 }));
-  set('minP', number('min-p', f.minP, { min: 0, max: 1 }));
-  set('repetitionPenalty', number('repetition-penalty', f.repetitionPenalty, { min: Number.MIN_VALUE }));
-  if (o.topP === 0) throw new Error('--top-p: must be greater than 0');
+  const o = withSamplingFlags(defaults, f);
   const seed = number('seed', f.seed, { int: true, min: 0 });
   const maxContext = Math.min(number('max-context', f.maxContext, { int: true, min: 16 }) ?? 2048, info.maxPositions);
   const maxNewTokens = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 }) ?? defaults.maxNewTokens ?? 512;

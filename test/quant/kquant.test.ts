@@ -5,6 +5,8 @@
  *    on the native one (every ISA level: dequantization is one scalar path, the check is cheap);
  *  - the native fused dot (q8_K activations, integer block dots) against ref's dequantize-then-matmul
  *    at every ISA level, decode and prefill shapes, a row-strided weight sub-view;
+ *  - the mat-mat tiles (q4_k / q5_k / q6_k at avx2 and avx512, native/src/kquant/tile.inc) equal the
+ *    scalar level's row dots bit for bit, and the SIMD row dots within 1e-6;
  *  - GGUF: k-quant tensors load as stored (q4_k view over the file bytes); an unknown tensor type
  *    and an unsupported one are refused naming the type and the supported list; a k-quant row
  *    length that is not a multiple of 256 is refused naming the tensor.
@@ -100,6 +102,9 @@ function matmulOn(b: Backend, q: KQuantDType, a: Float32Array, M: number, K: num
   return out;
 }
 
+/** The k-quant types with mat-mat tiles at the avx2 / avx512 levels (used from 4 activation rows). */
+const TILED: readonly KQuantDType[] = ['q4_k', 'q5_k', 'q6_k'];
+
 test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA level', { skip: nb ? false : 'native addon not built' }, () => {
   let seed = 12345;
   const uniform = (): number => {
@@ -110,7 +115,8 @@ test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA l
   try {
     for (const q of KQUANT_DTYPES) {
       const bs = q === 'iq4_nl' ? 32 : 256;
-      // M >= 16 (prefill) dequantizes into the f32 GEMM: exact products, so ref's error bound is f32 sums
+      // M >= 16 (prefill) without mat-mat tiles dequantizes into the f32 GEMM: exact products, so
+      // ref's error bound is f32 sums; the tiles (M >= 4) round activations to q8_K like the row dots
       for (const [M, K, N, S] of [[1, 2 * bs, 37, 2 * bs], [11, bs, 19, 3 * bs], [2, 3 * bs, 16, 3 * bs], [17, 2 * bs, 300, 3 * bs]]) {
         const a = Float32Array.from({ length: M * K }, () => (uniform() - 0.5) * 4);
         const w = randomKBlocks(q, (N * S) / bs, uniform);
@@ -122,7 +128,48 @@ test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA l
           const got = matmulOn(nb!, q, a, M, K, w, N, S);
           let err = 0;
           for (let i = 0; i < got.length; i++) err = Math.max(err, Math.abs(got[i] - want[i]));
-          assert.ok(err / max <= (M >= 16 ? 1e-5 : 1.5e-2), `${q} M${M} K${K} N${N} S${S} at ${isa}: normalised error ${(err / max).toExponential(2)}`);
+          const exact = M >= 16 && (isa === 'scalar' || !TILED.includes(q));
+          assert.ok(err / max <= (exact ? 1e-5 : 1.5e-2), `${q} M${M} K${K} N${N} S${S} at ${isa}: normalised error ${(err / max).toExponential(2)}`);
+        }
+      }
+    }
+  } finally {
+    setNativeIsa(prev);
+  }
+});
+
+test('k-quant mat-mat tiles equal the scalar row dots bit for bit (and the SIMD row dots within 1e-6)', { skip: nb ? false : 'native addon not built' }, () => {
+  let seed = 4242;
+  const uniform = (): number => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const prev = nativeIsa() as 'scalar' | 'avx2' | 'avx512';
+  try {
+    for (const q of TILED) {
+      // partial tiles (N % 16, N % 8), one and several blocks, a strided sub-view, M % 4 and M % 2 tails
+      for (const [M, K, N, S] of [[4, 256, 16, 256], [5, 768, 37, 1024], [17, 512, 48, 512], [40, 256, 9, 512], [7, 1280, 100, 1280]]) {
+        const a = Float32Array.from({ length: M * K }, () => (uniform() - 0.5) * 4);
+        for (let i = 0; i < K; i += 97) a[i] = 0; // some exact zeros
+        if (M > 4) a.fill(0, 4 * K, 4 * K + 256); // an all-zero activation block (d = 0)
+        const w = randomKBlocks(q, (N * S) / 256, uniform);
+        const rowByRow = (): Float32Array => {
+          const out = new Float32Array(M * N);
+          for (let m = 0; m < M; m++) out.set(matmulOn(nb!, q, a.slice(m * K, (m + 1) * K), 1, K, w, N, S), m * N);
+          return out;
+        };
+        setNativeIsa('scalar');
+        const scalar = rowByRow();
+        const scale = Math.max(...scalar.map(Math.abs));
+        for (const isa of ['avx2', 'avx512'] as const) {
+          setNativeIsa(isa);
+          if (nativeIsa() !== isa) continue; // this CPU lacks the level
+          const got = matmulOn(nb!, q, a, M, K, w, N, S);
+          const bits = new Uint32Array(got.buffer), want = new Uint32Array(scalar.buffer);
+          const d = firstDiff(bits, want);
+          assert.equal(d, -1, `${q} M${M} K${K} N${N} S${S} at ${isa}: element ${d} is ${got[d]}, the scalar row dot ${scalar[d]}`);
+          const rows = rowByRow();
+          for (let i = 0; i < got.length; i++) assert.ok(Math.abs(got[i] - rows[i]) <= 1e-6 * scale, `${q} M${M} at ${isa} vs its row dot, element ${i}: ${got[i]} vs ${rows[i]}`);
         }
       }
     }

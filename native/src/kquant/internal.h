@@ -18,6 +18,15 @@ struct Kernels {
    *  A the f32 rows (iq4_nl reads those). */
   void (*tile)(int dtype, int64_t M, int64_t n0, int64_t n1, int64_t K, const BlockQ8K* Q, const float* A,
                int64_t lda, const uint8_t* W, int64_t w_row_bytes, float* C, int64_t ldc);
+  /** Mat-mat tiles (tile.inc; nullptr at the scalar level): weight rows in tiles of `mm_rows`; 1 when
+   *  `dtype` has them. */
+  int mm_rows;
+  bool (*mm_supports)(int dtype);
+  /** C[m, n] for m < M and n in [t0 * mm_rows, min(N, t1 * mm_rows)): Q holds M q8_K rows of K / 256
+   *  blocks; scratch holds mm_scratch_bytes(K) bytes (64-byte aligned) of this thread. */
+  void (*mm)(int dtype, int64_t M, int64_t N, int64_t t0, int64_t t1, int64_t K, const BlockQ8K* Q, const uint8_t* W,
+             int64_t w_row_bytes, float* C, int64_t ldc, void* scratch);
+  size_t (*mm_scratch_bytes)(int64_t K);
 };
 
 const Kernels* kernels_scalar();

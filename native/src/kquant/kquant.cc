@@ -2,7 +2,8 @@
 // (ggml's dequantize_row_* formulas, every product rounded to f32 in ggml's order; no FMA, this
 // file is built without -mfma and ISO C++ keeps -ffp-contract=off), the q8_K activation quantizer,
 // and the threaded matmul that hands column ranges to the dot kernels of the SIMD level in use
-// (prefill-sized batches: dequantized panels through the f32 GEMM, see gemm_prefill).
+// (batches of 4+ rows: the level's mat-mat tiles where it has them, tile.inc; otherwise prefill-sized
+// batches go as dequantized panels through the f32 GEMM, see gemm_prefill).
 // Deliberately does not: touch N-API (addon.cc binds it), repack weights, quantize weights.
 #include "kquant.h"
 
@@ -161,6 +162,7 @@ void quantize_q8k(const float* x, BlockQ8K* y, int64_t nb) {
 }
 
 thread_local moss::Scratch g_scratch;
+thread_local moss::Scratch g_tile_scratch;  // the unpacked weight tile of a mat-mat (tile.inc), per thread
 }  // namespace
 }  // namespace moss::kq
 
@@ -197,7 +199,8 @@ extern "C" void moss_kq_dequantize(int dt, const void* src, int64_t nblocks, flo
 }
 
 namespace {
-// Prefill (M >= kGemmM activation rows): each weight row is dequantized once (exactly, as above)
+// Prefill (M >= kGemmM activation rows) of a type / level without mat-mat tiles (q2_k, q3_k, iq4_nl,
+// the scalar level): each weight row is dequantized once (exactly, as above)
 // into an f32 panel of kPanel rows and multiplied by the f32 GEMM (the packed, register-blocked
 // kernels of native/src/gemm), instead of M integer dots re-unpacking every block: the f32 products
 // are then exact where the q8_K path rounds the activations. Decode and small batches keep q8_K.
@@ -218,6 +221,28 @@ void gemm_prefill(int dt, int64_t M, int64_t N, int64_t K, const float* A, int64
 }
 }  // namespace
 
+namespace {
+// Mat-mat tiles (tile.inc) from this many activation rows: each tile's weights are unpacked once per
+// call and then dotted with every row, so below a few rows the row dots (no unpack) are faster.
+int64_t tile_min_m() {
+  static const int64_t m = [] {
+    const char* e = std::getenv("MOSS_KQ_TILE_M");  // 0 turns the tiles off (benchmarks, A/B)
+    return e ? (int64_t)std::atoll(e) : (int64_t)4;
+  }();
+  return m;
+}
+
+void quantize_rows(int64_t M, const float* A, int64_t lda, BlockQ8K* q, int64_t nb) {
+  if (M >= 8) {
+    moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; m++) quantize_q8k(A + m * lda, q + m * nb, nb);
+    });
+  } else {
+    for (int64_t m = 0; m < M; m++) quantize_q8k(A + m * lda, q + m * nb, nb);
+  }
+}
+}  // namespace
+
 extern "C" void moss_kq_matmul(int dt, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const void* W,
                                int64_t wr, float* C, int64_t ldc) {
   if (M <= 0 || N <= 0) return;
@@ -225,20 +250,35 @@ extern "C" void moss_kq_matmul(int dt, int64_t M, int64_t N, int64_t K, const fl
     for (int64_t m = 0; m < M; m++) std::memset(C + m * ldc, 0, (size_t)N * 4);
     return;
   }
-  if (M >= kGemmM) return gemm_prefill(dt, M, N, K, A, lda, static_cast<const uint8_t*>(W), wr, C, ldc);
   const Kernels* k = active();
+  const int64_t tm = tile_min_m();
+  if (k->mm && k->mm_supports(dt) && tm > 0 && M >= tm) {
+    // q8_K activations once, then tiles of mm_rows weight rows claimed from a shared counter
+    const int64_t nb = K / 256;
+    BlockQ8K* q = static_cast<BlockQ8K*>(g_scratch.get((size_t)(M * nb) * sizeof(BlockQ8K)));
+    if (!q) std::abort();
+    quantize_rows(M, A, lda, q, nb);
+    const int64_t tiles = (N + k->mm_rows - 1) / k->mm_rows;
+    const uint8_t* w = static_cast<const uint8_t*>(W);
+    std::atomic<int64_t> next{0};
+    moss::parallel_for(std::min<int64_t>(moss::num_threads(), tiles), [&](int64_t, int64_t) {
+      void* scratch = g_tile_scratch.get(k->mm_scratch_bytes(K));
+      if (!scratch) std::abort();
+      for (;;) {
+        const int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+        if (t >= tiles) break;
+        k->mm(dt, M, N, t, t + 1, K, q, w, wr, C, ldc, scratch);
+      }
+    });
+    return;
+  }
+  if (M >= kGemmM) return gemm_prefill(dt, M, N, K, A, lda, static_cast<const uint8_t*>(W), wr, C, ldc);
   BlockQ8K* q = nullptr;
   if (dt != MOSS_IQ4_NL) {
     const int64_t nb = K / 256;
     q = static_cast<BlockQ8K*>(g_scratch.get((size_t)(M * nb) * sizeof(BlockQ8K)));
     if (!q) std::abort();
-    if (M >= 8) {
-      moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
-        for (int64_t m = m0; m < m1; m++) quantize_q8k(A + m * lda, q + m * nb, nb);
-      });
-    } else {
-      for (int64_t m = 0; m < M; m++) quantize_q8k(A + m * lda, q + m * nb, nb);
-    }
+    quantize_rows(M, A, lda, q, nb);
   }
   const uint8_t* w = static_cast<const uint8_t*>(W);
   const int64_t nt = moss::num_threads();

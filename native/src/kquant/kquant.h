@@ -8,14 +8,16 @@
  *   d_a * (d_w * sum_g scale_g * <w_g, a_g>  -  dmin_w * sum_g min_g * bsum_g)
  * over the 16 groups g of 16 values, with integer dots. IQ4_NL (32-value blocks) is dotted in f32.
  * The dot kernels are compiled per SIMD level (dot_scalar.cc / dot_avx2.cc / dot_avx512.cc from
- * dot.inc) and chosen with moss_isa_get(); threads split the output columns.
+ * dot.inc) and chosen with moss_isa_get(); threads split the output columns. From 4 activation rows,
+ * q4_K / q5_K / q6_K at the avx2 / avx512 levels run as mat-mat tiles (tile.inc: 16 or 8 weight rows
+ * unpacked once per call, vpdpbusd with the activations broadcast), bit-equal to the scalar row dots.
  *
  * Worked example (y = x @ W^T, x (2, 512) f32, W (3, 512) q4_k rows of 2 blocks = 288 bytes):
  *   moss_kq_matmul(MOSS_Q4_K, 2, 3, 512, x, 512, w, 288, y, 3);   // y (2, 3)
  *
  * Accuracy: dequantization is bit for bit ggml's; the fused dot rounds activations to int8 per
  * 256 values (like ggml), so it is close to, not identical with, dequantize-then-matmul.
- * Deliberately does not: repack weights, quantize q2_K/q3_K/iq4_nl, other i-quants.
+ * Deliberately does not: keep repacked weights between calls, quantize q2_K/q3_K/iq4_nl, other i-quants.
  */
 #ifndef MOSS_KQUANT_H
 #define MOSS_KQUANT_H

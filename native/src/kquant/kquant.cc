@@ -260,14 +260,16 @@ extern "C" void moss_kq_matmul(int dt, int64_t M, int64_t N, int64_t K, const fl
     quantize_rows(M, A, lda, q, nb);
     const int64_t tiles = (N + k->mm_rows - 1) / k->mm_rows;
     const uint8_t* w = static_cast<const uint8_t*>(W);
+    // runs of consecutive tiles (a tile prefetches the next one's weights while it computes)
+    const int64_t nt = std::min<int64_t>(moss::num_threads(), tiles), grain = std::max<int64_t>(1, tiles / (nt * 4));
     std::atomic<int64_t> next{0};
-    moss::parallel_for(std::min<int64_t>(moss::num_threads(), tiles), [&](int64_t, int64_t) {
+    moss::parallel_for(nt, [&](int64_t, int64_t) {
       void* scratch = g_tile_scratch.get(k->mm_scratch_bytes(K));
       if (!scratch) std::abort();
       for (;;) {
-        const int64_t t = next.fetch_add(1, std::memory_order_relaxed);
+        const int64_t t = next.fetch_add(grain, std::memory_order_relaxed);
         if (t >= tiles) break;
-        k->mm(dt, M, N, t, t + 1, K, q, w, wr, C, ldc, scratch);
+        k->mm(dt, M, N, t, std::min(tiles, t + grain), K, q, w, wr, C, ldc, scratch);
       }
     });
     return;

@@ -596,15 +596,19 @@ Napi::Value QPrepare(const Napi::CallbackInfo& info) {
   if (bytes > 0) drop_file_pages(env, info[0], w.data, N * wr);
   return Napi::Number::New(env, (double)bytes);
 }
-// hprepare(w): w (N, K) f16 / bf16 with contiguous rows in slot 0: a huge-page copy (moss_hprepare)
-// that the f32 x half matmul reads instead; the file pages under w are dropped as for qprepare.
+// hprepare(w): w (N, K) f16 / bf16 / k-quant with contiguous rows in slot 0: a huge-page copy
+// (moss_hprepare) that the f32 x half matmul / moss_kq_matmul reads instead; the file pages under w
+// are dropped as for qprepare.
 Napi::Value HPrepare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   VIEWS(0, 1)
   const moss_view& w = V.v[0];
-  if (!V.p[0] || (w.dtype != MOSS_F16 && w.dtype != MOSS_BF16) || w.ndim != 2 || w.strides[1] != 1 || w.strides[0] != w.shape[1])
+  const bool kq = moss_kq_is(w.dtype);  // k-quant rows: same copy, read by moss_kq_matmul (moss_hfind)
+  if (!V.p[0] || (w.dtype != MOSS_F16 && w.dtype != MOSS_BF16 && !kq) || w.ndim != 2 || w.strides[1] != 1 ||
+      w.strides[0] != w.shape[1] || (kq && w.shape[1] % moss_kq_block_size(w.dtype) != 0))
     return Napi::Number::New(env, 0);
-  const int64_t len = w.shape[0] * w.shape[1] * 2;
+  const int64_t len = kq ? w.shape[0] * (w.shape[1] / moss_kq_block_size(w.dtype)) * moss_kq_block_bytes(w.dtype)
+                         : w.shape[0] * w.shape[1] * 2;
   const int64_t bytes = moss_hprepare(w.data, len);
   if (bytes > 0) drop_file_pages(env, info[0], w.data, len);
   return Napi::Number::New(env, (double)bytes);

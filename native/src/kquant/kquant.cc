@@ -18,6 +18,7 @@
 #include "../../include/moss_kernels.h"
 #include "../gemm/gemm.h"
 #include "../half.h"
+#include "../quant/quant.h"
 #include "../scratch.h"
 #include "../threadpool.h"
 #include "internal.h"
@@ -250,6 +251,8 @@ extern "C" void moss_kq_matmul(int dt, int64_t M, int64_t N, int64_t K, const fl
     for (int64_t m = 0; m < M; m++) std::memset(C + m * ldc, 0, (size_t)N * 4);
     return;
   }
+  // a huge-page copy made at load (moss_hprepare: same bytes; the file pages under W were dropped)
+  if (const void* copy = moss_hfind(W, (N - 1) * wr + K / moss_kq_block_size(dt) * moss_kq_block_bytes(dt))) W = copy;
   const Kernels* k = active();
   const int64_t tm = tile_min_m();
   if (k->mm && k->mm_supports(dt) && tm > 0 && M >= tm) {

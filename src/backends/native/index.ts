@@ -207,7 +207,8 @@ function makeBackend(n: NativeAddon): Backend {
       if ((w.dtype === 'q4_0' || w.dtype === 'q8_0') && typeof n.qprepare === 'function') {
         (n.qprepare as (b: ArrayBuffer) => number)(sv(0, w));
       }
-      if ((w.dtype === 'f16' || w.dtype === 'bf16') && typeof n.hprepare === 'function') {
+      // half and k-quant weights: a huge-page copy of the same bytes, made (and faulted in) now
+      if ((w.dtype === 'f16' || w.dtype === 'bf16' || isKQuant(w.dtype)) && typeof n.hprepare === 'function') {
         (n.hprepare as (b: ArrayBuffer) => number)(sv(0, w));
       }
     },

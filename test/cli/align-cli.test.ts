@@ -44,11 +44,14 @@ test('README align walkthrough at toy size: pairs, dpo, pm, score, steer', () =>
   assert.deepEqual(rewarded.map((r) => r.reward), rewarded.map((_, i) => (i % 2 === 0 ? 1 : 0)));
   const tool = moss(dir, 'data', 'pairs', '--n', '3', '--seed', '105', '--solve', '--tool-use').trim().split('\n').map((l) => JSON.parse(l) as { chosen: { Commands: string }; rejected: { Commands: string } });
   assert.ok(tool.length > 0 && tool.every((p) => /^<\|Commands\|>: (Calculate|Solve)\(/.test(p.chosen.Commands) && p.rejected.Commands === '<|Commands|>: None<eoc>\n'));
-  const check = spawnSync(process.execPath, [join(ROOT, 'scripts', 'align-check.mjs'), '--held', 'held.jsonl', '--steer', 'runs/steer/final', '--n', '2'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+  writeFileSync(join(dir, 'tool-pairs.jsonl'), moss(dir, 'data', 'pairs', '--n', '6', '--seed', '105', '--solve', '--tool-use', '--no-meta'));
+  moss(dir, 'train', 'dpo', '--init', TINY, '--data', 'tool-pairs.jsonl', '--eval-fraction', '0.3', '--out', 'runs/dpo-tools', ...toy, '--lr', '1e-4', '--dtype', 'bf16');
+  const check = spawnSync(process.execPath, [join(ROOT, 'scripts', 'align-check.mjs'), '--held', 'held.jsonl', '--steer', 'runs/steer/final', '--n', '2', '--policy', 'runs/dpo-tools/final', '--tools', '1'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
   assert.equal(check.status, 0, check.stderr);
   const steer = (JSON.parse(check.stdout) as { steer: { pm: string; perTag: { tag: number; ruleScore: number }[] } }).steer;
   assert.equal(steer.pm, 'rule judge');
   assert.deepEqual(steer.perTag.map((t) => t.tag), [1, 2, 3, 4]);
+  assert.equal((JSON.parse(check.stdout) as { toolsWrongAnswer: Record<string, { of: number }> }).toolsWrongAnswer['runs/dpo-tools/final'].of, 1);
   // decoding with a tag: the best by default, any 1..K, none; a bad tag or a model without tags is refused
   const turns = JSON.parse(moss(dir, 'chat', '--model', 'runs/steer/final', '--quality', '2', '--message', 'What is 2+3?', '--max-new-tokens', '4', '--temperature', '0', '--json')) as unknown[];
   assert.equal(turns.length, 1);

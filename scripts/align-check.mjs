@@ -62,7 +62,7 @@ if (steer) {
   for (let tag = 1; tag <= K; tag++) {
     const replies = await sampleReplies(model, tok, contexts, { temperature, seed, quality: { tag, of: K } });
     const wrong = wrongRate(replies, answers);
-    const row = { tag, ruleScore: 1 - wrong, wrongRate: wrong, example: replies[0] };
+    const row = { tag, ruleScore: Math.round((1 - wrong) * 1e6) / 1e6, wrongRate: wrong, example: replies[0] };
     if (pm) {
       const seqs = replies.map((r, i) => renderCompletion({ context: contexts[i] }, r, tok, { context: 4096 }));
       const scores = scoreSeqs(pm, seqs, pad);

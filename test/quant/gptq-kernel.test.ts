@@ -3,7 +3,7 @@
  *  - the exact repack into gq4/gq8 blocks: the addon's bytes equal the JS repack's, and the blocks
  *    dequantize (ref getter and native dequantize) to exactly dequantizeGptq's f32 weights;
  *  - the fused matmul (q8 activations, integer dots) at every ISA level, decode and prefill shapes,
- *    groupsize 128 and -1: within a bound computed from the activation
+ *    groupsize 128, 256 and -1, rows short and long (> 64 blocks: prefetched): within a bound computed from the activation
  *    rounding (|x - x_q| <= amax/254 per 32 values) of a float64 dequantize-then-matmul;
  *  - act-order g_idx (each group 128 in-features, scattered over k): repacked in group order, the
  *    blocks dequantize to dequantizeGptq's weights at the permuted in-features, and the matmul of the
@@ -54,6 +54,9 @@ const CASES = [
   { bits: 8, K: 128, N: 44, gs: -1, act: false },
   { bits: 4, K: 512, N: 24, gs: 128, act: true },
   { bits: 8, K: 384, N: 12, gs: 128, act: true },
+  // rows of more than 64 blocks: the kernels prefetch ahead in each row
+  { bits: 4, K: 128 * 66, N: 16, gs: 256, act: false },
+  { bits: 8, K: 128 * 65, N: 12, gs: -1, act: false },
 ] as const;
 
 /** W (N, K) with its in-features in `order` (what the repacked blocks hold): w'[n, j] = w[n, order[j]]. */

@@ -22,6 +22,7 @@
 import type { View } from '../backends/backend.js';
 import { f16ToF32, type GptqDType } from '../backends/dtype.js';
 import { loadAddon } from '../backends/native/addon.js';
+import { loadNativeBackend } from '../backends/native/index.js';
 import { quantizeQ4_0, quantizeQ8_0 } from '../backends/ref/quant.js';
 import type { WeightSource } from './weights.js';
 
@@ -99,9 +100,35 @@ export function dequantizeGptq(p: GptqParts, name = 'gptq'): Float32Array {
   return out;
 }
 
+/**
+ * `dequantizeGptq`'s result, bit for bit, through the exact gq repack (native, threads) and the native
+ * dequantizer (d * (q - z) in f32 is the exactly rounded product, as Math.fround of it), rows put back
+ * in model order for act-order; `dequantizeGptq` itself where the addon is missing or gq cannot hold
+ * the layout. What `moss quantize` reads a GPTQ folder with (16B: minutes instead of ~25 at load ~15).
+ */
+export function dequantizeGptqFast(p: GptqParts, name = 'gptq'): Float32Array {
+  const nb = loadNativeBackend();
+  const { bits, K, N } = gptqShape(p, name);
+  if (!nb || (bits !== 4 && bits !== 8) || typeof gqLayout(p, name) === 'string') return dequantizeGptq(p, name);
+  const { dtype, data, order } = repackGptq(p, name);
+  const out = new Float32Array(N * K);
+  const flat = (buffer: ArrayBuffer, byteOffset: number, byteLength: number, dt: View['dtype']): View =>
+    ({ storage: { buffer, byteOffset, byteLength }, dtype: dt, shape: [N * K], strides: [1], offset: 0 });
+  nb.dequantize(flat(out.buffer, 0, out.byteLength, 'f32'), flat(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength, dtype));
+  if (order) {
+    const row = new Float32Array(K);
+    for (let n = 0; n < N; n++) {
+      const r = out.subarray(n * K, (n + 1) * K);
+      row.set(r);
+      for (let j = 0; j < K; j++) r[order[j]] = row[j];
+    }
+  }
+  return out;
+}
+
 /** GGML blocks of the dequantized weight (rows of K along the in-features; K % 32 == 0). */
 export function gptqToGgml(p: GptqParts, type: 'q8_0' | 'q4_0', name = 'gptq'): Uint8Array {
-  const w = dequantizeGptq(p, name);
+  const w = dequantizeGptqFast(p, name);
   return type === 'q8_0' ? quantizeQ8_0(w) : quantizeQ4_0(w);
 }
 

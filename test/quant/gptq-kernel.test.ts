@@ -16,7 +16,7 @@ import type { View } from '../../src/backends/backend.js';
 import { f32ToF16 } from '../../src/backends/dtype.js';
 import { refBackend } from '../../src/backends/ref/index.js';
 import { loadNativeBackend, nativeIsa, setNativeIsa } from '../../src/backends/native/index.js';
-import { dequantizeGptq, gqLayout, gptqSource, repackGptq, type GptqParts } from '../../src/models/gptq.js';
+import { dequantizeGptq, dequantizeGptqFast, gqLayout, gptqSource, repackGptq, type GptqParts } from '../../src/models/gptq.js';
 import { mapSource } from '../../src/models/weights.js';
 
 const nb = loadNativeBackend();
@@ -80,6 +80,7 @@ for (const c of CASES) {
     refBackend.dequantize(view(out, 'f32', [c.N * c.K]), v(js.data));
     assert.deepEqual(out, want);
     if (!nb) return;
+    assert.deepEqual(dequantizeGptqFast(p, 'L'), dequantizeGptq(p, 'L'), 'the native dequantization moss quantize reads is the exact one');
     const native = repackGptq(p, 'L', true);
     assert.deepEqual(native.data, js.data);
     assert.deepEqual(native.order, js.order);

@@ -7,7 +7,7 @@
  */
 import type { View } from '../../backends/backend.js';
 import { fromF32, fromHf, type HfPlan, type Planned } from '../gguf-plan.js';
-import { dequantizeGptq, type GptqParts } from '../gptq.js';
+import { dequantizeGptqFast, type GptqParts } from '../gptq.js';
 
 /** GPTQ settings of an HF folder (config.json keys as MOSS's int4/int8 releases write them), or null. */
 export function gptqConfig(config: Record<string, unknown>, names: readonly string[], where: string): { wbits: number; groupsize: number } | null {
@@ -42,7 +42,7 @@ export function planMossHf(p: HfPlan): { plan: Planned[]; metadata: Record<strin
       const qw = hf.get(n);
       const K = qw.shape[0] * (32 / gptq.wbits), N = qw.shape[1];
       if (K % gptq.groupsize !== 0) throw new Error(`${dir}: tensor '${n}': groupsize ${gptq.groupsize} does not divide the ${K} in-features`);
-      plan.push(fromF32(`${l}.weight`, [N, K], pick(`${l}.weight`, [N, K]), () => dequantizeGptq(parts(), l)));
+      plan.push(fromF32(`${l}.weight`, [N, K], pick(`${l}.weight`, [N, K]), () => dequantizeGptqFast(parts(), l)));
     }
   }
   for (const name of names) {

@@ -22,7 +22,7 @@
  */
 import { KVCache } from '../models/kv-cache.js';
 import type { CausalLM } from '../models/types.js';
-import { tensor, tidy } from '../tensor/index.js';
+import { ops, tensor, tidy, type Tensor } from '../tensor/index.js';
 import type { Block, PrefixCache } from './prefix-blocks.js';
 import type { TokenConstraint } from './constrain/mask.js';
 import type { SamplingOptions } from './sampler.js';
@@ -71,6 +71,10 @@ export interface SchedulerOptions {
   readonly now?: () => number;
   /** false: one prompt per prefill forward (the bench's before row); default true. */
   readonly batchPrefill?: boolean;
+  /** false: a step's prompt chunks run in forwards of their own before the decode forward (the
+   *  bench's before row); default true: with a step budget, beside running streams, one forward
+   *  takes the decode tokens and the prompt chunks, each prompt token a row of its own (fusedView). */
+  readonly fuse?: boolean;
 }
 
 interface Seq extends SeqRequest {
@@ -116,6 +120,7 @@ export class Scheduler {
   private readonly share: number;
   private readonly now: () => number;
   private readonly batchPrefill: boolean;
+  private readonly fuse: boolean;
   /** The last decode forwards' times (ms), newest last. */
   private decodeMs: number[] = [];
   /** Measured ms per (padded) prompt token of the recent chunks beside decoding rows (EMA); null: none yet. */
@@ -133,6 +138,7 @@ export class Scheduler {
     this.share = o.prefillShare && o.prefillShare > 0 ? o.prefillShare : 0;
     this.now = o.now ?? (() => performance.now());
     this.batchPrefill = o.batchPrefill ?? true;
+    this.fuse = o.fuse ?? true;
     if (this.budget < slots + 1) throw new Error(`scheduler: a step budget of ${o.stepTokens} tokens leaves no room for a prompt chunk beside ${slots} decoding rows (give at least ${slots + 1})`);
   }
 
@@ -390,6 +396,123 @@ export class Scheduler {
     return k * Tmax;
   }
 
+  /**
+   * A cache of virtual rows for one fused step: decode rows 0..B-1 as they are, then one row per
+   * prompt token of each chunk, all over that prompt's cache row (a stride-0 view of it) at
+   * positions fed, fed+1, ...: so each prompt token is one more row of the step's mat-muls (no
+   * padding, no forward of its own) and attends causally over its prompt's keys written so far.
+   * Only valid inside a tidy; never planned.
+   */
+  private fusedView(B: number, chunks: readonly { row: number; from: number; T: number }[]): KVCache {
+    const c = this.cache;
+    const lens = c.lens.slice(0, B);
+    const parts: { b0: number; b1: number; row: number }[] = [{ b0: 0, b1: B, row: -1 }];
+    for (const ch of chunks) {
+      parts.push({ b0: lens.length, b1: lens.length + ch.T, row: ch.row });
+      for (let t = 0; t < ch.T; t++) lens.push(ch.from + t);
+    }
+    const v = Object.create(KVCache.prototype) as KVCache;
+    const attend = (layer: number, q: Tensor, k: Tensor, vv: Tensor, starts: readonly number[], window: number): Tensor => {
+      if (q.shape[2] !== 1) throw new Error('scheduler: a fused step feeds one token per row');
+      const outs: Tensor[] = [];
+      for (const p of parts) {
+        const n = p.b1 - p.b0;
+        if (!n) continue;
+        const [K, V] = [c.k[layer], c.v[layer]].map((t) => (p.row < 0 ? t.slice(0, 0, n) : t.slice(0, p.row, p.row + 1).expand(n, -1, -1, -1)));
+        for (let b = p.b0; b < p.b1; b++) {
+          for (const [dst, src] of [[K, k], [V, vv]] as const) c.k[0].backend.copy(dst.slice(0, b - p.b0, b - p.b0 + 1).slice(2, starts[b], starts[b] + 1), src.slice(0, b, b + 1));
+        }
+        const st = starts.slice(p.b0, p.b1);
+        outs.push(ops.sdpa(q.slice(0, p.b0, p.b1), K, V, { causal: true, pastLen: st, kvLen: st.map((x) => x + 1), ...(window ? { window } : {}) }));
+      }
+      return outs.length === 1 ? outs[0] : ops.cat(outs, 0);
+    };
+    Object.assign(v, { k: [], v: [], lens, nLayers: c.nLayers, batch: lens.length, nKvHeads: c.nKvHeads, capacity: c.capacity, headDim: c.headDim, planable: false, attend });
+    return v;
+  }
+
+  /**
+   * A step with streams decoding and prompts to prefill, in one forward (fusedView): the decode
+   * rows' tokens and prompt chunks within the step's room (the first waiting prompt part-way at
+   * most, as the last). A prompt whose last token is in it picks its first token and joins the
+   * decoding rows. Null when this step should take the separate path instead (a prompt wanting
+   * log-probabilities of its tokens, or no decode step measured yet for the adaptive budget).
+   */
+  private fusedStep(tokens: StepResult['tokens'], finished: [number, FinishReason][]): number | null {
+    if (this.share && !this.decodeMs.length) return null;
+    if (!this.filling && this.waiting[0]?.promptLps) return null;
+    if (this.filling?.promptLps) return null;
+    const B = this.rows.length;
+    const room = this.prefillRoom();
+    const group: [s: Seq, T: number][] = [];
+    let spent = 0;
+    for (;;) {
+      let s = group.length ? null : this.filling;
+      if (!s) {
+        const c = this.waiting[0];
+        if (!c || c.promptLps || B + group.length >= this.slots || (group.length && !this.batchPrefill)) break;
+        const cached = this.prefix ? this.prefix.matchLength(c.promptIds, c.promptIds.length - 1) : 0;
+        if (this.prefix && group.some(([g]) => this.sharedBlocks(c.promptIds, g.promptIds) > cached)) break;
+        s = this.admit(B + group.length);
+        if (group.length) this.batching.push(s);
+        else this.filling = s;
+      }
+      const T = Math.min(s.promptIds.length - s.fed, room - spent);
+      group.push([s, T]);
+      spent += T;
+      if (T < s.promptIds.length - s.fed || spent >= room) break;
+    }
+    if (!spent) return 0;
+    const ids = [...this.rows.map((s) => s.seq.last), ...group.flatMap(([s, T]) => s.promptIds.slice(s.fed, s.fed + T))];
+    const t0 = this.now();
+    const logits = tidy(() => {
+      const v = this.fusedView(B, group.map(([s, T], j) => ({ row: B + j, from: s.fed, T })));
+      const t = this.model.forward(tensor(ids, [ids.length, 1], { dtype: 'i32', backend: this.model.backend }), { cache: v, logits: 'last' });
+      for (let b = 0; b < B; b++) this.cache.lens[b] = v.lens[b];
+      return t;
+    });
+    const all = logits.toFloat32Array();
+    logits.dispose();
+    const ms = this.now() - t0;
+    const d = [...this.decodeMs].sort((a, b) => a - b)[this.decodeMs.length >> 1] ?? 0;
+    const per = Math.max(ms - d, ms / 100) / spent;
+    this.chunkMsPerToken = this.chunkMsPerToken === null ? per : 0.5 * (this.chunkMsPerToken + per);
+    this.lastChunk = spent;
+    const V = this.model.info.vocabSize;
+    // the decode rows' tokens, then each chunk's last row for a prompt that ends here
+    for (let b = 0; b < B; b++) tokens.push(picked(this.rows[b], all.subarray(b * V, (b + 1) * V)));
+    let at = B;
+    this.filling = null;
+    this.batching = [];
+    for (const [s, T] of group) {
+      const r = this.rows.length;
+      this.cache.lens[r] = s.fed + T;
+      s.fed += T;
+      at += T;
+      if (s.fed < s.promptIds.length) {
+        this.filling = s; // the last of the group
+        continue;
+      }
+      this.rows.push(s);
+      if (this.prefix) {
+        const chain = this.prefix.store(s.promptIds, this.cache, r);
+        this.prefix.acquire(chain);
+        this.prefix.release(s.blocks);
+        s.blocks = chain;
+      }
+      tokens.push(picked(s, all.subarray((at - 1) * V, at * V)));
+    }
+    // downwards, so the row that free() moves into b was already handled
+    for (let b = this.rows.length - 1; b >= 0; b--) {
+      const why = this.doneReason(this.rows[b], b);
+      if (why) {
+        finished.push([this.rows[b].id, why]);
+        this.free(b, why !== 'cancelled');
+      }
+    }
+    return spent;
+  }
+
   /** Admits and prefills within the step budget, then runs one batched decode step. */
   step(): StepResult {
     const tokens: StepResult['tokens'] = [];
@@ -409,6 +532,13 @@ export class Scheduler {
       this.cache.lens[this.rows.length] = 0;
     }
     this.cancelled.clear();
+    // beside running streams, the decode tokens and prompt chunks in one forward (when chunked: the
+    // forward computes logits for every row, which a budget keeps to a few dozen)
+    if (this.fuse && this.budget < Infinity && this.rows.length && (this.filling || (this.waiting.length && this.rows.length < this.slots))) {
+      const B = this.rows.length;
+      const fused = this.fusedStep(tokens, finished);
+      if (fused !== null && fused > 0) return { tokens, finished, batch: B, prefilled: fused };
+    }
     // the decode rows of this step come first in the budget, prompts get the rest; with nothing
     // decoding prompts are prefilled whole (no stream to protect)
     const spent = this.prefillAll(tokens, finished, prompts);

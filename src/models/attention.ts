@@ -43,6 +43,7 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, cache: KVCache 
   const w = window ? { window } : {};
   let out: Tensor;
   if (!cache) out = ops.sdpa(qh, kh, vh, { causal: true, ...w });
+  else if (cache.attend) out = cache.attend(layer, qh, kh, vh, starts, window); // a cache of virtual rows (kv-cache.ts)
   else {
     cache.write(layer, kh, vh, starts);
     // the whole preallocated cache goes in (contiguous, no copy); kvLen stops each row at its end

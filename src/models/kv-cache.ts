@@ -17,6 +17,11 @@ export class KVCache {
   readonly lens: number[];
   /** The decode plan recorded against this cache (decode-plan.ts), disposed with it. */
   plan?: { readonly owner: object; readonly step: unknown; dispose(): void };
+  /** A cache whose batch rows are not one strided view (the scheduler's fused step: decode rows plus
+   *  prompt tokens, each token a row of its own over its sequence's cache row) writes this chunk's
+   *  keys/values (B, Hkv, T, D) and attends q (B, H, T, D) itself; causalAttention calls it instead of
+   *  write + sdpa over `k`/`v`. Absent for ordinary caches. */
+  attend?: (layer: number, q: Tensor, k: Tensor, v: Tensor, starts: readonly number[], window: number) => Tensor;
   /** false for short-lived views of another cache (their plan would be recorded per call and
    *  never disposed): such caches always decode op by op. */
   planable = true;

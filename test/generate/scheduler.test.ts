@@ -185,31 +185,57 @@ test('waiting prompts are prefilled in one batched forward, padded to the longes
   }
 });
 
-test('adaptive budget: chunks beside running streams grow from MIN_CHUNK to what fits the share of a decode step, never past it', async () => {
-  // a fake clock: a decode step of B rows costs 4 + B ms, a prompt forward of B x T tokens 1 + 0.25 B T ms
-  const clock = { t: 0, cost: (B: number, T: number) => (T === 1 ? 4 + B : 1 + 0.25 * B * T) };
-  const { m } = recorded(clock);
-  const s = new Scheduler(m, 4, 64, { stepTokens: 64, prefillShare: 1, now: () => clock.t });
-  const ps = [[1, 5, 9, 3], [1, 7], [4, 4, 4]];
-  const long = Array.from({ length: 56 }, (_, i) => 3 + ((i * 11) % 40));
-  ps.forEach((p, id) => s.add({ id, promptIds: p, maxNewTokens: 40, stopIds: [], sampling: GREEDY }));
-  const out: number[][] = [[], [], [], []];
-  for (let i = 0; i < 3; i++) for (const [id, t] of s.step().tokens) out[id].push(t);
-  s.add({ id: 3, promptIds: long, maxNewTokens: 4, stopIds: [], sampling: GREEDY });
-  const chunks: number[] = [];
-  for (let i = 0; i < 200 && !s.idle(); i++) {
-    const r = s.step();
-    if (r.prefilled && out[3].length === 0) chunks.push(r.prefilled);
-    for (const [id, t] of r.tokens) out[id].push(t);
-  }
+for (const fuse of [true, false]) {
+  test(`adaptive budget (${fuse ? 'fused into the decode forward' : 'separate prompt forwards'}): chunks beside running streams grow from MIN_CHUNK to what fits the share of a decode step, never past it`, async () => {
+    // a fake clock: a forward of B x T tokens costs 4 + B ms when T is 1, else 1 + 0.25 B T ms; so a
+    // decode step of 3 rows costs 7 ms; a fused step with a chunk of T tokens 7 + T ms (target: T <= 7
+    // at share 1), a separate chunk forward 1 + 0.25 T ms (target: T <= 24)
+    const clock = { t: 0, cost: (B: number, T: number) => (T === 1 ? 4 + B : 1 + 0.25 * B * T) };
+    const bound = fuse ? 7 : 24;
+    const { m } = recorded(clock);
+    const s = new Scheduler(m, 4, 64, { stepTokens: 64, prefillShare: 1, now: () => clock.t, fuse });
+    const ps = [[1, 5, 9, 3], [1, 7], [4, 4, 4]];
+    const long = Array.from({ length: 56 }, (_, i) => 3 + ((i * 11) % 40));
+    ps.forEach((p, id) => s.add({ id, promptIds: p, maxNewTokens: 40, stopIds: [], sampling: GREEDY }));
+    const out: number[][] = [[], [], [], []];
+    for (let i = 0; i < 3; i++) for (const [id, t] of s.step().tokens) out[id].push(t);
+    s.add({ id: 3, promptIds: long, maxNewTokens: 4, stopIds: [], sampling: GREEDY });
+    const chunks: number[] = [];
+    for (let i = 0; i < 200 && !s.idle(); i++) {
+      const r = s.step();
+      if (r.prefilled && out[3].length === 0) chunks.push(r.prefilled);
+      for (const [id, t] of r.tokens) out[id].push(t);
+    }
+    s.dispose();
+    assert.equal(chunks[0], 4, `the first chunk is MIN_CHUNK: ${chunks}`);
+    assert.ok(chunks.every((c) => c <= bound), `every chunk fits the share: ${chunks}`);
+    assert.ok(chunks.slice(0, -1).every((c, i) => i === 0 || c >= chunks[i - 1]), `chunks grow: ${chunks}`);
+    assert.ok(Math.max(...chunks) >= (fuse ? 7 : 16), `chunks reach near the bound: ${chunks}`);
+    assert.equal(chunks.reduce((a, b) => a + b, 0), long.length);
+    for (const [id, p, n] of [[0, ps[0], 40], [1, ps[1], 40], [2, ps[2], 40], [3, long, 4]] as const) {
+      assert.deepEqual(out[id], (await generateAll(model, [[...p]], { maxNewTokens: n })).ids[0], `sequence ${id}`);
+    }
+  });
+}
+
+test('fused step: decode rows and prompt chunks (several prompts, the last part-way) in one forward of one token per row; outputs unchanged', async () => {
+  const { m, calls } = recorded();
+  const s = new Scheduler(m, 5, 64, { stepTokens: 10 }); // 2 decoding rows leave 8 prompt tokens a step
+  const ps = [[1, 5, 9, 3], [1, 7], [4, 4, 4], [1, 30, 31], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]];
+  const out: number[][] = ps.map(() => []);
+  s.add({ id: 0, promptIds: ps[0], maxNewTokens: 12, stopIds: [], sampling: GREEDY });
+  s.add({ id: 1, promptIds: ps[1], maxNewTokens: 12, stopIds: [], sampling: GREEDY });
+  for (const [id, t] of s.step().tokens) out[id].push(t);
+  calls.length = 0;
+  for (const id of [2, 3, 4]) s.add({ id, promptIds: ps[id], maxNewTokens: 5, stopIds: [], sampling: GREEDY });
+  const r = s.step();
+  for (const [id, t] of r.tokens) out[id].push(t);
+  // 2 decode tokens + 3 + 3 whole prompts + 2 of the 11-token one: one forward of 10 rows
+  assert.deepEqual(calls, [[10, 1]]);
+  assert.equal(r.prefilled, 8);
+  assert.deepEqual(r.tokens.map(([id]) => id).sort(), [0, 1, 2, 3]);
+  assert.equal(s.active, 5);
+  for (let i = 0; i < 30 && !s.idle(); i++) for (const [id, t] of s.step().tokens) out[id].push(t);
   s.dispose();
-  // target: 1 x a decode step of 3 rows = 7 ms, so 1 + 0.25 T <= 7: T <= 24
-  assert.equal(chunks[0], 4, 'the first chunk is MIN_CHUNK');
-  assert.ok(chunks.every((c) => c <= 24), `every chunk fits the share: ${chunks}`);
-  assert.ok(chunks.slice(0, -1).every((c, i) => i === 0 || c >= chunks[i - 1] || c >= 16), `chunks grow: ${chunks}`);
-  assert.ok(Math.max(...chunks) >= 16, `chunks reach near the bound: ${chunks}`);
-  assert.equal(chunks.reduce((a, b) => a + b, 0), long.length);
-  for (const [id, p, n] of [[0, ps[0], 40], [1, ps[1], 40], [2, ps[2], 40], [3, long, 4]] as const) {
-    assert.deepEqual(out[id], (await generateAll(model, [[...p]], { maxNewTokens: n })).ids[0], `sequence ${id}`);
-  }
+  for (let id = 0; id < ps.length; id++) assert.deepEqual(out[id], (await generateAll(model, [ps[id]], { maxNewTokens: id < 2 ? 12 : 5 })).ids[0], `sequence ${id}`);
 });

@@ -55,6 +55,13 @@ export const DEFAULT_STEP_TOKENS = 64;
 export const DEFAULT_PREFILL_SHARE = 0.6;
 /** The adaptive budget never goes below this many prompt tokens a step (progress on a slow machine). */
 export const MIN_CHUNK = 4;
+/** Most tokens (rows, padding included) of one prefill forward: a longer prompt, even prefilled whole
+ *  with no stream running, is fed in forwards of at most this many, within one step. The quantized
+ *  mat-mul streams every activation row past each weight strip (no blocking over rows), so its cost
+ *  per token rises past a few dozen rows: on the shared 2-core machine a 2,000-token prompt took 149 s
+ *  in one forward and 61 s in 64-token ones, and 16 32-token prompts in one forward took 25 s against
+ *  14 s one by one (docs/serve.md). */
+export const MAX_FORWARD_TOKENS = 64;
 /** A batched prefill's padded tokens stay within this factor of its real tokens (plus one block of slack). */
 const PAD_FACTOR = 1.5, PAD_SLACK = 16;
 
@@ -69,11 +76,14 @@ export interface SchedulerOptions {
   readonly prefillShare?: number;
   /** Milliseconds clock for the adaptive budget (tests); default performance.now. */
   readonly now?: () => number;
+  /** Most tokens of one prefill forward (default MAX_FORWARD_TOKENS). */
+  readonly maxForwardTokens?: number;
   /** false: one prompt per prefill forward (the bench's before row); default true. */
   readonly batchPrefill?: boolean;
-  /** false: a step's prompt chunks run in forwards of their own before the decode forward (the
-   *  bench's before row); default true: with a step budget, beside running streams, one forward
-   *  takes the decode tokens and the prompt chunks, each prompt token a row of its own (fusedView). */
+  /** true: with a step budget, beside running streams, one forward takes the decode tokens and the
+   *  prompt chunks, each prompt token a row of its own (fusedView). Default false: a step's prompt
+   *  chunks run in forwards of their own before the decode step's plan; measured on the 1B Q4_0 at
+   *  load 13 the fused op-by-op forward was slower than plan + separate chunk (docs/serve.md). */
   readonly fuse?: boolean;
 }
 
@@ -121,6 +131,7 @@ export class Scheduler {
   private readonly now: () => number;
   private readonly batchPrefill: boolean;
   private readonly fuse: boolean;
+  private readonly maxForward: number;
   /** The last decode forwards' times (ms), newest last. */
   private decodeMs: number[] = [];
   /** Measured ms per (padded) prompt token of the recent chunks beside decoding rows (EMA); null: none yet. */
@@ -138,7 +149,8 @@ export class Scheduler {
     this.share = o.prefillShare && o.prefillShare > 0 ? o.prefillShare : 0;
     this.now = o.now ?? (() => performance.now());
     this.batchPrefill = o.batchPrefill ?? true;
-    this.fuse = o.fuse ?? true;
+    this.fuse = o.fuse ?? false;
+    this.maxForward = o.maxForwardTokens ?? MAX_FORWARD_TOKENS;
     if (this.budget < slots + 1) throw new Error(`scheduler: a step budget of ${o.stepTokens} tokens leaves no room for a prompt chunk beside ${slots} decoding rows (give at least ${slots + 1})`);
   }
 
@@ -308,8 +320,8 @@ export class Scheduler {
       }
       const r0 = this.rows.length;
       if (room === Infinity && this.rows.length) room = this.prefillRoom();
-      const left = room - spent;
-      if (left <= 0) break;
+      if (room - spent <= 0) break;
+      const left = Math.min(room - spent, this.maxForward);
       const first = this.filling;
       const group: [s: Seq, T: number][] = [[first, Math.min(first.promptIds.length - first.fed, left)]];
       let Tmax = group[0][1], real = Tmax, maxLen = this.cache.lens[r0];

@@ -33,8 +33,8 @@ async function reference(model: CausalLM): Promise<number[][]> {
   return Promise.all(PROMPTS.map(async (p, i) => (await generateAll(model, [p], { ...GREEDY, maxNewTokens: BUDGETS[i] })).ids[0]));
 }
 
-function runScheduler(model: CausalLM, slots: number, o: { pool?: PrefixCache; stepTokens?: number; prefillShare?: number; batchPrefill?: boolean }, rounds = 2): number[][] {
-  const s = new Scheduler(model, slots, CTX, { prefixCache: o.pool, stepTokens: o.stepTokens, prefillShare: o.prefillShare, batchPrefill: o.batchPrefill });
+function runScheduler(model: CausalLM, slots: number, o: { pool?: PrefixCache; stepTokens?: number; prefillShare?: number; batchPrefill?: boolean; fuse?: boolean }, rounds = 2): number[][] {
+  const s = new Scheduler(model, slots, CTX, { prefixCache: o.pool, stepTokens: o.stepTokens, prefillShare: o.prefillShare, batchPrefill: o.batchPrefill, fuse: o.fuse });
   const out: number[][] = [];
   // the same prompts twice: the second round finds the first round's blocks
   for (let round = 0; round < rounds; round++) {
@@ -55,16 +55,18 @@ for (const name of ['moss-a', 'llama-gqa']) {
     assert.deepEqual(runScheduler(model, 3, {}), twice, 'plain');
     // batched prefill (the default: rows of different cached prefixes padded to one chunk), one
     // prompt per forward, fixed budgets, and the adaptive budget (chunks sized from real timings)
-    for (const [stepTokens, prefillShare, batchPrefill] of [[0, 0, true], [0, 0, false], [5, 0, true], [9, 0, true], [64, 0.6, true], [64, 0.05, true]] as const) {
+    // and chunks fused into the decode forward (fuse)
+    for (const [stepTokens, prefillShare, batchPrefill, fuse] of [[0, 0, true, false], [0, 0, false, false], [5, 0, true, false], [9, 0, true, false], [64, 0.6, true, false], [64, 0.05, true, false], [5, 0, true, true], [9, 0, false, true], [64, 0.05, true, true]] as const) {
       const pool = new PrefixCache(model, { mb: 1, maxTokens: CTX, blockTokens: BS });
-      const what = `prefix cache, step budget ${stepTokens}, share ${prefillShare}, batchPrefill ${batchPrefill}`;
-      assert.deepEqual(runScheduler(model, 3, { pool, stepTokens, prefillShare, batchPrefill }), twice, what);
+      const what = `prefix cache, step budget ${stepTokens}, share ${prefillShare}, batchPrefill ${batchPrefill}, fuse ${fuse}`;
+      assert.deepEqual(runScheduler(model, 3, { pool, stepTokens, prefillShare, batchPrefill, fuse }), twice, what);
       assert.ok(pool.hits >= 4, `${what}: the shared header was reused (${pool.hits} hits)`);
       pool.check();
       pool.dispose();
     }
     assert.deepEqual(runScheduler(model, 2, { stepTokens: 3 }), twice, 'chunked prefill alone, 1 token of prompt per step');
     assert.deepEqual(runScheduler(model, 4, { stepTokens: 64, prefillShare: 0.3 }), twice, 'adaptive budget, no prefix cache');
+    assert.deepEqual(runScheduler(model, 4, { stepTokens: 7, fuse: true }), twice, 'fused chunks, no prefix cache');
     model.dispose();
   });
 }
@@ -123,27 +125,29 @@ test('stress: overlapping prefixes, a pool at its minimum, random cancellations:
   // the adaptive budget on a fake clock that jitters: chunk sizes vary from step to step
   let t = 0;
   const s = new Scheduler(model, 4, CTX, { prefixCache: pool, stepTokens: 12, prefillShare: 0.5, now: () => (t += 1 + r(4)) });
+  const f = new Scheduler(model, 3, CTX, { prefixCache: pool, stepTokens: 9, fuse: true }); // a second scheduler on the same pool, fused steps
   const budgets = prompts.map(() => 2 + r(10));
   const got: number[][] = prompts.map(() => []);
   const cancelled = new Set<number>();
   let next = 0;
-  for (let k = 0; k < 3000 && (next < prompts.length || !s.idle()); k++) {
+  const of = (id: number): Scheduler => (id % 2 ? f : s);
+  for (let k = 0; k < 3000 && (next < prompts.length || !s.idle() || !f.idle()); k++) {
     while (next < prompts.length && r(3) === 0) {
-      s.add({ id: next, promptIds: prompts[next], maxNewTokens: budgets[next], stopIds: [], sampling: GREEDY });
+      of(next).add({ id: next, promptIds: prompts[next], maxNewTokens: budgets[next], stopIds: [], sampling: GREEDY });
       next++;
     }
     if (next > 0 && r(5) === 0) {
       const id = r(next);
       if (!cancelled.has(id)) {
         cancelled.add(id);
-        s.cancel(id);
+        of(id).cancel(id);
       }
     }
-    for (const [id, t] of s.step().tokens) got[id].push(t);
+    for (const x of [s, f]) for (const [id, t] of x.step().tokens) got[id].push(t);
     pool.check();
-    for (const blocks of s.held()) for (const b of blocks) assert.ok(pool.has(b) && b.pins > 0, `a running sequence's block ${b.id} is still cached and pinned`);
+    for (const blocks of [...s.held(), ...f.held()]) for (const b of blocks) assert.ok(pool.has(b) && b.pins > 0, `a running sequence's block ${b.id} is still cached and pinned`);
   }
-  assert.ok(s.idle());
+  assert.ok(s.idle() && f.idle());
   assert.ok(pool.evictions > 0, `the pool was under pressure (${pool.evictions} evictions)`);
   assert.ok(pool.hits > 10, `prefixes were reused (${pool.hits} hits)`);
   // sequences that ran to the end equal plain generation (a cancelled one is a prefix of it)
@@ -153,6 +157,7 @@ test('stress: overlapping prefixes, a pool at its minimum, random cancellations:
     else assert.deepEqual(got[i], ref, `sequence ${i}`);
   }
   s.dispose();
+  f.dispose();
   pool.dispose();
   model.dispose();
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { generateAll } from '../../src/generate/index.js';
 import { loadModel } from '../../src/models/load.js';
 import { GREEDY } from '../../src/serve/engine.js';
-import { Scheduler } from '../../src/generate/scheduler.js';
+import { MAX_FORWARD_TOKENS, Scheduler } from '../../src/generate/scheduler.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const { model } = loadModel(join(root, 'test/fixtures/models/moss-a'));
@@ -177,10 +177,12 @@ test('waiting prompts are prefilled in one batched forward, padded to the longes
     for (const [id, t] of first.tokens) out[id].push(t);
     for (let i = 0; i < 10 && !s.idle(); i++) for (const [id, t] of s.step().tokens) out[id].push(t);
     s.dispose();
-    // the four short prompts (4, 2, 11, 3 tokens: 44 padded for 20 real) share a forward; the
-    // 60-token one would pad them to 300 tokens for 80, so it gets its own; then one decode step
-    assert.deepEqual(calls.slice(0, batchPrefill ? 3 : 6), batchPrefill ? [[4, 11], [1, 60], [5, 1]] : [[1, 4], [1, 2], [1, 11], [1, 3], [1, 60], [5, 1]], `batchPrefill ${batchPrefill}`);
-    assert.equal(first.prefilled, batchPrefill ? 44 + 60 : 20 + 60);
+    // the four short prompts (4, 2, 11, 3 tokens: 44 padded for 20 real) share a forward, and the
+    // 60-token one joins it with its first 11 tokens as the last row (55 rows: within
+    // MAX_FORWARD_TOKENS and the padding bound; whole it would pad them to 300 rows for 80); its
+    // other 49 tokens get a forward of their own; then one decode step
+    assert.deepEqual(calls.slice(0, batchPrefill ? 3 : 6), batchPrefill ? [[5, 11], [1, 49], [5, 1]] : [[1, 4], [1, 2], [1, 11], [1, 3], [1, 60], [5, 1]], `batchPrefill ${batchPrefill}`);
+    assert.equal(first.prefilled, batchPrefill ? 55 + 49 : 20 + 60);
     assert.deepEqual(out, ref, `batchPrefill ${batchPrefill}`);
   }
 });
@@ -220,7 +222,7 @@ for (const fuse of [true, false]) {
 
 test('fused step: decode rows and prompt chunks (several prompts, the last part-way) in one forward of one token per row; outputs unchanged', async () => {
   const { m, calls } = recorded();
-  const s = new Scheduler(m, 5, 64, { stepTokens: 10 }); // 2 decoding rows leave 8 prompt tokens a step
+  const s = new Scheduler(m, 5, 64, { stepTokens: 10, fuse: true }); // 2 decoding rows leave 8 prompt tokens a step
   const ps = [[1, 5, 9, 3], [1, 7], [4, 4, 4], [1, 30, 31], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]];
   const out: number[][] = ps.map(() => []);
   s.add({ id: 0, promptIds: ps[0], maxNewTokens: 12, stopIds: [], sampling: GREEDY });
@@ -238,4 +240,20 @@ test('fused step: decode rows and prompt chunks (several prompts, the last part-
   for (let i = 0; i < 30 && !s.idle(); i++) for (const [id, t] of s.step().tokens) out[id].push(t);
   s.dispose();
   for (let id = 0; id < ps.length; id++) assert.deepEqual(out[id], (await generateAll(model, [ps[id]], { maxNewTokens: id < 2 ? 12 : 5 })).ids[0], `sequence ${id}`);
+});
+
+test('a prompt longer than the forward cap (MAX_FORWARD_TOKENS) is prefilled in forwards of at most that many, in one step; outputs unchanged', async () => {
+  assert.equal(MAX_FORWARD_TOKENS, 64);
+  const long = Array.from({ length: 40 }, (_, i) => 3 + ((i * 13) % 40));
+  const { m, calls } = recorded();
+  const s = new Scheduler(m, 2, 64, { maxForwardTokens: 16 });
+  s.add({ id: 0, promptIds: long, maxNewTokens: 4, stopIds: [], sampling: GREEDY });
+  const out: number[] = [];
+  const first = s.step();
+  assert.deepEqual(calls, [[1, 16], [1, 16], [1, 8], [1, 1]], 'three prefill forwards, then the decode');
+  assert.equal(first.prefilled, 40);
+  for (const [, t] of first.tokens) out.push(t);
+  for (let i = 0; i < 10 && !s.idle(); i++) for (const [, t] of s.step().tokens) out.push(t);
+  s.dispose();
+  assert.deepEqual(out, (await generateAll(model, [long], { maxNewTokens: 4 })).ids[0]);
 });

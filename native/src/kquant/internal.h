@@ -27,6 +27,9 @@ struct Kernels {
   void (*mm)(int dtype, int64_t M, int64_t N, int64_t t0, int64_t t1, int64_t K, const BlockQ8K* Q, const uint8_t* W,
              int64_t w_row_bytes, float* C, int64_t ldc, void* scratch);
   size_t (*mm_scratch_bytes)(int64_t K);
+  /** ggml's quantize_row_q8_K for nb blocks of 256 values, bit-equal to the scalar one in kquant.cc
+   *  (nullptr: use that one). */
+  void (*quantize_q8k)(const float* x, BlockQ8K* y, int64_t nb);
 };
 
 const Kernels* kernels_scalar();

@@ -234,12 +234,13 @@ int64_t tile_min_m() {
 }
 
 void quantize_rows(int64_t M, const float* A, int64_t lda, BlockQ8K* q, int64_t nb) {
+  const auto quant = active()->quantize_q8k ? active()->quantize_q8k : quantize_q8k;
   if (M >= 8) {
     moss::parallel_for(M, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; m++) quantize_q8k(A + m * lda, q + m * nb, nb);
+      for (int64_t m = m0; m < m1; m++) quant(A + m * lda, q + m * nb, nb);
     });
   } else {
-    for (int64_t m = 0; m < M; m++) quantize_q8k(A + m * lda, q + m * nb, nb);
+    for (int64_t m = 0; m < M; m++) quant(A + m * lda, q + m * nb, nb);
   }
 }
 }  // namespace

@@ -4,6 +4,7 @@
  * record twice, the token bucket paces requests, Retry-After parsing, seed files with bad lines,
  * and the throughput target (200 ms answers, --concurrency 32, >= 25 requests/s).
  */
+import { loadavg } from 'node:os';
 import assert from 'node:assert/strict';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -122,7 +123,7 @@ test('seed files: MOSS prompts, text files, categories from names, bad lines as 
   assert.throws(() => parseTurns('0..2'), /--turns/);
 });
 
-test('throughput: 200 ms answers, --concurrency 32 reaches >= 25 requests/s', async () => {
+test('throughput: 200 ms answers, --concurrency 32 reaches >= 25 requests/s', async (t) => {
   const server = await startFaultServer({ delayMs: 200 });
   const dir = tmp('moss-tput-');
   const prompts = join(dir, 'p.txt');
@@ -132,6 +133,7 @@ test('throughput: 200 ms answers, --concurrency 32 reaches >= 25 requests/s', as
     assert.equal(r.code, 0, r.err);
     const s = summaryOf(r);
     assert.equal(s.calls, 384);
+    t.diagnostic(`${s.requestsPerSecond} requests/s (load ${loadavg()[0].toFixed(1)})`);
     assert.ok((s.requestsPerSecond as number) >= 25, `${s.requestsPerSecond} requests/s`);
   } finally {
     await server.close();

@@ -358,6 +358,19 @@ export class Scheduler {
     return spent;
   }
 
+  /** `s`, its prompt all fed in row rows.length, joins the decoding rows; the prompt's blocks go to
+   *  the prefix cache and `s` pins them in place of the cached prefix it started from. */
+  private joinRows(s: Seq): void {
+    const r = this.rows.length;
+    this.rows.push(s);
+    if (this.prefix) {
+      const chain = this.prefix.store(s.promptIds, this.cache, r);
+      this.prefix.acquire(chain);
+      this.prefix.release(s.blocks);
+      s.blocks = chain;
+    }
+  }
+
   /** One prefill forward over rows [r0, r0 + group.length): prompts that end join the decoding
    *  rows in order (a part-way last one stays `filling`); returns the padded tokens. */
   private runBatch(r0: number, group: [Seq, number][], Tmax: number, tokens: StepResult['tokens'], finished: [number, FinishReason][], prompts: NonNullable<StepResult['prompts']>): number {
@@ -386,13 +399,7 @@ export class Scheduler {
       }
       const r = this.rows.length;
       if (s.promptLps) prompts.push([s.id, s.promptLps]);
-      this.rows.push(s);
-      if (this.prefix) {
-        const chain = this.prefix.store(s.promptIds, this.cache, r);
-        this.prefix.acquire(chain);
-        this.prefix.release(s.blocks);
-        s.blocks = chain;
-      }
+      this.joinRows(s);
       tokens.push(picked(s, logits.subarray(j * V, (j + 1) * V)));
       ended.push(r);
     });
@@ -505,13 +512,7 @@ export class Scheduler {
         this.filling = s; // the last of the group
         continue;
       }
-      this.rows.push(s);
-      if (this.prefix) {
-        const chain = this.prefix.store(s.promptIds, this.cache, r);
-        this.prefix.acquire(chain);
-        this.prefix.release(s.blocks);
-        s.blocks = chain;
-      }
+      this.joinRows(s);
       tokens.push(picked(s, all.subarray((at - 1) * V, at * V)));
     }
     // downwards, so the row that free() moves into b was already handled

@@ -90,6 +90,14 @@ test('native dequantization equals gguf-py bit for bit (every ISA level)', { ski
 });
 
 /** out (M, N) = a (M, K) @ W^T for W stored as N rows of S values (S >= K: a sub-view of wider rows). */
+/** A seeded uniform [0, 1) generator (32-bit LCG), so every test draws the same numbers. */
+function lcg(seed: number): () => number {
+  return () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+
 function matmulOn(b: Backend, q: KQuantDType, a: Float32Array, M: number, K: number, w: Uint8Array, N: number, S: number): Float32Array {
   const sa = storageOf(b, new Uint8Array(a.buffer));
   const sw = storageOf(b, w);
@@ -106,11 +114,7 @@ function matmulOn(b: Backend, q: KQuantDType, a: Float32Array, M: number, K: num
 const TILED: readonly KQuantDType[] = ['q4_k', 'q5_k', 'q6_k'];
 
 test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA level', { skip: nb ? false : 'native addon not built' }, () => {
-  let seed = 12345;
-  const uniform = (): number => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const uniform = lcg(12345);
   const prev = nativeIsa() as 'scalar' | 'avx2' | 'avx512';
   try {
     for (const q of KQUANT_DTYPES) {
@@ -139,11 +143,7 @@ test('native k-quant matmul matches ref (dequantize + f32 matmul) at every ISA l
 });
 
 test('k-quant mat-mat tiles equal the scalar row dots bit for bit (and the SIMD row dots within 1e-6)', { skip: nb ? false : 'native addon not built' }, () => {
-  let seed = 4242;
-  const uniform = (): number => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const uniform = lcg(4242);
   const prev = nativeIsa() as 'scalar' | 'avx2' | 'avx512';
   try {
     for (const q of TILED) {
@@ -201,11 +201,7 @@ function q8kModel(a: Float32Array, K: number, w: Float32Array): number {
 }
 
 test('native k-quant dot is ggml\'s q8_K math (not only close to ref)', { skip: nb ? false : 'native addon not built' }, () => {
-  let seed = 99;
-  const uniform = (): number => {
-    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
+  const uniform = lcg(99);
   const prev = nativeIsa() as 'scalar' | 'avx2' | 'avx512';
   try {
     for (const q of KQUANT_DTYPES.filter((d) => d !== 'iq4_nl')) {

@@ -24,7 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { recordTurns, renderText } from '../dist/src/chat/format.js';
-import { calcPairs } from '../dist/src/data/calc-pairs.js';
+import { calcPairs, toolPairs } from '../dist/src/data/calc-pairs.js';
 import { writeDocuments } from '../dist/src/data/docs.js';
 import { reservedForEval } from '../dist/src/data/heldout.js';
 import { synthV2 } from '../dist/src/data/synth-v2.js';
@@ -52,12 +52,13 @@ const RECIPE = {
     dense: { n: 6000, seed: 23, maxTurns: 6, pluginsOffShare: 0.2 },
     samplePrompts: { n: 300, seed: 24 },
     calcPairs: { n: 3000, seed: 25 },
+    toolPairs: { n: 1200, seed: 26 },
   },
   stages: [
     { name: 'pretrain', recipe: 'pretrain', steps: 500, batchSize: 8, lr: 2e-3, minLr: 2e-4, warmupSteps: 20 },
     { name: 'sft', recipe: 'sft', init: 'pretrain', data: ['sft', 'moss-plugins'], steps: 2400, batchSize: 4, lr: 2e-3, minLr: 1e-4, warmupSteps: 20 },
     { name: 'sft-dense', recipe: 'sft', init: 'sft', data: ['dense'], steps: 1600, batchSize: 4, lr: 5e-4, minLr: 3e-5, warmupSteps: 20 },
-    { name: 'dpo', recipe: 'dpo', init: 'sft-dense', data: ['prefs', 'calc-pairs'], steps: 200, batchSize: 8, lr: 1e-5, minLr: 1e-6, warmupSteps: 10, beta: 0.1 },
+    { name: 'dpo', recipe: 'dpo', init: 'sft-dense', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
   ],
 };
 
@@ -109,7 +110,7 @@ log(`data: ${corpus.length} pre-training documents, ${sets.sft.length} + ${sets.
 // ---------------------------------------------------------------- preference data (between SFT and DPO)
 function preferenceData(policy) {
   const prompts = synthV2(n(RECIPE.data.samplePrompts.n), RECIPE.data.samplePrompts.seed, docsDir, { mix: { calc: 0.5, words: 0.2, percent: 0.15, power: 0.15 }, pluginsOffShare: 0, maxTurns: 1 });
-  jsonl(file('contexts'), prompts.map((r) => ({ id: r.conversation_id, context: r.chat.turn_1.Human })));
+  jsonl(file('contexts'), prompts.map((r) => ({ id: r.conversation_id, context: r.meta_instruction + r.chat.turn_1.Human })));
   const moss = (...args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin', 'moss.js'), ...args], { encoding: 'utf8', cwd: work });
     if (r.status !== 0) throw new Error(`moss ${args.join(' ')}: ${r.stderr}`);
@@ -119,8 +120,10 @@ function preferenceData(policy) {
   const a = moss('annotate', '--in', file('samples'), '--out', file('prefs'), '--judge', 'rule', '--no-progress');
   if (!existsSync(file('prefs'))) writeFileSync(file('prefs'), '');
   jsonl(file('calc-pairs'), calcPairs(n(RECIPE.data.calcPairs.n), RECIPE.data.calcPairs.seed, docsDir, { withMeta: false }));
-  log(`preference data: ${s.written} contexts sampled x4, rule judge: ${a.pairs} pairs, ${a.ties} ties, ${a.unverifiable} unverifiable; + ${n(RECIPE.data.calcPairs.n)} calculator pairs`);
-  return { sampled: s.written, pairs: a.pairs, ties: a.ties, unverifiable: a.unverifiable };
+  const tools = toolPairs(n(RECIPE.data.toolPairs.n), RECIPE.data.toolPairs.seed).map((p) => ({ ...p, meta_instruction: '' }));
+  jsonl(file('tool-pairs'), tools);
+  log(`preference data: ${s.written} contexts sampled x4, rule judge: ${a.pairs} pairs, ${a.ties} ties, ${a.unverifiable} unverifiable; + ${n(RECIPE.data.calcPairs.n)} calculator pairs + ${tools.length} tool-use pairs`);
+  return { sampled: s.written, pairs: a.pairs, ties: a.ties, unverifiable: a.unverifiable, calcPairs: n(RECIPE.data.calcPairs.n), toolPairs: tools.length };
 }
 
 // ---------------------------------------------------------------- stages

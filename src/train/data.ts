@@ -66,6 +66,12 @@ export function packExamples(examples: Iterable<Example>, T: number, pad: number
   return rows;
 }
 
+/** The last `fraction` of `items` (at most `cap`) held out for eval, the rest for training, order kept. */
+export function splitTail<T>(items: T[], fraction: number, cap = Infinity): { train: T[]; held: T[] } {
+  const n = Math.min(Math.floor(items.length * fraction), cap);
+  return { train: items.slice(0, items.length - n), held: items.slice(items.length - n) };
+}
+
 /** Where the batcher is: epoch and index into that epoch's order. */
 export interface DataPosition {
   epoch: number;

@@ -9,18 +9,15 @@
  * an HF folder like SFT's (LoRA merged). Reads top to bottom like nanoGPT's train.py.
  * Not here: online sampling (RLHF/PPO), reference models kept in memory during training.
  */
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../io/load-tokenizer.js';
-import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
 import { Batcher } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
 import { DPO_LOSSES, dpoLoss, needsReference, type DpoLossType, type Metrics } from './losses.js';
-import { exportHfFolder, loadTrainableMoss } from './model-io.js';
+import { addLora, exportFinal, loadTrainableMoss, startRecipe } from './model-io.js';
 import { readPairSplits, type PairItem } from './pairs.js';
 import { logpsOf } from './pref-batch.js';
 import { checkSameTokenizer, logpsAll, referenceLogps } from './reference.js';
-import { TOKENIZER_FILES } from './reward-model.js';
 
 // --- defaults ---
 export interface DpoConfig extends LoopConfig {
@@ -55,10 +52,7 @@ export type DpoItem = PairItem & { refChosen: number; refRejected: number };
 
 export function trainDpo(cfg: DpoConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`), hooks: { haltAfter?: number } = {}): LoopResult {
   if (!DPO_LOSSES.includes(cfg.loss)) throw new Error(`--loss ${String(cfg.loss)}: expected one of ${DPO_LOSSES.join(', ')}`);
-  mkdirSync(cfg.outDir, { recursive: true });
-  log(`config: ${JSON.stringify(cfg)}`);
-  const tokDir = cfg.tokenizer ?? cfg.init;
-  const tok = loadTokenizer(tokDir);
+  const { tokDir, tok } = startRecipe(cfg, log);
   const pad = tok.encode('<eom>', { special: 'allow' })[0];
   // --- data ---
   const { train, held } = readPairSplits(cfg, tok, log);
@@ -82,13 +76,7 @@ export function trainDpo(cfg: DpoConfig, log: (l: string) => void = (l) => proce
     visit.forEach((i, k) => (trainItems[i] = { ...train[i], refChosen: ref.chosen[k], refRejected: ref.rejected[k] }));
     heldItems = withRef(held, ref, visit.length);
   }
-  let params;
-  if (cfg.loraRank > 0) {
-    model.requiresGrad_(false);
-    const n = applyLora(model, { rank: cfg.loraRank, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targets: cfg.loraTargets, seed: cfg.seed });
-    params = loraParameters(model);
-    log(`LoRA: ${n} layers adapted, ${params.reduce((s, [, p]) => s + p.numel, 0)} trainable parameters`);
-  }
+  const params = addLora(model, cfg, log);
   log(`model: ${model.numParameters()} parameters; loss ${cfg.loss}, beta ${cfg.beta}`);
   // --- one micro-batch: chosen rows then rejected rows in one forward ---
   const opts = { loss: cfg.loss, beta: cfg.beta, gamma: cfg.gamma };
@@ -108,10 +96,7 @@ export function trainDpo(cfg: DpoConfig, log: (l: string) => void = (l) => proce
   const last = res.evals.at(-1);
   if (last) log(`held-out rewards/accuracies ${(100 * last.acc).toFixed(1)}%, rewards/margins ${last['rewards/margins'].toFixed(4)}`);
   // --- export: LoRA merged into the base ---
-  if (cfg.loraRank > 0) mergeLora(model);
-  const final = join(cfg.outDir, 'final');
-  exportHfFolder(final, model, configJson, { eos_token_id: tok.encode('<eom>', { special: 'allow' })[0], max_new_tokens: 256 });
-  for (const f of TOKENIZER_FILES) if (existsSync(join(tokDir, f))) cpSync(join(tokDir, f), join(final, f));
+  const final = exportFinal(cfg.outDir, model, configJson, tokDir, { eos_token_id: pad, max_new_tokens: 256 });
   log(`done: step ${res.step}; model in ${final}`);
   return res;
 }

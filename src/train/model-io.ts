@@ -9,11 +9,43 @@ import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import type { View } from '../backends/backend.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
+import { loadTokenizer } from '../io/load-tokenizer.js';
+import type { Tokenizer } from '../tokenizer/index.js';
+import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
+import type { Tensor } from '../tensor/index.js';
 import type { Json } from '../models/config.js';
 import { parseMossConfig, type MossForCausalLM } from '../models/moss/model.js';
 import { expectRole } from '../models/role.js';
 import { initMossWeights, mossConfigJson, mossFromTensors, type MossShape } from '../models/moss/init.js';
 import { copyInto, loadCheckpoint } from './checkpoint.js';
+
+/** What every fine-tuning recipe does first: the out folder, the config line, the tokenizer (default: the init folder's). */
+export function startRecipe(cfg: { outDir: string; init: string; tokenizer: string | null }, log: (l: string) => void): { tokDir: string; tok: Tokenizer } {
+  mkdirSync(cfg.outDir, { recursive: true });
+  log(`config: ${JSON.stringify(cfg)}`);
+  const tokDir = cfg.tokenizer ?? cfg.init;
+  return { tokDir, tok: loadTokenizer(tokDir) };
+}
+
+/** With `loraRank` > 0 freezes the model, adds LoRA adapters and returns their parameters; else undefined (all train). */
+export function addLora(model: MossForCausalLM, cfg: { loraRank: number; loraAlpha: number; loraDropout: number; loraTargets: string[]; seed: number },
+  log: (l: string) => void): [string, Tensor][] | undefined {
+  if (cfg.loraRank <= 0) return undefined;
+  model.requiresGrad_(false);
+  const n = applyLora(model, { rank: cfg.loraRank, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targets: cfg.loraTargets, seed: cfg.seed });
+  const params = loraParameters(model);
+  log(`LoRA: ${n} layers adapted, ${params.reduce((s, [, p]) => s + p.numel, 0)} trainable parameters`);
+  return params;
+}
+
+/** Writes `<outDir>/final`: any LoRA merged into the base, an HF folder carrying its tokenizer files. */
+export function exportFinal(outDir: string, model: MossForCausalLM, configJson: Record<string, unknown>, tokDir: string, gen: Record<string, unknown>): string {
+  mergeLora(model);
+  const final = join(outDir, 'final');
+  exportHfFolder(final, model, configJson, gen);
+  copyTokenizer(tokDir, final);
+  return final;
+}
 
 /** Loads a MOSS model to train from an HF folder or checkpoint (weights copied, never mapped). */
 export function loadTrainableMoss(dir: string, seed = 0): { model: MossForCausalLM; configJson: Record<string, unknown> } {

@@ -20,7 +20,7 @@
 import { checkRecord, FIELDS, renderSft, ROLE, type FieldName, type SftRecord, type TurnFields } from '../chat/format.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { BadDataLog, readJsonl } from './corpus.js';
-import { IGNORE } from './data.js';
+import { IGNORE, splitTail } from './data.js';
 
 /** One rendered sequence: ids, HF-style labels (IGNORE = no loss, not shifted) and the prompt length. */
 export interface Seq {
@@ -194,13 +194,8 @@ export function readSingles(files: readonly string[], tok: Tokenizer, o: RenderP
  */
 export function readPairSplits(cfg: { readonly data: readonly string[]; readonly evalData: readonly string[]; readonly evalFraction: number; readonly context: number }, tok: Tokenizer, log: (m: string) => void): { train: PairItem[]; held: PairItem[] } {
   const bad = new BadDataLog(log);
-  let train = readPairs(cfg.data, tok, { context: cfg.context }, bad);
-  let held = cfg.evalData.length ? readPairs(cfg.evalData, tok, { context: cfg.context }, bad) : [];
-  if (!cfg.evalData.length) {
-    const n = Math.floor(train.length * cfg.evalFraction);
-    held = train.slice(train.length - n);
-    train = train.slice(0, train.length - n);
-  }
+  const all = readPairs(cfg.data, tok, { context: cfg.context }, bad);
+  const { train, held } = cfg.evalData.length ? { train: all, held: readPairs(cfg.evalData, tok, { context: cfg.context }, bad) } : splitTail(all, cfg.evalFraction);
   log(`${train.length} training pairs, ${held.length} held-out pairs; ${bad.summary()}`);
   return { train, held };
 }

@@ -10,12 +10,10 @@
  * policy's LM head kept frozen beside the PM (not trained, not saved).
  * Reads top to bottom like nanoGPT's train.py.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer } from '../io/load-tokenizer.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
 import { pmLoss } from './losses.js';
-import { loadTrainableMoss } from './model-io.js';
+import { loadTrainableMoss, startRecipe } from './model-io.js';
 import { readPairSplits, type PairItem } from './pairs.js';
 import { rewardsAndNll, rewardsOf } from './pref-batch.js';
 import { ops } from '../tensor/index.js';
@@ -46,10 +44,7 @@ export const PM_DEFAULTS: Omit<PmConfig, 'outDir' | 'data' | 'init'> = {
 };
 
 export function trainPm(cfg: PmConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`), hooks: { haltAfter?: number } = {}): LoopResult & { stats: RewardStats | null } {
-  mkdirSync(cfg.outDir, { recursive: true });
-  log(`config: ${JSON.stringify(cfg)}`);
-  const tokDir = cfg.tokenizer ?? cfg.init;
-  const tok = loadTokenizer(tokDir);
+  const { tokDir, tok } = startRecipe(cfg, log);
   const pad = tok.encode('<eom>', { special: 'allow' })[0]; // MOSS pads with <eom>: the reward is read from lengths, not pad ids
   // --- data ---
   const { train, held } = readPairSplits(cfg, tok, log);

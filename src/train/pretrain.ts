@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { trainBpe, trainedFiles } from '../tokenizer/index.js';
 import { BadDataLog, readTextCorpus } from './corpus.js';
-import { packDocuments } from './data.js';
+import { packDocuments, splitTail } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
-import { copyTokenizer, exportHfFolder, loadTrainableMoss } from './model-io.js';
+import { exportFinal, loadTrainableMoss } from './model-io.js';
 import { newMoss, type MossShape } from '../models/moss/init.js';
 
 export const SPECIAL_TOKENS = ['<|endoftext|>', '<eoh>', '<eot>', '<eoc>', '<eor>', '<eom>'];
@@ -60,19 +60,16 @@ export function pretrain(cfg: PretrainConfig, log: (l: string) => void = (l) => 
   const eos = tok.encode('<|endoftext|>', { special: 'allow' });
   if (eos.length !== 1) throw new Error(`${tokDir}: <|endoftext|> is not a single token`);
   const rows = packDocuments(docs.map((d) => tok.encode(d.text, { special: 'allow' })), cfg.context, eos[0]);
-  const nEval = Math.min(Math.floor(rows.length * cfg.evalFraction), 64);
-  const evalRows = rows.slice(rows.length - nEval);
-  const trainRows = rows.slice(0, rows.length - nEval);
-  log(`${trainRows.length} training rows, ${evalRows.length} eval rows of ${cfg.context} tokens`);
+  const { train, held } = splitTail(rows, cfg.evalFraction, 64);
+  log(`${train.length} training rows, ${held.length} eval rows of ${cfg.context} tokens`);
   // --- model ---
   const { model, configJson } = cfg.init
     ? loadTrainableMoss(cfg.init, cfg.seed)
     : newMoss({ ...cfg.model, vocabSize: tok.vocabSize, nPositions: Math.max(cfg.context, 2048), bosId: eos[0], eosId: eos[0] }, cfg.seed);
   log(`model: ${model.numParameters()} parameters`);
   // --- train ---
-  const res = trainLoop({ model, train: trainRows, eval: evalRows, cfg, config: { ...cfg, tokenizer: tokDir, model: configJson }, resume: cfg.resume, log, progress: true });
-  exportHfFolder(join(cfg.outDir, 'final'), model, configJson, { eos_token_id: eos[0], max_new_tokens: 256 });
-  copyTokenizer(tokDir, join(cfg.outDir, 'final')); // the model folder carries its tokenizer: `sft --init` finds it
-  log(`done: step ${res.step}, ${res.tokensPerS.toFixed(0)} tok/s; model in ${join(cfg.outDir, 'final')}`);
+  const res = trainLoop({ model, train, eval: held, cfg, config: { ...cfg, tokenizer: tokDir, model: configJson }, resume: cfg.resume, log, progress: true });
+  const final = exportFinal(cfg.outDir, model, configJson, tokDir, { eos_token_id: eos[0], max_new_tokens: 256 }); // carries its tokenizer: `sft --init` finds it
+  log(`done: step ${res.step}, ${res.tokensPerS.toFixed(0)} tok/s; model in ${final}`);
   return res;
 }

@@ -7,7 +7,7 @@
  * normalisation), loaded back for `moss score`.
  * Not here: LLaMA-family PMs (training builds MOSS models only), the loss (./losses.ts).
  */
-import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend, View } from '../backends/backend.js';
 import { defaultBackend } from '../backends/index.js';
@@ -19,10 +19,9 @@ import { MossForCausalLM, parseMossConfig } from '../models/moss/model.js';
 import { expectRole } from '../models/role.js';
 import { WeightLoader } from '../models/weights.js';
 import { Generator, noGrad, randn, tidy } from '../tensor/index.js';
+import { copyTokenizer } from './model-io.js';
 import type { Seq } from './pairs.js';
 import { rewardsOf } from './pref-batch.js';
-
-export const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'added_tokens.json', 'tokenizer.json'];
 
 /**
  * Turns a loaded policy into a PM in place: a fresh score head takes the LM head's place. The old
@@ -59,7 +58,7 @@ export function exportRewardModel(dir: string, model: MossForCausalLM, configJso
   const sd = new Map<string, View>();
   for (const [k, t] of model.stateDict()) sd.set(k === 'lm_head.weight' ? 'score.weight' : k, t);
   writeSafetensors(join(dir, 'model.safetensors'), sd, { format: 'pt' });
-  for (const f of TOKENIZER_FILES) if (existsSync(join(tokDir, f))) cpSync(join(tokDir, f), join(dir, f));
+  copyTokenizer(tokDir, dir);
 }
 
 /** Loads a PM folder written by `moss train pm` (refuses a policy folder, naming both roles). */

@@ -7,15 +7,11 @@
  * longer than the context keeps the turns that fit (reported), or is skipped when none fit.
  * Not here: preference training (pm/pat recipes).
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { checkRecord, renderSft } from '../chat/format.js';
-import { loadTokenizer } from '../io/load-tokenizer.js';
-import { applyLora, loraParameters, mergeLora } from '../nn/lora.js';
 import { BadDataLog, readJsonl } from './corpus.js';
-import { packExamples, type Example } from './data.js';
+import { packExamples, splitTail, type Example } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
-import { copyTokenizer, exportHfFolder, loadTrainableMoss } from './model-io.js';
+import { addLora, exportFinal, loadTrainableMoss, startRecipe } from './model-io.js';
 
 // --- defaults ---
 export interface SftConfig extends LoopConfig {
@@ -44,10 +40,7 @@ export const SFT_DEFAULTS: Omit<SftConfig, 'outDir' | 'data' | 'init'> = {
 };
 
 export function sft(cfg: SftConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`)): LoopResult {
-  mkdirSync(cfg.outDir, { recursive: true });
-  log(`config: ${JSON.stringify(cfg)}`);
-  const tokDir = cfg.tokenizer ?? cfg.init;
-  const tok = loadTokenizer(tokDir);
+  const { tokDir, tok } = startRecipe(cfg, log);
   // --- data: render every conversation to ids + labels ---
   const bad = new BadDataLog((m) => log(m));
   const examples: Example[] = [];
@@ -72,28 +65,16 @@ export function sft(cfg: SftConfig, log: (l: string) => void = (l) => process.st
   }
   log(`${examples.length} conversations; ${bad.summary()}`);
   const pad = tok.encode('<|endoftext|>', { special: 'allow' })[0] ?? 0;
-  const rows = packExamples(examples, cfg.context, pad);
-  const nEval = Math.min(Math.floor(rows.length * cfg.evalFraction), 64);
-  const evalRows = rows.slice(rows.length - nEval);
-  const trainRows = rows.slice(0, rows.length - nEval);
-  log(`${trainRows.length} training rows, ${evalRows.length} eval rows of ${cfg.context} tokens`);
+  const { train, held } = splitTail(packExamples(examples, cfg.context, pad), cfg.evalFraction, 64);
+  log(`${train.length} training rows, ${held.length} eval rows of ${cfg.context} tokens`);
   // --- model (+ LoRA) ---
   const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
-  let params;
-  if (cfg.loraRank > 0) {
-    model.requiresGrad_(false);
-    const n = applyLora(model, { rank: cfg.loraRank, alpha: cfg.loraAlpha, dropout: cfg.loraDropout, targets: cfg.loraTargets, seed: cfg.seed });
-    params = loraParameters(model);
-    log(`LoRA: ${n} layers adapted, ${params.reduce((s, [, p]) => s + p.numel, 0)} trainable parameters`);
-  }
+  const params = addLora(model, cfg, log);
   log(`model: ${model.numParameters()} parameters`);
   // --- train ---
-  const res = trainLoop({ model, train: trainRows, eval: evalRows, cfg, config: { ...cfg, model: configJson }, params, saveTrainableOnly: cfg.loraRank > 0, resume: cfg.resume, log, progress: true });
+  const res = trainLoop({ model, train, eval: held, cfg, config: { ...cfg, model: configJson }, params, saveTrainableOnly: cfg.loraRank > 0, resume: cfg.resume, log, progress: true });
   // --- export: LoRA merged into the base ---
-  if (cfg.loraRank > 0) mergeLora(model);
-  const final = join(cfg.outDir, 'final');
-  exportHfFolder(final, model, configJson, { eos_token_id: tok.encode('<eom>', { special: 'allow' })[0], max_new_tokens: 256 });
-  copyTokenizer(tokDir, final);
+  const final = exportFinal(cfg.outDir, model, configJson, tokDir, { eos_token_id: tok.encode('<eom>', { special: 'allow' })[0], max_new_tokens: 256 });
   log(`done: step ${res.step}; model in ${final}`);
   return res;
 }

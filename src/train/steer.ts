@@ -11,19 +11,17 @@
  * rejection-sampling fine-tuning), for comparison. Reads top to bottom like nanoGPT's train.py.
  * Not here: sampling the responses (moss sample), iterating the bootstrap (SteerLM step 4).
  */
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { withQuality } from '../chat/meta.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { ops, tensor, tidy } from '../tensor/index.js';
 import { BadDataLog } from './corpus.js';
-import { IGNORE } from './data.js';
+import { IGNORE, splitTail } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
-import { exportHfFolder, loadTrainableMoss } from './model-io.js';
+import { exportFinal, loadTrainableMoss, startRecipe } from './model-io.js';
 import { readSingles, renderCompletion, type Seq, type SingleItem } from './pairs.js';
 import { shiftRows } from './pref-batch.js';
 import { checkSameTokenizer } from './reference.js';
-import { loadRewardModel, scoreSeqs, TOKENIZER_FILES } from './reward-model.js';
+import { loadRewardModel, scoreSeqs } from './reward-model.js';
 
 // --- defaults ---
 export interface SteerConfig extends LoopConfig {
@@ -63,10 +61,7 @@ export function qualityTags(rewards: readonly number[], K: number): { tags: numb
 
 export function trainSteer(cfg: SteerConfig, log: (l: string) => void = (l) => process.stderr.write(`${l}\n`), hooks: { haltAfter?: number } = {}): LoopResult {
   if (!cfg.raft && (!Number.isInteger(cfg.tags) || cfg.tags < 2)) throw new Error(`--tags ${cfg.tags}: need an integer of at least 2`);
-  mkdirSync(cfg.outDir, { recursive: true });
-  log(`config: ${JSON.stringify(cfg)}`);
-  const tokDir = cfg.tokenizer ?? cfg.init;
-  const tok = loadTokenizer(tokDir);
+  const { tokDir, tok } = startRecipe(cfg, log);
   const pad = tok.encode('<eom>', { special: 'allow' })[0];
   // --- data: responses with rewards (scored by the PM where missing) ---
   const bad = new BadDataLog((m) => log(m));
@@ -105,13 +100,8 @@ export function trainSteer(cfg: SteerConfig, log: (l: string) => void = (l) => p
     tag,
   });
   const isEval = new Set(evalSingles);
-  let train = items.filter((x) => !isEval.has(x.s)).map(render);
-  let held = items.filter((x) => isEval.has(x.s)).map(render);
-  if (!cfg.evalData.length) {
-    const n = Math.floor(train.length * cfg.evalFraction);
-    held = train.slice(train.length - n);
-    train = train.slice(0, train.length - n);
-  }
+  const rendered = items.filter((x) => !isEval.has(x.s)).map(render);
+  const { train, held } = cfg.evalData.length ? { train: rendered, held: items.filter((x) => isEval.has(x.s)).map(render) } : splitTail(rendered, cfg.evalFraction);
   log(`${train.length} training responses, ${held.length} held-out`);
   // --- model ---
   const { model, configJson } = loadTrainableMoss(cfg.init, cfg.seed);
@@ -144,9 +134,7 @@ export function trainSteer(cfg: SteerConfig, log: (l: string) => void = (l) => p
   const res = trainLoop({ model, train, eval: held, lossFn, evalFn, cfg, config: { ...cfg, model: configJson, role: 'policy' }, resume: cfg.resume, haltAfter: hooks.haltAfter, log, progress: true });
   if (hooks.haltAfter !== undefined && res.step >= hooks.haltAfter) return res; // test hook: a killed run
   // --- export: the number of tags travels in generation_config.json ---
-  const final = join(cfg.outDir, 'final');
-  exportHfFolder(final, model, configJson, { eos_token_id: pad, max_new_tokens: 256, ...(K ? { quality_tags: K } : {}) });
-  for (const f of TOKENIZER_FILES) if (existsSync(join(tokDir, f))) cpSync(join(tokDir, f), join(final, f));
+  const final = exportFinal(cfg.outDir, model, configJson, tokDir, { eos_token_id: pad, max_new_tokens: 256, ...(K ? { quality_tags: K } : {}) });
   log(`done: step ${res.step}; model in ${final}${K ? ` (decode with --quality 1..${K}, default ${K})` : ''}`);
   return res;
 }

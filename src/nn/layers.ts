@@ -52,6 +52,12 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return ops.linear(this._inputOrder ? ops.indexSelect(x, -1, this._inputOrder) : x, this.weight, this.bias);
   }
+
+  /** The input order is not a state-dict field: Module.dispose frees it through this hook. */
+  protected override disposeExtras(): void {
+    this._inputOrder?.dispose();
+    this._inputOrder = null;
+  }
 }
 
 /** Rows of a (num, dim) table by id. */

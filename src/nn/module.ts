@@ -111,11 +111,23 @@ export abstract class Module {
     return this.parameters().reduce((s, p) => s + p.numel, 0);
   }
 
-  /** Frees every tensor this module holds. */
+  /** Frees every tensor this module holds: the state dict, and what `disposeExtras` frees in it and its submodules. */
   dispose(): void {
     for (const t of this.stateDict().values()) {
       t.grad?.dispose();
       t.dispose();
     }
+    const visit = (m: Module) => {
+      m.disposeExtras();
+      for (const [k, v] of Object.entries(m)) {
+        if (k.startsWith('_')) continue;
+        if (v instanceof Module) visit(v);
+        else if (Array.isArray(v)) for (const x of v) if (x instanceof Module) visit(x);
+      }
+    };
+    visit(this);
   }
+
+  /** Frees tensors held outside the state dict (fields starting with `_`); nothing by default. */
+  protected disposeExtras(): void {}
 }

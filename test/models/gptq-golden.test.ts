@@ -8,7 +8,8 @@
  *    the remaining difference is the kernel's activation rounding, not the unpacking;
  *  - act-order (moss-gptq4-act: desc_act, g_idx scattering each group of 128 over the in-features):
  *    every Linear is gq4 in group order with an input order, and the logits, full and decoded one
- *    token at a time through the KV cache, match PyTorch within the same rounding.
+ *    token at a time through the KV cache, match PyTorch within the same rounding; model.dispose()
+ *    frees the input orders with the weights.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,4 +71,27 @@ test('moss-gptq4-act: every Linear gathers its input in group order; decoding th
   if (model.backend.plan) assert.ok(cache.plan && cache.plan.step !== 'ops', 'the decode plan replays the act-order steps');
   cache.dispose();
   model.dispose();
+});
+
+test('moss-gptq4-act: model.dispose() frees every input order with the weights', () => {
+  const { model } = loadModel(join(FIXTURES, 'moss-gptq4-act'));
+  const m = model as MossForCausalLM;
+  const orders = m.transformer.h.flatMap((b) => [b.attn.qkv_proj, b.attn.out_proj, b.mlp.fc_in, b.mlp.fc_out]).map((l) => l._inputOrder!);
+  assert.equal(orders.length, 4 * m.transformer.h.length);
+  assert.ok(orders.every((o) => o && !o.isDisposed));
+  // the backend is asked to free each order's storage (owned memory), not just to mark the view
+  const backend = model.backend;
+  const freed = new Set<unknown>();
+  const free = backend.free.bind(backend);
+  backend.free = (s) => { freed.add(s); free(s); };
+  try {
+    model.dispose();
+  } finally {
+    backend.free = free;
+  }
+  for (const [i, o] of orders.entries()) {
+    assert.ok(o.isDisposed, `order ${i} is disposed`);
+    assert.ok(o.ref.owned && freed.has(o.storage), `order ${i}: its storage went back to the backend`);
+  }
+  assert.equal(m.transformer.h[0].attn.qkv_proj._inputOrder, null);
 });

@@ -20,7 +20,8 @@ import { writeTorch, torchElemBytes, type TorchWriteTensor } from '../src/io/tor
 
 export type Layout = 'fp16' | 'int4' | 'int8';
 
-export const MOSS16B = { n_layer: 34, n_embd: 6144, n_head: 24, rotary_dim: 64, vocab_size: 107008, n_positions: 2048 };
+/** The release's shape; `groupsize` is the GPTQ layouts' (128 in the releases; 32 / 64 are common AutoGPTQ settings). */
+export const MOSS16B = { n_layer: 34, n_embd: 6144, n_head: 24, rotary_dim: 64, vocab_size: 107008, n_positions: 2048, groupsize: 128 };
 
 /** config.json of moss-moon-003-sft (plus wbits/groupsize for the GPTQ releases). */
 export function mossConfig(layout: Layout, s = MOSS16B): Record<string, unknown> {
@@ -31,7 +32,7 @@ export function mossConfig(layout: Layout, s = MOSS16B): Record<string, unknown>
     n_positions: s.n_positions, resid_pdrop: 0, rotary_dim: s.rotary_dim, scale_attn_weights: true, summary_activation: null, summary_first_dropout: 0.1,
     summary_proj_to_labels: true, summary_type: 'cls_index', summary_use_proj: true, tie_word_embeddings: false, tokenizer_class: 'MossTokenizer',
     torch_dtype: 'float16', transformers_version: '4.25.1', use_cache: true, vocab_size: s.vocab_size,
-    ...(layout === 'fp16' ? {} : { wbits: layout === 'int4' ? 4 : 8, groupsize: 128 }),
+    ...(layout === 'fp16' ? {} : { wbits: layout === 'int4' ? 4 : 8, groupsize: s.groupsize }),
   };
 }
 
@@ -81,14 +82,14 @@ export function mossTensors(layout: Layout, s = MOSS16B): TorchWriteTensor[] {
   const linear = (p: string, N: number, K: number, bias: boolean) => {
     if (layout === 'fp16') half(`${p}.weight`, [N, K]);
     else {
-      const bits = layout === 'int4' ? 4 : 8, per = 32 / bits, G = K / 128;
+      const bits = layout === 'int4' ? 4 : 8, per = 32 / bits, gs = s.groupsize, G = K / gs;
       t.push({ name: `${p}.qweight`, dtype: 'i32', shape: [K / per, N], data: randomBytes() });
       t.push({ name: `${p}.qzeros`, dtype: 'i32', shape: [G, N / per], data: randomBytes() });
       // scale so that (q - zero) * scale has std ~0.02: 4-bit steps of ~0.01, 8-bit of ~0.0006
       half(`${p}.scales`, [G, N], constHalf(bits === 4 ? 0.01 : 0.0006));
       t.push({ name: `${p}.g_idx`, dtype: 'i32', shape: [K], data: (off, n) => {
         const a = new Int32Array(n / 4);
-        for (let i = 0; i < a.length; i++) a[i] = Math.floor((off / 4 + i) / 128);
+        for (let i = 0; i < a.length; i++) a[i] = Math.floor((off / 4 + i) / gs);
         return new Uint8Array(a.buffer);
       } });
     }

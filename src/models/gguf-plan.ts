@@ -7,7 +7,7 @@
  * writing itself (src/io/gguf-write.ts).
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
-import type { View } from '../backends/backend.js';
+import { numel, type View } from '../backends/backend.js';
 import { DTYPES } from '../backends/dtype.js';
 import { refBackend } from '../backends/ref/index.js';
 import type { HfFolder } from '../io/index.js';
@@ -15,6 +15,7 @@ import type { GgufTensorSpec } from '../io/gguf-write.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { quantizeInto, quantizedBytes, type QuantType, type RawFloat } from '../io/quantize-rows.js';
 import type { TensorLocation } from '../io/torch.js';
+import { viewOf } from '../io/views.js';
 
 /** The type each 2-d weight gets: one type for every tensor, or a k-quant mix's per-tensor choice. */
 export type Pick = (name: string, shape: readonly number[]) => QuantType;
@@ -41,16 +42,10 @@ export interface HfPlan {
 
 const RAW: Record<string, RawFloat | undefined> = { f32: 'f32', f16: 'f16', bf16: 'bf16' };
 
-
-
 /** Contiguous f32 copy of any float or quantized view. */
 export function f32Of(v: View): Float32Array {
-  const n = v.shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  let s = 1;
-  const strides = v.shape.map(() => 0);
-  for (let i = v.shape.length - 1; i >= 0; i--) { strides[i] = s; s *= v.shape[i]; }
-  const ov: View = { storage: { buffer: out.buffer, byteOffset: 0, byteLength: out.byteLength }, dtype: 'f32', shape: v.shape, strides, offset: 0 };
+  const out = new Float32Array(numel(v.shape));
+  const ov = viewOf(out, 'f32', v.shape);
   if (DTYPES[v.dtype].isQuant) refBackend.dequantize(ov, v);
   else refBackend.copy(ov, v);
   return out;
@@ -62,7 +57,7 @@ export function quantizable(shape: readonly number[]): boolean {
 
 /** A tensor already in memory as f32: quantized (2-d, rows % 32) or written as f32. */
 export function fromF32(name: string, shape: readonly number[], q: QuantType, get: () => Float32Array, quantize = true): Planned {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const n = numel(shape);
   const qz = quantize && quantizable(shape);
   return {
     spec: { name, dtype: qz ? q : 'f32', shape },

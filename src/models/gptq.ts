@@ -19,7 +19,7 @@
  * `gptqSource` wraps a WeightSource so that loaders see `p.weight` views instead of the four parts.
  * Deliberately does not: run GPTQ quantization (calibration).
  */
-import type { View } from '../backends/backend.js';
+import { isContiguous, type View } from '../backends/backend.js';
 import { f16ToF32, type GptqDType } from '../backends/dtype.js';
 import { loadAddon } from '../backends/native/addon.js';
 import { loadNativeBackend } from '../backends/native/index.js';
@@ -41,11 +41,7 @@ function bytesOf(v: View): DataView {
 
 /** Element i (row-major) of a contiguous view as a number, for the dtypes GPTQ files use. */
 function reader(v: View, what: string): (i: number) => number {
-  let acc = 1;
-  for (let d = v.shape.length - 1; d >= 0; d--) {
-    if (v.shape[d] !== 1 && v.strides[d] !== acc) throw new Error(`gptq: ${what} is not contiguous`);
-    acc *= v.shape[d];
-  }
+  if (!isContiguous(v)) throw new Error(`gptq: ${what} is not contiguous`);
   const dv = bytesOf(v);
   const o = v.offset;
   switch (v.dtype) {

@@ -20,12 +20,19 @@ function dims(q: View, k: View, v: View): Dims {
   return { B, H, Tq, D, Hkv: k.shape[1], Tk: k.shape[2], Dv: v.shape[3], group: H / k.shape[1] };
 }
 
-/** Keys lo .. lo + n - 1 are visible to query i of batch row b. */
-function visible(p: AttentionParams, b: number, i: number, Tk: number): { lo: number; n: number } {
-  const kvLen = Math.min(p.kvLen[b], Tk);
-  const end = Math.max(0, p.causal ? Math.min(kvLen, p.pastLen[b] + i + 1) : kvLen);
-  const lo = p.causal && p.window ? Math.min(end, Math.max(0, p.pastLen[b] + i + 1 - p.window)) : 0;
-  return { lo, n: end - lo };
+/** fn(row, kv0, n) for each query row (b, h, i) that sees a key: it sees the n key rows from kv0 (of its kv head). */
+function eachQuery({ B, H, Tq, Hkv, Tk, group }: Dims, p: AttentionParams, fn: (row: number, kv0: number, n: number) => void): void {
+  for (let b = 0; b < B; b++) {
+    const kvLen = Math.min(p.kvLen[b], Tk);
+    for (let h = 0; h < H; h++) {
+      const hk = b * Hkv + Math.floor(h / group);
+      for (let i = 0; i < Tq; i++) {
+        const end = Math.max(0, p.causal ? Math.min(kvLen, p.pastLen[b] + i + 1) : kvLen);
+        const lo = p.causal && p.window ? Math.min(end, Math.max(0, p.pastLen[b] + i + 1 - p.window)) : 0;
+        if (end > lo) fn((b * H + h) * Tq + i, hk * Tk + lo, end - lo);
+      }
+    }
+  }
 }
 
 /** Softmax weights of query row qo against the n keys from kvBase; returns the logsumexp. */
@@ -48,34 +55,28 @@ function probs(w: Float64Array, qs: Float64Array | Float32Array, qo: number, ks:
 }
 
 export function attention(out: View, q: View, k: View, v: View, p: AttentionParams, lse?: View | null): void {
-  const { B, H, Tq, D, Hkv, Tk, Dv, group } = dims(q, k, v);
+  const dm = dims(q, k, v);
+  const { B, H, Tq, D, Tk, Dv } = dm;
   const qs = readF32(q);
   const ks = readF32(k);
   const vs = readF32(v);
   const y = new Float64Array(B * H * Tq * Dv);
   const l = new Float64Array(B * H * Tq).fill(-Infinity);
   const w = new Float64Array(Tk);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const hk = b * Hkv + Math.floor(h / group);
-      for (let i = 0; i < Tq; i++) {
-        const row = (b * H + h) * Tq + i;
-        const { lo, n } = visible(p, b, i, Tk);
-        if (n <= 0) continue;
-        l[row] = probs(w, qs, row * D, ks, (hk * Tk + lo) * D, n, D, p.scale);
-        for (let j = 0; j < n; j++) {
-          for (let d = 0; d < Dv; d++) y[row * Dv + d] += w[j] * vs[(hk * Tk + lo + j) * Dv + d];
-        }
-      }
+  eachQuery(dm, p, (row, kv0, n) => {
+    l[row] = probs(w, qs, row * D, ks, kv0 * D, n, D, p.scale);
+    for (let j = 0; j < n; j++) {
+      for (let d = 0; d < Dv; d++) y[row * Dv + d] += w[j] * vs[(kv0 + j) * Dv + d];
     }
-  }
+  });
   write(out, y);
   if (lse) write(lse, l);
 }
 
 export function attentionBackward(dq: View, dk: View, dv: View, dout: View, q: View, k: View, v: View, _out: View,
   _lse: View, p: AttentionParams): void {
-  const { B, H, Tq, D, Hkv, Tk, Dv, group } = dims(q, k, v);
+  const dm = dims(q, k, v);
+  const { B, H, Tq, D, Hkv, Tk, Dv } = dm;
   const qs = readF32(q);
   const ks = readF32(k);
   const vs = readF32(v);
@@ -85,35 +86,26 @@ export function attentionBackward(dq: View, dk: View, dv: View, dout: View, q: V
   const gv = new Float64Array(B * Hkv * Tk * Dv);
   const w = new Float64Array(Tk);
   const dp = new Float64Array(Tk);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const hk = b * Hkv + Math.floor(h / group);
-      for (let i = 0; i < Tq; i++) {
-        const row = (b * H + h) * Tq + i;
-        const { lo, n } = visible(p, b, i, Tk);
-        if (n <= 0) continue;
-        const kv0 = hk * Tk + lo; // first visible key row
-        probs(w, qs, row * D, ks, kv0 * D, n, D, p.scale);
-        let rowDot = 0;
-        for (let j = 0; j < n; j++) {
-          let s = 0;
-          for (let d = 0; d < Dv; d++) {
-            s += gs[row * Dv + d] * vs[(kv0 + j) * Dv + d];
-            gv[(kv0 + j) * Dv + d] += w[j] * gs[row * Dv + d];
-          }
-          dp[j] = s;
-          rowDot += w[j] * s;
-        }
-        for (let j = 0; j < n; j++) {
-          const ds = w[j] * (dp[j] - rowDot) * p.scale;
-          for (let d = 0; d < D; d++) {
-            gq[row * D + d] += ds * ks[(kv0 + j) * D + d];
-            gk[(kv0 + j) * D + d] += ds * qs[row * D + d];
-          }
-        }
+  eachQuery(dm, p, (row, kv0, n) => {
+    probs(w, qs, row * D, ks, kv0 * D, n, D, p.scale);
+    let rowDot = 0;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let d = 0; d < Dv; d++) {
+        s += gs[row * Dv + d] * vs[(kv0 + j) * Dv + d];
+        gv[(kv0 + j) * Dv + d] += w[j] * gs[row * Dv + d];
+      }
+      dp[j] = s;
+      rowDot += w[j] * s;
+    }
+    for (let j = 0; j < n; j++) {
+      const ds = w[j] * (dp[j] - rowDot) * p.scale;
+      for (let d = 0; d < D; d++) {
+        gq[row * D + d] += ds * ks[(kv0 + j) * D + d];
+        gk[(kv0 + j) * D + d] += ds * qs[row * D + d];
       }
     }
-  }
+  });
   write(dq, gq);
   write(dk, gk);
   write(dv, gv);

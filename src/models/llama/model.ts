@@ -24,6 +24,7 @@ import { ids, int, num, type Json } from '../config.js';
 import { LLAMA_SAMPLING, llamaAddsBos } from './defaults.js';
 import { hfRopeFactors } from './rope-scaling.js';
 import { planned } from '../decode-plan.js';
+import { runLayers } from '../layer-scope.js';
 import { KVCache } from '../kv-cache.js';
 import { loadLinear, loadRMSNorm } from '../layers.js';
 import { loadEmbedding } from '../quant-embedding.js';
@@ -233,12 +234,14 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const { starts, lengths, positions } = beginChunk(ids, o, this.config.maxPositions);
     let x = o.embeds ?? this.embed(ids); // (B, T, C)
     if (this.config.embedScale) x = ops.mul(x, this.config.embedScale); // Gemma
-    this.model.layers.forEach((layer, i) => {
-      const a = layer.self_attn.forward(layer.input_layernorm.forward(x), positions, o.cache, i, starts);
-      x = ops.add(x, a);
-      const m = layer.mlp.forward(layer.post_attention_layernorm.forward(x));
-      x = ops.add(x, m);
-      if (o.trace) for (const [k, t] of [['attn_out', a], ['ffn_out', m], ['out', x]] as const) o.trace.set(`layers.${i}.${k}`, t);
+    x = runLayers(this, x, o, this.model.layers.length, (xi, i) => {
+      const layer = this.model.layers[i];
+      const a = layer.self_attn.forward(layer.input_layernorm.forward(xi), positions, o.cache, i, starts);
+      const h = ops.add(xi, a);
+      const m = layer.mlp.forward(layer.post_attention_layernorm.forward(h));
+      const out = ops.add(h, m);
+      if (o.trace) for (const [k, t] of [['attn_out', a], ['ffn_out', m], ['out', out]] as const) o.trace.set(`layers.${i}.${k}`, t);
+      return out;
     });
     const last = endChunk(x, o, lengths);
     const h = this.model.norm.forward(last);

@@ -15,6 +15,7 @@ import { ops, type Tensor } from '../../tensor/index.js';
 import { beginChunk, causalAttention, endChunk } from '../attention.js';
 import { ids, int, num, type Json } from '../config.js';
 import { planned } from '../decode-plan.js';
+import { runLayers } from '../layer-scope.js';
 import { MOSS_ADDS_BOS, MOSS_SAMPLING } from './defaults.js';
 import { KVCache } from '../kv-cache.js';
 import { loadLayerNorm, loadLinear } from '../layers.js';
@@ -160,12 +161,14 @@ export class MossForCausalLM extends Module implements CausalLM {
   forwardOps(ids: Tensor, o: ForwardOptions): Tensor {
     const { starts, lengths, positions } = beginChunk(ids, o, this.config.nPositions);
     let x = o.embeds ?? this.embed(ids); // (B, T, C)
-    this.transformer.h.forEach((blk, i) => {
-      const h = blk.ln_1.forward(x);
+    x = runLayers(this, x, o, this.transformer.h.length, (xi, i) => {
+      const blk = this.transformer.h[i];
+      const h = blk.ln_1.forward(xi);
       const a = blk.attn.forward(h, positions, o.cache, i, starts);
       const m = blk.mlp.forward(h);
-      x = ops.add(ops.add(a, m), x);
-      if (o.trace) for (const [k, t] of [['attn_out', a], ['mlp_out', m], ['out', x]] as const) o.trace.set(`h.${i}.${k}`, t);
+      const out = ops.add(ops.add(a, m), xi);
+      if (o.trace) for (const [k, t] of [['attn_out', a], ['mlp_out', m], ['out', out]] as const) o.trace.set(`h.${i}.${k}`, t);
+      return out;
     });
     const last = endChunk(x, o, lengths);
     return this.lm_head.forward(this.transformer.ln_f.forward(last));

@@ -33,7 +33,7 @@ enum moss_dtype { MOSS_F32 = 0, MOSS_F16 = 1, MOSS_BF16 = 2, MOSS_I32 = 3, MOSS_
                   MOSS_Q8_0 = 6, MOSS_Q4_0 = 7,
                   /* GGML k-quants and iq4_nl (native/src/kquant/kquant.h) */
                   MOSS_Q2_K = 8, MOSS_Q3_K = 9, MOSS_Q4_K = 10, MOSS_Q5_K = 11, MOSS_Q6_K = 12, MOSS_IQ4_NL = 13,
-                  MOSS_GQ4 = 32, MOSS_GQ8 = 33 /* GPTQ repacked at load (native/src/gptq/gptq.h) */ };
+                  MOSS_GQ4 = 32, MOSS_GQ8 = 33, MOSS_GQ4S = 34, MOSS_GQ8S = 35 /* GPTQ repacked at load (native/src/gptq/gptq.h) */ };
 
 typedef struct moss_view {
   void* data;                       /* element 0 of the view */

@@ -789,7 +789,8 @@ Napi::Value KQuantize(const Napi::CallbackInfo& info) {
 // --- gptq bindings (owned by gptq; C ABI in gptq/gptq.h) ---
 // gptqRepack(bits, K, N, G, qweight, qwOffset, qzeros, qzOffset, scales, scOffset, blockGroup (Int32Array),
 // dst, dstOffset[, order (Int32Array K): act-order input order]): repacks one GPTQ Linear (i32
-// qweight/qzeros, f16 scales at those byte offsets) into gq4/gq8 blocks at dst; then the file pages under qweight are dropped (as qprepare does), so the
+// qweight/qzeros, f16 scales at those byte offsets) into gq4/gq8 blocks at dst (blockGroup of K/128
+// entries), or gq4s/gq8s blocks (K/32 entries: a group per 32 values); then the file pages under qweight are dropped (as qprepare does), so the
 // repacked copy does not double the resident memory. Throws a RangeError on bad sizes.
 Napi::Value GptqRepack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -804,11 +805,13 @@ Napi::Value GptqRepack(const Napi::CallbackInfo& info) {
   const double dso = info[12].As<Napi::Number>().DoubleValue();
   const bool has_order = info.Length() > 13 && info[13].IsTypedArray();
   Napi::Int32Array ord = has_order ? info[13].As<Napi::Int32Array>() : Napi::Int32Array();
-  const double per = bits == 4 || bits == 8 ? 32 / bits : 1, bb = bits == 4 ? 68 : 132;
+  const bool sub = K > 0 && (double)bg.ElementLength() == K / 32;
+  const int dtype = bits == 4 ? (sub ? MOSS_GQ4S : MOSS_GQ4) : (sub ? MOSS_GQ8S : MOSS_GQ8);
+  const double per = bits == 4 || bits == 8 ? 32 / bits : 1, bb = moss_gq_block_bytes(dtype);
   const bool ok = (bits == 4 || bits == 8) && K > 0 && N > 0 && G > 0 && std::fmod(K, 128) == 0 && std::fmod(N, per) == 0 &&
                   qwo >= 0 && qzo >= 0 && sco >= 0 && dso >= 0 && qwo + K * N / per * 4 <= (double)qw.ByteLength() &&
                   qzo + G * N / per * 4 <= (double)qz.ByteLength() && sco + G * N * 2 <= (double)sc.ByteLength() &&
-                  dso + N * K / 128 * bb <= (double)dst.ByteLength() && (double)bg.ElementLength() == K / 128 &&
+                  dso + N * K / 128 * bb <= (double)dst.ByteLength() && ((double)bg.ElementLength() == K / 128 || sub) &&
                   std::fmod(qwo, 4) == 0 && std::fmod(qzo, 4) == 0 && std::fmod(sco, 2) == 0 &&
                   (!has_order || (double)ord.ElementLength() == K);
   char* qwp = static_cast<char*>(qw.Data()) + (int64_t)qwo;
@@ -817,7 +820,7 @@ Napi::Value GptqRepack(const Napi::CallbackInfo& info) {
     const uintptr_t lo = (d0 + 0x1fffff) & ~(uintptr_t)0x1fffff, hi = (d0 + (uintptr_t)(N * K / 128 * bb)) & ~(uintptr_t)0x1fffff;
     if (hi > lo) ::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
   }
-  if (!ok || moss_gq_repack(bits, (int64_t)K, (int64_t)N, (int64_t)G, reinterpret_cast<const int32_t*>(qwp),
+  if (!ok || moss_gq_repack(dtype, (int64_t)K, (int64_t)N, (int64_t)G, reinterpret_cast<const int32_t*>(qwp),
                             reinterpret_cast<const int32_t*>(static_cast<char*>(qz.Data()) + (int64_t)qzo),
                             reinterpret_cast<const uint16_t*>(static_cast<char*>(sc.Data()) + (int64_t)sco), bg.Data(),
                             has_order ? ord.Data() : nullptr, static_cast<char*>(dst.Data()) + (int64_t)dso) != 0) {

@@ -4,15 +4,18 @@
  * Storage dtypes are f32, f16, bf16, i32, i64, bool and the GGML block types q8_0 / q4_0
  * (32 elements per block: q8_0 = f16 scale + 32 x i8 = 34 bytes; q4_0 = f16 scale + 16 bytes of
  * nibbles = 18 bytes), the k-quants q2_k..q6_k (256 elements per super-block; layouts in
- * backends/ref/kquant.ts), iq4_nl (32 per block) and the GPTQ repacks gq4/gq8 (128 per block). Compute happens in f32 unless a kernel says otherwise.
+ * backends/ref/kquant.ts), iq4_nl (32 per block) and the GPTQ repacks gq4/gq8/gq4s/gq8s (128 per block). Compute happens in f32 unless a kernel says otherwise.
  * This file does not know about tensors or backends.
  */
 
 export type FloatDType = 'f32' | 'f16' | 'bf16';
 export type IntDType = 'i32' | 'i64';
 export type QuantDType = 'q8_0' | 'q4_0' | KQuantDType | GptqDType;
-/** GPTQ int4/int8 repacked at load (models/gptq.ts, native/src/gptq/gptq.h): 128 per block, w = d * (q - z). */
-export type GptqDType = 'gq4' | 'gq8';
+/**
+ * GPTQ int4/int8 repacked at load (models/gptq.ts, native/src/gptq/gptq.h): 128 per block, w = d * (q - z),
+ * one d and z per block (gq4/gq8) or per 32 values (gq4s/gq8s: groupsize 32 / 64).
+ */
+export type GptqDType = 'gq4' | 'gq8' | 'gq4s' | 'gq8s';
 /** GGML k-quants and iq4_nl: readable (dequantize, matmul as a weight), not writable element-wise. */
 export type KQuantDType = 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k' | 'iq4_nl';
 export type DType = FloatDType | IntDType | 'bool' | QuantDType;
@@ -44,6 +47,8 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
   iq4_nl: { blockBytes: 18, blockSize: 32, isFloat: false, isInt: false, isQuant: true },
   gq4: { blockBytes: 68, blockSize: 128, isFloat: false, isInt: false, isQuant: true },
   gq8: { blockBytes: 132, blockSize: 128, isFloat: false, isInt: false, isQuant: true },
+  gq4s: { blockBytes: 76, blockSize: 128, isFloat: false, isInt: false, isQuant: true },
+  gq8s: { blockBytes: 140, blockSize: 128, isFloat: false, isInt: false, isQuant: true },
 };
 
 /** The k-quant (and iq4_nl) dtypes, in ggml type-id order. */
@@ -54,7 +59,7 @@ export function isKQuant(d: DType): d is KQuantDType {
 }
 
 export function isGptqDType(d: DType): d is GptqDType {
-  return d === 'gq4' || d === 'gq8';
+  return d === 'gq4' || d === 'gq8' || d === 'gq4s' || d === 'gq8s';
 }
 
 /** Bytes needed to store `numel` elements of `dtype` (block types need numel % blockSize == 0). */

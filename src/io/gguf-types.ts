@@ -67,7 +67,7 @@ export const GGML_TYPES: Readonly<Record<number, GgmlTypeInfo>> = {
 
 /** ggml type id for an engine dtype. */
 export const GGML_TYPE_OF: Readonly<Record<DType, number>> = {
-  f32: 0, f16: 1, q4_0: 2, q8_0: 8, q2_k: 10, q3_k: 11, q4_k: 12, q5_k: 13, q6_k: 14, iq4_nl: 20, i32: 26, i64: 27, bf16: 30, bool: -1, gq4: -1, gq8: -1,
+  f32: 0, f16: 1, q4_0: 2, q8_0: 8, q2_k: 10, q3_k: 11, q4_k: 12, q5_k: 13, q6_k: 14, iq4_nl: 20, i32: 26, i64: 27, bf16: 30, bool: -1, gq4: -1, gq8: -1, gq4s: -1, gq8s: -1,
 };
 
 /** Names of the ggml types the engine reads, for errors ('F32, F16, ...'). */

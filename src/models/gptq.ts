@@ -13,9 +13,11 @@
  * the model is held once. It needs f16 scales, K % 128 == 0 and one group per 128-block: groupsize a
  * multiple of 128 or -1, or act-order (desc_act) g_idx whose groups each hold a multiple of 128
  * in-features; those are repacked in group order and the Linear gathers its input in that order
- * (`inputOrder`; models/layers.ts), which is exact. Other layouts (groupsize 32/64) are refused by
- * name; `moss quantize` converts them through `gptqToGgml`, which dequantizes exactly and re-quantizes
- * along K into q8_0 / q4_0 (q8_0 error <= scale/254 per block; q4_0 adds a second rounding).
+ * (`inputOrder`; models/layers.ts), which is exact. Groups of 32 or 64 (and act-order groups of a
+ * multiple of 32) go EXACTLY into gq4s/gq8s blocks (the same 128 values with a scale and zero per 32).
+ * Other layouts (groups that are not whole 32-runs, e.g. groupsize 16) are refused by name; `moss
+ * quantize` converts them through `gptqToGgml`, which dequantizes exactly and re-quantizes along K into
+ * q8_0 / q4_0 (q8_0 error <= scale/254 per block; q4_0 adds a second rounding).
  * `gptqSource` wraps a WeightSource so that loaders see `p.weight` views instead of the four parts.
  * Deliberately does not: run GPTQ quantization (calibration).
  */
@@ -130,7 +132,11 @@ export function gptqToGgml(p: GptqParts, type: 'q8_0' | 'q4_0', name = 'gptq'): 
 
 /** How one GPTQ Linear maps onto gq blocks of 128 in-features. */
 export interface GqLayout {
-  /** The GPTQ group of each 128-block. */
+  /**
+   * false: gq4/gq8 blocks, `groups` holds the GPTQ group of each 128-block; true: gq4s/gq8s blocks (a
+   * scale and zero per 32 values), `groups` holds the group of each 32-run of the blocks.
+   */
+  readonly sub: boolean;
   readonly groups: Int32Array;
   /**
    * null: block b holds in-features 128 b .. 128 b + 127. Act-order (desc_act) checkpoints: the
@@ -142,7 +148,9 @@ export interface GqLayout {
 
 /**
  * The gq layout of one GPTQ Linear, or why it cannot be repacked exactly (the reason names the field:
- * a group whose in-features are not a multiple of 128 — groupsize 32 or 64 —, scales not f16, ...).
+ * a group whose in-features are not a multiple of 32 — groupsize 16 —, scales not f16, ...). Groups of
+ * 128 (or more) give gq4/gq8 blocks; groups of 32 or 64 (or act-order groups of a multiple of 32, not
+ * all of 128) the gq4s/gq8s blocks, 8 bytes more per 128 values.
  */
 export function gqLayout(p: GptqParts, name = 'gptq'): GqLayout | string {
   const { K, G } = gptqShape(p, name);
@@ -161,28 +169,32 @@ export function gqLayout(p: GptqParts, name = 'gptq'): GqLayout | string {
     count[v]++;
     if (k > 0 && v < g[k - 1]) sorted = false;
   }
-  const blocks = (at: (k: number) => number): Int32Array | null => {
-    const out = new Int32Array(K / 128);
-    for (let b = 0; b < K / 128; b++) {
-      out[b] = at(b * 128);
-      for (let k = b * 128 + 1; k < b * 128 + 128; k++) if (at(k) !== out[b]) return null;
+  /** The group of each run of `size` values, or null where a run spans two groups. */
+  const runs = (at: (k: number) => number, size: number): Int32Array | null => {
+    const out = new Int32Array(K / size);
+    for (let b = 0; b < K / size; b++) {
+      out[b] = at(b * size);
+      for (let k = b * size + 1; k < b * size + size; k++) if (at(k) !== out[b]) return null;
     }
     return out;
   };
-  const plain = blocks((k) => g[k]);
-  if (plain) return { groups: plain, order: null };
-  // act-order: the in-features sorted by group (counting sort, stable), if every group fills whole blocks
-  const odd = count.findIndex((c) => c % 128 !== 0);
+  const plain = runs((k) => g[k], 128);
+  if (plain) return { sub: false, groups: plain, order: null };
+  const plain32 = runs((k) => g[k], 32);
+  if (plain32) return { sub: true, groups: plain32, order: null };
+  // act-order: the in-features sorted by group (counting sort, stable), if every group fills whole 32-runs
+  const odd = count.findIndex((c) => c % 32 !== 0);
   if (odd >= 0) {
     return sorted
-      ? `groupsize ${groupsize} is not a multiple of 128 (group ${odd} has ${count[odd]} in-features)`
-      : `g_idx puts ${count[odd]} in-features in group ${odd}, not a multiple of 128`;
+      ? `groupsize ${groupsize} is not a multiple of 32 (group ${odd} has ${count[odd]} in-features)`
+      : `g_idx puts ${count[odd]} in-features in group ${odd}, not a multiple of 32`;
   }
   const start = new Int32Array(G);
   for (let i = 1; i < G; i++) start[i] = start[i - 1] + count[i - 1];
   const order = new Int32Array(K);
   for (let k = 0; k < K; k++) order[start[g[k]]++] = k;
-  return { groups: blocks((j) => g[order[j]])!, order };
+  const whole = count.every((c) => c % 128 === 0);
+  return { sub: !whole, groups: runs((j) => g[order[j]], whole ? 128 : 32)!, order };
 }
 
 type RepackFn = (bits: number, K: number, N: number, G: number, qw: ArrayBuffer, qwo: number, qz: ArrayBuffer, qzo: number,
@@ -192,18 +204,19 @@ const byteAt = (v: View, elt: number): number => v.storage.byteOffset + v.offset
 
 /**
  * The exact gq4/gq8 repack of one GPTQ Linear: N rows of K/128 blocks (f16 d, u16 z = stored zero + 1,
- * the q values; layouts in native/src/gptq/gptq.h), with `order` for act-order checkpoints (block b
- * holds in-features order[128 b ..]; see GqLayout). Native (threads; drops qweight's file pages) when
- * the addon is built, else in JS. Throws naming the layer when `gqLayout` refuses.
+ * the q values; layouts in native/src/gptq/gptq.h), or gq4s/gq8s (f16 d and u8 stored zero per 32
+ * values) for groups of 32 / 64, with `order` for act-order checkpoints (block b holds in-features
+ * order[128 b ..]; see GqLayout). Native (threads; drops qweight's file pages) when the addon is built,
+ * else in JS. Throws naming the layer when `gqLayout` refuses.
  */
 export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype: GptqDType; data: Uint8Array; order: Int32Array | null } {
   const { bits, K, N, G } = gptqShape(p, name);
   if (bits !== 4 && bits !== 8) throw new Error(`${name}: ${bits}-bit GPTQ has no native kernel (4 or 8)`);
   const layout = gqLayout(p, name);
   if (typeof layout === 'string') throw new Error(`${name}: cannot repack GPTQ exactly: ${layout}`);
-  const { groups, order } = layout;
-  const dtype: GptqDType = bits === 4 ? 'gq4' : 'gq8';
-  const bb = bits === 4 ? 68 : 132, per = 32 / bits, mask = (1 << bits) - 1;
+  const { sub, groups, order } = layout;
+  const dtype: GptqDType = bits === 4 ? (sub ? 'gq4s' : 'gq4') : (sub ? 'gq8s' : 'gq8');
+  const bb = bits === 4 ? (sub ? 76 : 68) : (sub ? 140 : 132), per = 32 / bits, mask = (1 << bits) - 1, qo = sub ? 12 : 4;
   const data = new Uint8Array(N * (K / 128) * bb);
   const addon = native ? (loadAddon() as unknown as { gptqRepack?: RepackFn } | null) : null;
   const aligned = byteAt(p.qweight, 4) % 4 === 0 && byteAt(p.qzeros, 4) % 4 === 0 && byteAt(p.scales, 2) % 2 === 0;
@@ -216,18 +229,25 @@ export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype:
   const qz = new DataView(p.qzeros.storage.buffer, byteAt(p.qzeros, 4));
   const sc = new DataView(p.scales.storage.buffer, byteAt(p.scales, 2));
   const wr = (K / 128) * bb;
+  const storedZero = (g: number, n: number) => (qz.getUint32((g * (N / per) + Math.floor(n / per)) * 4, true) >>> (bits * (n % per))) & mask;
   for (let n = 0; n < N; n++) {
     for (let b = 0; b < K / 128; b++) {
-      const g = groups[b], o = n * wr + b * bb;
-      const z = ((qz.getUint32((g * (N / per) + Math.floor(n / per)) * 4, true) >>> (bits * (n % per))) & mask) + 1;
-      const d = sc.getUint16((g * N + n) * 2, true);
-      data[o] = d & 255; data[o + 1] = d >> 8; data[o + 2] = z & 255; data[o + 3] = z >> 8;
+      const o = n * wr + b * bb;
+      if (sub) {
+        for (let s = 0; s < 4; s++) {
+          const g = groups[b * 4 + s], d = sc.getUint16((g * N + n) * 2, true);
+          data[o + 2 * s] = d & 255; data[o + 2 * s + 1] = d >> 8; data[o + 8 + s] = storedZero(g, n);
+        }
+      } else {
+        const g = groups[b], z = storedZero(g, n) + 1, d = sc.getUint16((g * N + n) * 2, true);
+        data[o] = d & 255; data[o + 1] = d >> 8; data[o + 2] = z & 255; data[o + 3] = z >> 8;
+      }
       for (let t = 0; t < 128; t++) {
         const k = order ? order[b * 128 + t] : b * 128 + t;
         const q = (qw.getUint32((Math.floor(k / per) * N + n) * 4, true) >>> (bits * (k % per))) & mask;
-        if (bits === 8) data[o + 4 + t] = q;
-        else if (t < 64) data[o + 4 + t] |= q;
-        else data[o + 4 + t - 64] |= q << 4;
+        if (bits === 8) data[o + qo + t] = q;
+        else if (t < 64) data[o + qo + t] |= q;
+        else data[o + qo + t - 64] |= q << 4;
       }
     }
   }
@@ -236,9 +256,9 @@ export function repackGptq(p: GptqParts, name = 'gptq', native = true): { dtype:
 
 /**
  * A WeightSource where every GPTQ Linear `p` (p.qweight present) also answers `p.weight` (N, K):
- * f32 (exact) by default; with `repack` 'gq', the exact gq4/gq8 blocks of the native GPTQ kernel, and
- * for act-order layers the in-feature order through `inputOrder` (a layer `gqLayout` refuses, e.g.
- * groupsize 64, is refused naming the field and `moss quantize`; 2-bit layers become q4_0); or
+ * f32 (exact) by default; with `repack` 'gq', the exact gq4/gq8 (gq4s/gq8s for groups of 32 / 64) blocks
+ * of the native GPTQ kernel, and for act-order layers the in-feature order through `inputOrder` (a layer
+ * `gqLayout` refuses, e.g. groupsize 16, is refused naming the field and `moss quantize`; 2-bit layers become q4_0); or
  * q8_0/q4_0 blocks of the exact dequantization. Converts lazily, once per tensor. `descAct` (config
  * desc_act: true) makes a missing g_idx an error instead of the default floor(k / groupsize).
  */
@@ -275,7 +295,7 @@ export function gptqSource(src: WeightSource, repack?: 'gq' | 'q8_0' | 'q4_0', g
     if (repack === 'gq' && bits !== 2) {
       const layout = gqLayout(q.parts, n);
       if (typeof layout === 'string') {
-        throw new Error(`${q.file}: GPTQ layer '${p}': ${layout}, so it cannot run exactly on the GPTQ kernel (128 in-features per group block); \`moss quantize --type q8_0\` converts it from the exact dequantization`);
+        throw new Error(`${q.file}: GPTQ layer '${p}': ${layout}, so it cannot run exactly on the GPTQ kernel (a scale per 32 in-features at the finest); \`moss quantize --type q8_0\` converts it from the exact dequantization`);
       }
       let order: Int32Array | null;
       ({ data, dtype, order } = repackGptq(q.parts, n));

@@ -24,7 +24,7 @@ export interface Case {
 
 /** Default tolerance by output dtype: a few f32 ulps; 2 ulps of f16 / bf16; ints exact. */
 export const TOL: Record<DType, number> = {
-  f32: 2e-5, f16: 2e-3, bf16: 1.6e-2, i32: 0, i64: 0, bool: 0, q8_0: 0, q4_0: 0, q2_k: 0, q3_k: 0, q4_k: 0, q5_k: 0, q6_k: 0, iq4_nl: 0, gq4: 0, gq8: 0,
+  f32: 2e-5, f16: 2e-3, bf16: 1.6e-2, i32: 0, i64: 0, bool: 0, q8_0: 0, q4_0: 0, q2_k: 0, q3_k: 0, q4_k: 0, q5_k: 0, q6_k: 0, iq4_nl: 0, gq4: 0, gq8: 0, gq4s: 0, gq8s: 0,
 };
 
 type Kind = 'normal' | 'positive' | 'int' | 'bool' | 'halves';

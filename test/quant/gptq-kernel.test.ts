@@ -8,7 +8,9 @@
  *  - act-order g_idx (each group 128 in-features, scattered over k): repacked in group order, the
  *    blocks dequantize to dequantizeGptq's weights at the permuted in-features, and the matmul of the
  *    permuted activations stays within the same bound of the float64 dequantize-then-matmul;
- *  - groupsize 64, and act-order groups that are not whole blocks, are refused naming the field.
+ *  - groupsize 32 and 64 (plain and act-order, int4 and int8) in the gq4s/gq8s blocks (a scale and zero
+ *    per 32 values): the same exact-repack, bit-exact dequantization and matmul-bound checks;
+ *  - groups that are not whole 32-runs (groupsize 16, act-order groups of 16) are refused naming the field.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,7 +59,19 @@ const CASES = [
   // rows of more than 64 blocks: the kernels prefetch ahead in each row
   { bits: 4, K: 128 * 66, N: 16, gs: 256, act: false },
   { bits: 8, K: 128 * 65, N: 12, gs: -1, act: false },
+  // groups of 32 / 64: gq4s / gq8s blocks (act-order groups of 64 or 32: sorted, then per-32 scales)
+  { bits: 4, K: 256, N: 40, gs: 32, act: false },
+  { bits: 4, K: 384, N: 16, gs: 64, act: false },
+  { bits: 8, K: 256, N: 20, gs: 64, act: false },
+  { bits: 8, K: 128, N: 44, gs: 32, act: false },
+  { bits: 4, K: 512, N: 24, gs: 64, act: true },
+  { bits: 8, K: 384, N: 12, gs: 32, act: true },
+  { bits: 4, K: 128 * 66, N: 16, gs: 32, act: false },
+  { bits: 8, K: 128 * 65, N: 12, gs: 64, act: false },
 ] as const;
+
+/** The block type a case repacks into: a scale per 32 values where groups are smaller than 128. */
+const dtypeOf = (c: (typeof CASES)[number]) => `gq${c.bits}${c.gs !== -1 && c.gs < 128 ? 's' : ''}`;
 
 /** W (N, K) with its in-features in `order` (what the repacked blocks hold): w'[n, j] = w[n, order[j]]. */
 function permuted(w: Float32Array, N: number, K: number, order: Int32Array | null): Float32Array {
@@ -74,7 +88,7 @@ for (const c of CASES) {
     assert.equal(js.order !== null, c.act, 'an input order exactly for act-order');
     if (js.order) assert.deepEqual([...js.order].sort((a, b) => a - b), Array.from({ length: c.K }, (_, k) => k), 'a permutation');
     const want = permuted(dequantizeGptq(p, 'L'), c.N, c.K, js.order);
-    assert.equal(js.dtype, c.bits === 4 ? 'gq4' : 'gq8');
+    assert.equal(js.dtype, dtypeOf(c));
     const v = (d: Uint8Array): View => ({ storage: { buffer: d.buffer as ArrayBuffer, byteOffset: 0, byteLength: d.length }, dtype: js.dtype, shape: [c.N * c.K], strides: [1], offset: 0 });
     const out = new Float32Array(c.N * c.K);
     refBackend.dequantize(view(out, 'f32', [c.N * c.K]), v(js.data));
@@ -146,7 +160,7 @@ test('native GPTQ matmul = float64 dequantize-then-matmul within the activation 
   }
 });
 
-test('act-order layers get gq blocks and an input order; groupsize 64 and act-order groups of odd size are refused naming the field', () => {
+test('act-order layers get gq blocks and an input order; groupsize 16 and act-order groups of 16 are refused naming the field', () => {
   const act = parts(4, 256, 8, 128, 3, true);
   const lay = gqLayout(act, 'L');
   assert.ok(typeof lay !== 'string' && lay.order, 'act-order: an order');
@@ -159,14 +173,21 @@ test('act-order layers get gq blocks and an input order; groupsize 64 and act-or
   const plain = gptqSource(mk(ok), 'gq');
   assert.deepEqual([plain.get('l.weight')!.view.dtype, plain.inputOrder!('l.weight')], ['gq4', undefined]);
 
+  // groupsize 64: a scale per 32 values (gq8s), model order; act-order groups of 64: gq4s in group order
   const gs64 = parts(8, 256, 8, 64, 4);
-  assert.match(String(gqLayout(gs64, 'L')), /^groupsize 64 is not a multiple of 128/);
-  assert.throws(() => repackGptq(gs64, 'h.0.mlp.fc_in'), /^Error: h\.0\.mlp\.fc_in: cannot repack GPTQ exactly: groupsize 64/);
-  assert.throws(() => gptqSource(mk(gs64), 'gq').get('l.weight'), /^Error: m: GPTQ layer 'l': groupsize 64 is not a multiple of 128 .*moss quantize --type q8_0/);
-  // act-order with groups of 64: sorting cannot fill whole blocks
-  const odd = parts(4, 256, 8, 64, 6, true);
-  assert.match(String(gqLayout(odd, 'L')), /^g_idx puts 64 in-features in group 0, not a multiple of 128/);
-  assert.throws(() => gptqSource(mk(odd), 'gq').get('l.weight'), /^Error: m: GPTQ layer 'l': g_idx puts 64/);
+  assert.deepEqual([gptqSource(mk(gs64), 'gq').get('l.weight')!.view.dtype, gptqSource(mk(gs64), 'gq').inputOrder!('l.weight')], ['gq8s', undefined]);
+  const act64 = gptqSource(mk(parts(4, 256, 8, 64, 6, true)), 'gq');
+  assert.equal(act64.get('l.weight')!.view.dtype, 'gq4s');
+  assert.ok(act64.inputOrder!('l.weight'), 'act-order groups of 64: an input order');
+  // groups of 16 cannot sit in 32-value runs
+  const gs16 = parts(8, 256, 8, 16, 4);
+  assert.match(String(gqLayout(gs16, 'L')), /^groupsize 16 is not a multiple of 32/);
+  assert.throws(() => repackGptq(gs16, 'h.0.mlp.fc_in'), /^Error: h\.0\.mlp\.fc_in: cannot repack GPTQ exactly: groupsize 16/);
+  assert.throws(() => gptqSource(mk(gs16), 'gq').get('l.weight'), /^Error: m: GPTQ layer 'l': groupsize 16 is not a multiple of 32 .*moss quantize --type q8_0/);
+  // act-order with groups of 16: sorting cannot fill whole 32-runs
+  const odd = parts(4, 256, 8, 16, 6, true);
+  assert.match(String(gqLayout(odd, 'L')), /^g_idx puts 16 in-features in group 0, not a multiple of 32/);
+  assert.throws(() => gptqSource(mk(odd), 'gq').get('l.weight'), /^Error: m: GPTQ layer 'l': g_idx puts 16/);
   // desc_act: true without g_idx: the order cannot be known
   const noIdx = mapSource('m', [{ file: 'm', tensors: new Map([['l.qweight', ok.qweight], ['l.qzeros', ok.qzeros], ['l.scales', ok.scales]]) }]);
   assert.throws(() => gptqSource(noIdx, 'gq', 128, true).get('l.weight'), /^Error: m: tensor 'l\.g_idx' is missing \(desc_act: true/);

@@ -17,7 +17,7 @@ export const MAX_DIMS = 8;
 /** Codes of native/include/moss_kernels.h. */
 export const DTYPE_CODE: Readonly<Record<DType, number>> = {
   f32: 0, f16: 1, bf16: 2, i32: 3, i64: 4, bool: 5, q8_0: 6, q4_0: 7,
-  q2_k: 8, q3_k: 9, q4_k: 10, q5_k: 11, q6_k: 12, iq4_nl: 13, gq4: 32, gq8: 33,
+  q2_k: 8, q3_k: 9, q4_k: 10, q5_k: 11, q6_k: 12, iq4_nl: 13, gq4: 32, gq8: 33, gq4s: 34, gq8s: 35,
 };
 export const UNARY_CODE: Readonly<Record<UnaryOp, number>> = {
   neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, sigmoid: 6, relu: 7, gelu: 8, gelu_new: 9, silu: 10,

@@ -128,6 +128,8 @@ export function getter(v: View): Getter {
       return kquantGetter(v.dtype, bytesOf(v));
     case 'gq4':
     case 'gq8':
+    case 'gq4s':
+    case 'gq8s':
       return gptqGetter(v.dtype, bytesOf(v));
   }
 }
@@ -177,6 +179,8 @@ export function setter(v: View): Setter {
     case 'iq4_nl':
     case 'gq4':
     case 'gq8':
+    case 'gq4s':
+    case 'gq8s':
       throw new Error(`ref: cannot write elements of a ${v.dtype} view`);
   }
 }

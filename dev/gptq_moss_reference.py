@@ -18,11 +18,14 @@ Written from ../shared/DESIGN.md's GPTQ paragraph and AutoGPTQ's formulas (not f
   W = scales[g_idx] * (weight - zeros[g_idx]), transposed to the Linear layout (N, K).
 The forward is moss_forward of dev/moss_reference.py (written from HF's modeling_codegen.py).
 
-Run with Debian's python3-torch:  /usr/bin/python3 dev/gptq_moss_reference.py
-Writes test/fixtures/models/moss-gptq4 (int4, groupsize 128), moss-gptq8 (int8, groupsize -1) and
+Run with Debian's python3-torch (apt-get install -y python3-torch):
+  /usr/bin/python3 dev/gptq_moss_reference.py [name ...]     (no names: all of them)
+Writes test/fixtures/models/moss-gptq4 (int4, groupsize 128), moss-gptq8 (int8, groupsize -1),
 moss-gptq4-act (int4, groupsize 128, act-order: each Linear's in-features quantized in a random order,
-g_idx scattering the groups; n_embd 256): config.json (wbits, groupsize, desc_act), pytorch_model.bin
-(torch.save), expected.json (input_ids, logits).
+g_idx scattering the groups; n_embd 256), and the AutoGPTQ groupsizes below 128: moss-gptq4-g32 (int4,
+groupsize 32), moss-gptq8-g64 (int8, groupsize 64) and moss-gptq4-g64-act (int4, groupsize 64,
+act-order): config.json (wbits, groupsize, desc_act), pytorch_model.bin (torch.save), expected.json
+(input_ids, logits, greedy: 4 tokens after the prompt, argmax of the same f32 forward).
 """
 import json
 import math
@@ -132,8 +135,17 @@ def make(name, bits, groupsize, seed, act_order=False, n_embd=128):
     save_json(os.path.join(folder, 'expected.json'), exp)
 
 
-if __name__ == '__main__':
-    make('moss-gptq4', 4, 128, 7)
-    make('moss-gptq8', 8, -1, 8)
+MODELS = {
+    'moss-gptq4': dict(bits=4, groupsize=128, seed=7),
+    'moss-gptq8': dict(bits=8, groupsize=-1, seed=8),
     # act-order (desc_act): 256 in-features, so every Linear has 2+ groups of 128 scattered over k
-    make('moss-gptq4-act', 4, 128, 9, act_order=True, n_embd=256)
+    'moss-gptq4-act': dict(bits=4, groupsize=128, seed=9, act_order=True, n_embd=256),
+    # groups smaller than the 128-value block (common AutoGPTQ settings)
+    'moss-gptq4-g32': dict(bits=4, groupsize=32, seed=10),
+    'moss-gptq8-g64': dict(bits=8, groupsize=64, seed=11),
+    'moss-gptq4-g64-act': dict(bits=4, groupsize=64, seed=12, act_order=True),
+}
+
+if __name__ == '__main__':
+    for name in sys.argv[1:] or MODELS:
+        make(name, **MODELS[name])

@@ -5,8 +5,9 @@
  * PyTorch goldens test/quant/gptq.test.ts checks the dequantization against). Its q8_0 conversion gives
  * logits close to the dequantized model's; `moss quantize` dequantizes exactly (bit-exact with the
  * reference blocks of the exact f32 weights) instead of reading packed ints as floats; loading this
- * groupsize-16 folder is refused (the GPTQ kernel holds groups of 128: test/models/gptq-golden.test.ts
- * loads those) naming the layer and `moss quantize`; a groupsize that does not divide the
+ * groupsize-16 folder is refused (its 32 in-features are not a whole 128-value block; the GPTQ kernel
+ * holds groups of 128, or of 32 / 64 with a scale per 32 values: test/models/gptq-golden.test.ts loads
+ * those) naming the layer and `moss quantize`; a groupsize that does not divide the
  * in-features is one line naming the file and tensor.
  */
 import { test } from 'node:test';

@@ -136,6 +136,9 @@ const ATT: [string, number, number, number, number, number, number, boolean, num
   ['chunk after cache GQA', 2, 4, 2, 3, 33, 64, true, [30, 10], [33, 13]],
   ['decode MQA', 2, 6, 1, 1, 65, 32, true, [64, 20], [65, 21]],
   ['non-causal padded', 2, 2, 2, 5, 9, 8, false, [0, 0], [9, 4]],
+  // three 64-row query blocks, 4 query heads per kv head (native: one K^T panel per kv head and block,
+  // reused by the group's heads), a row padded short, 48-key tails of the two-tile q.k^T
+  ['prefill after cache GQA, three query blocks', 2, 8, 2, 130, 134, 64, true, [4, 0], [134, 100]],
 ];
 for (const dt of FLOATS) {
   for (const [nm, B, H, Hkv, Tq, Tk, D, causal, pastLen, kvLen] of ATT) {

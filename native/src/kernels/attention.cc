@@ -131,10 +131,15 @@ extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const
   const int64_t B = q->shape[0], H = q->shape[1], Tq = q->shape[2], D = q->shape[3];
   const int64_t Hkv = k->shape[1], Tk = k->shape[2], Dv = v->shape[3], group = H / Hkv;
   const int64_t nqb = (Tq + kQB - 1) / kQB;
+  // Jobs in (b, kv head, query block, head of the group) order: the query heads sharing a kv head
+  // follow each other, so a thread's consecutive jobs gather the K^T panel once (see `have`).
   par(B * H * nqb, (Tk + 1) * (D + Dv) * (Tq < kQB ? Tq : kQB), [&](int64_t j0, int64_t j1) {
     std::vector<int64_t> lim(kQB), lo(kQB);
+    const float* have = nullptr;  // the panel in this thread's scratch: K^T of (have_b, have_hk), have_n keys
+    int64_t have_b = -1, have_hk = -1, have_n = -1;
     for (int64_t job = j0; job < j1; job++) {
-      const int64_t qb = job % nqb, h = (job / nqb) % H, b = job / (nqb * H), hk = h / group;
+      const int64_t g = job % group, qb = (job / group) % nqb, hk = (job / (group * nqb)) % Hkv, b = job / (group * nqb * Hkv);
+      const int64_t h = hk * group + g;
       const int64_t i0 = qb * kQB, tq = Tq - i0 < kQB ? Tq - i0 : kQB;
       int64_t n = 0;
       bool windowed = false;
@@ -145,6 +150,7 @@ extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const
         n = lim[r] > n ? lim[r] : n;
       }
       if (tq <= 2 || windowed) {  // decode (or a window): rows read K/V rows in place (no transposed panel)
+        have = nullptr;  // this path reuses the scratch the panel was in
         Arena a{scratch(0, n + tq * Dv + n * (D + Dv) + 2 * (D + Dv) + 96)};
         float* sc = a.take(n);
         float* ob = a.take(tq * Dv);
@@ -186,7 +192,11 @@ extern "C" void moss_attention(const moss_view* out, const moss_view* lse, const
       float* lb = a.take(tq);
       float* tmp = a.take(D + Dv);
       gather_rows(qb_, D, *q, b, h, i0, tq, tqp);
-      gather_t(kt, ldk, tmp, *k, b, hk, n);
+      // the panel depends only on (b, hk, n) and sits at the same place while the arena's size is unchanged
+      if (kt != have || b != have_b || hk != have_hk || n != have_n) {
+        gather_t(kt, ldk, tmp, *k, b, hk, n);
+        have = kt, have_b = b, have_hk = hk, have_n = n;
+      }
       int64_t ldv = Dv;
       const float* vr = rows_of(*v, b, hk, n, vbuf, &ldv);
       K().attn_fwd(ob, lb, qb_, kt, ldk, vr, ldv, lim.data(), tq, D, Dv, scale, sb);

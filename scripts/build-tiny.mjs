@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { recordTurns, renderText } from '../dist/src/chat/format.js';
 import { calcPairs, toolPairs } from '../dist/src/data/calc-pairs.js';
 import { writeDocuments } from '../dist/src/data/docs.js';
+import { copyDrills } from '../dist/src/data/drills.js';
 import { reservedForEval } from '../dist/src/data/heldout.js';
 import { synthV2 } from '../dist/src/data/synth-v2.js';
 import { trainBpe, trainedFiles } from '../dist/src/tokenizer/index.js';
@@ -50,6 +51,8 @@ const RECIPE = {
     pretrainDialogues: { n: 3000, seed: 21, maxTurns: 3 },
     sft: { n: 9000, seed: 22, maxTurns: 3, pluginsOffShare: 0.2 },
     dense: { n: 6000, seed: 23, maxTurns: 6, pluginsOffShare: 0.2 },
+    drills: { n: 3000, seed: 27 },
+    hardDrills: { n: 3000, seed: 28 },
     samplePrompts: { n: 300, seed: 24 },
     calcPairs: { n: 3000, seed: 25 },
     toolPairs: { n: 1200, seed: 26 },
@@ -57,7 +60,7 @@ const RECIPE = {
   stages: [
     { name: 'pretrain', recipe: 'pretrain', steps: 500, batchSize: 8, lr: 2e-3, minLr: 2e-4, warmupSteps: 20 },
     { name: 'sft', recipe: 'sft', init: 'pretrain', data: ['sft', 'moss-plugins'], steps: 2400, batchSize: 4, lr: 2e-3, minLr: 1e-4, warmupSteps: 20 },
-    { name: 'sft-dense', recipe: 'sft', init: 'sft', data: ['dense'], steps: 1600, batchSize: 4, lr: 5e-4, minLr: 3e-5, warmupSteps: 20 },
+    { name: 'sft-dense', recipe: 'sft', init: 'sft', data: ['dense', 'drills', 'hard-drills'], steps: 1600, batchSize: 4, lr: 1e-3, minLr: 5e-5, warmupSteps: 20 },
     { name: 'dpo', recipe: 'dpo', init: 'sft-dense', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
   ],
 };
@@ -68,7 +71,13 @@ const n = (k) => Math.max(8, Math.round(k * scale));
 const steps = (k) => Math.max(2, Math.round(k * scale));
 const jsonl = (file, rows) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
 const brief = (r) => ({ steps: r.step, firstLoss: r.losses[0]?.loss, lastLoss: r.losses.at(-1)?.loss, eval: r.evals.at(-1), tokPerS: Math.round(r.tokensPerS) });
-rmSync(work, { recursive: true, force: true });
+// MOSS_TINY_FROM=<stage>: go on from the previous stages' outputs in MOSS_TINY_WORK (every data file and
+// the tokenizer are regenerated identically; the stages before <stage> are not rerun)
+const from = process.env.MOSS_TINY_FROM;
+const fromAt = from ? RECIPE.stages.findIndex((s) => s.name === from) : 0;
+if (fromAt < 0) throw new Error(`MOSS_TINY_FROM=${from}: no such stage (${RECIPE.stages.map((s) => s.name).join(', ')})`);
+if (fromAt > 0 && !existsSync(join(work, RECIPE.stages[fromAt - 1].name, 'final'))) throw new Error(`MOSS_TINY_FROM=${from}: ${join(work, RECIPE.stages[fromAt - 1].name, 'final')} is not there`);
+if (!fromAt) rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 const docsDir = join(work, 'docs');
 const tokDir = join(work, 'tokenizer');
@@ -85,6 +94,10 @@ for (const [name, recs] of Object.entries(sets)) {
   }
   jsonl(file(name), recs);
 }
+// copy drills ("Repeat after me: 4+901-59" -> "4+901-59", src/data/drills.ts): without them the SFT model
+// calls the right plugin but writes made-up arguments (0% right args at 2400 SFT steps; v1 learned to copy from them)
+jsonl(file('drills'), copyDrills(n(RECIPE.data.drills.n), RECIPE.data.drills.seed, 10, false));
+jsonl(file('hard-drills'), copyDrills(n(RECIPE.data.hardDrills.n), RECIPE.data.hardDrills.seed, 10, true));
 const sftDir = join(shared, 'data', 'moss-sft');
 const mossFiles = existsSync(sftDir) ? readdirSync(sftDir).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(sftDir, f)) : [];
 if (!mossFiles.length) log(`no ${sftDir}: building without the real MOSS conversations`);
@@ -111,6 +124,7 @@ log(`data: ${corpus.length} pre-training documents, ${sets.sft.length} + ${sets.
 function preferenceData(policy) {
   const prompts = synthV2(n(RECIPE.data.samplePrompts.n), RECIPE.data.samplePrompts.seed, docsDir, { mix: { calc: 0.5, words: 0.2, percent: 0.15, power: 0.15 }, pluginsOffShare: 0, maxTurns: 1 });
   jsonl(file('contexts'), prompts.map((r) => ({ id: r.conversation_id, context: r.meta_instruction + r.chat.turn_1.Human })));
+  for (const f of ['samples', 'prefs']) rmSync(file(f), { force: true }); // `moss sample` resumes: never from another policy's samples
   const moss = (...args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin', 'moss.js'), ...args], { encoding: 'utf8', cwd: work });
     if (r.status !== 0) throw new Error(`moss ${args.join(' ')}: ${r.stderr}`);
@@ -127,8 +141,8 @@ function preferenceData(policy) {
 }
 
 // ---------------------------------------------------------------- stages
-const summary = { recipe: RECIPE, scale, micro, stages: {} };
-for (const st of RECIPE.stages) {
+const summary = { recipe: RECIPE, scale, micro, from, stages: {} };
+for (const st of RECIPE.stages.slice(fromAt)) {
   const t = Date.now();
   const base = { ...RECIPE.common, outDir: join(work, st.name), steps: steps(st.steps), batchSize: st.batchSize, lr: st.lr, minLr: st.minLr, warmupSteps: st.warmupSteps, evalEvery: 0 };
   const init = st.init && join(work, st.init, 'final');

@@ -10,7 +10,9 @@
  * change on a shared machine hits both rows alike; a last line gives the median decode ratio.
  * Smaller shapes for a loaded machine: `--layers N` (16B widths, fewer layers), `--embd C --heads H
  * --vocab V` (toy widths), `--groupsize G` (GPTQ layouts; 128 as the releases, 32 / 64 as AutoGPTQ's
- * common settings). Deletes what it wrote after each layout. Prints a table with the load average.
+ * common settings). At toy widths the GPTQ/GGUF decode ratio mostly measures the fp16 lm_head
+ * (vocab x n_embd) that GPTQ releases keep and the GGUF quantizes, not the Linear kernels.
+ * Deletes what it wrote after each layout. Prints a table with the load average.
  * Peer row: llama.cpp (node-llama-cpp in bench/peers) has no MOSS/CodeGen architecture, so it
  * cannot run this GGUF; the table says so instead of comparing a different model.
  * Not part of `npm test`. Needs ~40 GB free disk for fp16 (+9 / +18 GB for the GGUFs).

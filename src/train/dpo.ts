@@ -14,13 +14,13 @@ import { loadTokenizer } from '../io/load-tokenizer.js';
 import { Batcher } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type EvalOutput, type LoopConfig, type LoopResult } from './loop.js';
 import { DPO_LOSSES, dpoLoss, needsReference, type DpoLossType, type Metrics } from './losses.js';
-import { addLora, exportFinal, loadTrainableMoss, startRecipe } from './model-io.js';
+import { addLora, exportFinal, loadTrainableMoss, startRecipe, type LoraSettings } from './model-io.js';
 import { readPairSplits, type PairItem } from './pairs.js';
 import { logpsOf } from './pref-batch.js';
 import { checkSameTokenizer, logpsAll, referenceLogps } from './reference.js';
 
 // --- defaults ---
-export interface DpoConfig extends LoopConfig {
+export interface DpoConfig extends LoopConfig, LoraSettings {
   data: string[];
   evalData: string[];
   /** Policy folder (HF layout) or checkpoint to start from. */
@@ -34,10 +34,6 @@ export interface DpoConfig extends LoopConfig {
   gamma: number;
   context: number;
   evalFraction: number;
-  loraRank: number;
-  loraAlpha: number;
-  loraDropout: number;
-  loraTargets: string[];
   resume: boolean;
 }
 

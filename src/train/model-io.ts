@@ -27,8 +27,18 @@ export function startRecipe(cfg: { outDir: string; init: string; tokenizer: stri
   return { tokDir, tok: loadTokenizer(tokDir) };
 }
 
+/** The LoRA settings of the recipes that can train adapters (sft, dpo). */
+export interface LoraSettings {
+  /** LoRA rank (0: full fine-tuning). */
+  loraRank: number;
+  loraAlpha: number;
+  loraDropout: number;
+  /** Linear layers to adapt, by name suffix. */
+  loraTargets: string[];
+}
+
 /** With `loraRank` > 0 freezes the model, adds LoRA adapters and returns their parameters; else undefined (all train). */
-export function addLora(model: MossForCausalLM, cfg: { loraRank: number; loraAlpha: number; loraDropout: number; loraTargets: string[]; seed: number },
+export function addLora(model: MossForCausalLM, cfg: LoraSettings & { seed: number },
   log: (l: string) => void): [string, Tensor][] | undefined {
   if (cfg.loraRank <= 0) return undefined;
   model.requiresGrad_(false);

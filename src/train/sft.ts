@@ -11,10 +11,10 @@ import { checkRecord, renderSft } from '../chat/format.js';
 import { BadDataLog, readJsonl } from './corpus.js';
 import { packExamples, splitTail, type Example } from './data.js';
 import { LOOP_DEFAULTS, trainLoop, type LoopConfig, type LoopResult } from './loop.js';
-import { addLora, exportFinal, loadTrainableMoss, startRecipe } from './model-io.js';
+import { addLora, exportFinal, loadTrainableMoss, startRecipe, type LoraSettings } from './model-io.js';
 
 // --- defaults ---
-export interface SftConfig extends LoopConfig {
+export interface SftConfig extends LoopConfig, LoraSettings {
   /** MOSS SFT JSONL files. */
   data: string[];
   /** Model folder (HF layout) or checkpoint to fine-tune. */
@@ -25,12 +25,6 @@ export interface SftConfig extends LoopConfig {
   /** false: no loss on human turns (an option beyond finetune_moss.py). */
   humanLoss: boolean;
   evalFraction: number;
-  /** LoRA rank (0: full fine-tuning). */
-  loraRank: number;
-  loraAlpha: number;
-  loraDropout: number;
-  /** Linear layers to adapt, by name suffix. */
-  loraTargets: string[];
   resume: boolean;
 }
 

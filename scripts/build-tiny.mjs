@@ -10,14 +10,16 @@
  *               number ranges) and checked again here (overlap check before training);
  *   tokenizer — a byte-level BPE (our trainer), merges containing a digit dropped;
  *   pretrain  — the documents, the real MOSS SFT conversations (../shared, read by path) and v2 dialogues;
- *   sft       — v2 dialogues + the real plugin conversations; then a dense multi-turn SFT;
- *   preference— `moss sample` from the SFT model on fresh training prompts, `moss annotate --judge
- *               rule` (verified pairs), plus calculator pairs (src/data/calc-pairs.ts), then DPO.
+ *   sft       — v2 dialogues + the real plugin conversations; then a dense multi-turn SFT mixed with
+ *               copy drills (src/data/drills.ts);
+ *   preference— `moss sample` from the SFT model on fresh training prompts under the plugins-on meta
+ *               instruction, `moss annotate --judge rule` (verified pairs), plus calculator and
+ *               tool-use pairs (src/data/calc-pairs.ts), then DPO.
  * Writes the HF folder + build-summary.json into MOSS_TINY_OUT (default .tmp/moss-tiny-v2/out: the
  * bundled models/moss-tiny (v1, `npm run build:tiny:v1`) is replaced only by hand, after `moss eval
  * tools` shows v2 is better). MOSS_TINY_SCALE (default 1) scales every step and data count (0.01
  * for a smoke build); MOSS_TINY_MICRO=1 also shrinks the model, context and vocabulary (tests);
- * MOSS_TINY_WORK overrides the scratch folder. Same inputs, same bits: every stage is seeded.
+ * MOSS_TINY_WORK overrides the scratch folder; MOSS_TINY_FROM=<stage> goes on from its earlier stages. Same inputs, same bits: every stage is seeded.
  * Not here: hyper-parameter search; the v1 recipe (scripts/build-tiny-v1.mjs).
  */
 import { spawnSync } from 'node:child_process';

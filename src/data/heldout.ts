@@ -3,7 +3,8 @@
  * by seed): phrasing templates, drawing subjects and chit-chat lines that the training split never
  * uses, and number ranges that the training generator never draws (arithmetic with an operand of
  * 1000–1999; linear equations with a coefficient 11–19; 2×2 systems with solutions 20–29;
- * quadratics with roots 10–15). `reservedFor Eval` names what a training conversation would leak,
+ * quadratics with roots 10–15; synth-v2 draws long operands, 2000–999999, around the reserved range
+ * so that the split tests unseen values, not unseen lengths). `reservedForEval` names what a training conversation would leak,
  * and the generator refuses to emit one. moss-tiny's training data (TRAINING_SETS) was drawn
  * before this split existed and meets the same rules (the training ranges are unchanged), which
  * `moss eval tools` double-checks with an exact overlap check against every training file.
@@ -50,7 +51,7 @@ export const EVAL_CHAT: { lang: Lang; q: string[]; a: string[] }[] = [
 
 const pick = <T>(g: Generator, xs: readonly T[]): T => xs[g.int(xs.length)];
 
-/** Arithmetic with one operand of 1000–1999 (training operands stop at 999). */
+/** Arithmetic with one operand of 1000–1999 (training draws 2–999, and synth-v2 also 2000–999999). */
 export function arithmeticEval(g: Generator): string {
   const big = String(1000 + g.int(1000));
   const small = String(2 + g.int(98));
@@ -92,7 +93,7 @@ export function reservedForEval(human: string, kind: string, arg: string | null)
   if (CHAT_LINES.has(human)) return `"${human}" is an evaluation chit-chat line`;
   if (arg === null) return null;
   if (kind === 'image' && THINGS.has(arg)) return `"${arg}" is an evaluation drawing subject`;
-  if (kind === 'calc' && (arg.match(/\d+/g) ?? []).some((n) => Number(n) >= 1000)) return `${arg} has an operand of 1000 or more`;
+  if (kind === 'calc' && (arg.match(/\d+/g) ?? []).some((n) => Number(n) >= 1000 && Number(n) <= 1999)) return `${arg} has an operand of 1000–1999`;
   if (kind === 'solve') {
     const lin = /^(\d+)[a-z]\+\d+=-?\d+$/.exec(arg);
     if (lin && Number(lin[1]) >= 11) return `${arg} has a coefficient of 11 or more`;

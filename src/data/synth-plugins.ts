@@ -58,9 +58,21 @@ function searchCached(docsDir: string, query: string) {
   return hits;
 }
 
-/** A random calculator expression (1-3 operators, sometimes parenthesised); synth-v2 draws the same. */
-export function arithmetic(g: Generator): string {
-  const n = () => (g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
+/** An operand of 4–6 digits outside the range reserved for evaluation (2000–999999; ./heldout.ts keeps 1000–1999). */
+function wideOperand(g: Generator): string {
+  const len = 4 + g.int(3);
+  const lo = len === 4 ? 2000 : 10 ** (len - 1);
+  return String(lo + g.int(10 ** len - lo));
+}
+
+/**
+ * A random calculator expression (1-3 operators, sometimes parenthesised). `wide` (synth-v2): a
+ * quarter of the operands have 4–6 digits, so a model learns to copy long numbers into the call
+ * (without it, moss-tiny v2 wrote `Calculate("19+74")` for "1949+74"); the default draws exactly
+ * the stream moss-tiny v1 was trained on (operands 2–999).
+ */
+export function arithmetic(g: Generator, wide = false): string {
+  const n = () => (wide && g.uniform() < 0.25 ? wideOperand(g) : g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
   const op = () => pick(g, ['+', '-', '*', '/']);
   const r = g.uniform();
   if (r < 0.6) return `${n()}${op()}${n()}`;

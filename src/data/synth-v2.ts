@@ -130,7 +130,7 @@ function draft(g: Generator, intent: IntentV2, lang: Lang, docsDir: string): Dra
     return { human, thought: calcThought, command: 'Calculate', arg, outcome: { ok: true, result: { kind: 'value', text: ans } }, reply, offReply: reply };
   };
   if (intent === 'calc') {
-    const a = arithmetic(g);
+    const a = arithmetic(g, true);
     return calcDraft(tpl('calc', a), a);
   }
   if (intent === 'words') {

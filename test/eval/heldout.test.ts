@@ -42,6 +42,9 @@ test('evaluation prompts are all reserved; training prompts never are', () => {
   assert.match(reservedForEval('Solve 12x+3=27', 'solve', '12x+3=27')!, /coefficient of 11/);
   assert.match(reservedForEval('Solve x^2-21x+110=0', 'solve', 'x^2-21x+110=0')!, /roots of 10/);
   assert.equal(reservedForEval('What is 12+3?', 'calc', '12+3'), null);
+  // synth-v2's long operands (2000–999999) stay outside the reserved 1000–1999
+  assert.equal(reservedForEval('What is 2000+3?', 'calc', '2000+3'), null);
+  assert.match(reservedForEval('What is 3+1999?', 'calc', '3+1999')!, /operand of 1000–1999/);
 });
 
 test('a prompt seen in a training file refuses the score', async () => {

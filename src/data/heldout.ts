@@ -3,8 +3,8 @@
  * by seed): phrasing templates, drawing subjects and chit-chat lines that the training split never
  * uses, and number ranges that the training generator never draws (arithmetic with an operand of
  * 1000–1999; linear equations with a coefficient 11–19; 2×2 systems with solutions 20–29;
- * quadratics with roots 10–15; synth-v2 draws long operands, 2000–999999, around the reserved range
- * so that the split tests unseen values, not unseen lengths). `reservedForEval` names what a training conversation would leak,
+ * quadratics with roots 10–15; synth-v2 also draws around them — operands 2000–999999, coefficients
+ * 20–99, solutions 30–79, roots 16–40 — so that the split tests unseen values, not unseen lengths). `reservedForEval` names what a training conversation would leak,
  * and the generator refuses to emit one. moss-tiny's training data (TRAINING_SETS) was drawn
  * before this split existed and meets the same rules (the training ranges are unchanged), which
  * `moss eval tools` double-checks with an exact overlap check against every training file.
@@ -96,11 +96,19 @@ export function reservedForEval(human: string, kind: string, arg: string | null)
   if (kind === 'calc' && (arg.match(/\d+/g) ?? []).some((n) => Number(n) >= 1000 && Number(n) <= 1999)) return `${arg} has an operand of 1000–1999`;
   if (kind === 'solve') {
     const lin = /^(\d+)[a-z]\+\d+=-?\d+$/.exec(arg);
-    if (lin && Number(lin[1]) >= 11) return `${arg} has a coefficient of 11 or more`;
-    const sys = /^x\+y=(\d+);/.exec(arg);
-    if (sys && Number(sys[1]) >= 40) return `${arg} has solutions of 20 or more`;
-    const quad = /^x\^2-(\d+)x\+\d+=0$/.exec(arg);
-    if (quad && Number(quad[1]) >= 20) return `${arg} has roots of 10 or more`;
+    if (lin && Number(lin[1]) >= 11 && Number(lin[1]) <= 19) return `${arg} has a coefficient of 11–19`;
+    const sys = /^x\+y=(\d+);(\d+)x\+(\d+)y=(-?\d+)$/.exec(arg);
+    if (sys) {
+      const [s, a, b, t] = sys.slice(1).map(Number);
+      const y = (t - a * s) / (b - a);
+      if ([s - y, y].some((v) => v >= 20 && v <= 29)) return `${arg} has a solution of 20–29`;
+    }
+    const quad = /^x\^2-(\d+)x\+(\d+)=0$/.exec(arg);
+    if (quad) {
+      const [s, m] = [Number(quad[1]), Number(quad[2])];
+      const d = Math.sqrt(s * s - 4 * m);
+      if ([(s - d) / 2, (s + d) / 2].some((v) => v >= 10 && v <= 15)) return `${arg} has a root of 10–15`;
+    }
   }
   return null;
 }

@@ -1,6 +1,6 @@
 /**
  * moss-tiny v2's SFT generator: MOSS dialogues with many phrasing templates per intent and
- * language — arithmetic in symbols and in words, percentages, powers, linear equations and 2×2
+ * language — arithmetic in symbols and in words, percentages, powers, linear and quadratic equations and 2×2
  * systems, search over the bundled documents, drawing, chit-chat and refusals — under plugins-on
  * AND plugins-off meta instructions (plugins off: no command, `None` fields in the data's inline
  * layout, the answer written directly), single- and multi-turn. Results come from the real
@@ -152,13 +152,20 @@ function draft(g: Generator, intent: IntentV2, lang: Lang, docsDir: string): Dra
   }
   if (intent === 'linear' || intent === 'system') {
     let eq: string;
-    if (intent === 'linear') {
-      const a = 2 + g.int(9);
+    // a share of two-digit coefficients, solutions and roots AROUND the ranges ./heldout.ts reserves
+    // (coefficients 11–19, solutions 20–29, roots 10–15), so that copying them is learned
+    const wide = g.uniform() < 0.3;
+    if (intent === 'linear' && g.uniform() < 0.25) {
+      const root = () => (g.uniform() < 0.5 ? 1 + g.int(9) : 16 + g.int(25));
+      const [p, q] = [root(), root()];
+      eq = `x^2-${p + q}x+${p * q}=0`;
+    } else if (intent === 'linear') {
+      const a = wide ? 20 + g.int(80) : 2 + g.int(9);
       const x = g.int(21) - 5;
       const b = 1 + g.int(30);
       eq = `${a}${pick(g, ['x', 'x', 'y', 'a'])}+${b}=${a * x + b}`;
     } else {
-      const [x, y] = [g.int(20), g.int(20)];
+      const [x, y] = wide ? [30 + g.int(50), 30 + g.int(50)] : [g.int(20), g.int(20)];
       const a = 1 + g.int(5);
       const b = a + 1 + g.int(4);
       eq = `x+y=${x + y};${a}x+${b}y=${a * x + b * y}`;

@@ -39,8 +39,13 @@ test('evaluation prompts are all reserved; training prompts never are', () => {
   }
   assert.match(reservedForEval('Work out 2+3', 'calc', '2+3')!, /evaluation template/);
   assert.match(reservedForEval('What is 1200+3?', 'calc', '1200+3')!, /operand of 1000/);
-  assert.match(reservedForEval('Solve 12x+3=27', 'solve', '12x+3=27')!, /coefficient of 11/);
-  assert.match(reservedForEval('Solve x^2-21x+110=0', 'solve', 'x^2-21x+110=0')!, /roots of 10/);
+  assert.match(reservedForEval('Solve 12x+3=27', 'solve', '12x+3=27')!, /coefficient of 11–19/);
+  assert.match(reservedForEval('Solve x+y=45;2x+3y=110', 'solve', 'x+y=45;2x+3y=110')!, /solution of 20–29/);
+  assert.match(reservedForEval('Solve x^2-21x+110=0', 'solve', 'x^2-21x+110=0')!, /root of 10–15/);
+  // synth-v2's coefficients 20–99, solutions 30–79 and roots 16–40 stay outside the reserved ranges
+  assert.equal(reservedForEval('Solve 25x+3=53', 'solve', '25x+3=53'), null);
+  assert.equal(reservedForEval('Solve x+y=70;1x+2y=105', 'solve', 'x+y=70;1x+2y=105'), null);
+  assert.equal(reservedForEval('Solve x^2-21x+20=0', 'solve', 'x^2-21x+20=0'), null);
   assert.equal(reservedForEval('What is 12+3?', 'calc', '12+3'), null);
   // synth-v2's long operands (2000–999999) stay outside the reserved 1000–1999
   assert.equal(reservedForEval('What is 2000+3?', 'calc', '2000+3'), null);

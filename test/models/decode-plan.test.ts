@@ -157,6 +157,31 @@ function forced(model: CausalLM, prompt: number[], steps: number[], plan: boolea
   }
 }
 
+/** Logits (B*V) of each forced step of B rows decoded together after prompts of different lengths. */
+function batched(model: CausalLM, prompts: number[][], steps: number[][], plan: boolean): { logits: Float32Array[]; planned: boolean } {
+  const before = configureEngine({ decodePlan: plan });
+  const T = Math.max(...prompts.map((p) => p.length));
+  const be = model.backend;
+  const cache = model.newCache(prompts.length, T + steps.length + 1);
+  try {
+    const ids = prompts.flatMap((p) => [...p, ...Array<number>(T - p.length).fill(0)]);
+    tidy(() => model.forward(tensor(ids, [prompts.length, T], { dtype: 'i32', backend: be }), { cache, lengths: prompts.map((p) => p.length), logits: 'last' }));
+    const logits = steps.map((row) => tidy(() => model.forward(tensor(row, [row.length, 1], { dtype: 'i32', backend: be }), { cache, logits: 'last' }).toFloat32Array()));
+    return { logits, planned: replays(cache) };
+  } finally {
+    cache.dispose();
+    configureEngine(before);
+  }
+}
+
+/** Batched decode through the plan and op by op: within 1e-5 at every step; the plan's logits. */
+function batchedSame(model: CausalLM, prompts: number[][], steps: number[][]): Float32Array[] {
+  const [o, p] = [false, true].map((plan) => batched(model, prompts, steps, plan));
+  assert.deepEqual([o.planned, p.planned], [false, true], 'the batched plan path is taken only with decodePlan on');
+  p.logits.forEach((l, i) => assert.ok(maxAbs(l, o.logits[i]) <= 1e-5, `batched step ${i}: plan vs op by op differ by ${maxAbs(l, o.logits[i])}`));
+  return p.logits;
+}
+
 /** Adapts every projection of `model` with a LoRA whose B is random (B = 0 would hide a dropped adapter). */
 function adapt(model: CausalLM, targets: string[]): void {
   const m = model as unknown as Module;
@@ -181,6 +206,7 @@ for (const name of Object.keys(LORA_TARGETS)) {
     const prompt = [5, 9, 3], steps = [17, 2, 8, 11, 4, 30];
     const { model } = loadModel(join(FIXTURES, name), { backend: getBackend('native') });
     const base = forced(model, prompt, steps, true);
+    batchedSame(model, [prompt, [7, 1]], [[17, 4], [2, 4], [8, 2]]);
     adapt(model, LORA_TARGETS[name]);
     const ops = forced(model, prompt, steps, false);
     const plan = forced(model, prompt, steps, true);
@@ -189,19 +215,16 @@ for (const name of Object.keys(LORA_TARGETS)) {
       assert.ok(maxAbs(plan.logits[i], l) <= 1e-5, `step ${i}: plan vs op by op differ by ${maxAbs(plan.logits[i], l)}`);
       assert.ok(maxAbs(l, base.logits[i]) > 1e-2, `step ${i}: the adapter changes the logits`);
     });
-    // batched: two rows of different lengths decoded together (op by op) give each row's plan logits
+    // batched: two rows of different lengths decoded together, through the batched plan and op by op,
+    // give each other's logits and each row's batch-1 plan logits
     const other = [7, 1, 4, 4, 2];
     const alone = forced(model, other.slice(0, 2), other.slice(2), true);
-    const be = model.backend;
-    const cache = model.newCache(2, 16);
-    tidy(() => model.forward(tensor([...prompt, ...other.slice(0, 2), 0], [2, 3], { dtype: 'i32', backend: be }), { cache, lengths: [3, 2], logits: 'last' }));
-    for (let i = 0; i < 3; i++) {
-      const l = tidy(() => model.forward(tensor([steps[i], other[2 + i]], [2, 1], { dtype: 'i32', backend: be }), { cache, logits: 'last' }).toFloat32Array());
+    const bPlan = batchedSame(model, [prompt, other.slice(0, 2)], steps.slice(0, 3).map((s, i) => [s, other[2 + i]]));
+    bPlan.forEach((l, i) => {
       const V = l.length / 2;
       assert.ok(maxAbs(l.subarray(0, V), plan.logits[i]) <= 1e-5, `batched row 0 step ${i} differs by ${maxAbs(l.subarray(0, V), plan.logits[i])}`);
       assert.ok(maxAbs(l.subarray(V), alone.logits[i]) <= 1e-5, `batched row 1 step ${i} differs by ${maxAbs(l.subarray(V), alone.logits[i])}`);
-    }
-    cache.dispose();
+    });
     // merged: the same model with the adapter folded in (the plan it captures has no adapter calls)
     mergeLora(model as unknown as Module);
     const merged = forced(model, prompt, steps, true);

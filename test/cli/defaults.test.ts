@@ -9,13 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MOSS_BIN, ROOT } from './chat-helpers.js';
 import { spawnServe } from '../serve/helpers.js';
 
 const TINY = join(ROOT, 'models', 'moss-tiny');
+/** moss-tiny's ids of pinned texts, from an independent BPE (dev/logprobs_reference.py). */
+const IDS = (JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'serve', 'tokens-moss-tiny.json'), 'utf8')) as { encode: Record<string, number[]> }).encode;
 const MARKUP = /<eo[hmtcr]>|<\|endoftext\|>|<\|(Human|MOSS|Results|Commands|Inner Thoughts)\|>/;
 const cwd = mkdtempSync(join(tmpdir(), 'moss-defaults-'));
 const moss = (...args: string[]) => spawnSync(process.execPath, [MOSS_BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -39,7 +41,7 @@ test('moss serve with no --model serves moss-tiny: plain and tools-not-needed re
     const comp = (await (await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Hello', max_tokens: 1, temperature: 0 }) })).json()) as { usage: { prompt_tokens: number } };
     const gen = JSON.parse(moss('generate', '--prompt', 'Hello', '--max-new-tokens', '1', '--temperature', '0', '--json').stdout) as { prompt_ids: number[] };
     assert.equal(comp.usage.prompt_tokens, gen.prompt_ids.length, 'one BOS policy: /v1/completions = moss generate');
-    assert.deepEqual(gen.prompt_ids, [39, 2907], '"Hello" on moss-tiny, no BOS');
+    assert.deepEqual(gen.prompt_ids, IDS.Hello, '"Hello" on moss-tiny, no BOS (dev/logprobs_reference.py\'s BPE)');
   } finally {
     s.stop();
   }

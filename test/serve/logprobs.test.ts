@@ -18,6 +18,8 @@ import { spawnServe } from './helpers.js';
 
 interface Golden { ids: number[]; top: number; prompt: { logprob: number; top: [number, number][] }[]; next: { id: number; logprob: number; top: [number, number][] } }
 const g = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'serve', 'logprobs-moss-tiny.json'), 'utf8')) as Golden;
+/** `<|Human|>: What is 2 plus 3?<eoh>` in moss-tiny's ids, from the same reference BPE (dev/logprobs_reference.py). */
+const human = (JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'serve', 'tokens-moss-tiny.json'), 'utf8')) as { encode: Record<string, number[]> }).encode['<|Human|>: What is 2 plus 3?<eoh>'];
 const serve = await spawnServe(['--model', join(ROOT, 'models', 'moss-tiny')]);
 after(() => serve.stop());
 const client = new OpenAI({ baseURL: `${serve.url}/v1`, apiKey: 'none', maxRetries: 0 });
@@ -45,7 +47,8 @@ test('completions echo + logprobs 5: prompt and next-token log-probabilities equ
 });
 
 test('completions: generated tokens (decode step) score like the same tokens echoed (prefill); stream = non-stream', async () => {
-  const prompt = g.ids.slice(0, 13); // `<|Human|>: What is 2 plus 3?<eoh>`
+  const prompt = human; // `<|Human|>: What is 2 plus 3?<eoh>`
+  assert.deepEqual(g.ids.slice(0, prompt.length), prompt, 'the human turn opens the golden ids');
   const gen = await client.completions.create({ model: 'moss-tiny', prompt, logprobs: 3, max_tokens: 8, temperature: 0 });
   const glp = gen.choices[0].logprobs!;
   assert.ok(glp.tokens!.length >= 1 && glp.tokens!.length <= 8);

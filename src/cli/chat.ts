@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { ROLE } from '../chat/format.js';
 import { Session } from '../chat/session.js';
 import { TurnPrinter, useColor } from './chat/render.js';
+import { cancellable } from './flags.js';
 import { loadSession, repl } from './chat/repl.js';
 import { defaultSwitches, setUp, type ChatFlags } from './chat/setup.js';
 import { runTurn, type TurnJson } from './chat/turn.js';
@@ -31,27 +32,19 @@ async function run(f: ChatFlags): Promise<void> {
 
 /** The --message turns in order; Ctrl-C cancels the running one and skips the rest. */
 async function batch(f: ChatFlags, setup: ReturnType<typeof setUp>, session: Session): Promise<void> {
-  const abort = new AbortController();
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
   const color = useColor(process.stdout);
   const turns: TurnJson[] = [];
-  try {
+  const cancelled = await cancellable(async (signal) => {
     for (const m of f.message) {
-      if (abort.signal.aborted) break;
+      if (signal.aborted) break;
       if (!f.json) process.stdout.write(`${ROLE.Human.head} ${m}\n`);
       const printer = f.json ? undefined : new TurnPrinter((s) => void process.stdout.write(s), color);
-      const t = await runTurn(setup, session, m, abort.signal, printer);
+      const t = await runTurn(setup, session, m, signal, printer);
       if (t) turns.push(t);
     }
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  });
   if (f.json) process.stdout.write(`${JSON.stringify(turns, null, 1)}\n`);
-  if (abort.signal.aborted) process.stderr.write('moss: chat: cancelled\n');
+  if (cancelled) process.stderr.write('moss: chat: cancelled\n');
 }
 
 export function register(program: Command): void {

@@ -1,4 +1,4 @@
-/** Parsing of numeric command-line flags, with one clear message naming the flag. */
+/** Parsing of numeric command-line flags, with one clear message naming the flag; Ctrl-C while generating. */
 import type { SamplingOptions } from '../generate/sampler.js';
 
 /** The number in `v` (undefined when absent), checked for integer-ness and range. */
@@ -34,4 +34,17 @@ export function withSamplingFlags<T extends SamplingOptions>(base: T, f: Samplin
   set('repetitionPenalty', number('repetition-penalty', f.repetitionPenalty, { min: Number.MIN_VALUE }));
   if (o.topP === 0) throw new Error('--top-p: must be greater than 0');
   return o;
+}
+
+/** Runs `work` with a signal the first Ctrl-C aborts (a second one exits 130); true when it was aborted. */
+export async function cancellable(work: (signal: AbortSignal) => Promise<void>): Promise<boolean> {
+  const abort = new AbortController();
+  const onSigint = (): void => (abort.signal.aborted ? process.exit(130) : abort.abort());
+  process.on('SIGINT', onSigint);
+  try {
+    await work(abort.signal);
+    return abort.signal.aborted;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
 }

@@ -10,7 +10,7 @@ import { configureEngine } from '../backends/index.js';
 import { generate, generationDefaults, type GenerateOptions, type GenerationStats } from '../generate/index.js';
 import { loadModel } from '../models/load.js';
 import type { Tokenizer } from '../tokenizer/index.js';
-import { number, withSamplingFlags, type SamplingFlags } from './flags.js';
+import { cancellable, number, withSamplingFlags, type SamplingFlags } from './flags.js';
 import { findTokenizer, modelPath } from './model-files.js';
 import { engineFromFlags } from './options.js';
 
@@ -66,13 +66,6 @@ async function run(o: Flags): Promise<void> {
     decoder: tok ? () => tok.streamDecoder() : undefined,
     vocabSize: tok?.vocabSize, // padding rows past the tokenizer's vocabulary are never sampled
   }, o);
-  const abort = new AbortController();
-  opts.signal = abort.signal;
-  const onSigint = (): void => {
-    if (abort.signal.aborted) process.exit(130);
-    abort.abort();
-  };
-  process.on('SIGINT', onSigint);
   const stats = {} as GenerationStats;
   opts.stats = stats;
   const ids: number[] = [];
@@ -80,7 +73,8 @@ async function run(o: Flags): Promise<void> {
   const hold = Math.max(0, ...o.stop.map((s) => s.length - 1)); // text that may start a stop string
   let text = '';
   let printed = 0;
-  try {
+  await cancellable(async (signal) => {
+    opts.signal = signal;
     for await (const id of generate(model, promptIds, opts)) {
       ids.push(id);
       if (!dec || stopIds.has(id)) continue;
@@ -93,9 +87,7 @@ async function run(o: Flags): Promise<void> {
         printed = upto;
       }
     }
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  });
   if (dec && firstStop(text, o.stop) < 0) text += dec.flush();
   const cut = firstStop(text, o.stop);
   if (cut >= 0) text = text.slice(0, cut);

@@ -57,7 +57,8 @@ export function register(program: Command): void {
     .option('--tool-use', 'tool-use pairs in the conversation form instead: the chosen turn calls the plugin and states its number, the rejected one skips the plugin and states a wrong number (phrasings of neither split)')
     .option('--far <share>', 'this share of pairs rejects a random number of the same shape (an easier contrast; default 0)')
     .option('--prompts', 'one seed prompt per line ({prompt, category: "tool"}: the question alone, for moss synth) instead of pairs')
-    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean; reward?: boolean; toolUse?: boolean; prompts?: boolean; far?: string }) => {
+    .option('--split <split>', 'train (default) or eval: the phrasings and number ranges reserved for evaluation, which the training split never draws (held-out pairs by construction)', 'train')
+    .action(async (o: { n: string; seed: string; solve?: boolean; meta: boolean; responses?: boolean; reward?: boolean; toolUse?: boolean; prompts?: boolean; far?: string; split: string }) => {
       const { calcPairs } = await import('../data/calc-pairs.js');
       const { isTrainingSeed } = await import('../data/dialogues.js');
       const n = Number(o.n);
@@ -70,13 +71,15 @@ export function register(program: Command): void {
       const { statesAnswer } = await import('../eval/preference.js');
       const far = Number(o.far ?? 0);
       if (!(far >= 0 && far <= 1)) throw new Error(`--far must be a share in [0, 1], got ${o.far}`);
+      if (o.split !== 'train' && o.split !== 'eval') throw new Error(`--split must be train or eval, got ${o.split}`);
       if (o.toolUse) {
+        if (o.split !== 'train') throw new Error('--tool-use pairs use phrasings of neither split; it goes without --split');
         if (o.responses || o.prompts || o.far) throw new Error('--tool-use writes pairs; it goes without --responses, --prompts and --far');
         const { toolPairs } = await import('../data/calc-pairs.js');
         for (const p of toolPairs(n, seed, { mix })) process.stdout.write(`${JSON.stringify(o.meta ? p : { ...p, meta_instruction: '' })}\n`);
         return;
       }
-      for (const p of calcPairs(n, seed, '', { withMeta: o.meta, mix, far })) {
+      for (const p of calcPairs(n, seed, '', { withMeta: o.meta, mix, far, split: o.split })) {
         if (o.prompts) process.stdout.write(`${JSON.stringify({ prompt: humanOf(p.context), category: 'tool' })}\n`);
         else if (!o.responses) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, chosen: p.chosen, rejected: p.rejected, answer: p.answer })}\n`);
         else for (const r of [p.chosen, p.rejected]) process.stdout.write(`${JSON.stringify({ id: p.id, context: p.context, response: r, answer: p.answer, ...(o.reward ? { reward: statesAnswer(r, p.answer) ? 1 : 0 } : {}) })}\n`);

@@ -13,7 +13,7 @@ import { formatResults } from '../chat/commands.js';
 import { fieldText, renderText, type SftRecord } from '../chat/format.js';
 import { Generator } from '../tensor/index.js';
 import { reservedForEval } from './heldout.js';
-import { synthConversations, type Expectation, type Kind } from './synth-plugins.js';
+import { synthConversations, type Expectation, type Kind, type Split } from './synth-plugins.js';
 
 export interface PrefPair {
   id: string;
@@ -60,13 +60,15 @@ export function splitFinalReply(r: SftRecord): { context: string; reply: string 
  * `n` pairs from calculator / solver conversations of generator seed `seed`. `withMeta: false`
  * leaves the meta instruction out of the context (shorter sequences, as the dense SFT stages).
  * `far` (0–1): that share of pairs rejects a random number of the same shape instead (an easier
- * contrast, for a PM curriculum); 0 keeps the output of earlier versions.
+ * contrast, for a PM curriculum); 0 keeps the output of earlier versions. `split: 'eval'` draws the
+ * conversations from what ./heldout.ts reserves for evaluation (phrasings and number ranges the
+ * training split never draws): held-out pairs by construction, not only by seed.
  */
-export function calcPairs(n: number, seed: number, docsDir: string, o: { withMeta?: boolean; mix?: Partial<Record<Kind, number>>; far?: number } = {}): PrefPair[] {
+export function calcPairs(n: number, seed: number, docsDir: string, o: { withMeta?: boolean; mix?: Partial<Record<Kind, number>>; far?: number; split?: Split } = {}): PrefPair[] {
   const mix = o.mix ?? { calc: 1, solve: 0, search: 0, image: 0, chat: 0 };
   const g = new Generator(seed * 104729 + 7);
   const out: PrefPair[] = [];
-  for (const [i, c] of synthConversations(n, seed, docsDir, mix).entries()) {
+  for (const [i, c] of synthConversations(n, seed, docsDir, mix, 0.5, o.split ?? 'train').entries()) {
     const e: Expectation = c.expect;
     if (!e.answer) continue;
     const rec = o.withMeta === false ? { ...c.record, meta_instruction: '' } : c.record;
@@ -76,7 +78,7 @@ export function calcPairs(n: number, seed: number, docsDir: string, o: { withMet
     if (!num || !reply.includes(num)) continue;
     const wrong = o.far && g.uniform() < o.far ? randomNumber(num, g) : wrongNumber(num, g);
     const at = reply.lastIndexOf(num); // the result ends the reply; the question may hold the same digits earlier
-    out.push({ id: `calc-${seed}-${i}`, context, chosen: reply, rejected: reply.slice(0, at) + wrong + reply.slice(at + num.length), answer: e.answer });
+    out.push({ id: `calc-${o.split === 'eval' ? 'eval-' : ''}${seed}-${i}`, context, chosen: reply, rejected: reply.slice(0, at) + wrong + reply.slice(at + num.length), answer: e.answer });
   }
   return out;
 }

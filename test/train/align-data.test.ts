@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { PAIR_PHRASES, toolPairs } from '../../src/data/calc-pairs.js';
+import { calcPairs, PAIR_PHRASES, toolPairs } from '../../src/data/calc-pairs.js';
 import { reservedForEval } from '../../src/data/heldout.js';
 import { replyHasAnswer } from '../../src/eval/score.js';
 import { loadTokenizer } from '../../src/io/load-tokenizer.js';
@@ -43,6 +43,38 @@ test('toolPairs: new phrasings, the chosen turn calls the plugin and states its 
   }
   assert.deepEqual([...kinds].sort(), ['Calculate', 'Solve']);
   assert.deepEqual(toolPairs(5, 105), pairs.slice(0, toolPairs(5, 105).length)); // deterministic per seed
+});
+
+test('calcPairs split eval: held out by construction (every operand set has one of 1000-1999, which the training split never draws; no context shared); the chosen reply states the real plugin result, the rejected one another number', () => {
+  const ctxRe = /^<\|Human\|>: (.*)<eoh>\n<\|Inner Thoughts\|>: .*<eot>\n<\|Commands\|>: Calculate\("(.*)"\)<eoc>\n<\|Results\|>:\nCalculate\("(.*)"\) => '(.*)'\n<eor>\n<\|MOSS\|>:$/s;
+  const reserved = (arg: string) => (arg.match(/\d+/g) ?? []).some((n) => Number(n) >= 1000 && Number(n) <= 1999);
+  const held = calcPairs(60, 202, '', { withMeta: false, far: 1, split: 'eval' });
+  const train = calcPairs(300, 101, '', { withMeta: false, far: 1 });
+  assert.ok(held.length >= 55 && train.length >= 280, `${held.length} ${train.length}`);
+  const evalTemplates = [/^Work out /, /^What do you get for /, /^Please evaluate /, /^I need the value of /, /得多少？$/, /^算一算/, /^请问.*的值是多少？$/, /的计算结果是什么？$/];
+  for (const [split, pairs] of [['eval', held], ['train', train]] as const) {
+    for (const p of pairs) {
+      const m = ctxRe.exec(p.context);
+      assert.ok(m, p.context);
+      const [, human, arg, arg2, result] = m;
+      assert.equal(arg2, arg);
+      assert.equal(reserved(arg), split === 'eval', `${split}: ${arg}`);
+      assert.equal(evalTemplates.some((re) => re.test(human)), split === 'eval', `${split}: ${human}`);
+      assert.equal(result, calculate(arg), arg);
+      assert.equal(p.answer, result);
+      assert.ok(p.chosen.endsWith('<eom>') && p.chosen.includes(result), p.chosen);
+      assert.notEqual(p.rejected, p.chosen);
+      const num = (s: string) => /(-?\d+(\.\d+)?)[。.]<eom>$/.exec(s)![1];
+      assert.equal(num(p.chosen), result, p.chosen);
+      assert.notEqual(num(p.rejected), result, p.rejected);
+      const stem = (s: string) => s.replace(/-?\d+(\.\d+)?(?=[。.]<eom>$)/, '');
+      assert.equal(stem(p.rejected), stem(p.chosen), 'the same sentence, another number');
+    }
+  }
+  const trainCtx = new Set(train.map((p) => p.context));
+  assert.equal(held.filter((p) => trainCtx.has(p.context)).length, 0);
+  assert.ok(held.every((p) => p.id.startsWith('calc-eval-202-')));
+  assert.deepEqual(calcPairs(60, 202, '', { withMeta: false, far: 1 }).map((p) => p.context).filter((c) => held.some((h) => h.context === c)), [], 'the train split of the same seed draws other conversations');
 });
 
 test('toolPairs render as conversation pairs: loss on thoughts, command and reply, none on the prompt or the plugin result', () => {

@@ -9,10 +9,10 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { annotateItem, annotateStats, toAnnotateItem, type AnnotateItem, type JudgeMode, type Judgement } from '../data/pipeline/annotate.js';
 import { createCaller } from '../data/pipeline/call.js';
-import { readItems, type BadLine } from '../data/pipeline/inputs.js';
+import { readItems } from '../data/pipeline/inputs.js';
 import { runPipeline } from '../data/pipeline/runner.js';
 import { number } from './flags.js';
-import { callerOptions, concurrencyOf, endpointOptions, finish, reportBad, type EndpointFlags } from './pipeline-flags.js';
+import { callerOptions, concurrencyOf, endpointOptions, finish, readReporting, type EndpointFlags } from './pipeline-flags.js';
 
 interface Flags extends EndpointFlags {
   in: string;
@@ -41,9 +41,7 @@ export function register(program: Command): void {
       if (!['pair', 'single', 'aspects'].includes(f.mode)) throw new Error(`--mode: "${f.mode}" is not pair, single or aspects`);
       const mode: JudgeMode = f.judge ? 'rule' : (f.mode as JudgeMode);
       const { concurrency, maxErrors } = concurrencyOf(f);
-      const bad: BadLine[] = [];
-      const items = readItems(f.in, bad, toAnnotateItem);
-      reportBad(bad);
+      const [items, badLines] = readReporting((bad) => readItems(f.in, bad, toAnnotateItem));
       const caller = co ? createCaller(co) : null;
       const opts = { mode, chat: caller?.chat, judgeName: f.model, model: f.model, reasks: number('reasks', f.reasks, { int: true, min: 0, max: 20 }), seed: number('seed', f.seed, { int: true }), maxTokens: number('max-tokens', f.maxTokens, { int: true, min: 1 }) };
       const judgements = `${f.out}.judgements.jsonl`;
@@ -59,6 +57,6 @@ export function register(program: Command): void {
       try {
         js = readFileSync(judgements, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Judgement);
       } catch { /* nothing judged */ }
-      finish(summary, { badLines: bad.length, judgements, ...annotateStats(js) });
+      finish(summary, { badLines, judgements, ...annotateStats(js) });
     });
 }

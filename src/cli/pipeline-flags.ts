@@ -64,9 +64,12 @@ export function concurrencyOf(f: EndpointFlags): { concurrency: number; maxError
   return { concurrency: number('concurrency', f.concurrency, { int: true, min: 1, max: 4096 })!, maxErrors: number('max-errors', f.maxErrors, { int: true, min: 1 })! };
 }
 
-/** Reports bad input lines on stderr (file:line: reason; skipped). */
-export function reportBad(bad: readonly BadLine[]): void {
+/** What `read` returns, its bad input lines reported on stderr (file:line: reason; skipped), and their count. */
+export function readReporting<T>(read: (bad: BadLine[]) => T): [T, number] {
+  const bad: BadLine[] = [];
+  const v = read(bad);
   for (const b of bad) process.stderr.write(`${b.where}: ${b.reason}; skipped\n`);
+  return [v, bad.length];
 }
 
 /** Prints the summary as one JSON object on stdout; exit code 1 when items failed or the run stopped. */

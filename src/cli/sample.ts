@@ -11,12 +11,12 @@ import { generationDefaults } from '../generate/index.js';
 import { loadTokenizer } from '../io/load-tokenizer.js';
 import { loadModel } from '../models/load.js';
 import { createPlugins } from '../plugins/index.js';
-import { readItems, type BadLine } from '../data/pipeline/inputs.js';
+import { readItems } from '../data/pipeline/inputs.js';
 import { runPipeline } from '../data/pipeline/runner.js';
 import { BatchSampler, encodeContext, promptContext, type SampleItem } from '../data/pipeline/sample.js';
 import { number } from './flags.js';
 import { engineFromFlags } from './options.js';
-import { finish, reportBad } from './pipeline-flags.js';
+import { finish, readReporting } from './pipeline-flags.js';
 
 interface Flags {
   model: string;
@@ -69,9 +69,7 @@ export function register(program: Command): void {
       const maxNew = number('max-new-tokens', f.maxNewTokens, { int: true, min: 1 })!;
       const batch = number('batch-size', f.batchSize, { int: true, min: 1, max: 256 })!;
       configureEngine(engineFromFlags({ threads: f.threads }));
-      const bad: BadLine[] = [];
-      const items = readItems(f.contexts, bad, toItem);
-      reportBad(bad);
+      const [items, badLines] = readReporting((bad) => readItems(f.contexts, bad, toItem));
       const loaded = loadModel(f.model);
       const tokenizer = loadTokenizer(f.tokenizer ?? f.model);
       const defaults = generationDefaults(loaded.model.info, loaded.generationConfig);
@@ -91,6 +89,6 @@ export function register(program: Command): void {
       });
       sampler.dispose();
       loaded.model.dispose();
-      finish(summary, { badLines: bad.length, sampledTokens: tokens, promptTokensReused: sampler.promptTokens.reused, batchSize: batch });
+      finish(summary, { badLines, sampledTokens: tokens, promptTokensReused: sampler.promptTokens.reused, batchSize: batch });
     });
 }

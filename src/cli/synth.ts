@@ -11,13 +11,13 @@ import { createPlugins } from '../plugins/index.js';
 import type { Plugin } from '../plugins/types.js';
 import { createCaller } from '../data/pipeline/call.js';
 import { Deduper } from '../data/pipeline/dedup.js';
-import { readSeeds, parseTurns, type BadLine, type Seed } from '../data/pipeline/inputs.js';
+import { readSeeds, parseTurns, type Seed } from '../data/pipeline/inputs.js';
 import { runPipeline, type Item } from '../data/pipeline/runner.js';
 import { conversationId, synthConversation } from '../data/pipeline/synth.js';
 import { validateSft } from '../data/pipeline/validate.js';
 import type { SftRecord, TurnFields } from '../data/pipeline/moss-format.js';
 import { number } from './flags.js';
-import { callerOptions, concurrencyOf, endpointOptions, finish, reportBad, type EndpointFlags } from './pipeline-flags.js';
+import { callerOptions, concurrencyOf, endpointOptions, finish, readReporting, type EndpointFlags } from './pipeline-flags.js';
 
 interface Flags extends EndpointFlags {
   prompts: string;
@@ -87,10 +87,8 @@ export function register(program: Command): void {
       }
       const tok = f.tokenizer ? { tokenizer: loadTokenizer(f.tokenizer), maxLen: number('max-len', f.maxLen, { int: true, min: 16 })! } : undefined;
 
-      const bad: BadLine[] = [];
-      let seeds = readSeeds(f.prompts, bad);
-      reportBad(bad);
-      if (limit !== undefined) seeds = seeds.slice(0, limit);
+      const [read, badLines] = readReporting((bad) => readSeeds(f.prompts, bad));
+      const seeds = limit === undefined ? read : read.slice(0, limit);
       const items: Item<Seed>[] = [];
       const ids = new Set<string>();
       let repeated = 0;
@@ -129,6 +127,6 @@ export function register(program: Command): void {
           return { records: [r.record], dedupText: dedupText(r.record) };
         },
       });
-      finish(summary, { badLines: bad.length, repeatedSeeds: repeated });
+      finish(summary, { badLines, repeatedSeeds: repeated });
     });
 }

@@ -5,10 +5,10 @@
  * 2-layer MOSS; model.safetensors with seeded Normal(0, 0.02) weights (zero biases, unit norms).
  * The text it writes is garbage; the tests check structure, not words.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metaInstruction } from '../../src/chat/meta.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
@@ -19,6 +19,12 @@ import type { View } from '../../src/backends/backend.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const MOSS_BIN = join(ROOT, 'bin', 'moss.js');
+
+/** `moss <args>` run to its end (120 s at most): exit code, stdout, stderr. */
+export function mossSync(args: readonly string[], o: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [MOSS_BIN, ...args], { encoding: 'utf8', timeout: 120_000, ...o });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
 
 const SPECIALS = ['<|endoftext|>', '<eoh>', '<eom>', '<eot>', '<eoc>', '<eor>'];
 

@@ -6,17 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MOSS_BIN, ROOT, tinyMossFolder } from './chat-helpers.js';
+import { mossSync, ROOT, tinyMossFolder } from './chat-helpers.js';
 
 const MODEL = tinyMossFolder();
 
-function chat(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MOSS_BIN, 'chat', ...args], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const chat = (...args: string[]) => mossSync(['chat', ...args], { env: { ...process.env, NO_COLOR: '1' } });
 
 interface Turn { human: string; inner_thoughts: string | null; commands: string | null; results: string | null; moss: string; calls: unknown[] }
 

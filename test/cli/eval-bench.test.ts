@@ -6,23 +6,17 @@
  * a malformed or missing bench file is named with its line. Needs ../shared/bench; skips plainly.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { mossSync, ROOT } from './chat-helpers.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const MOSS_BIN = join(ROOT, 'bin', 'moss.js');
 const MODEL = join(ROOT, 'test', 'fixtures', 'eval', 'moss-rand');
 const BENCH = join(ROOT, '..', 'shared', 'bench');
 const skip = existsSync(join(BENCH, 'mmlu')) ? false : `${BENCH} is not there`;
 
-function moss(args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MOSS_BIN, 'eval', ...args], { encoding: 'utf8', timeout: 120_000, cwd: ROOT });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const moss = (args: string[]) => mossSync(['eval', ...args], { cwd: ROOT });
 
 test('moss eval mmlu / cmmlu / ceval write results.json and samples.jsonl', { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'moss-eval-'));

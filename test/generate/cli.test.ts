@@ -5,15 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, golden, ROOT, STORIES, storiesSkip } from '../models/helpers.js';
+import { FIXTURES, golden, STORIES, storiesSkip } from '../models/helpers.js';
+import { mossSync } from '../cli/chat-helpers.js';
 
-function moss(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'moss.js'), 'generate', ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const moss = (...args: string[]) => mossSync(['generate', ...args]);
 
 test('stories260K: greedy from BOS, 200 tokens, --json', { skip: storiesSkip() }, () => {
   const r = moss('--model', join(STORIES, 'stories260K.bin'), '--prompt', '', '--max-new-tokens', '200', '--temperature', '0', '--json');

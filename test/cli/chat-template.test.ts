@@ -6,23 +6,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { MOSS_BIN, ROOT } from './chat-helpers.js';
+import { mossSync, ROOT } from './chat-helpers.js';
 import { skipUnless } from '../tokenizer/shared.js';
 import { spawnServe } from '../serve/helpers.js';
 
 const STORIES = join('..', 'shared', 'models', 'stories260K', 'stories260K.bin');
 const skip = skipUnless('models/stories260K/stories260K.bin', 'models/stories260K/tok512.bin');
-const moss = (...args: string[]) => spawnSync(process.execPath, [MOSS_BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+const moss = (...args: string[]) => mossSync(args, { cwd: ROOT });
 
 test('README: moss chat --model stories260K (no chat template: the plain fallback)', { skip }, () => {
   const r = moss('chat', '--model', STORIES, '--message', 'Once upon a time', '--temperature', '0', '--max-new-tokens', '30');
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, '<|Human|>: Once upon a time\nMOSS: , there was a little girl named Lily. She loved to play outside in the park. One day,\n');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, '<|Human|>: Once upon a time\nMOSS: , there was a little girl named Lily. She loved to play outside in the park. One day,\n');
   const j = moss('chat', '--model', STORIES, '--message', 'Once upon a time', '--message', 'What happened next?', '--temperature', '0', '--max-new-tokens', '30', '--json');
-  assert.equal(j.status, 0, j.stderr);
-  const turns = JSON.parse(j.stdout) as { human: string; moss: string }[];
+  assert.equal(j.code, 0, j.err);
+  const turns = JSON.parse(j.out) as { human: string; moss: string }[];
   assert.equal(turns.length, 2);
   assert.equal(turns[1].human, 'What happened next?');
   assert.ok(turns[1].moss.length > 0);

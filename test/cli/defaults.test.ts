@@ -8,11 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MOSS_BIN, ROOT } from './chat-helpers.js';
+import { mossSync, ROOT } from './chat-helpers.js';
 import { spawnServe } from '../serve/helpers.js';
 
 const TINY = join(ROOT, 'models', 'moss-tiny');
@@ -20,7 +19,7 @@ const TINY = join(ROOT, 'models', 'moss-tiny');
 const IDS = (JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'serve', 'tokens-moss-tiny.json'), 'utf8')) as { encode: Record<string, number[]> }).encode;
 const MARKUP = /<eo[hmtcr]>|<\|endoftext\|>|<\|(Human|MOSS|Results|Commands|Inner Thoughts)\|>/;
 const cwd = mkdtempSync(join(tmpdir(), 'moss-defaults-'));
-const moss = (...args: string[]) => spawnSync(process.execPath, [MOSS_BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+const moss = (...args: string[]) => mossSync(args, { cwd });
 
 const serve = (...args: string[]) => spawnServe(args, cwd);
 
@@ -39,7 +38,7 @@ test('moss serve with no --model serves moss-tiny: plain and tools-not-needed re
     assert.equal(c.finish_reason, 'stop');
     assert.ok(!c.message.tool_calls && (c.message.content ?? '').trim().length > 0 && !MARKUP.test(c.message.content ?? ''), `tools offered, none needed: ${JSON.stringify(c)}`);
     const comp = (await (await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Hello', max_tokens: 1, temperature: 0 }) })).json()) as { usage: { prompt_tokens: number } };
-    const gen = JSON.parse(moss('generate', '--prompt', 'Hello', '--max-new-tokens', '1', '--temperature', '0', '--json').stdout) as { prompt_ids: number[] };
+    const gen = JSON.parse(moss('generate', '--prompt', 'Hello', '--max-new-tokens', '1', '--temperature', '0', '--json').out) as { prompt_ids: number[] };
     assert.equal(comp.usage.prompt_tokens, gen.prompt_ids.length, 'one BOS policy: /v1/completions = moss generate');
     assert.deepEqual(gen.prompt_ids, IDS.Hello, '"Hello" on moss-tiny, no BOS (dev/logprobs_reference.py\'s BPE)');
   } finally {
@@ -55,15 +54,15 @@ test('moss serve --model <HF folder> finds the folder\'s tokenizer', async () =>
 
 test('moss chat with no --model, and with a GGUF (its own tokenizer): replies without markup', () => {
   const r = moss('chat', '--message', 'Hello! Who are you?', '--plugins', 'none', '--temperature', '0', '--max-new-tokens', '40', '--json');
-  assert.equal(r.status, 0, r.stderr);
-  const [t] = JSON.parse(r.stdout) as { moss: string }[];
+  assert.equal(r.code, 0, r.err);
+  const [t] = JSON.parse(r.out) as { moss: string }[];
   assert.ok(t.moss.trim().length > 0 && !MARKUP.test(t.moss) && t.moss.trim() !== 'None', JSON.stringify(t.moss));
   const gguf = join(cwd, 'tiny.gguf');
   const q = moss('quantize', '--model', TINY, '--type', 'q8_0', '--out', gguf);
-  assert.equal(q.status, 0, q.stderr);
+  assert.equal(q.code, 0, q.err);
   const g = moss('chat', '--model', gguf, '--message', 'What is 23*47?', '--temperature', '0', '--max-new-tokens', '40', '--json');
-  assert.equal(g.status, 0, g.stderr);
-  const [gt] = JSON.parse(g.stdout) as { moss: string; commands: string | null }[];
+  assert.equal(g.code, 0, g.err);
+  const [gt] = JSON.parse(g.out) as { moss: string; commands: string | null }[];
   assert.ok(!MARKUP.test(gt.moss), gt.moss);
   rmSync(gguf);
 });

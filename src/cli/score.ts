@@ -1,6 +1,6 @@
 /**
  * `moss score --model <pm-dir> --data <file.jsonl> [--json]`: rewards from a preference model
- * trained by `moss train pm`, one output line per input line, in order: `{"chosen": r, "rejected":
+ * trained by `moss train pm` (its final/ folder or a step checkpoint), one output line per input line, in order: `{"chosen": r, "rejected":
  * r}` for pair lines, `{"reward": r}` for lines with a single `response`, `{"error": "file:line:
  * reason"}` for a line that cannot be scored (also reported on stderr). Lines are rendered exactly
  * as for training (src/train/pairs.ts). `--normalize` subtracts the reward mean and divides by the
@@ -19,8 +19,8 @@ export function register(program: Command): void {
       const { BadDataLog, readJsonl } = await import('../train/corpus.js');
       const { renderCompletion } = await import('../train/pairs.js');
       const { loadRewardModel, scoreSeqs } = await import('../train/reward-model.js');
-      const { model, config } = loadRewardModel(o.model);
-      const tok = loadTokenizer(o.model);
+      const { model, config, tokDir } = loadRewardModel(o.model);
+      const tok = loadTokenizer(tokDir);
       const pad = tok.encode('<eom>', { special: 'allow' })[0];
       const context = Number(o.context);
       const mean = o.normalize ? Number(config.reward_mean ?? 0) : 0;

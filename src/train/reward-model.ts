@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import type { Backend, View } from '../backends/backend.js';
 import { defaultBackend } from '../backends/index.js';
 import { writeSafetensors } from '../io/index.js';
-import { readJson } from '../models/config.js';
+import { readJson, type Json } from '../models/config.js';
 import { hfWeights } from '../models/hf-weights.js';
 import { Linear } from '../nn/index.js';
 import { MossForCausalLM, parseMossConfig } from '../models/moss/model.js';
 import { expectRole } from '../models/role.js';
-import { WeightLoader } from '../models/weights.js';
+import { WeightLoader, type WeightSource } from '../models/weights.js';
+import { loadCheckpoint } from './checkpoint.js';
 import { Generator, noGrad, randn, tidy } from '../tensor/index.js';
 import { copyTokenizer } from './model-io.js';
 import type { Seq } from './pairs.js';
@@ -61,14 +62,40 @@ export function exportRewardModel(dir: string, model: MossForCausalLM, configJso
   copyTokenizer(tokDir, dir);
 }
 
-/** Loads a PM folder written by `moss train pm` (refuses a policy folder, naming both roles). */
-export function loadRewardModel(dir: string, backend: Backend = defaultBackend()): { model: MossForCausalLM; config: Record<string, unknown> } {
+/**
+ * Loads a PM folder written by `moss train pm`, or one of its step checkpoints (`<out>/step-N`, to
+ * score the best checkpoint by held-out accuracy; its tokenizer is the run's --tokenizer or --init).
+ * Refuses a policy folder or a policy run's checkpoint, naming both roles. `tokDir`: where the
+ * tokenizer is.
+ */
+export function loadRewardModel(dir: string, backend: Backend = defaultBackend()): { model: MossForCausalLM; config: Record<string, unknown>; tokDir: string } {
+  if (existsSync(join(dir, 'state.json'))) {
+    const ck = loadCheckpoint(dir);
+    const run = ck.config;
+    const cfg = (run.model ?? {}) as Json;
+    if (run.role !== 'pm') expectRole({ architectures: cfg.architectures ?? ['MossForCausalLM'] }, dir, 'preference');
+    const file = join(ck.path, 'model.safetensors');
+    const src: WeightSource = {
+      origin: file,
+      has: (n) => ck.model.has(n === 'score.weight' ? 'lm_head.weight' : n),
+      get: (n) => {
+        const v = ck.model.get(n === 'score.weight' ? 'lm_head.weight' : n);
+        return v === undefined ? undefined : { view: v, file };
+      },
+      whereMissing: () => file,
+      views: () => ck.model.values(),
+    };
+    const model = MossForCausalLM.load(parseMossConfig(cfg, join(ck.path, 'config.json')), new WeightLoader(src, backend, join(ck.path, 'config.json')), 'score');
+    const tokDir = String(run.tokenizer ?? run.init);
+    if (!existsSync(tokDir)) throw new Error(`${dir}: the run's tokenizer folder ${tokDir} (its --tokenizer or --init) is not there`);
+    return { model, config: { ...cfg, architectures: ['MossForSequenceClassification'], num_labels: 1 }, tokDir };
+  }
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new Error(`${dir}: no config.json (not a model folder)`);
   const cfg = readJson(file);
   expectRole(cfg, dir, 'preference');
   const model = MossForCausalLM.load(parseMossConfig(cfg, file), new WeightLoader(hfWeights(dir), backend, file), 'score');
-  return { model, config: cfg };
+  return { model, config: cfg, tokDir: dir };
 }
 
 /** Rewards of many sequences, scored in batches without grad (order kept). */

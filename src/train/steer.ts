@@ -71,8 +71,13 @@ export function trainSteer(cfg: SteerConfig, log: (l: string) => void = (l) => p
   const missing = all.filter((s) => s.reward === null);
   if (missing.length) {
     if (!cfg.pm) throw new Error(`${missing[0].source}: no "reward" on ${missing.length} line(s); give --pm <preference model> to score them`);
-    checkSameTokenizer(tok, tokDir, loadTokenizer(cfg.pm), cfg.pm);
-    const { model: pm } = loadRewardModel(cfg.pm);
+    const { model: pm, tokDir: pmTok } = loadRewardModel(cfg.pm);
+    try {
+      checkSameTokenizer(tok, tokDir, loadTokenizer(pmTok), cfg.pm);
+    } catch (e) {
+      pm.dispose();
+      throw e;
+    }
     scoreSeqs(pm, missing.map((s) => s.seq), pad, cfg.batchSize).forEach((r, i) => (missing[i].reward = r));
     pm.dispose();
     log(`scored ${missing.length} responses with ${cfg.pm}`);

@@ -20,7 +20,7 @@ import { IGNORE } from '../../src/train/data.js';
 import { loadTrainableMoss } from '../../src/train/model-io.js';
 import { readPairs } from '../../src/train/pairs.js';
 import { PM_DEFAULTS, trainPm } from '../../src/train/pm.js';
-import { loadRewardModel } from '../../src/train/reward-model.js';
+import { loadRewardModel, scoreSeqs } from '../../src/train/reward-model.js';
 import { qualityTags, STEER_DEFAULTS, trainSteer } from '../../src/train/steer.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'moss-pref-'));
@@ -133,13 +133,31 @@ test('pm: held-out accuracy reported, stats saved; killed and resumed it follows
   assert.throws(() => loadTrainableMoss(join(out, 'final')), /is a preference model .*, but a policy/);
   assert.throws(() => loadTrainableMoss(join(out, 'step-00000006')), /is a preference model .*, but a policy/);
   assert.throws(() => loadRewardModel(model), /is a policy .*MossForCausalLM.*, but a preference model .* is expected here/);
+  // a step checkpoint loads as a PM too (moss score / steer --pm on the best checkpoint): the last
+  // checkpoint holds the weights of the exported final/ folder, read through another path
+  const ck = loadRewardModel(join(out, 'step-00000008'));
+  assert.equal(ck.tokDir, model);
+  const fin = loadRewardModel(join(out, 'final'));
+  const seqs = readPairs([data], loadTokenizer(model), { context: 64 }, new BadDataLog(null)).flatMap((p) => [p.chosen, p.rejected]);
+  const pad = loadTokenizer(model).encode('<eom>', { special: 'allow' })[0];
+  const a = scoreSeqs(ck.model, seqs, pad);
+  assert.equal(a.length, 24);
+  assert.deepEqual(a, scoreSeqs(fin.model, seqs, pad));
+  assert.ok(new Set(a).size > 1);
+  ck.model.dispose();
+  fin.model.dispose();
 });
 
 test('dpo (sigmoid, reference precomputed once): killed and resumed it follows the same loss curve; the cache is reused', () => {
   const { model, data } = setup();
   const logs: string[] = [];
-  resumeCheck((outDir, haltAfter, resume = false) => trainDpo({ ...DPO_DEFAULTS, outDir, init: model, data: [data], ...loopCfg, lr: 1e-3, resume }, (l) => logs.push(l), { haltAfter }));
+  let out = '';
+  resumeCheck((outDir, haltAfter, resume = false) => {
+    out = outDir;
+    return trainDpo({ ...DPO_DEFAULTS, outDir, init: model, data: [data], ...loopCfg, lr: 1e-3, resume }, (l) => logs.push(l), { haltAfter });
+  });
   assert.ok(logs.some((l) => /reference log-probs for 12 pairs read from/.test(l)), 'the resumed run reads the cache');
+  assert.throws(() => loadRewardModel(join(out, 'step-00000006')), /step-00000006 is a policy .*, but a preference model .* is expected here/);
 });
 
 test('dpo with LoRA and simpo; a reference whose tokenizer differs is refused', () => {

@@ -4,9 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { engineFromEnv, engineFromFlags } from '../../src/cli/options.js';
-import { MOSS_BIN } from './chat-helpers.js';
+import { mossSync } from './chat-helpers.js';
 
 test('MOSS_* variables become typed engine switches; unset ones stay undefined', () => {
   assert.deepEqual(engineFromEnv({}), { backend: undefined, threads: undefined, mmap: undefined, repack: undefined, keepHalf: undefined, decodePlan: undefined, nativeDebug: undefined });
@@ -19,7 +18,7 @@ test('MOSS_* variables become typed engine switches; unset ones stay undefined',
 });
 
 test('moss refuses a bad MOSS_BACKEND in one line', () => {
-  const r = spawnSync(process.execPath, [MOSS_BIN, 'tokenize', '--help'], { encoding: 'utf8', env: { ...process.env, MOSS_BACKEND: 'gpu' } });
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr, 'moss: MOSS_BACKEND must be ref or native, got "gpu"\n');
+  const r = mossSync(['tokenize', '--help'], { env: { ...process.env, MOSS_BACKEND: 'gpu' } });
+  assert.equal(r.code, 1);
+  assert.equal(r.err, 'moss: MOSS_BACKEND must be ref or native, got "gpu"\n');
 });

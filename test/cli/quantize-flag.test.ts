@@ -7,29 +7,28 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { MOSS_BIN, paddedFolder } from './chat-helpers.js';
+import { mossSync, paddedFolder } from './chat-helpers.js';
 import { withinVocab, sampleNext } from '../../src/generate/sampler.js';
 import { Generator } from '../../src/tensor/index.js';
 
 test('chat --quantize q8_0 converts once, reuses the GGUF, and never samples padding rows', () => {
   const dir = paddedFolder();
   try {
-    const run = () => spawnSync(process.execPath, [MOSS_BIN, 'chat', '--model', dir, '--quantize', 'q8_0', '--message', 'Hello', '--max-new-tokens', '4', '--temperature', '0', '--json'], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+    const run = () => mossSync(['chat', '--model', dir, '--quantize', 'q8_0', '--message', 'Hello', '--max-new-tokens', '4', '--temperature', '0', '--json'], { env: { ...process.env, NO_COLOR: '1' } });
     const a = run();
-    assert.equal(a.status, 0, a.stderr);
-    assert.match(a.stderr, /converting .* to q8_0 once: .*moss-q8_0\.gguf/);
+    assert.equal(a.code, 0, a.err);
+    assert.match(a.err, /converting .* to q8_0 once: .*moss-q8_0\.gguf/);
     const gguf = join(dir, 'moss-q8_0.gguf');
     const t = statSync(gguf).mtimeMs;
     const b = run();
-    assert.equal(b.status, 0, b.stderr);
-    assert.doesNotMatch(b.stderr, /converting/);
+    assert.equal(b.code, 0, b.err);
+    assert.doesNotMatch(b.err, /converting/);
     assert.equal(statSync(gguf).mtimeMs, t);
-    assert.deepEqual(JSON.parse(b.stdout), JSON.parse(a.stdout));
-    const bad = spawnSync(process.execPath, [MOSS_BIN, 'chat', '--model', dir, '--quantize', 'q5_k', '--message', 'x'], { encoding: 'utf8' });
-    assert.match(bad.stderr, /^moss: --quantize: "q5_k" is not q4_0 or q8_0\n$/);
+    assert.deepEqual(JSON.parse(b.out), JSON.parse(a.out));
+    const bad = mossSync(['chat', '--model', dir, '--quantize', 'q5_k', '--message', 'x']);
+    assert.match(bad.err, /^moss: --quantize: "q5_k" is not q4_0 or q8_0\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -25,10 +25,14 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { recordTurns, renderText } from '../dist/src/chat/format.js';
+import { fieldText, noneFields, recordTurns, renderText } from '../dist/src/chat/format.js';
 import { calcPairs, toolPairs } from '../dist/src/data/calc-pairs.js';
 import { writeDocuments } from '../dist/src/data/docs.js';
-import { copyDrills } from '../dist/src/data/drills.js';
+import { copyDrills, drillText } from '../dist/src/data/drills.js';
+import { generateAll } from '../dist/src/generate/generate.js';
+import { loadTokenizer } from '../dist/src/io/load-tokenizer.js';
+import { loadModel } from '../dist/src/models/load.js';
+import { Generator } from '../dist/src/tensor/index.js';
 import { reservedForEval } from '../dist/src/data/heldout.js';
 import { synthV2 } from '../dist/src/data/synth-v2.js';
 import { trainBpe, trainedFiles } from '../dist/src/tokenizer/index.js';
@@ -44,6 +48,8 @@ const scale = Number(process.env.MOSS_TINY_SCALE ?? 1);
 const micro = process.env.MOSS_TINY_MICRO === '1';
 
 // ---------------------------------------------------------------- the recipe
+// dialogues of the copy stages: mostly arithmetic and equations (v1's stages 8-11 were 50-75% arithmetic)
+const ARITH_MIX = { calc: 0.3, words: 0.1, percent: 0.1, power: 0.1, linear: 0.15, system: 0.1, search: 0.05, image: 0.03, chat: 0.05, refusal: 0.02 };
 const RECIPE = {
   model: micro ? { nEmbd: 32, nLayer: 1, nHead: 4, rotaryDim: 8 } : { nEmbd: 256, nLayer: 4, nHead: 8, rotaryDim: 16 },
   context: micro ? 2048 : 512,
@@ -55,6 +61,12 @@ const RECIPE = {
     dense: { n: 6000, seed: 23, maxTurns: 6, pluginsOffShare: 0.2 },
     drills: { n: 3000, seed: 27 },
     hardDrills: { n: 3000, seed: 28 },
+    // the copy stages (v1's schedule, scripts/build-tiny-v1.mjs stages 8-11: it is what taught v1 to copy arguments)
+    arith: { n: 6000, seed: 31, maxTurns: 6, pluginsOffShare: 0.2, mix: ARITH_MIX },
+    copyDrills: { n: 12000, seed: 32 },
+    arithHard: { n: 3000, seed: 33, maxTurns: 6, pluginsOffShare: 0.2, mix: ARITH_MIX },
+    copyHardDrills: { n: 6000, seed: 34 },
+    copyProbe: { n: micro ? 4 : 100, seed: 90 },
     samplePrompts: { n: 300, seed: 24 },
     calcPairs: { n: 3000, seed: 25 },
     toolPairs: { n: 1200, seed: 26 },
@@ -63,7 +75,9 @@ const RECIPE = {
     { name: 'pretrain', recipe: 'pretrain', steps: 500, batchSize: 8, lr: 2e-3, minLr: 2e-4, warmupSteps: 20 },
     { name: 'sft', recipe: 'sft', init: 'pretrain', data: ['sft', 'moss-plugins'], steps: 2400, batchSize: 4, lr: 2e-3, minLr: 1e-4, warmupSteps: 20 },
     { name: 'sft-dense', recipe: 'sft', init: 'sft', data: ['dense', 'drills', 'hard-drills'], steps: 1600, batchSize: 4, lr: 1e-3, minLr: 5e-5, warmupSteps: 20 },
-    { name: 'dpo', recipe: 'dpo', init: 'sft-dense', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
+    { name: 'copy', recipe: 'sft', init: 'sft-dense', data: ['arith', 'copy-drills'], steps: 1500, batchSize: 4, lr: 1e-3, minLr: 1e-4, warmupSteps: 50 },
+    { name: 'copy-hard', recipe: 'sft', init: 'copy', data: ['arith-hard', 'copy-hard-drills'], steps: 1200, batchSize: 4, lr: 3e-4, minLr: 2e-5, warmupSteps: 20 },
+    { name: 'dpo', recipe: 'dpo', init: 'copy-hard', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
   ],
 };
 
@@ -72,7 +86,7 @@ const log = (l) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0
 const n = (k) => Math.max(8, Math.round(k * scale));
 const steps = (k) => Math.max(2, Math.round(k * scale));
 const jsonl = (file, rows) => writeFileSync(file, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-const brief = (r) => ({ steps: r.step, firstLoss: r.losses[0]?.loss, lastLoss: r.losses.at(-1)?.loss, eval: r.evals.at(-1), tokPerS: Math.round(r.tokensPerS) });
+const brief = (r) => ({ steps: r.step, firstLoss: r.losses[0]?.loss, lastLoss: r.losses.at(-1)?.loss, eval: r.evals.at(-1), tokPerS: Math.round(r.tokensPerS), ...(r.copyProbe ? { copyProbe: r.copyProbe } : {}) });
 // MOSS_TINY_FROM=<stage>: go on from the previous stages' outputs in MOSS_TINY_WORK (every data file and
 // the tokenizer are regenerated identically; the stages before <stage> are not rerun)
 const from = process.env.MOSS_TINY_FROM;
@@ -88,7 +102,7 @@ const file = (name) => join(work, `${name}.jsonl`);
 // ---------------------------------------------------------------- data (+ overlap check)
 writeDocuments(docsDir);
 const v2 = (k) => synthV2(n(RECIPE.data[k].n), RECIPE.data[k].seed, docsDir, RECIPE.data[k]);
-const sets = { sft: v2('sft'), dense: v2('dense') };
+const sets = { sft: v2('sft'), dense: v2('dense'), arith: v2('arith'), 'arith-hard': v2('arithHard') };
 for (const [name, recs] of Object.entries(sets)) {
   for (const r of recs) for (const t of recordTurns(r)) {
     const leak = reservedForEval(t.Human.replace(/^<\|Human\|>: |<eoh>\n$/g, ''), 'chat', null);
@@ -100,6 +114,8 @@ for (const [name, recs] of Object.entries(sets)) {
 // calls the right plugin but writes made-up arguments (0% right args at 2400 SFT steps; v1 learned to copy from them)
 jsonl(file('drills'), copyDrills(n(RECIPE.data.drills.n), RECIPE.data.drills.seed, 10, false));
 jsonl(file('hard-drills'), copyDrills(n(RECIPE.data.hardDrills.n), RECIPE.data.hardDrills.seed, 10, true));
+jsonl(file('copy-drills'), copyDrills(n(RECIPE.data.copyDrills.n), RECIPE.data.copyDrills.seed, 10, false));
+jsonl(file('copy-hard-drills'), copyDrills(n(RECIPE.data.copyHardDrills.n), RECIPE.data.copyHardDrills.seed, 10, true));
 const sftDir = join(shared, 'data', 'moss-sft');
 const mossFiles = existsSync(sftDir) ? readdirSync(sftDir).filter((f) => f.endsWith('.jsonl')).sort().map((f) => join(sftDir, f)) : [];
 if (!mossFiles.length) log(`no ${sftDir}: building without the real MOSS conversations`);
@@ -109,7 +125,7 @@ const docTexts = readdirSync(docsDir).filter((f) => !f.startsWith('.')).sort().m
 const corpus = [...docTexts, ...mossKept.map(renderText), ...v2('pretrainDialogues').map(renderText)];
 jsonl(file('corpus'), corpus.map((text) => ({ text })));
 jsonl(file('moss-plugins'), mossKept.filter((r) => /^plugins\./.test(String(r.category ?? '')) || Object.values(r.chat ?? {}).some((t) => !/None<eoc>/.test(t.Commands ?? 'None<eoc>'))));
-log(`data: ${corpus.length} pre-training documents, ${sets.sft.length} + ${sets.dense.length} v2 dialogues (0 held-out prompts)`);
+log(`data: ${corpus.length} pre-training documents, ${Object.values(sets).map((r) => r.length).join(' + ')} v2 dialogues (0 held-out prompts)`);
 
 // ---------------------------------------------------------------- tokenizer: digits never merged
 {
@@ -142,6 +158,24 @@ function preferenceData(policy) {
   return { sampled: s.written, pairs: a.pairs, ties: a.ties, unverifiable: a.unverifiable, calcPairs: n(RECIPE.data.calcPairs.n), toolPairs: tools.length };
 }
 
+// ---------------------------------------------------------------- copy probe (after every SFT stage)
+// Greedy replies to "Repeat after me: <s>" for strings drawn from the drill generator with a seed no
+// training set uses (src/data/drills.ts drillText; the plugins-on empty fields, no meta instruction):
+// the share whose reply contains <s> exactly (not inside a longer number). Calculator arguments are
+// such copies; v2's first build routed right and copied nothing (0% right args), so the build says it.
+async function copyProbe(dir) {
+  const { model } = loadModel(dir);
+  const tok = loadTokenizer(dir);
+  const eom = tok.encode('<eom>', { special: 'allow' })[0];
+  const g = new Generator(RECIPE.data.copyProbe.seed * 7919 + 1);
+  const strings = Array.from({ length: RECIPE.data.copyProbe.n }, () => drillText(g));
+  const prompts = strings.map((s) => tok.encode(Object.values({ Human: fieldText('Human', ` Repeat after me: ${s}`), ...noneFields(true) }).join('') + '<|MOSS|>:', { special: 'allow' }));
+  const { ids } = await generateAll(model, prompts, { maxNewTokens: 64, temperature: 0, stopIds: [eom], seed: 1 });
+  const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const ok = ids.filter((row, i) => new RegExp(`(^|[^0-9.])${esc(strings[i])}($|[^0-9])`).test(tok.decode(row, { skipSpecial: true }))).length;
+  return { n: strings.length, exact: ok, rate: ok / strings.length, example: { string: strings[0], reply: tok.decode(ids[0], { skipSpecial: true }).trim() } };
+}
+
 // ---------------------------------------------------------------- stages
 const summary = { recipe: RECIPE, scale, micro, from, stages: {} };
 for (const st of RECIPE.stages.slice(fromAt)) {
@@ -154,6 +188,8 @@ for (const st of RECIPE.stages.slice(fromAt)) {
     res = pretrain({ ...PRETRAIN_DEFAULTS, ...base, data: [file('corpus')], tokenizer: tokDir, model: RECIPE.model, context: RECIPE.context }, quiet);
   } else if (st.recipe === 'sft') {
     res = sft({ ...SFT_DEFAULTS, ...base, init, humanLoss: false, weightDecay: 0, data: st.data.map(file), context: RECIPE.context }, quiet);
+    res.copyProbe = await copyProbe(join(work, st.name, 'final'));
+    log(`${st.name}: copy probe ${res.copyProbe.exact}/${res.copyProbe.n} (${JSON.stringify(res.copyProbe.example)})`);
   } else {
     summary.preference = preferenceData(init);
     res = trainDpo({ ...DPO_DEFAULTS, ...base, init, beta: st.beta, data: st.data.map(file), context: RECIPE.context, evalFraction: 0.05 }, quiet);

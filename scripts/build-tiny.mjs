@@ -75,8 +75,8 @@ const RECIPE = {
     { name: 'pretrain', recipe: 'pretrain', steps: 500, batchSize: 8, lr: 2e-3, minLr: 2e-4, warmupSteps: 20 },
     { name: 'sft', recipe: 'sft', init: 'pretrain', data: ['sft', 'moss-plugins'], steps: 2400, batchSize: 4, lr: 2e-3, minLr: 1e-4, warmupSteps: 20 },
     { name: 'sft-dense', recipe: 'sft', init: 'sft', data: ['dense', 'drills', 'hard-drills'], steps: 1600, batchSize: 4, lr: 1e-3, minLr: 5e-5, warmupSteps: 20 },
-    { name: 'copy', recipe: 'sft', init: 'sft-dense', data: ['arith', 'copy-drills'], steps: 1500, batchSize: 4, lr: 1e-3, minLr: 1e-4, warmupSteps: 50 },
-    { name: 'copy-hard', recipe: 'sft', init: 'copy', data: ['arith-hard', 'copy-hard-drills'], steps: 1200, batchSize: 4, lr: 3e-4, minLr: 2e-5, warmupSteps: 20 },
+    { name: 'copy', recipe: 'sft', init: 'sft-dense', data: ['arith', 'copy-drills'], steps: 1200, batchSize: 4, lr: 1e-3, minLr: 1e-4, warmupSteps: 50 },
+    { name: 'copy-hard', recipe: 'sft', init: 'copy', data: ['arith-hard', 'copy-hard-drills'], steps: 600, batchSize: 4, lr: 3e-4, minLr: 2e-5, warmupSteps: 20 },
     { name: 'dpo', recipe: 'dpo', init: 'copy-hard', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
   ],
 };

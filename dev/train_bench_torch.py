@@ -4,18 +4,25 @@ the first rotary_dim dims, gelu_new MLP, lm_head with bias), same shapes, f32 on
 forward + backward + AdamW; prints one JSON line with tokens_per_s (best step).
 --mode dpo: a DPO step as TRL's DPOTrainer (B/2 pairs: chosen and rejected rows in one policy
 forward with grad, the same rows through a frozen reference copy without grad, completion log-probs
-summed past a 64-token prompt, -logsigmoid(beta * logits)); --mode pm: a reward-model step (the
+summed past a 64-token prompt (8 with --toy), -logsigmoid(beta * logits)); --mode pm: a reward-model step (the
 backbone's last hidden state through Linear(C, 1, bias=False) at the last token, Bradley-Terry loss).
 Tokens/s counts the policy's rows (B x T) in every mode.
 Needs Debian's python3-torch (1.13: no F.scaled_dot_product_attention, so attention is composed
-like HF's modeling_codegen.py). Usage: /usr/bin/python3 dev/train_bench_torch.py --threads 2 --steps 2
+like HF's modeling_codegen.py). Usage: /usr/bin/python3 dev/train_bench_torch.py --threads 2 --steps 2 [--mode lm|dpo|pm] [--toy]
 """
 import argparse, json, math, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-V, C, L, H, R, B, T = 8192, 384, 6, 8, 16, 8, 256
+ap = argparse.ArgumentParser()
+ap.add_argument('--threads', type=int, default=1)
+ap.add_argument('--steps', type=int, default=2)
+ap.add_argument('--mode', choices=['lm', 'dpo', 'pm'], default='lm')
+ap.add_argument('--toy', action='store_true', help="bench/train.ts's --toy shapes (a smoke check of the row, not a figure)")
+A = ap.parse_args()
+
+V, C, L, H, R, B, T, PROMPT = (256, 32, 2, 4, 4, 4, 32, 8) if A.toy else (8192, 384, 6, 8, 16, 8, 256, 64)
 D = C // H
 
 
@@ -83,11 +90,7 @@ class Moss(nn.Module):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--threads', type=int, default=1)
-    ap.add_argument('--steps', type=int, default=2)
-    ap.add_argument('--mode', choices=['lm', 'dpo', 'pm'], default='lm')
-    a = ap.parse_args()
+    a = A
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = Moss()
@@ -95,7 +98,7 @@ def main():
     ids = torch.randint(0, V, (B, T))
     tg = torch.randint(0, V, (B * T,))
 
-    P, prompt, beta = B // 2, 64, 0.1
+    P, prompt, beta = B // 2, PROMPT, 0.1
     mask = torch.zeros(B, T - 1)
     mask[:, prompt - 1:] = 1  # targets past the prompt
 
@@ -132,7 +135,8 @@ def main():
         t0 = time.perf_counter()
         step()
         best = min(best, time.perf_counter() - t0)
-    params = sum(p.numel() for p in model.parameters())
+    # the PM's parameters are the backbone's and the score head's (its lm_head is unused)
+    params = sum(p.numel() for n, p in model.named_parameters() if a.mode != 'pm' or not n.startswith('lm_head.')) + (C if a.mode == 'pm' else 0)
     print(json.dumps({'engine': 'pytorch', 'mode': a.mode, 'torch': torch.__version__, 'threads': a.threads, 'params': params, 'tokens_per_s': B * T / best}))
 
 

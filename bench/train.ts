@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--json] [--steps N] [--profile] [--mode lm|dpo|pm]`: training throughput of the MOSS
+ * `npm run bench -- train [--json] [--steps N] [--profile] [--mode lm|dpo|pm] [--toy]`: training throughput of the MOSS
  * architecture (6 layers, width 384, 8 heads, rotary_dim 16, vocab 8192, sequence 256, batch 8,
  * f32; forward + backward + AdamW), tokens/s, beside PyTorch on the same config in the same run
  * (dev/train_bench_torch.py, CPU, 1 and 2 threads) when /usr/bin/python3 (Debian's python3-torch) or
@@ -9,6 +9,10 @@
  * and through a frozen reference copy without grad, completion log-probs past a 64-token prompt,
  * sigmoid loss; src/train pref-batch + losses); `pm` a reward-model step (score head at the last
  * token, Bradley–Terry loss). Tokens/s counts the policy's B x T tokens in every mode.
+ * Per mode the PyTorch rows run first, then ours, and every row prints as soon as it is measured
+ * (a full-size run takes minutes); without a usable python/torch the peer is one explicit
+ * `pytorch … unavailable: <reason>` row. `--toy` runs both engines on tiny shapes (vocab 256,
+ * width 32, 2 layers, B=4, T=32): a smoke check of the rows (test/train/train-bench.test.ts), never a figure.
  * --profile times every backend call (a timing proxy around the backend) and prints where the step
  * goes, by kernel and, for matmul, by operand shape.
  */
@@ -27,10 +31,10 @@ import type { Seq } from '../src/train/pairs.js';
 import { logpsOf, rewardsOf } from '../src/train/pref-batch.js';
 import { noGrad, randn } from '../src/tensor/index.js';
 
-const CFG = { vocabSize: 8192, nEmbd: 384, nLayer: 6, nHead: 8, rotaryDim: 16, nPositions: 256 };
-const B = 8;
-const T = 256;
-const PROMPT = 64;
+/** The bench shapes; `--toy` (vocab 256, width 32, 2 layers, B=4, T=32) is a smoke check of the rows, never a figure. */
+interface Shape { cfg: { vocabSize: number; nEmbd: number; nLayer: number; nHead: number; rotaryDim: number; nPositions: number }; B: number; T: number; prompt: number }
+const FULL: Shape = { cfg: { vocabSize: 8192, nEmbd: 384, nLayer: 6, nHead: 8, rotaryDim: 16, nPositions: 256 }, B: 8, T: 256, prompt: 64 };
+const TOY: Shape = { cfg: { vocabSize: 256, nEmbd: 32, nLayer: 2, nHead: 4, rotaryDim: 4, nPositions: 32 }, B: 4, T: 32, prompt: 8 };
 type Mode = 'lm' | 'dpo' | 'pm';
 const MODES: Mode[] = ['lm', 'dpo', 'pm'];
 
@@ -59,7 +63,7 @@ function timingProxy(be: Backend, times: Map<string, { ms: number; n: number }>)
   });
 }
 
-function runOurs(steps: number, profile: boolean, mode: Mode): { tps: number; params: number; times: Map<string, { ms: number; n: number }> } {
+function runOurs(steps: number, profile: boolean, mode: Mode, { cfg: CFG, B, T, prompt: PROMPT }: Shape): { tps: number; params: number; times: Map<string, { ms: number; n: number }> } {
   const times = new Map<string, { ms: number; n: number }>();
   const base = defaultBackend();
   const backend = profile ? timingProxy(base, times) : base;
@@ -109,28 +113,31 @@ function runOurs(steps: number, profile: boolean, mode: Mode): { tps: number; pa
   return { tps: (B * T) / best, params, times };
 }
 
-function runTorch(steps: number, mode: Mode): { threads: number; tps: number; params: number }[] {
+/** PyTorch at 1 and 2 threads, or the reason it could not run. */
+function runTorch(steps: number, mode: Mode, toy: boolean): { threads: number; tps: number; params: number }[] | string {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dev', 'train_bench_torch.py');
   const out: { threads: number; tps: number; params: number }[] = [];
   for (const threads of [1, 2]) {
-    const r = spawnSync(process.env.MOSS_BENCH_PYTHON ?? '/usr/bin/python3', [script, '--threads', String(threads), '--steps', String(steps), '--mode', mode], {
+    const r = spawnSync(process.env.MOSS_BENCH_PYTHON ?? '/usr/bin/python3', [script, '--threads', String(threads), '--steps', String(steps), '--mode', mode, ...(toy ? ['--toy'] : [])], {
       encoding: 'utf8',
       // torch.set_num_threads does not reach an OpenBLAS-pthread libblas; pin every pool
       env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) },
     });
-    if (r.status !== 0) {
-      process.stderr.write(`PyTorch peer skipped: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}\n`);
-      return [];
-    }
+    if (r.status !== 0) return (r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').pop()!;
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { tokens_per_s: number; params: number };
     out.push({ threads, tps: j.tokens_per_s, params: j.params });
   }
   return out;
 }
 
+interface Row { mode: Mode; engine: string; params: number | null; threads: number | null; tokens_per_s: number | null; ratio: number | null; note?: string }
+
 export async function main(args: string[]): Promise<void> {
   const json = args.includes('--json');
   const profile = args.includes('--profile');
+  const toy = args.includes('--toy');
+  const shape = toy ? TOY : FULL;
+  const { B, T } = shape;
   const si = args.indexOf('--steps');
   const steps = si >= 0 ? Number(args[si + 1]) : 2;
   const mi = args.indexOf('--mode');
@@ -138,28 +145,39 @@ export async function main(args: string[]): Promise<void> {
   if (!modes.every((m) => MODES.includes(m))) throw new Error(`--mode: one of ${MODES.join(', ')}`);
   const be = defaultBackend();
   const native = be.name === 'native';
-  const rows: { mode: Mode; engine: string; params: number; threads: number; tokens_per_s: number; ratio: number | null }[] = [];
+  // every row is printed as soon as it is measured (a full-size dpo step takes tens of seconds per engine)
+  const emit = (r: Row) => {
+    if (json) {
+      const { ratio, ...rest } = r;
+      process.stdout.write(`${JSON.stringify({ bench: 'train', ...rest, vs_pytorch: ratio })}\n`);
+    } else {
+      const ratio = (r.ratio !== null ? r.ratio.toFixed(2) + 'x' : '-').padStart(8);
+      process.stdout.write(`${r.mode.padEnd(6)}${r.engine.padEnd(22)}${String(r.params ?? '-').padStart(12)}${String(r.threads ?? '-').padStart(9)}${String(r.tokens_per_s ?? 'n/a').padStart(10)}${ratio}${r.note ? `  ${r.note}` : ''}\n`);
+    }
+  };
+  if (!json) {
+    process.stdout.write(`train step: MOSS ${shape.cfg.nLayer}x${shape.cfg.nEmbd}, ${shape.cfg.nHead} heads, rotary ${shape.cfg.rotaryDim}, vocab ${shape.cfg.vocabSize}, B=${B} T=${T}, f32, fwd+bwd+AdamW (best of ${steps}); dpo: ${B / 2} pairs + frozen reference forward; pm: score head${toy ? ' (--toy: a smoke check, not a figure)' : ''}\n`);
+    process.stdout.write(`${'mode'.padEnd(6)}${'engine'.padEnd(22)}${'params'.padStart(12)}${'threads'.padStart(9)}${'tokens/s'.padStart(10)}${'ratio'.padStart(8)}\n`);
+  }
   let ours: { threads: number; tps: number; params: number; times: Map<string, { ms: number; n: number }> }[] = [];
   for (const mode of modes) {
+    // the peer first, so that our rows print with their ratio as soon as they are measured
+    const torch = runTorch(steps, mode, toy);
+    if (typeof torch === 'string') emit({ mode, engine: 'pytorch', params: null, threads: null, tokens_per_s: null, ratio: null, note: `unavailable: ${torch}` });
+    const peer = typeof torch === 'string' ? [] : torch;
+    const bestTorch = peer.reduce((a, b) => (b.tps > a ? b.tps : a), 0);
+    const ratio = (tps: number) => (bestTorch ? +(tps / bestTorch).toFixed(3) : null);
+    for (const t of peer) emit({ mode, engine: 'pytorch', params: t.params, threads: t.threads, tokens_per_s: Math.round(t.tps), ratio: ratio(t.tps) });
     ours = [];
     for (const t of native ? [1, 2] : [1]) {
       if (native) setNativeThreads(t);
       const threads = native ? nativeThreads() : 1;
       if (ours.some((o) => o.threads === threads)) continue;
-      ours.push({ threads, ...runOurs(steps, profile, mode) });
+      const o = { threads, ...runOurs(steps, profile, mode, shape) };
+      ours.push(o);
+      emit({ mode, engine: `moss-ts (${be.name})`, params: o.params, threads: o.threads, tokens_per_s: Math.round(o.tps), ratio: ratio(o.tps) });
     }
     if (native) setNativeThreads(0);
-    const torch = runTorch(steps, mode);
-    const bestTorch = torch.reduce((a, b) => (b.tps > a ? b.tps : a), 0);
-    const ratio = (tps: number) => (bestTorch ? +(tps / bestTorch).toFixed(3) : null);
-    rows.push(...ours.map((o) => ({ mode, engine: `moss-ts (${be.name})`, params: o.params, threads: o.threads, tokens_per_s: Math.round(o.tps), ratio: ratio(o.tps) })));
-    rows.push(...torch.map((t) => ({ mode, engine: 'pytorch', params: t.params, threads: t.threads, tokens_per_s: Math.round(t.tps), ratio: ratio(t.tps) })));
-  }
-  if (json) for (const { ratio, ...r } of rows) process.stdout.write(`${JSON.stringify({ bench: 'train', ...r, vs_pytorch: ratio })}\n`);
-  else {
-    process.stdout.write(`train step: MOSS 6x384, 8 heads, rotary 16, vocab 8192, B=${B} T=${T}, f32, fwd+bwd+AdamW (best of ${steps}); dpo: ${B / 2} pairs + frozen reference forward; pm: score head\n`);
-    process.stdout.write(`${'mode'.padEnd(6)}${'engine'.padEnd(22)}${'params'.padStart(12)}${'threads'.padStart(9)}${'tokens/s'.padStart(10)}${'ratio'.padStart(8)}\n`);
-    for (const r of rows) process.stdout.write(`${r.mode.padEnd(6)}${r.engine.padEnd(22)}${String(r.params).padStart(12)}${String(r.threads).padStart(9)}${String(r.tokens_per_s).padStart(10)}${(r.ratio !== null ? r.ratio.toFixed(2) + 'x' : '-').padStart(8)}\n`);
   }
   if (profile) {
     const best = ours.reduce((a, b) => (b.tps > a.tps ? b : a));

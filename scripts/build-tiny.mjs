@@ -142,7 +142,8 @@ log(`data: ${corpus.length} pre-training documents, ${Object.values(sets).map((r
 function preferenceData(policy) {
   const prompts = synthV2(n(RECIPE.data.samplePrompts.n), RECIPE.data.samplePrompts.seed, docsDir, { mix: { calc: 0.5, words: 0.2, percent: 0.15, power: 0.15 }, pluginsOffShare: 0, maxTurns: 1 });
   jsonl(file('contexts'), prompts.map((r) => ({ id: r.conversation_id, context: r.meta_instruction + r.chat.turn_1.Human })));
-  for (const f of ['samples', 'prefs']) rmSync(file(f), { force: true }); // `moss sample` resumes: never from another policy's samples
+  // `moss sample` and `moss annotate` resume from their outputs and `.done` logs: never from another policy's samples
+  for (const f of ['samples', 'prefs']) for (const p of [file(f), `${file(f)}.done`, `${file(f)}.judgements.jsonl`]) rmSync(p, { force: true });
   const moss = (...args) => {
     const r = spawnSync(process.execPath, [join(root, 'bin', 'moss.js'), ...args], { encoding: 'utf8', cwd: work });
     if (r.status !== 0) throw new Error(`moss ${args.join(' ')}: ${r.stderr}`);

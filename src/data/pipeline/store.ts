@@ -59,8 +59,13 @@ export class ResumableStore {
 
   /** `paths[0]` is the main output; the done-log is `<paths[0]>.done`. `idOf` reads a record's id. */
   constructor(paths: readonly string[], idOf: (r: unknown) => string) {
+    const donePath = `${paths[0]}.done`;
+    // a done-log left beside a removed output would resume into an empty file: the earlier results lost, none redone
+    if (!existsSync(paths[0]) && existsSync(donePath) && readFileSync(donePath).length > 0) {
+      throw new Error(`${donePath} lists finished items but ${paths[0]} is missing: remove ${donePath} to start over, or put ${paths[0]} back to resume`);
+    }
     this.files = paths.map((p) => openData(p, idOf));
-    const log = openData(`${paths[0]}.done`, (r) => (r as DoneEntry).id);
+    const log = openData(donePath, (r) => (r as DoneEntry).id);
     for (const r of log.records as DoneEntry[]) this.done.set(r.id, r.status);
     this.doneFd = log.fd;
   }

@@ -6,7 +6,7 @@
  */
 import { loadavg } from 'node:os';
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { retryAfterMs, normalizeBase } from '../../../src/data/pipeline/client.js';
@@ -69,6 +69,21 @@ test('store: a torn last line is cut off on reopen; a record is never written tw
   assert.equal(readFileSync(out, 'utf8'), '{"id":"a"}\n{"id":"b"}\n');
   writeFileSync(out, 'garbage\n');
   assert.throws(() => new ResumableStore([out], () => ''), /o\.jsonl:1: not JSON; this file was not written by a moss data command/);
+});
+
+test('store: a done-log whose output was removed is refused, naming both files (nothing silently lost)', () => {
+  const dir = tmp('moss-store-');
+  const out = join(dir, 'o.jsonl');
+  const s = new ResumableStore([out], (r) => (r as { id: string }).id);
+  s.write(0, 'a', { id: 'a' });
+  s.finish('a', 'written');
+  s.close();
+  rmSync(out);
+  assert.throws(() => new ResumableStore([out], (r) => (r as { id: string }).id), /o\.jsonl\.done lists finished items but .*o\.jsonl is missing: remove .*o\.jsonl\.done to start over/);
+  rmSync(`${out}.done`);
+  const r = new ResumableStore([out], (x) => (x as { id: string }).id);
+  assert.equal(r.done.size, 0);
+  r.close();
 });
 
 test('runner: an item written but not logged by a killed run counts as resumed, not written, and is not written twice', async () => {

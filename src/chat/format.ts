@@ -114,7 +114,7 @@ export function fieldBody(name: FieldName, text: string): string {
 }
 
 /** The raw body of a field's text (header and end stripped, leading space kept). */
-function rawBody(name: FieldName, text: string): string {
+export function rawBody(name: FieldName, text: string): string {
   const { head, end } = ROLE[name];
   const s = text.startsWith(head) ? text.slice(head.length) : text;
   return s.endsWith(`${end}\n`) ? s.slice(0, -end.length - 1) : s.endsWith(end) ? s.slice(0, -end.length) : s;

@@ -4,11 +4,13 @@
  * (Jinja chat templates) plug in beside it. Every turn gets the fields the SFT data has: an
  * assistant reply without tool calls gets the `None` thoughts, commands and results; tool calls
  * become `<|Commands|>: Name("arg")`, tool messages the `<|Results|>:` body in the data's layout
- * (./commands.ts). Every text from the client is untrusted (defanged, encoded without control
- * tokens by ./format.ts). Deliberately no generation and no OpenAI tool schemas here.
+ * (./commands.ts). An assistant message may instead give a field's body verbatim (`fields`, the
+ * server's `moss_fields`, as the model and the plugins wrote it), so a turn comes back exactly as it
+ * was seen. Every text from the client is untrusted (defanged, encoded without control tokens by
+ * ./format.ts). Deliberately no generation and no OpenAI tool schemas here.
  */
 import { formatResults, type Command, type Outcome } from './commands.js';
-import { defang, fieldText, noneFields, type TurnFields } from './format.js';
+import { defang, fieldText, noneFields, type FieldName, type TurnFields } from './format.js';
 import type { Conversation } from './loop.js';
 import { anyPlugin, metaInstruction, qualityLine, type PluginSwitches, type QualityTag } from './meta.js';
 
@@ -25,6 +27,9 @@ export interface ChatMessage {
   readonly toolCallId?: string;
   /** An assistant's `reasoning_content` (MOSS inner thoughts), sent back by clients that keep it. */
   readonly reasoning?: string;
+  /** An assistant's thoughts, commands and results as raw field bodies (between header and end token); they replace
+   *  what its reasoning, tool calls and (on the reply) tool messages would give. */
+  readonly fields?: Partial<Record<'Inner Thoughts' | 'Commands' | 'Tool Responses', string>>;
 }
 
 export interface MessageOptions {
@@ -69,6 +74,9 @@ export function messagesConversation(messages: readonly ChatMessage[], o: Messag
   const turns: TurnFields[] = [];
   let pending: { calls: readonly ToolCall[]; cmds: Command[]; results: (Outcome | undefined)[] } | null = null;
   const cur = (): TurnFields => turns[turns.length - 1];
+  const verbatim = (m: ChatMessage): void => {
+    for (const [k, v] of Object.entries(m.fields ?? {})) cur()[k as FieldName] = fieldText(k as FieldName, defang(v));
+  };
   const flush = (): void => {
     if (!pending) return;
     const { cmds, results } = pending;
@@ -99,6 +107,7 @@ export function messagesConversation(messages: readonly ChatMessage[], o: Messag
       t['Inner Thoughts'] = fieldText('Inner Thoughts', ` ${defang(m.reasoning || m.content || 'None')}`);
       t.Commands = fieldText('Commands', ` ${cmds.map(commandText).join(', ')}`);
       pending = { calls: m.toolCalls, cmds, results: cmds.map(() => undefined) };
+      verbatim(m);
       return;
     }
     flush();
@@ -106,6 +115,7 @@ export function messagesConversation(messages: readonly ChatMessage[], o: Messag
       Object.assign(t, noneFields(pluginsOn));
       if (m.reasoning) t['Inner Thoughts'] = fieldText('Inner Thoughts', ` ${defang(m.reasoning)}`);
     }
+    verbatim(m);
     t.MOSS = fieldText('MOSS', ` ${defang(m.content)}`);
   });
   const last = messages[messages.length - 1];

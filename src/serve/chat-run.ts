@@ -11,7 +11,7 @@
  * `startChat`, before any byte is sent. Deliberately no HTTP here.
  */
 import type { Command } from '../chat/commands.js';
-import { encodeSegments, turnSegments } from '../chat/format.js';
+import { encodeSegments, rawBody, turnSegments } from '../chat/format.js';
 import { pluginRunner, runTurn, type Conversation, type LoopEvent, type TokenGenerator, type TurnOptions } from '../chat/loop.js';
 import { messagesConversation } from '../chat/messages.js';
 import { ALL_OFF, type PluginSwitches, type QualityTag } from '../chat/meta.js';
@@ -34,7 +34,8 @@ export type ChatEvent =
   | { readonly type: 'tool_call'; readonly index: number; readonly id: string; readonly name: string; readonly arguments: string }
   /** A server-side plugin ran (moss_plugins): its command and, when it failed, why (timeout, too large, ...). */
   | { readonly type: 'plugin'; readonly name: string; readonly arguments: string; readonly ok: boolean; readonly error?: string }
-  | { readonly type: 'finish'; readonly reason: 'stop' | 'length' | 'tool_calls'; readonly promptTokens: number; readonly completionTokens: number };
+  /** `fields`: the turn's thoughts, commands and results as raw bodies by `moss_field` name (when the model wrote them), to send back verbatim. */
+  | { readonly type: 'finish'; readonly reason: 'stop' | 'length' | 'tool_calls'; readonly promptTokens: number; readonly completionTokens: number; readonly fields?: Record<string, string> };
 
 export interface ChatDeps {
   readonly engine: Engine;
@@ -187,5 +188,7 @@ async function* chat(p: ChatParams, deps: ChatDeps, conv: Conversation, signal: 
   const id = Date.now().toString(36);
   for (const [i, c] of calls.entries()) yield { type: 'tool_call', index: i, id: `call_${id}_${i}`, name: c.name, arguments: c.arguments };
   const reason = calls.length ? 'tool_calls' : stops.stopped ? 'stop' : result.finish === 'length' ? 'length' : 'stop';
-  yield { type: 'finish', reason, promptTokens: result.promptTokens, completionTokens: result.completionTokens };
+  const t = result.turn;
+  const fields = conv.tools ? Object.fromEntries((['Inner Thoughts', 'Commands', 'Tool Responses'] as const).filter((k) => t[k]).map((k) => [FIELD_NAME[k] ?? k, rawBody(k, t[k]!)])) : {};
+  yield { type: 'finish', reason, promptTokens: result.promptTokens, completionTokens: result.completionTokens, ...(Object.keys(fields).length ? { fields } : {}) };
 }

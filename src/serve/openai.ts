@@ -135,7 +135,7 @@ export async function chatCompletions(req: Request, body: unknown, d: RouteDeps)
         else if (e.type === 'plugin') plugins.push({ name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) });
         else {
           add(e, index);
-          const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...(plugins.length ? { moss_plugins: plugins } : {}) };
+          const message = { role: 'assistant', content: calls.length && !content ? null : content, ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}), ...(plugins.length ? { moss_plugins: plugins } : {}), ...(e.fields ? { moss_fields: e.fields } : {}) };
           return { index, message, finish_reason: e.reason, logprobs: p.logprobs === undefined ? null : { content: lps, refusal: null } };
         }
       }
@@ -158,7 +158,7 @@ export async function chatCompletions(req: Request, body: unknown, d: RouteDeps)
       else if (e.type === 'plugin') yield chunk(i, { moss_plugin: { name: e.name, arguments: e.arguments, ok: e.ok, ...(e.error ? { error: e.error } : {}) } });
       else {
         add(e, i);
-        yield chunk(i, {}, e.reason);
+        yield chunk(i, e.fields ? { moss_fields: e.fields } : {}, e.reason);
       }
     }
     if (p.includeUsage) yield { id, object: 'chat.completion.chunk', created, model, system_fingerprint: fp, choices: [], usage: usage(total) };

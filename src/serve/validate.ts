@@ -157,11 +157,23 @@ function message(m: unknown, i: number): ChatMessage {
       }
       return { id: c.id, name: f.name, arguments: f.arguments };
     });
-    return { role, content: text, toolCalls, ...(typeof m.reasoning_content === 'string' ? { reasoning: m.reasoning_content } : {}) };
+    return { role, content: text, toolCalls, ...assistantExtras(m, i) };
   }
   if (role !== 'assistant' && (m.content === undefined || m.content === null)) throw badField(`messages[${i}].content`, `a ${role} message needs content`);
-  if (role === 'assistant' && typeof m.reasoning_content === 'string') return { role, content: text, reasoning: m.reasoning_content };
+  if (role === 'assistant') return { role, content: text, ...assistantExtras(m, i) };
   return { role: role === 'developer' ? 'system' : role, content: text };
+}
+
+const MOSS_FIELDS: Record<string, 'Inner Thoughts' | 'Commands' | 'Tool Responses'> = { 'Inner Thoughts': 'Inner Thoughts', Commands: 'Commands', Results: 'Tool Responses' };
+
+/** An assistant message's `reasoning_content` and `moss_fields` (`{"Inner Thoughts"|"Commands"|"Results": raw body}`). */
+function assistantExtras(m: Obj, i: number): Pick<ChatMessage, 'reasoning' | 'fields'> {
+  const f = m.moss_fields;
+  if (f !== undefined && f !== null && (!isObj(f) || Object.entries(f).some(([k, v]) => !Object.hasOwn(MOSS_FIELDS, k) || typeof v !== 'string'))) {
+    throw badField(`messages[${i}].moss_fields`, 'moss_fields maps "Inner Thoughts", "Commands" and "Results" to strings');
+  }
+  const fields = isObj(f) ? Object.fromEntries(Object.entries(f).map(([k, v]) => [MOSS_FIELDS[k], v as string])) : undefined;
+  return { ...(typeof m.reasoning_content === 'string' ? { reasoning: m.reasoning_content } : {}), ...(fields ? { fields } : {}) };
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/;

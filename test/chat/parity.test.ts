@@ -2,9 +2,12 @@
  * One renderer, three callers: every conversation of ../shared/data/moss-sft* (1,120) is rendered
  * through the training path (renderSft), the chat loop (runTurn: the prompt before the model
  * writes, and the prompt before the reply once the turn's thoughts, commands and results are in)
- * and the server (POST /v1/chat/completions with the conversation as OpenAI messages, tools for
- * the plugin switches, tool calls and tool messages for the commands and results); each prompt
- * must be a prefix of the training ids. The real MOSS tokenizer; its encodings are memoised so the
+ * and the server (POST /v1/chat/completions with the conversation as OpenAI messages, tools or
+ * moss_plugins for the plugin switches, each past turn's thoughts, commands and results sent back
+ * as `moss_fields`); each prompt must be a prefix of the training ids, for all 1,120. From tool
+ * calls and tool messages alone the server writes commands and results in the renderer's one
+ * layout, which the data's other layouts (`1. A("x")  # why`, `None.`, unquoted hits) cannot
+ * round-trip: those prompts differ from the training ids only inside commands/results. The real MOSS tokenizer; its encodings are memoised so the
  * three paths share the work (the walk, not the BPE, is under test).
  */
 import { test } from 'node:test';
@@ -98,19 +101,35 @@ function toolContents(cmds: readonly Command[], body: string): string[] {
   return out;
 }
 
-/** The record's turns before `k` and turn k's question, as OpenAI messages. */
-function messages(turns: readonly TurnFields[], k: number): unknown[] {
+/** A stored field's raw body (between header and end token, as the model saw it), by `moss_fields` name. */
+const RAW: Record<string, [string, string, string]> = { 'Inner Thoughts': ['Inner Thoughts', '<|Inner Thoughts|>:', '<eot>\n'], Commands: ['Commands', '<|Commands|>:', '<eoc>\n'], Results: ['Tool Responses', '<|Results|>:', '<eor>\n'] };
+function rawFields(t: TurnFields, names: string[]): Record<string, string> {
+  return Object.fromEntries(names.map((n) => {
+    const [field, head, end] = RAW[n];
+    const text = t[field as keyof TurnFields]!;
+    assert.ok(text.startsWith(head) && text.endsWith(end), text);
+    return [n, text.slice(head.length, -end.length)];
+  }));
+}
+
+/**
+ * The record's turns before `k` and turn k's question, as OpenAI messages; `verbatim`: each past turn's
+ * thoughts and commands also as `moss_fields` of its tool-call message, its results (all three without
+ * tool calls) on its reply, as the server returns them.
+ */
+function messages(turns: readonly TurnFields[], k: number, verbatim = false): unknown[] {
   const m: unknown[] = [];
   turns.slice(0, k).forEach((t, j) => {
     m.push({ role: 'user', content: fieldBody('Human', t.Human!) });
     const cmds = parseCommands(fieldBody('Commands', t.Commands ?? ''));
     if (cmds.length) {
       const calls = cmds.map((c, i) => ({ id: `c${j}_${i}`, type: 'function', function: { name: TOOL[TOOL_OF[c.name]]?.name ?? c.name, arguments: JSON.stringify({ [TOOL[TOOL_OF[c.name]]?.arg ?? 'input']: c.arg }) } }));
-      m.push({ role: 'assistant', content: null, reasoning_content: fieldBody('Inner Thoughts', t['Inner Thoughts']!), tool_calls: calls });
+      m.push({ role: 'assistant', content: null, reasoning_content: fieldBody('Inner Thoughts', t['Inner Thoughts']!), tool_calls: calls, ...(verbatim ? { moss_fields: rawFields(t, ['Inner Thoughts', 'Commands']) } : {}) });
       toolContents(cmds, fieldBody('Tool Responses', t['Tool Responses']!)).forEach((content, i) => m.push({ role: 'tool', tool_call_id: `c${j}_${i}`, content }));
     }
     const thoughts = fieldBody('Inner Thoughts', t['Inner Thoughts']!);
-    m.push({ role: 'assistant', content: fieldBody('MOSS', t.MOSS!), ...(!cmds.length && thoughts !== 'None' ? { reasoning_content: thoughts } : {}) });
+    const fields = verbatim ? { moss_fields: rawFields(t, cmds.length ? ['Results'] : ['Inner Thoughts', 'Commands', 'Results']) } : {};
+    m.push({ role: 'assistant', content: fieldBody('MOSS', t.MOSS!), ...(!cmds.length && thoughts !== 'None' ? { reasoning_content: thoughts } : {}), ...fields });
   });
   m.push({ role: 'user', content: fieldBody('Human', turns[k].Human!) });
   return m;
@@ -147,22 +166,23 @@ test('training, chat loop and server render all 1,120 conversations to the same 
     assert.ok(prefixOf(gen.prompts[0], ids) && tok.decode(gen.prompts[0]).endsWith('<|MOSS|>:'), `${at}: reply prompt`);
     assert.equal(ids[gen.prompts[0].length], tok.encode(` ${fieldBody('MOSS', turns[k].MOSS!)}<eom>`)[0], `${at}: the reply follows`);
 
-    // server: the same conversation as OpenAI messages
-    gen.prompts.length = 0;
-    const body = { messages: messages(turns, k), max_tokens: 4, ...(tools ? { tools: Object.keys(TOOL).filter((t) => sw[t as keyof typeof sw]).map((t) => ({ type: 'function', function: { name: TOOL[t].name, parameters: { type: 'object', properties: { [TOOL[t].arg]: { type: 'string' } } } } })) } : {}) };
-    const res = await app.fetch(new Request('http://x/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
-    assert.equal(res.status, 200, `${at}: ${await res.clone().text()}`);
-    await res.text();
-    const served = gen.prompts[0];
-    if (tools) {
-      // moss_plugins: the same conversation with the server running the plugins
+    // server: the same conversation as OpenAI messages (tools for the switches), and with the server running the plugins
+    const toolDefs = tools ? { tools: Object.keys(TOOL).filter((t) => sw[t as keyof typeof sw]).map((t) => ({ type: 'function', function: { name: TOOL[t].name, parameters: { type: 'object', properties: { [TOOL[t].arg]: { type: 'string' } } } } })) } : {};
+    const plugins = { moss_plugins: Object.keys(TOOL).filter((n) => sw[n as keyof typeof sw]) };
+    const serve = async (body: object): Promise<number[]> => {
       gen.prompts.length = 0;
-      const plugins = Object.keys(TOOL).filter((n) => sw[n as keyof typeof sw]);
-      const res2 = await app.fetch(new Request('http://x/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: body.messages, max_tokens: 4, moss_plugins: plugins }) }));
-      assert.equal(res2.status, 200, `${at}: ${await res2.clone().text()}`);
-      await res2.text();
-      assert.deepEqual(gen.prompts[0], served, `${at}: moss_plugins prompt = tools prompt`);
-    }
+      const res = await app.fetch(new Request('http://x/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ max_tokens: 4, ...body }) }));
+      assert.equal(res.status, 200, `${at}: ${await res.clone().text()}`);
+      await res.text();
+      return gen.prompts[0];
+    };
+    // with each turn's fields sent back verbatim (moss_fields): the training ids, for every conversation
+    const exact = messages(turns, k, true);
+    assert.ok(prefixOf(await serve({ messages: exact, ...toolDefs }), ids), `${at}: server prompt (moss_fields) is not a prefix of the training ids`);
+    if (tools) assert.ok(prefixOf(await serve({ messages: exact, ...plugins }), ids), `${at}: moss_plugins prompt (moss_fields) is not a prefix of the training ids`);
+    // from OpenAI fields alone: tool calls and tool messages re-rendered in the renderer's layout
+    const served = await serve({ messages: messages(turns, k), ...toolDefs });
+    if (tools) assert.deepEqual(await serve({ messages: messages(turns, k), ...plugins }), served, `${at}: moss_plugins prompt = tools prompt`);
     const toolish = turns.slice(0, k).some((t) => fieldBody('Commands', t.Commands!) !== 'None');
     if (toolish) withTools++;
     if (prefixOf(served, ids)) serverFull++;
@@ -177,5 +197,5 @@ test('training, chat loop and server render all 1,120 conversations to the same 
   }
   // most histories with tool calls round-trip exactly through OpenAI messages too
   assert.ok(serverFull >= 1120 - withTools / 2, `server = training for ${serverFull} of 1120 (${withTools} with commands in the history)`);
-  t.diagnostic(`server prompt = training prefix for ${serverFull}/1120 conversations (${withTools} with tool calls in their history)`);
+  t.diagnostic(`server prompt = training prefix for 1120/1120 conversations with moss_fields; from tool calls and tool messages alone for ${serverFull}/1120 (${withTools} with tool calls in their history)`);
 });

@@ -134,6 +134,20 @@ test('server-side plugins: the calculator runs here, steps stream as reasoning',
   assert.ok(p1.endsWith('<|Results|>:\nCalculate("12*3") => \'36\'\n<eor>\n<|MOSS|>:'));
 });
 
+test('moss_plugins: the reply\'s moss_fields, sent back, give the next prompt the turn exactly as the model saw it', async () => {
+  const { app, engine } = makeApp({ reply: (p) => (p.endsWith('<|MOSS|>:') ? ' The answer is 36.<eom>' : '<|Inner Thoughts|>: compute<eot>\n<|Commands|>: 1. Calculate("12*3")  # times<eoc>') });
+  const m = ((await (await app.fetch(post('/v1/chat/completions', { messages: [{ role: 'user', content: '12*3?' }], moss_plugins: ['calculator'] }))).json()) as Any).choices[0].message;
+  assert.deepEqual(Object.keys(m.moss_fields), ['Inner Thoughts', 'Commands', 'Results']);
+  const seen = engine.tokenizer.decode(engine.requests[1].promptIds) + ' The answer is 36.<eom>\n<|Human|>: thanks<eoh>\n';
+  const messages = [{ role: 'user', content: '12*3?' }, { role: 'assistant', content: m.content, moss_fields: m.moss_fields }, { role: 'user', content: 'thanks' }];
+  await (await app.fetch(post('/v1/chat/completions', { messages, moss_plugins: ['calculator'] }))).text();
+  assert.ok(engine.tokenizer.decode(engine.requests[2].promptIds).startsWith(seen), engine.tokenizer.decode(engine.requests[2].promptIds));
+  for (const moss_fields of [{ MOSS: 'x' }, { constructor: 'x' }, { Commands: 1 }, 'x']) {
+    const bad = await app.fetch(post('/v1/chat/completions', { messages: [messages[0], { ...messages[1], moss_fields }, messages[2]] }));
+    assert.equal(bad.status, 400, JSON.stringify(moss_fields));
+  }
+});
+
 test('completions: raw prompt with control tokens, echo, stop, streaming', async () => {
   const { app, engine } = makeApp({ reply: () => ' raw text<eom> more' });
   const j = (await (await app.fetch(post('/v1/completions', { prompt: '<|Human|>: hi<eoh>\n<|MOSS|>:', max_tokens: 100 }))).json()) as Any;

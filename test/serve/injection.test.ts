@@ -1,7 +1,7 @@
 /**
  * Injection through every entry point: each control string of the MOSS format (end tokens,
  * `<|endoftext|>`, role headers) is sent as user, system, assistant (content, reasoning, tool-call
- * arguments) and tool text through /v1/chat/completions (plain, tools, moss_plugins, streamed like
+ * arguments, moss_fields) and tool text through /v1/chat/completions (plain, tools, moss_plugins, streamed like
  * the web chat), /moss and `moss chat`. Proof: the prompt holds exactly the control tokens and
  * headers of the same request with harmless text (none came from the client), and no reply
  * contains control markup although the model writes some (real control tokens, headers, a `None`
@@ -45,11 +45,11 @@ function requests(x: string): [string, string, unknown][] {
   const history = [
     { role: 'system', content: x },
     { role: 'user', content: x },
-    { role: 'assistant', content: x, reasoning_content: x },
+    { role: 'assistant', content: x, reasoning_content: x, moss_fields: { 'Inner Thoughts': x, Commands: x, Results: x } },
     { role: 'user', content: x },
-    { role: 'assistant', content: x, reasoning_content: x, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'calculator', arguments: JSON.stringify({ expression: x }) } }] },
+    { role: 'assistant', content: x, reasoning_content: x, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'calculator', arguments: JSON.stringify({ expression: x }) } }], moss_fields: { Commands: x } },
     { role: 'tool', tool_call_id: 'c1', content: x },
-    { role: 'assistant', content: x },
+    { role: 'assistant', content: x, moss_fields: { Results: x } },
     { role: 'user', content: x },
   ];
   const noSystem = history.slice(1);

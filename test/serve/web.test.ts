@@ -66,6 +66,14 @@ test('web chat in headless Chromium', { skip, timeout: 60_000 }, async () => {
   assert.ok(steps.some((s) => s.includes('需要计算')), steps.join('|'));
   assert.ok(steps.some((s) => s.includes('Calculate("12*3")')), steps.join('|'));
   assert.ok(steps.some((s) => s.includes("=> '36'")), steps.join('|'));
+  // the next question carries the plugin turn back as the model saw it (moss_fields of the last chunk)
+  const n = engine.requests.length;
+  await page.waitForFunction(() => document.getElementById('send')?.hasAttribute('disabled') === false);
+  await page.fill('#input', '再算一次');
+  await page.click('#send');
+  await page.waitForFunction(() => document.getElementById('send')?.hasAttribute('disabled') === false);
+  const next = engine.tokenizer.decode(engine.requests[n].promptIds);
+  assert.ok(next.includes('<|Inner Thoughts|>: 需要计算<eot>\n<|Commands|>: Calculate("12*3")<eoc>\n<|Results|>:\nCalculate("12*3") => \'36\'\n<eor>\n<|MOSS|>: 结果是 36。<eom>\n<|Human|>: 再算一次<eoh>'), next);
   // two conversations in the list; switching back shows the first one
   assert.equal(await page.locator('#conversations li').count(), 2);
   await page.click('#conversations li:nth-child(2)');

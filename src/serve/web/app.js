@@ -106,7 +106,7 @@ async function send(text) {
   $('stop').hidden = false;
   $('send').disabled = true;
   const plugins = pluginChoice();
-  const body = { model: config.model, stream: true, messages: c.messages.slice(0, -1).map((m) => ({ role: m.role, content: m.content })), ...(plugins.length ? { moss_plugins: plugins } : {}) };
+  const body = { model: config.model, stream: true, messages: c.messages.slice(0, -1).map((m) => ({ role: m.role, content: m.content, ...(m.fields ? { moss_fields: m.fields } : {}) })), ...(plugins.length ? { moss_plugins: plugins } : {}) };
   try {
     const res = await fetch('/v1/chat/completions', { method: 'POST', headers: headers(), body: JSON.stringify(body), signal: controller.signal });
     if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error?.message ?? `HTTP ${res.status}`);
@@ -132,6 +132,7 @@ async function send(text) {
           else reply.steps.push({ field: d.moss_field ?? 'Inner Thoughts', text: d.reasoning_content });
         }
         if (d.content) reply.content += d.content;
+        if (d.moss_fields) reply.fields = d.moss_fields; // the turn as the model saw it, sent back with the next question
         const fresh = messageNode(reply);
         node.replaceWith(fresh);
         node = fresh;

@@ -33,6 +33,9 @@ export const COMMAND_SWITCH: Record<string, keyof PluginSwitches> = {
   Search: 'search', Calculate: 'calculator', Solve: 'solver', Text2Image: 'text2image',
 };
 
+/** Plugin names of `moss_plugins` and `moss serve --plugins` → switch. */
+export const PLUGIN_SWITCH: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
+
 /** True when any tool is on (then the data writes `<|Results|>:\nNone\n<eor>` for no command). */
 export function anyPlugin(s: PluginSwitches): boolean {
   return s.search || s.calculator || s.solver || s.text2image;

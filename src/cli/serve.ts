@@ -10,7 +10,7 @@ import { basename, join } from 'node:path';
 import { configureEngine, engineOptions } from '../backends/index.js';
 import { readJsonIf } from '../io/json.js';
 import { PluginPool } from '../plugins/index.js';
-import { ALL_OFF, resolveQuality, type PluginSwitches } from '../chat/meta.js';
+import { ALL_OFF, PLUGIN_SWITCH, resolveQuality, type PluginSwitches } from '../chat/meta.js';
 import { createApp } from '../serve/app.js';
 import { isLoopbackName } from '../serve/guard.js';
 import { listen, nodeServer } from '../serve/node-adapter.js';
@@ -59,8 +59,6 @@ export function modelId(path: string): string {
   return hub ? `${hub[1]}/${hub[2]}` : basename(path).replace(/\.(gguf|bin)$/, '');
 }
 
-const SWITCHES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
-
 export function register(program: Command): void {
   program
     .command('serve')
@@ -91,8 +89,8 @@ export function register(program: Command): void {
       const ctx = int('ctx', f.ctx, 16, 1 << 20);
       const switches: Record<keyof PluginSwitches, boolean> = { ...ALL_OFF };
       for (const p of (f.plugins ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-        if (!SWITCHES[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(SWITCHES).join(', ')})`);
-        switches[SWITCHES[p]] = true;
+        if (!PLUGIN_SWITCH[p]) throw new Error(`--plugins: unknown plugin "${p}" (known: ${Object.keys(PLUGIN_SWITCH).join(', ')})`);
+        switches[PLUGIN_SWITCH[p]] = true;
       }
       const gc = join(model, 'generation_config.json');
       const quality = resolveQuality(f.quality, readJsonIf(gc) ?? null, model);

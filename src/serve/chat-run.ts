@@ -14,7 +14,7 @@ import type { Command } from '../chat/commands.js';
 import { encodeSegments, rawBody, turnSegments } from '../chat/format.js';
 import { pluginRunner, runTurn, type Conversation, type LoopEvent, type TokenGenerator, type TurnOptions } from '../chat/loop.js';
 import { messagesConversation } from '../chat/messages.js';
-import { ALL_OFF, type PluginSwitches, type QualityTag } from '../chat/meta.js';
+import { ALL_OFF, PLUGIN_SWITCH, type PluginSwitches, type QualityTag } from '../chat/meta.js';
 import type { Plugin } from '../plugins/types.js';
 import { QueueFullError, type Engine, type SamplingParams } from './engine.js';
 import { ApiError } from './errors.js';
@@ -79,7 +79,6 @@ export function engineModel(engine: Engine, sampling: SamplingParams, grammars?:
   };
 }
 
-const SWITCH_NAMES: Record<string, keyof PluginSwitches> = { search: 'search', calculator: 'calculator', solver: 'solver', text2image: 'text2image', inner_thoughts: 'innerThoughts' };
 /** `moss_field` names of the SSE reasoning chunks. */
 const FIELD_NAME: Record<string, string> = { 'Tool Responses': 'Results' };
 
@@ -92,7 +91,7 @@ export function startChat(p: ChatParams, deps: ChatDeps, signal: AbortSignal): A
   const { engine } = deps;
   const tools = toolMap(p.plugins.length ? [] : p.tools, p.toolChoice);
   const switches: Record<keyof PluginSwitches, boolean> = { ...(p.plugins.length ? ALL_OFF : tools.switches) };
-  for (const n of p.plugins) switches[SWITCH_NAMES[n]] = true;
+  for (const n of p.plugins) switches[PLUGIN_SWITCH[n]] = true;
   if (p.plugins.length && !p.tools.length) switches.innerThoughts ||= p.plugins.some((n) => n !== 'inner_thoughts');
   let conv: Conversation;
   try {

@@ -10,7 +10,7 @@
  */
 import type { Command } from '../chat/commands.js';
 import type { ToolCall } from '../chat/messages.js';
-import { ALL_OFF, anyPlugin, type PluginSwitches } from '../chat/meta.js';
+import { ALL_OFF, anyPlugin, COMMAND_SWITCH, type PluginSwitches } from '../chat/meta.js';
 import type { ToolChoice, ToolDef } from './validate.js';
 
 /** OpenAI function name (lower-cased) -> MOSS command name. */
@@ -18,7 +18,6 @@ const ALIASES: Record<string, string> = {
   search: 'Search', web_search: 'Search', calculate: 'Calculate', calculator: 'Calculate',
   solve: 'Solve', solver: 'Solve', equation_solver: 'Solve', text2image: 'Text2Image', text_to_image: 'Text2Image',
 };
-const SWITCH: Record<string, keyof PluginSwitches> = { Search: 'search', Calculate: 'calculator', Solve: 'solver', Text2Image: 'text2image' };
 
 /** How the request's tools appear to the model. */
 export interface ToolMap {
@@ -83,7 +82,7 @@ export function toolMap(tools: readonly ToolDef[], choice: ToolChoice): ToolMap 
   for (const t of on) {
     const cmd = commandName(t);
     byCommand.set(cmd, t);
-    if (SWITCH[cmd]) switches[SWITCH[cmd]] = true;
+    if (COMMAND_SWITCH[cmd]) switches[COMMAND_SWITCH[cmd]] = true;
     else extraLines += `- ${t.name}: enabled. API: ${apiText(t, cmd)}${t.description ? ` — ${t.description.replace(/\n/g, ' ')}` : ''}\n`;
   }
   switches.innerThoughts = anyPlugin(switches) || byCommand.size > 0;

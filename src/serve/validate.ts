@@ -8,6 +8,7 @@
 import type { ChatMessage } from '../chat/messages.js';
 import type { SamplingParams } from './engine.js';
 import { badField } from './errors.js';
+import { PLUGIN_SWITCH } from '../chat/meta.js';
 
 type Obj = Record<string, unknown>;
 
@@ -218,7 +219,7 @@ function responseFormat(b: Obj): ChatParams['responseFormat'] {
   return { type: 'json_schema', schema: js.schema ?? {} };
 }
 
-const PLUGINS = ['search', 'calculator', 'solver', 'text2image', 'inner_thoughts'];
+const PLUGINS = Object.keys(PLUGIN_SWITCH);
 
 /** Validates a /v1/chat/completions body. */
 export function parseChat(body: unknown): ChatParams {

@@ -15,7 +15,7 @@ import { ChatTemplate, TemplateError, templateMessages, type TemplateMessage } f
 import { chatTemplateFromGguf, loadChatTemplateInfo } from '../../src/chat/template-source.js';
 import { readGguf } from '../../src/io/index.js';
 import { tokenizerFromGgufMetadata, type ByteLevelBpe, type Tokenizer } from '../../src/tokenizer/index.js';
-import { CharTokenizer } from '../../src/serve/scripted-engine.js';
+import { CharTokenizer } from '../serve/scripted-engine.js';
 import { sharedPath, skipUnless } from '../tokenizer/shared.js';
 
 interface Example { name: string; messages: TemplateMessage[]; tools?: unknown[]; add_generation_prompt: boolean; rendered: string; ids?: number[] }

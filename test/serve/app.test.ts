@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApp } from '../../src/serve/app.js';
 import { createPlugins } from '../../src/plugins/index.js';
-import { ScriptedEngine } from '../../src/serve/scripted-engine.js';
+import { ScriptedEngine } from './scripted-engine.js';
 import { makeApp, post, sseEvents, tempDir } from './helpers.js';
 
 type Any = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App, type AppOptions } from '../../src/serve/app.js';
 import { createPlugins } from '../../src/plugins/index.js';
-import { ScriptedEngine, type ScriptedOptions } from '../../src/serve/scripted-engine.js';
+import { ScriptedEngine, type ScriptedOptions } from './scripted-engine.js';
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'moss-serve-'));

@@ -1,13 +1,13 @@
 /**
- * A deterministic stand-in engine for tests and demos, implementing the same `Engine` seam as the
+ * A deterministic stand-in engine for the tests (not part of the library), implementing the same `Engine` seam as the
  * real worker engine: a reply function maps the prompt text to the text the "model" writes, which
  * is streamed one token per `tokenDelayMs`, with real slots, a bounded queue, stop ids, budgets and
  * cancellation. Its tokenizer is one id per Unicode code point plus the MOSS control tokens.
  * Deliberately no sampling: seeds and temperatures are recorded, not used; asked for logprobs, every
  * scripted token is certain (log-probability 0, itself the only alternative).
  */
-import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from '../tokenizer/types.js';
-import { IdChannel, QueueFullError, type Engine, type EngineStats, type GenRequest, type TokenStream } from './engine.js';
+import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from '../../src/tokenizer/types.js';
+import { IdChannel, QueueFullError, type Engine, type EngineStats, type GenRequest, type TokenStream } from '../../src/serve/engine.js';
 
 const SPECIALS = ['<|endoftext|>', '<eoh>', '<eot>', '<eoc>', '<eor>', '<eom>'];
 const BASE = 0x110000; // specials live above every code point

@@ -21,6 +21,12 @@ export class Metrics {
     this.requests.set(k, (this.requests.get(k) ?? 0) + 1);
   }
 
+  /** Tokens of a completed request. */
+  tokens(u: { readonly promptTokens: number; readonly completionTokens: number }): void {
+    this.promptTokens += u.promptTokens;
+    this.completionTokens += u.completionTokens;
+  }
+
   firstToken(seconds: number): void {
     let i = BUCKETS.findIndex((b) => seconds <= b);
     if (i < 0) i = BUCKETS.length;

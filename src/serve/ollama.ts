@@ -156,10 +156,7 @@ async function measured(events: AsyncGenerator<ChatEvent>, d: OllamaDeps): Promi
   return (async function* () {
     try {
       for await (const e of events) {
-        if (e.type === 'finish') {
-          d.metrics.promptTokens += e.promptTokens;
-          d.metrics.completionTokens += e.completionTokens;
-        }
+        if (e.type === 'finish') d.metrics.tokens(e);
         yield e;
       }
     } finally {

@@ -262,12 +262,12 @@ export async function completions(req: Request, body: unknown, d: RouteDeps): Pr
   }
   const finishReason = async (r: (typeof runs)[number]): Promise<string> => ((await r.stream.finish) === 'length' ? 'length' : 'stop');
   const count = () => {
-    const completion = runs.reduce((a, r) => a + r.n, 0);
-    const prompt = prompts.reduce((a, x) => a + x.ids.length, 0);
-    return { prompt, completion };
+    const completionTokens = runs.reduce((a, r) => a + r.n, 0);
+    const promptTokens = prompts.reduce((a, x) => a + x.ids.length, 0);
+    return { promptTokens, completionTokens };
   };
-  const usage = () => { const c = count(); return { prompt_tokens: c.prompt, completion_tokens: c.completion, total_tokens: c.prompt + c.completion }; };
-  const account = () => { const c = count(); d.metrics.promptTokens += c.prompt; d.metrics.completionTokens += c.completion; };
+  const usage = () => { const c = count(); return { prompt_tokens: c.promptTokens, completion_tokens: c.completionTokens, total_tokens: c.promptTokens + c.completionTokens }; };
+  const account = () => d.metrics.tokens(count());
   const choice = (index: number, text: string, finish: string | null, lp: CompletionLogprobs | null = null) => ({ index, text, logprobs: lp, finish_reason: finish });
   const head = { id, object: 'text_completion', created, model: engine.modelId, system_fingerprint: d.fingerprint ?? null };
   if (!p.stream) {

@@ -104,10 +104,6 @@ export async function responses(req: Request, body: unknown, d: RouteDeps): Prom
     ...base, status: e.reason === 'length' ? 'incomplete' : 'completed', ...(e.reason === 'length' ? { incomplete_details: { reason: 'max_output_tokens' } } : {}), output,
     usage: { input_tokens: e.promptTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: e.completionTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: e.promptTokens + e.completionTokens },
   });
-  const account = (e: Extract<ChatEvent, { type: 'finish' }>) => {
-    d.metrics.promptTokens += e.promptTokens;
-    d.metrics.completionTokens += e.completionTokens;
-  };
   if (body.stream !== true) {
     let content = '';
     const calls: unknown[] = [];
@@ -115,7 +111,7 @@ export async function responses(req: Request, body: unknown, d: RouteDeps): Prom
       if (e.type === 'content') content += e.text;
       else if (e.type === 'tool_call') calls.push(call(e));
       else if (e.type === 'finish') {
-        account(e);
+        d.metrics.tokens(e);
         return json(final([...(content || !calls.length ? [message(content)] : []), ...calls], e));
       }
     }
@@ -157,7 +153,7 @@ export async function responses(req: Request, body: unknown, d: RouteDeps): Prom
           output.push(item);
         } else if (e.type === 'finish') {
           yield* closeMessage();
-          account(e);
+          d.metrics.tokens(e);
           const r = final(output, e);
           yield ev(r.status === 'completed' ? 'response.completed' : 'response.incomplete', { response: r });
         }

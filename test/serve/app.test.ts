@@ -167,10 +167,20 @@ test('models, health, metrics', async () => {
   assert.equal(m.data[0].id, 'moss-scripted');
   const h = (await (await app.fetch(new Request('http://t/health'))).json()) as Any;
   assert.equal(h.status, 'ok');
-  await app.fetch(post('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] }));
+  const j = async (path: string, body: unknown): Promise<Any> => (await app.fetch(post(path, body))).json() as Promise<Any>;
+  const c = (await j('/v1/chat/completions', { messages: [{ role: 'user', content: 'hi' }] })).usage;
   const text = await (await app.fetch(new Request('http://t/metrics'))).text();
   assert.match(text, /moss_requests_total\{route="\/v1\/chat\/completions",status="200"\} 1/);
   assert.match(text, /moss_completion_tokens_total 14/);
+  // every API adds its request's own usage to the token counters
+  const u = [[c.prompt_tokens, c.completion_tokens]];
+  const k = (await j('/v1/completions', { prompt: 'hi', max_tokens: 3 })).usage;
+  const r = (await j('/v1/responses', { model: 'moss-scripted', input: 'hi' })).usage;
+  const o = await j('/api/chat', { model: 'moss-scripted', messages: [{ role: 'user', content: 'hi' }], stream: false });
+  u.push([k.prompt_tokens, k.completion_tokens], [r.input_tokens, r.output_tokens], [o.prompt_eval_count, o.eval_count]);
+  const after = await (await app.fetch(new Request('http://t/metrics'))).text();
+  assert.match(after, new RegExp(`moss_prompt_tokens_total ${u.reduce((a, x) => a + x[0], 0)}\n`));
+  assert.match(after, new RegExp(`moss_completion_tokens_total ${u.reduce((a, x) => a + x[1], 0)}\n`));
   assert.match(text, /# TYPE moss_time_to_first_token_seconds histogram/);
 });
 

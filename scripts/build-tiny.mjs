@@ -66,6 +66,8 @@ const RECIPE = {
     copyDrills: { n: 12000, seed: 32 },
     arithHard: { n: 3000, seed: 33, maxTurns: 6, pluginsOffShare: 0.2, mix: ARITH_MIX },
     copyHardDrills: { n: 6000, seed: 34 },
+    // one-digit operands: "What is 7+8?" came out as Calculate("7^8") (in training, small pairs were mostly powers)
+    smallArith: { n: 4000, seed: 35, maxTurns: 6, pluginsOffShare: 0.2, mix: ARITH_MIX, smallOperands: 0.5 },
     copyProbe: { n: micro ? 4 : 100, seed: 90 },
     samplePrompts: { n: 300, seed: 24 },
     calcPairs: { n: 3000, seed: 25 },
@@ -77,7 +79,8 @@ const RECIPE = {
     { name: 'sft-dense', recipe: 'sft', init: 'sft', data: ['dense', 'drills', 'hard-drills'], steps: 1600, batchSize: 4, lr: 1e-3, minLr: 5e-5, warmupSteps: 20 },
     { name: 'copy', recipe: 'sft', init: 'sft-dense', data: ['arith', 'copy-drills'], steps: 1200, batchSize: 4, lr: 1e-3, minLr: 1e-4, warmupSteps: 50 },
     { name: 'copy-hard', recipe: 'sft', init: 'copy', data: ['arith-hard', 'copy-hard-drills'], steps: 600, batchSize: 4, lr: 3e-4, minLr: 2e-5, warmupSteps: 20 },
-    { name: 'dpo', recipe: 'dpo', init: 'copy-hard', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
+    { name: 'small', recipe: 'sft', init: 'copy-hard', data: ['small-arith', 'drills'], steps: 400, batchSize: 4, lr: 3e-4, minLr: 2e-5, warmupSteps: 20 },
+    { name: 'dpo', recipe: 'dpo', init: 'small', data: ['prefs', 'calc-pairs', 'tool-pairs'], steps: 200, batchSize: 8, lr: 2e-5, minLr: 2e-6, warmupSteps: 10, beta: 0.1 },
   ],
 };
 
@@ -102,7 +105,7 @@ const file = (name) => join(work, `${name}.jsonl`);
 // ---------------------------------------------------------------- data (+ overlap check)
 writeDocuments(docsDir);
 const v2 = (k) => synthV2(n(RECIPE.data[k].n), RECIPE.data[k].seed, docsDir, RECIPE.data[k]);
-const sets = { sft: v2('sft'), dense: v2('dense'), arith: v2('arith'), 'arith-hard': v2('arithHard') };
+const sets = { sft: v2('sft'), dense: v2('dense'), arith: v2('arith'), 'arith-hard': v2('arithHard'), 'small-arith': v2('smallArith') };
 for (const [name, recs] of Object.entries(sets)) {
   for (const r of recs) for (const t of recordTurns(r)) {
     const leak = reservedForEval(t.Human.replace(/^<\|Human\|>: |<eoh>\n$/g, ''), 'chat', null);

@@ -71,8 +71,9 @@ function wideOperand(g: Generator): string {
  * (without it, moss-tiny v2 wrote `Calculate("19+74")` for "1949+74"); the default draws exactly
  * the stream moss-tiny v1 was trained on (operands 2–999).
  */
-export function arithmetic(g: Generator, wide = false): string {
-  const n = () => (wide && g.uniform() < 0.25 ? wideOperand(g) : g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
+export function arithmetic(g: Generator, wide = false, small = 0): string {
+  // small > 0: that share of operands is one digit 1-9 (no draw at all when 0, so earlier streams are unchanged)
+  const n = () => (small > 0 && g.uniform() < small ? String(1 + g.int(9)) : wide && g.uniform() < 0.25 ? wideOperand(g) : g.uniform() < 0.8 ? String(2 + g.int(98)) : String(10 + g.int(990)));
   const op = () => pick(g, ['+', '-', '*', '/']);
   const r = g.uniform();
   if (r < 0.6) return `${n()}${op()}${n()}`;

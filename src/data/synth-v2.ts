@@ -120,7 +120,7 @@ interface Draft {
   offReply: string;
 }
 
-function draft(g: Generator, intent: IntentV2, lang: Lang, docsDir: string): Draft {
+function draft(g: Generator, intent: IntentV2, lang: Lang, docsDir: string, small = 0): Draft {
   const en = lang === 'en';
   const tpl = (k: keyof typeof TRAIN_TEMPLATES, x: string) => pick(g, TRAIN_TEMPLATES[k][lang])(x);
   const calcThought = { en: 'The user wants a calculation, I should use the calculator.', zh: '用户需要计算，我应该使用计算器。' };
@@ -130,7 +130,7 @@ function draft(g: Generator, intent: IntentV2, lang: Lang, docsDir: string): Dra
     return { human, thought: calcThought, command: 'Calculate', arg, outcome: { ok: true, result: { kind: 'value', text: ans } }, reply, offReply: reply };
   };
   if (intent === 'calc') {
-    const a = arithmetic(g, true);
+    const a = arithmetic(g, true, small);
     return calcDraft(tpl('calc', a), a);
   }
   if (intent === 'words') {
@@ -224,6 +224,8 @@ export interface SynthV2Options {
   pluginsOffShare?: number;
   /** Turns per dialogue: 1..maxTurns, uniform (default 3). */
   maxTurns?: number;
+  /** Share of calculator operands that are one digit 1-9 (default 0: then the stream is as before). */
+  smallOperands?: number;
 }
 
 export const V2_MIX: Record<IntentV2, number> = { calc: 0.18, words: 0.08, percent: 0.07, power: 0.06, linear: 0.12, system: 0.07, search: 0.12, image: 0.1, chat: 0.12, refusal: 0.08 };
@@ -248,7 +250,7 @@ export function synthV2(n: number, seed: number, docsDir: string, o: SynthV2Opti
     const on = g.uniform() >= (o.pluginsOffShare ?? 0.2);
     const turns = 1 + g.int(o.maxTurns ?? 3);
     const chat: Record<string, TurnFields> = {};
-    for (let k = 1; k <= turns; k++) chat[`turn_${k}`] = turnOf(draft(g, drawIntent(), lang, docsDir), lang, on);
+    for (let k = 1; k <= turns; k++) chat[`turn_${k}`] = turnOf(draft(g, drawIntent(), lang, docsDir, o.smallOperands ?? 0), lang, on);
     out.push({ conversation_id: `v2-${seed}-${i}`, meta_instruction: on ? metaOn : metaOff, num_turns: turns, chat, category: `synthetic.v2.${on ? 'plugins' : 'no-plugins'}` });
   }
   return out;

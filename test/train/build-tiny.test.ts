@@ -27,7 +27,7 @@ test('build:tiny (v2 recipe) at micro scale runs every stage and is bit-identica
   const a = build();
   const b = build();
   assert.equal(a.sha, b.sha);
-  assert.deepEqual(Object.keys(a.summary.stages as object), ['pretrain', 'sft', 'sft-dense', 'copy', 'copy-hard', 'dpo']);
+  assert.deepEqual(Object.keys(a.summary.stages as object), ['pretrain', 'sft', 'sft-dense', 'copy', 'copy-hard', 'small', 'dpo']);
   assert.ok(a.summary.preference);
-  assert.deepEqual(b.summary.stages && Object.keys(b.summary.stages), ['pretrain', 'sft', 'sft-dense', 'copy', 'copy-hard', 'dpo']);
+  assert.deepEqual(b.summary.stages && Object.keys(b.summary.stages), ['pretrain', 'sft', 'sft-dense', 'copy', 'copy-hard', 'small', 'dpo']);
 });

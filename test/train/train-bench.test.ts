@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,7 +47,7 @@ test('bench train --toy without python: lm, dpo and pm rows of ours, the peer an
 });
 
 test('bench train --toy with a peer: pytorch rows at 1 and 2 threads first, our ratio against the best of them', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'moss-bench-'));
+  const dir = mkdtempSync(join(tmpdir(), 'moss-train-bench-'));
   const stub = join(dir, 'python');
   // prints dev/train_bench_torch.py's last line; 1,000 tokens/s at 1 thread, 2,000 at 2
   writeFileSync(stub, '#!/bin/sh\nt=1\n[ "$3" = 2 ] && t=2\necho "{\\"engine\\": \\"pytorch\\", \\"threads\\": $t, \\"params\\": 41728, \\"tokens_per_s\\": ${t}000.0}"\n');
@@ -59,4 +59,5 @@ test('bench train --toy with a peer: pytorch rows at 1 and 2 threads first, our 
     // the ratio is taken before tokens/s is rounded to an integer and is itself rounded to 3 decimals
     for (const r of checkOurs(rows, mode)) assert.ok(Math.abs(r.vs_pytorch! - r.tokens_per_s! / 2000) < 1e-3, JSON.stringify(r));
   }
+  rmSync(dir, { recursive: true });
 });

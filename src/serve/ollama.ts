@@ -16,7 +16,7 @@ import { ApiError, badField, json } from './errors.js';
 import type { ModelNames } from './models.js';
 import type { RouteDeps } from './openai.js';
 import { streamResponse } from './sse.js';
-import { parseChat, parseCompletion } from './validate.js';
+import { isObj, parseChat, parseCompletion, type Obj } from './validate.js';
 
 export const OLLAMA_VERSION = '0.6.4';
 
@@ -24,8 +24,6 @@ export interface OllamaDeps extends RouteDeps {
   readonly names: ModelNames;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const started = new Date().toISOString();
 
 /** Ollama's error shape for anything a handler throws. */

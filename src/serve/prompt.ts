@@ -11,7 +11,7 @@
 import type { Command } from '../chat/commands.js';
 import type { ToolCall } from '../chat/messages.js';
 import { ALL_OFF, anyPlugin, COMMAND_SWITCH, type PluginSwitches } from '../chat/meta.js';
-import type { ToolChoice, ToolDef } from './validate.js';
+import { isObj, type Obj, type ToolChoice, type ToolDef } from './validate.js';
 
 /** OpenAI function name (lower-cased) -> MOSS command name. */
 const ALIASES: Record<string, string> = {
@@ -45,8 +45,6 @@ export function argName(t: ToolDef): string {
   return 'input';
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 const PLAIN = new Set(['type', 'description', 'title']);
 
 /** The one string parameter of a MOSS-style tool (`Name("arg")`), or null when its arguments are a JSON object. */

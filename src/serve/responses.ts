@@ -14,10 +14,7 @@ import { startChat, type ChatEvent } from './chat-run.js';
 import { ApiError, badField, json } from './errors.js';
 import type { RouteDeps } from './openai.js';
 import { streamResponse } from './sse.js';
-import { parseChat } from './validate.js';
-
-type Obj = Record<string, unknown>;
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+import { isObj, parseChat, type Obj } from './validate.js';
 
 let seq = 0;
 const newId = (prefix: string): string => `${prefix}_${Date.now().toString(36)}${(seq++).toString(36)}`;

@@ -10,7 +10,7 @@ import type { SamplingParams } from './engine.js';
 import { badField } from './errors.js';
 import { PLUGIN_SWITCH } from '../chat/meta.js';
 
-type Obj = Record<string, unknown>;
+export type Obj = Record<string, unknown>;
 
 export interface ToolDef {
   readonly name: string;
@@ -52,7 +52,7 @@ export interface CompletionParams extends CommonParams {
   readonly echo: boolean;
 }
 
-const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+export const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 function num(b: Obj, key: string, min: number, max: number, def: number, int = false): number {
   const v = b[key];

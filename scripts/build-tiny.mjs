@@ -182,6 +182,13 @@ async function copyProbe(dir) {
 
 // ---------------------------------------------------------------- stages
 const summary = { recipe: RECIPE, scale, micro, from, stages: {} };
+// going on from a stage: the earlier stages' figures come from the previous run's summary (each keeps its own seconds)
+const prevSummary = join(out, 'build-summary.json');
+if (fromAt > 0 && existsSync(prevSummary)) {
+  const prev = JSON.parse(readFileSync(prevSummary, 'utf8'));
+  for (const st of RECIPE.stages.slice(0, fromAt)) if (prev.stages?.[st.name]) summary.stages[st.name] = prev.stages[st.name];
+  summary.earlierRuns = [...(prev.earlierRuns ?? []), { from: prev.from ?? null, seconds: prev.seconds }];
+}
 for (const st of RECIPE.stages.slice(fromAt)) {
   const t = Date.now();
   const base = { ...RECIPE.common, outDir: join(work, st.name), steps: steps(st.steps), batchSize: st.batchSize, lr: st.lr, minLr: st.minLr, warmupSteps: st.warmupSteps, evalEvery: 0 };

@@ -25,15 +25,24 @@ export class BadDataLog {
     this.print?.(`skipped ${file}:${line}: ${reason}`);
   }
 
-  /** One line: how many items were skipped, by reason. */
+  /** Items kept but shortened (a conversation cut to the whole turns that fit): printed, counted apart from skips. */
+  readonly truncated: BadItem[] = [];
+
+  truncate(file: string, line: number, reason: string): void {
+    this.truncated.push({ file, line, reason });
+    this.print?.(`truncated ${file}:${line}: ${reason}`);
+  }
+
+  /** One line: how many items were truncated, and how many skipped, by reason. */
   summary(): string {
-    if (!this.items.length) return 'no bad data';
+    const cut = this.truncated.length ? `${this.truncated.length} truncated to the turns that fit; ` : '';
+    if (!this.items.length) return `${cut}no bad data`;
     const by = new Map<string, number>();
     for (const it of this.items) {
       const key = it.reason.replace(/\d+/g, 'N');
       by.set(key, (by.get(key) ?? 0) + 1);
     }
-    return `skipped ${this.items.length} item(s): ${[...by].map(([r, n]) => `${n}× ${r}`).join('; ')}`;
+    return `${cut}skipped ${this.items.length} item(s): ${[...by].map(([r, n]) => `${n}× ${r}`).join('; ')}`;
   }
 }
 

@@ -53,7 +53,7 @@ export function sft(cfg: SftConfig, log: (l: string) => void = (l) => process.st
         bad.add(file, rec.line, `conversation too long: the meta instruction and first turn are ${first?.inputIds.length ?? '?'} tokens, the context holds ${cfg.context + 1}`);
         continue;
       }
-      if (out.turns < Number(r.num_turns)) bad.add(file, rec.line, `conversation longer than the context: kept ${out.turns} of ${r.num_turns} turns`);
+      if (out.turns < Number(r.num_turns)) bad.truncate(file, rec.line, `conversation longer than the context: kept ${out.turns} of ${r.num_turns} turns (meta instruction kept)`);
       examples.push({ ids: out.inputIds, labels: out.labels, source: `${file}:${rec.line}` });
     }
   }

@@ -50,7 +50,7 @@ test('README training walkthrough runs as written: pretrain → sft → sample/a
   for (const d of ['pt', 'sft']) assert.ok(readdirSync(join(cwd, 'runs', d)).some((n) => n.startsWith('step-')), `runs/${d} has a checkpoint`);
   assert.match(out, /done: step 10; model in runs\/sft\/final/);
   // SFT keeps the turns that fit (meta instruction kept) and names the real length of what it skips
-  const kept = /(\d+) conversations; skipped \d+ item\(s\): \d+× conversation longer than the context: kept N of N turns; \d+× conversation too long: the meta instruction and first turn are N tokens, the context holds N/.exec(out);
+  const kept = /(\d+) conversations; \d+ truncated to the turns that fit; skipped \d+ item\(s\): \d+× conversation too long: the meta instruction and first turn are N tokens, the context holds N/.exec(out);
   assert.ok(kept && Number(kept[1]) > 170, out);
   assert.match(out, /plugins\.equation_solver\.jsonl:\d+: conversation too long: the meta instruction and first turn are 1\d\d\d tokens, the context holds 1025/);
   assert.match(out, /moss eval tools: runs\/steer\/final, 20 held-out synthetic prompts/);

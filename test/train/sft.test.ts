@@ -30,14 +30,15 @@ test('sft: malformed lines, bad records and over-long conversations are reported
   const lines: string[] = [];
   const res = sft({ ...SFT_DEFAULTS, outDir: join(dir, 'run'), init: tokDir, data: [file], context: 64, steps: 2, batchSize: 1, evalFraction: 0, logEvery: 1, ckptEvery: 0, evalEvery: 0 }, (l) => lines.push(l));
   const skipped = lines.filter((l) => l.startsWith('skipped '));
-  assert.equal(skipped.length, 4, skipped.join('\n'));
+  assert.equal(skipped.length, 3, skipped.join('\n'));
   assert.match(skipped[0], new RegExp(`${file}:2: malformed JSON`));
   assert.match(skipped[1], /:3: bad record: meta_instruction is not a string/);
-  assert.match(skipped[2], /:4: conversation longer than the context: kept 1 of 2 turns/);
+  // a conversation cut to the turns that fit is kept and said to be truncated, not skipped
+  assert.deepEqual(lines.filter((l) => l.startsWith('truncated ')).map((l) => l.replace(/^.*:(\d+): /, '$1: ')), ['4: conversation longer than the context: kept 1 of 2 turns (meta instruction kept)']);
   // the real length of what did not fit, not the context + 1
-  const m = /:5: conversation too long: the meta instruction and first turn are (\d+) tokens, the context holds 65$/.exec(skipped[3]);
-  assert.ok(m && Number(m[1]) > 65, skipped[3]);
-  assert.ok(lines.some((l) => l.startsWith('3 conversations; skipped 4 item(s)')));
+  const m = /:5: conversation too long: the meta instruction and first turn are (\d+) tokens, the context holds 65$/.exec(skipped[2]);
+  assert.ok(m && Number(m[1]) > 65, skipped[2]);
+  assert.ok(lines.some((l) => l.startsWith('3 conversations; 1 truncated to the turns that fit; skipped 3 item(s)')), lines.join('\n'));
   assert.equal(res.step, 2);
   assert.ok(existsSync(join(dir, 'run', 'final', 'model.safetensors')) && existsSync(join(dir, 'run', 'final', 'merges.txt')));
 });

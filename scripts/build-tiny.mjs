@@ -11,7 +11,9 @@
  *   tokenizer — a byte-level BPE (our trainer), merges containing a digit dropped;
  *   pretrain  — the documents, the real MOSS SFT conversations (../shared, read by path) and v2 dialogues;
  *   sft       — v2 dialogues + the real plugin conversations; then a dense multi-turn SFT mixed with
- *               copy drills (src/data/drills.ts);
+ *               copy drills (src/data/drills.ts); then v1's copy schedule (arithmetic-heavy dialogues
+ *               with more drills, then hard drills) and a stage of one-digit operands; a copy probe
+ *               (held-out drill strings, exact match) after every SFT stage;
  *   preference— `moss sample` from the SFT model on fresh training prompts under the plugins-on meta
  *               instruction, `moss annotate --judge rule` (verified pairs), plus calculator and
  *               tool-use pairs (src/data/calc-pairs.ts), then DPO.
@@ -193,7 +195,7 @@ for (const st of RECIPE.stages.slice(fromAt)) {
   const t = Date.now();
   const base = { ...RECIPE.common, outDir: join(work, st.name), steps: steps(st.steps), batchSize: st.batchSize, lr: st.lr, minLr: st.minLr, warmupSteps: st.warmupSteps, evalEvery: 0 };
   const init = st.init && join(work, st.init, 'final');
-  const quiet = (l) => (l.startsWith('skipped ') ? undefined : log(l));
+  const quiet = (l) => (l.startsWith('skipped ') || l.startsWith('truncated ') ? undefined : log(l)); // per-item lines; the counts come in the summary line
   let res;
   if (st.recipe === 'pretrain') {
     res = pretrain({ ...PRETRAIN_DEFAULTS, ...base, data: [file('corpus')], tokenizer: tokDir, model: RECIPE.model, context: RECIPE.context }, quiet);

@@ -29,5 +29,10 @@ test('build:tiny (v2 recipe) at micro scale runs every stage and is bit-identica
   assert.equal(a.sha, b.sha);
   assert.deepEqual(Object.keys(a.summary.stages as object), ['pretrain', 'sft', 'sft-dense', 'copy', 'copy-hard', 'small', 'dpo']);
   assert.ok(a.summary.preference);
+  // every SFT stage reports its copy probe (held-out drill strings)
+  for (const st of ['sft', 'sft-dense', 'copy', 'copy-hard', 'small']) {
+    const p = (a.summary.stages as Record<string, { copyProbe?: { n: number; exact: number } }>)[st].copyProbe;
+    assert.ok(p && p.n === 4 && p.exact >= 0 && p.exact <= p.n, `${st}: ${JSON.stringify(p)}`);
+  }
   assert.deepEqual(b.summary.stages && Object.keys(b.summary.stages), ['pretrain', 'sft', 'sft-dense', 'copy', 'copy-hard', 'small', 'dpo']);
 });
